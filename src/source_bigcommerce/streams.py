@@ -1,0 +1,171 @@
+"""The streams, as a table of data.
+
+Each stream is one frozen :class:`StreamSpec` row: where it lives, which OAuth scope opens it, its key, its
+cursor and how to ask BigCommerce for a window of it. Adding a stream means adding a row here and a schema
+file in ``schemas/``; nothing else in the connector is specific to one stream, except the order children
+(``order_products`` and ``transactions``), which the engine reads through the orders walk.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Literal
+
+import orjson
+
+Api = Literal["v2", "v3"]
+TieWalk = Literal["min_id", "id_greater", "after_cursor", "pages"]
+"""How to read every record of one ``date_modified`` second in id order, when more than a page share it:
+
+* ``min_id``: v2 ``sort=id:asc&min_id=N`` (orders).
+* ``id_greater``: v3 ``sort=id&direction=asc&id:greater=N`` (products).
+* ``after_cursor``: v3 cursor pagination ``after=<end_cursor>``, which walks by id (customers).
+* ``pages``: page numbers, re-walked if the total moves (channels, which have no id filter; always tiny).
+"""
+
+TimeFormat = Literal["iso_z", "iso_offset"]
+"""How a window bound is written: ``2024-05-14T09:34:00Z`` (v3) or ``2024-05-14T09:34:00+00:00`` (v2).
+
+Both are full timestamps: a date-only ``date_modified:min`` on products gets the current time of day
+appended by BigCommerce (reference/catalog/products_catalog.v3.yml, ``date_modified:min``).
+"""
+
+
+@dataclass(frozen=True)
+class Window:
+    """How a stream asks for the records last modified in ``[lo, hi]`` (both inclusive), oldest first."""
+
+    min_param: str
+    max_param: str
+    time_format: TimeFormat
+    sort: Mapping[str, str]
+    tie_walk: TieWalk
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One stream: everything the engine, the catalog and the loader need to know about it."""
+
+    name: str
+    api: Api
+    path: str
+    """Path under ``/stores/{store_hash}/{api}``."""
+    scope: str
+    """The read-only OAuth scope that opens the endpoint (the modify scope includes it)."""
+    primary_key: str = "id"
+    cursor: str | None = None
+    """The record field an incremental sync follows; ``None`` for children and full-refresh-only streams."""
+    window: Window | None = None
+    """How to ask for a ``date_modified`` window; set exactly when ``cursor`` is on the stream's own records."""
+    parent: str | None = None
+    """Children are read through their parent's walk and follow its cursor (the parent's ``date_modified``):
+    an incremental sync reads the children of changed parents only."""
+    single: bool = False
+    """The endpoint returns one object rather than a list (``/v2/store``)."""
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Fixed query parameters sent on every list request (``include=body`` for pages, for instance)."""
+    page_size: int = 250
+
+    @property
+    def incremental(self) -> bool:
+        return self.cursor is not None or self.parent is not None
+
+
+V3_WINDOW = {"min_param": "date_modified:min", "max_param": "date_modified:max", "time_format": "iso_z"}
+
+STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        name="customers",
+        api="v3",
+        path="/customers",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=Window(**V3_WINDOW, sort={"sort": "date_modified:asc"}, tie_walk="after_cursor"),
+    ),
+    StreamSpec(
+        name="orders",
+        api="v2",
+        path="/orders",
+        scope="store_v2_orders_read_only",
+        cursor="date_modified",
+        window=Window(
+            min_param="min_date_modified",
+            max_param="max_date_modified",
+            time_format="iso_offset",
+            sort={"sort": "date_modified:asc"},
+            tie_walk="min_id",
+        ),
+    ),
+    StreamSpec(
+        name="transactions",
+        api="v3",
+        path="/orders/{order_id}/transactions",
+        scope="store_v2_transactions_read_only",
+        parent="orders",
+    ),
+    StreamSpec(
+        name="pages",
+        api="v3",
+        path="/content/pages",
+        scope="store_v2_content_read_only",
+        # Without it the page's markup is left out (reference/pages.v3.yml, includeQuery).
+        params={"include": "body"},
+    ),
+    StreamSpec(
+        name="products",
+        api="v3",
+        path="/catalog/products",
+        scope="store_v2_products_read_only",
+        cursor="date_modified",
+        window=Window(**V3_WINDOW, sort={"sort": "date_modified", "direction": "asc"}, tie_walk="id_greater"),
+    ),
+    StreamSpec(
+        name="channels",
+        api="v3",
+        path="/channels",
+        scope="store_channel_settings_read_only",
+        cursor="date_modified",
+        # /v3/channels takes date filters but no sort (reference/channels.v3.yml, getChannels).
+        window=Window(**V3_WINDOW, sort={}, tie_walk="pages"),
+    ),
+    StreamSpec(
+        name="store",
+        api="v2",
+        path="/store",
+        scope="store_v2_information_read_only",
+        single=True,
+    ),
+    StreamSpec(
+        name="order_products",
+        api="v2",
+        path="/orders/{order_id}/products",
+        scope="store_v2_orders_read_only",
+        parent="orders",
+    ),
+    StreamSpec(
+        name="brands",
+        api="v3",
+        path="/catalog/brands",
+        scope="store_v2_products_read_only",
+    ),
+    StreamSpec(
+        name="categories",
+        api="v3",
+        path="/catalog/categories",
+        scope="store_v2_products_read_only",
+        params={"sort": "id"},
+    ),
+)
+
+BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}
+
+
+@functools.cache
+def schema(name: str) -> Mapping[str, Any]:
+    """The stream's JSON Schema (draft 7), read once from the packaged ``schemas/{name}.json``."""
+    text = resources.files("source_bigcommerce").joinpath("schemas", f"{name}.json").read_bytes()
+    loaded: dict[str, Any] = orjson.loads(text)
+    return loaded
