@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from jsonschema import Draft7Validator
+
+from source_bigcommerce.streams import BY_NAME, STREAMS, schema
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = ROOT.parent / "shared" / "bigcommerce-api-specs"
+DATE_TIME = {"type": ["null", "string"], "format": "date-time"}
+
+
+def generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_schemas", ROOT / "tools" / "gen_schemas.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Dataclasses resolve their string annotations through sys.modules.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def subschemas(node: Mapping[str, Any], path: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Every schema below ``node`` (not ``node`` itself), with a readable path."""
+    for name, child in node.get("properties", {}).items():
+        yield f"{path}.{name}", child
+        yield from subschemas(child, f"{path}.{name}")
+    if "items" in node:
+        yield f"{path}[]", node["items"]
+        yield from subschemas(node["items"], f"{path}[]")
+    for index, branch in enumerate(node.get("anyOf", ())):
+        yield f"{path}|{index}", branch
+        yield from subschemas(branch, f"{path}|{index}")
+
+
+def test_regenerating_from_the_specs_is_byte_identical() -> None:
+    if not (SPECS / "reference").is_dir():
+        pytest.skip(f"the OpenAPI specs are not at {SPECS}, so the schemas cannot be regenerated here")
+    files = generator().generate(SPECS)
+    packaged = resources.files("source_bigcommerce").joinpath("schemas")
+    assert sorted(files) == sorted(spec.name for spec in STREAMS)
+    for stream, content in files.items():
+        assert packaged.joinpath(f"{stream}.json").read_bytes() == content, f"schemas/{stream}.json is stale"
+
+
+@pytest.mark.parametrize("stream", [spec.name for spec in STREAMS])
+def test_schema_is_a_valid_draft7_schema_with_a_title(stream: str) -> None:
+    loaded = schema(stream)
+    Draft7Validator.check_schema(loaded)
+    assert loaded["$schema"] == "http://json-schema.org/draft-07/schema#"
+    assert loaded["title"] == stream
+    assert loaded["description"]
+
+
+@pytest.mark.parametrize("stream", [spec.name for spec in STREAMS])
+def test_every_field_is_nullable_open_and_optional(stream: str) -> None:
+    loaded = schema(stream)
+    assert loaded["additionalProperties"] is True
+    assert "required" not in loaded
+    for path, node in subschemas(loaded):
+        assert "required" not in node, path
+        if "type" in node:
+            assert node["type"][0] == "null", path
+        if "object" in node.get("type", ()):
+            assert node["additionalProperties"] is True, path
+        assert "enum" not in node, path
+        assert node.get("format", "date-time") == "date-time", path
+
+
+@pytest.mark.parametrize("spec", STREAMS, ids=lambda spec: spec.name)
+def test_primary_key_and_cursor_are_declared_with_their_types(spec: Any) -> None:
+    properties = schema(spec.name)["properties"]
+    # The store's id is its hash (reference/store_information.v2.yml); every other id is a number.
+    expected_key_type = "string" if spec.name == "store" else "integer"
+    assert properties[spec.primary_key]["type"] == ["null", expected_key_type]
+    if spec.cursor is not None:
+        assert {key: properties[spec.cursor][key] for key in DATE_TIME} == DATE_TIME
+
+
+def test_order_children_carry_their_order_id_as_the_api_types_it() -> None:
+    # reference/orders.v3.yml Transaction.order_id is a string; reference/orders.v2.oas2.yml orderProducts
+    # order_id is an integer.
+    assert schema("transactions")["properties"]["order_id"]["type"] == ["null", "string"]
+    assert schema("order_products")["properties"]["order_id"]["type"] == ["null", "integer"]
+
+
+def test_v2_rfc2822_dates_are_declared_date_time() -> None:
+    orders = schema("orders")["properties"]
+    for field in ("date_created", "date_modified", "date_shipped"):
+        assert {key: orders[field][key] for key in DATE_TIME} == DATE_TIME, field
+    assert schema("order_products")["properties"]["event_date"]["format"] == "date-time"
+
+
+@pytest.mark.parametrize(
+    ("stream", "field"),
+    [
+        ("orders", "subtotal_ex_tax"),
+        ("orders", "total_inc_tax"),
+        ("order_products", "price_ex_tax"),
+        ("order_products", "base_wrapping_cost"),
+        ("products", "price"),
+        ("products", "calculated_price"),
+        ("products", "fixed_cost_shipping_price"),
+        ("transactions", "amount"),
+    ],
+)
+def test_money_fields_are_marked(stream: str, field: str) -> None:
+    assert schema(stream)["properties"][field]["x-money"] is True
+
+
+def test_nested_money_is_marked_where_it_sits() -> None:
+    customers = schema("customers")["properties"]
+    assert customers["store_credit_amounts"]["items"]["properties"]["amount"]["x-money"] is True
+
+
+@pytest.mark.parametrize(("stream", "field"), [("orders", "currency_exchange_rate"), ("products", "weight")])
+def test_rates_and_measures_are_not_money(stream: str, field: str) -> None:
+    assert "x-money" not in schema(stream)["properties"][field]
+
+
+def test_order_consignments_are_a_link_or_the_expanded_object_with_order_products() -> None:
+    consignments = schema("orders")["properties"]["consignments"]
+    shapes = {frozenset(branch["properties"]) for branch in consignments["anyOf"]}
+    assert frozenset({"url", "resource"}) in shapes
+    assert frozenset({"pickups", "shipping", "downloads", "email"}) in shapes
+    expanded = next(branch for branch in consignments["anyOf"] if "shipping" in branch["properties"])
+    line_items = expanded["properties"]["shipping"]["items"]["properties"]["line_items"]
+    order_product = schema("order_products")["properties"]
+    assert any(branch["items"].get("properties") == order_product for branch in line_items["anyOf"])
+
+
+def test_pages_hold_the_union_of_every_page_type() -> None:
+    properties = schema("pages")["properties"]
+    # raw pages add body/content_type, contact forms email/contact_fields, links link (reference/pages.v3.yml).
+    assert {"body", "content_type", "email", "contact_fields", "link", "name", "type"} <= set(properties)
+
+
+def test_every_stream_has_a_schema_file_and_no_file_is_orphaned() -> None:
+    packaged = resources.files("source_bigcommerce").joinpath("schemas")
+    files = {entry.name.removesuffix(".json") for entry in packaged.iterdir() if entry.name.endswith(".json")}
+    assert files == set(BY_NAME)
