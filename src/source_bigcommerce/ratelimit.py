@@ -1,0 +1,173 @@
+"""The store-wide rate governor, driven by BigCommerce's ``X-Rate-Limit-*`` headers.
+
+BigCommerce gives each store one quota of requests per window (150 per 30 s on Standard and Plus, 450 on
+Pro), shared by every app connected to the store, and reports on every response how many requests are
+left and how many milliseconds remain until the window resets (docs/api-docs/getting-started/
+api-rate-limits.mdx, quoted in reference/bigcommerce-api-facts.md §3). The fastest way through a
+quota is to spend it as fast as the latency allows and then wait for the reset; the governor does exactly
+that, without ever sending a request it expects to be refused:
+
+* Each request gets a sequence number when it leaves. A response to request ``k`` reports the requests
+  left after the server counted ``k`` and everything that arrived before it; requests sent after ``k``
+  may not be counted yet. So the requests still available are ``left - (sent - k)``, taken from the newest
+  response. This is exact when requests arrive in the order they were sent, which is why one request of
+  ``reserve`` is kept back for reordering.
+* When nothing is available, every request waits until the window resets. The reset moment is measured
+  from when the reporting request was *sent*: our next request needs the same one-way trip to arrive, so
+  it lands after the reset.
+* Another app spending the same quota shows up as fewer requests left than we expected; the headers are
+  re-read on every response, so the governor simply follows them.
+* A 429 with the headers holds every request until the reset. A 429 without them means BigCommerce is
+  under platform load (bigcommerce/docs PR #325): hold everything for an exponentially growing pause.
+
+The clock and sleep are injected, so tests drive the governor exactly, without real waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+RESET_MARGIN_S = 0.05
+"""Added to every computed reset, so a request never reaches BigCommerce a hair before its window ends."""
+PLATFORM_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+"""Pauses after consecutive 429s that carry no rate-limit headers (platform load), then the last repeats."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What one response said about the store's quota."""
+
+    left: int
+    reset_ms: int
+    quota: int | None
+    window_ms: int | None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Quota | None:
+        """Read the four headers (case-insensitively, as aiohttp's mapping does); None if absent or junk."""
+        left = headers.get("X-Rate-Limit-Requests-Left")
+        reset = headers.get("X-Rate-Limit-Time-Reset-Ms")
+        if left is None or reset is None:
+            return None
+        try:
+            quota = headers.get("X-Rate-Limit-Requests-Quota")
+            window = headers.get("X-Rate-Limit-Time-Window-Ms")
+            return cls(
+                left=int(left),
+                reset_ms=max(0, int(reset)),
+                quota=int(quota) if quota is not None else None,
+                window_ms=int(window) if window is not None else None,
+            )
+        except ValueError:
+            return None
+
+
+@dataclass
+class GovernorStats:
+    """What the governor did, for the summary and the benchmark."""
+
+    waits: int = 0
+    wait_seconds: float = 0.0
+    rate_limited: int = 0
+    platform_limited: int = 0
+
+
+class Governor:
+    """Paces every request to one store so its quota is used fully and never overrun."""
+
+    def __init__(self, clock: Clock, sleep: Sleep, reserve: int = 1) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._reserve = reserve
+        self._sent = 0
+        self._known_seq = 0
+        self._known_left: int | None = None
+        self._reset_at = 0.0
+        self._assumed = False
+        self._quota: int | None = None
+        self._window_s = 30.0
+        self._hold_until = 0.0
+        self._platform_strikes = 0
+        self.stats = GovernorStats()
+
+    @property
+    def quota(self) -> int | None:
+        """The store's quota per window, once a response has told us."""
+        return self._quota
+
+    async def acquire(self) -> tuple[int, float]:
+        """Wait until a request may leave; returns its sequence number and send time for :meth:`observe`."""
+        while True:
+            now = self._clock()
+            if now < self._hold_until:
+                await self._wait(self._hold_until - now)
+                continue
+            if (
+                self._known_left is not None
+                and self._known_left - (self._sent - self._known_seq) <= self._reserve
+            ):
+                if now < self._reset_at:
+                    await self._wait(self._reset_at - now)
+                    continue
+                # The window has reset since the last report: assume the full quota until a response of the
+                # new window says otherwise, count every request sent so far in the old window, and expect
+                # the new window to last a whole window should no response arrive to say when it ends.
+                self._known_left, self._known_seq = self._quota, self._sent
+                self._reset_at = now + self._window_s + RESET_MARGIN_S
+                self._assumed = True
+            self._sent += 1
+            return self._sent, now
+
+    async def _wait(self, seconds: float) -> None:
+        self.stats.waits += 1
+        self.stats.wait_seconds += seconds
+        await self._sleep(seconds)
+
+    def observe(self, seq: int, sent_at: float, headers: Mapping[str, str]) -> None:
+        """Learn from a response's headers (any status but 429, which goes to :meth:`rate_limited`)."""
+        quota = Quota.from_headers(headers)
+        if quota is None:
+            return
+        self._platform_strikes = 0
+        if quota.quota is not None:
+            self._quota = quota.quota
+        if quota.window_ms:
+            self._window_s = quota.window_ms / 1000
+        reset_at = sent_at + quota.reset_ms / 1000 + RESET_MARGIN_S
+        if self._assumed:
+            if seq <= self._known_seq:
+                return  # sent before the reset: it reports on the old window
+            self._assumed = False
+            self._known_seq, self._known_left, self._reset_at = seq, quota.left, reset_at
+        elif reset_at > self._reset_at + self._window_s / 2:
+            # Resets measured within one window differ only by latency jitter; this one is a later window.
+            self._known_seq, self._known_left, self._reset_at = seq, quota.left, reset_at
+        elif seq > self._known_seq and reset_at > self._reset_at - self._window_s / 2:
+            self._known_seq, self._known_left = seq, quota.left
+            self._reset_at = max(self._reset_at, reset_at)
+
+    def rate_limited(self, sent_at: float, headers: Mapping[str, str]) -> float:
+        """A 429: hold every request until the window resets (or back off, without headers); returns the pause."""
+        quota = Quota.from_headers(headers)
+        now = self._clock()
+        if quota is not None:
+            self.stats.rate_limited += 1
+            if quota.quota is not None:
+                self._quota = quota.quota
+            self._known_left, self._known_seq, self._assumed = 0, self._sent, False
+            self._reset_at = max(self._reset_at, sent_at + quota.reset_ms / 1000 + RESET_MARGIN_S)
+            hold_until = self._reset_at
+        else:
+            self.stats.platform_limited += 1
+            pause = PLATFORM_BACKOFF_S[min(self._platform_strikes, len(PLATFORM_BACKOFF_S) - 1)]
+            self._platform_strikes += 1
+            retry_after = headers.get("X-Retry-After") or headers.get("Retry-After")
+            if retry_after is not None and retry_after.isdigit():
+                pause = max(pause, float(retry_after))
+            hold_until = now + pause
+        self._hold_until = max(self._hold_until, hold_until)
+        return max(0.0, self._hold_until - now)

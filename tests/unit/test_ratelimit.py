@@ -1,0 +1,151 @@
+"""The governor against a simulated store quota: exact, with an injected clock and no real waiting."""
+
+from __future__ import annotations
+
+import asyncio
+
+from source_bigcommerce.ratelimit import RESET_MARGIN_S, Governor, Quota
+
+
+class FakeTime:
+    """A clock that only moves when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class FakeStore:
+    """BigCommerce's fixed window: `quota` requests per `window` seconds, counted when a request arrives."""
+
+    def __init__(self, time: FakeTime, quota: int, window: float) -> None:
+        self.time, self.quota, self.window = time, quota, window
+        self.window_end = 0.0
+        self.used = 0
+        self.refused = 0
+
+    def serve(self) -> tuple[int, dict[str, str]]:
+        now = self.time.now
+        if now >= self.window_end:
+            self.window_end, self.used = now + self.window, 0
+        headers = {
+            "X-Rate-Limit-Time-Window-Ms": str(int(self.window * 1000)),
+            "X-Rate-Limit-Time-Reset-Ms": str(int((self.window_end - now) * 1000)),
+            "X-Rate-Limit-Requests-Quota": str(self.quota),
+        }
+        if self.used >= self.quota:
+            self.refused += 1
+            headers["X-Rate-Limit-Requests-Left"] = "0"
+            return 429, headers
+        self.used += 1
+        headers["X-Rate-Limit-Requests-Left"] = str(self.quota - self.used)
+        return 200, headers
+
+
+def run_requests(governor: Governor, store: FakeStore, n: int) -> int:
+    """Send n requests one after another through the governor; returns how many were answered 429."""
+
+    async def main() -> int:
+        refused = 0
+        done = 0
+        while done < n:
+            seq, sent_at = await governor.acquire()
+            status, headers = store.serve()
+            if status == 429:
+                refused += 1
+                governor.rate_limited(sent_at, headers)
+                continue
+            governor.observe(seq, sent_at, headers)
+            done += 1
+        return refused
+
+    return asyncio.run(main())
+
+
+def test_a_lone_client_spends_the_whole_quota_without_a_single_429() -> None:
+    time = FakeTime()
+    store = FakeStore(time, quota=150, window=30.0)
+    # Requests one after another arrive in order, so no request need be kept back for reordering.
+    governor = Governor(time.clock, time.sleep, reserve=0)
+    refused = run_requests(governor, store, 450)
+    assert refused == 0
+    assert store.refused == 0
+    # 450 requests need three windows: two full waits for a reset, no more.
+    assert len(time.slept) == 2
+    assert time.now - 1000.0 <= 2 * (30.0 + RESET_MARGIN_S) + 1e-9
+
+
+def test_the_default_reserve_keeps_one_request_per_window_back() -> None:
+    time = FakeTime()
+    store = FakeStore(time, quota=150, window=30.0)
+    governor = Governor(time.clock, time.sleep)
+    assert run_requests(governor, store, 447) == 0
+    assert len(time.slept) == 2  # 149 per window
+
+
+def test_when_another_app_spends_the_quota_the_governor_follows_the_headers() -> None:
+    time = FakeTime()
+    store = FakeStore(time, quota=150, window=30.0)
+    governor = Governor(time.clock, time.sleep)
+    store.serve()  # open the window
+    store.used = 140  # another app has used most of it
+    refused = run_requests(governor, store, 30)
+    assert refused == 0
+    assert store.refused == 0
+    assert time.slept, "it must have waited for the reset instead of overrunning the quota"
+
+
+def test_a_429_with_headers_holds_every_request_until_the_reset() -> None:
+    time = FakeTime()
+    governor = Governor(time.clock, time.sleep)
+    headers = {
+        "X-Rate-Limit-Time-Window-Ms": "30000",
+        "X-Rate-Limit-Time-Reset-Ms": "12000",
+        "X-Rate-Limit-Requests-Quota": "150",
+        "X-Rate-Limit-Requests-Left": "0",
+    }
+    pause = governor.rate_limited(time.now, headers)
+    assert abs(pause - (12.0 + RESET_MARGIN_S)) < 1e-9
+
+    async def three_requests() -> list[float]:
+        sent = []
+        for _ in range(3):
+            _, sent_at = await governor.acquire()
+            sent.append(sent_at)
+        return sent
+
+    sent = asyncio.run(three_requests())
+    assert all(t >= 1000.0 + 12.0 for t in sent)
+    assert governor.stats.rate_limited == 1
+
+
+def test_a_429_without_headers_backs_off_exponentially() -> None:
+    time = FakeTime()
+    governor = Governor(time.clock, time.sleep)
+    pauses = [governor.rate_limited(time.now, {}) for _ in range(3)]
+    # Each pause extends the hold from the same moment: 1 s, then 2 s, then 4 s.
+    assert pauses == [1.0, 2.0, 4.0]
+    assert governor.stats.platform_limited == 3
+
+
+def test_headers_are_read_case_insensitively_and_junk_is_ignored() -> None:
+    from multidict import CIMultiDict
+
+    headers = CIMultiDict(
+        {
+            "x-rate-limit-requests-left": "35",
+            "x-rate-limit-time-reset-ms": "15000",
+            "x-rate-limit-requests-quota": "150",
+            "x-rate-limit-time-window-ms": "30000",
+        }
+    )
+    assert Quota.from_headers(headers) == Quota(left=35, reset_ms=15000, quota=150, window_ms=30000)
+    assert Quota.from_headers({"X-Rate-Limit-Requests-Left": "lots", "X-Rate-Limit-Time-Reset-Ms": "1"}) is None
+    assert Quota.from_headers({}) is None
