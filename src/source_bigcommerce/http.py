@@ -1,0 +1,270 @@
+"""The HTTP client: one aiohttp session per store, the auth header, classification of every outcome, and
+bounded retries.
+
+What happens to a response is decided by one table (:data:`OUTCOMES`), in the manner of Airbyte's
+``DEFAULT_ERROR_MAPPING``: success, retry after a pause, wait for the rate-limit reset, or fail with a
+sentence for the user. The pause before a retry grows exponentially and every wait is logged with its
+reason. Retries are bounded in count (``max_retries``) and in time (``MAX_RETRY_SECONDS``), and 429s are
+bounded separately because waiting for a window is not a failure.
+
+Messages are built from the method, path and status only: the access token travels in a header and
+appears in no message, log or exception. TLS certificates are always verified for https.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+import orjson
+
+from source_bigcommerce import __version__
+from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
+from source_bigcommerce.ratelimit import Clock, Governor, Sleep
+
+Log = Callable[[str, str], None]
+"""``log(level, message)``: where the client reports waits and retries (LOG messages, or stderr)."""
+
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+"""Pause before the 1st, 2nd, ... retry of one request; the last value repeats."""
+MAX_RETRY_SECONDS = 300.0
+"""No request keeps retrying server errors for longer than this, whatever ``max_retries`` allows."""
+MAX_RATE_LIMITED = 40
+"""429s one request may meet before its stream fails: 40 Standard-plan windows is 20 minutes of waiting."""
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    RETRY = "retry"
+    RATE_LIMITED = "rate_limited"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    FAIL = "fail"
+
+
+OUTCOMES: Mapping[int, Outcome] = {
+    200: Outcome.OK,
+    204: Outcome.OK,
+    401: Outcome.UNAUTHORIZED,
+    403: Outcome.FORBIDDEN,
+    404: Outcome.NOT_FOUND,
+    408: Outcome.RETRY,
+    429: Outcome.RATE_LIMITED,
+    500: Outcome.RETRY,
+    502: Outcome.RETRY,
+    # BigCommerce answers 503 when the store is down for maintenance and on transactions when its payment
+    # service is unavailable (bigcommerce/docs PR #732); both pass.
+    503: Outcome.RETRY,
+    504: Outcome.RETRY,
+    520: Outcome.RETRY,
+    522: Outcome.RETRY,
+    524: Outcome.RETRY,
+}
+"""Statuses not listed fail their request: another 4xx is a request we should not have made."""
+
+
+class ApiError(ConnectorError):
+    """A response that retrying will not change."""
+
+    def __init__(self, message: str, status: int, path: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.path = path
+
+
+class Unauthorized(ApiError, ConfigError):
+    """401: the token is wrong or revoked. Nothing can be read; the whole run stops."""
+
+
+class Forbidden(ApiError, ConfigError):
+    """403: the API account lacks the endpoint's OAuth scope; the stream is skipped and named."""
+
+
+class NotFound(ApiError, ConfigError):
+    """404: an unknown store (at the first request) or a record gone since it was listed."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any
+    """Parsed JSON, or None for 204 and empty bodies."""
+    date: str | None
+    """The ``Date`` header: BigCommerce's clock, which the engine uses to pin the sync's start."""
+
+    def server_time(self) -> int | None:
+        """The ``Date`` header as epoch seconds, or None when absent or unreadable."""
+        if not self.date:
+            return None
+        try:
+            return int(parsedate_to_datetime(self.date).timestamp())
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    retries: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+
+
+class Client:
+    """GETs against one store's API, through the governor, at most ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        api_url: str,
+        store_hash: str,
+        token: str,
+        governor: Governor,
+        concurrency: int,
+        timeout_s: float,
+        max_retries: int,
+        clock: Clock,
+        sleep: Sleep,
+        log: Log,
+    ) -> None:
+        self._session = session
+        self._base = f"{api_url.rstrip('/')}/stores/{store_hash}"
+        self._headers = {
+            "X-Auth-Token": token,
+            "Accept": "application/json",
+            "User-Agent": f"source-bigcommerce/{__version__}",
+        }
+        self._governor = governor
+        self._slots = asyncio.Semaphore(concurrency)
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._max_retries = max_retries
+        self._clock = clock
+        self._sleep = sleep
+        self._log = log
+        self.stats = ClientStats()
+
+    @property
+    def governor(self) -> Governor:
+        return self._governor
+
+    async def get(
+        self, api: str, path: str, params: Mapping[str, str] | None = None, *, max_retries: int | None = None
+    ) -> Response:
+        """GET ``/{api}{path}``; retries what can pass, raises :class:`ApiError` or TransientError otherwise."""
+        where = f"GET /{api}{path}"
+        url = f"{self._base}/{api}{path}"
+        retries_allowed = self._max_retries if max_retries is None else max_retries
+        failures = 0
+        rate_limited = 0
+        started = self._clock()
+        while True:
+            reason = await self._attempt(url, params, where)
+            if isinstance(reason, Response):
+                return reason
+            if reason is Outcome.RATE_LIMITED:
+                rate_limited += 1
+                if rate_limited > MAX_RATE_LIMITED:
+                    raise TransientError(
+                        f"{where} was still rate limited (429) after {MAX_RATE_LIMITED} waits for the quota "
+                        "to reset; another app may be using the store's whole quota."
+                    )
+                continue
+            failures += 1
+            elapsed = self._clock() - started
+            if failures > retries_allowed or elapsed >= MAX_RETRY_SECONDS:
+                raise TransientError(f"{where} failed after {failures} attempts: {reason}.")
+            pause = BACKOFF_S[min(failures - 1, len(BACKOFF_S) - 1)]
+            self.stats.retries += 1
+            self._log("WARN", f"{where}: {reason}; retry {failures} of {retries_allowed} in {pause:g} s.")
+            await self._sleep(pause)
+
+    async def _attempt(
+        self, url: str, params: Mapping[str, str] | None, where: str
+    ) -> Response | Outcome | str:
+        """One try: the Response, RATE_LIMITED (already waited for), or why it should be retried."""
+        async with self._slots:
+            seq, sent_at = await self._governor.acquire()
+            self.stats.requests += 1
+            try:
+                async with self._session.get(
+                    url, params=params, headers=self._headers, timeout=self._timeout, allow_redirects=False
+                ) as resp:
+                    status = resp.status
+                    headers = resp.headers
+                    raw = await resp.read()
+            except asyncio.TimeoutError:
+                return f"no complete answer within {self._timeout.total:g} s"
+            except aiohttp.ClientConnectorError as exc:
+                return f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error})"
+            except aiohttp.ClientPayloadError:
+                return "the response body was cut short"
+            except aiohttp.ServerDisconnectedError:
+                return "the server closed the connection"
+            except aiohttp.ClientError as exc:
+                return f"connection error ({type(exc).__name__})"
+        self.stats.statuses[status] += 1
+        outcome = OUTCOMES.get(status, Outcome.FAIL)
+        if outcome is Outcome.RATE_LIMITED:
+            pause = self._governor.rate_limited(sent_at, headers)
+            self._log(
+                "INFO", f"{where}: rate limited (429); every request waits {pause:.1f} s for the quota."
+            )
+            return Outcome.RATE_LIMITED
+        self._governor.observe(seq, sent_at, headers)
+        if outcome is Outcome.OK:
+            try:
+                body = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                return f"HTTP {status} with a body that is not valid JSON"
+            return Response(status=status, body=body, date=headers.get("Date"))
+        if outcome is Outcome.RETRY:
+            return f"HTTP {status}"
+        raise _error(outcome, status, where, raw)
+
+
+def _error(outcome: Outcome, status: int, where: str, raw: bytes) -> ApiError:
+    detail = _detail(raw)
+    if outcome is Outcome.UNAUTHORIZED:
+        return Unauthorized(
+            "BigCommerce rejected the access token (HTTP 401): check access_token and that its API account "
+            "still exists for this store.",
+            status,
+            where,
+        )
+    if outcome is Outcome.FORBIDDEN:
+        return Forbidden(f"{where} was refused (HTTP 403){detail}.", status, where)
+    if outcome is Outcome.NOT_FOUND:
+        return NotFound(f"{where} was not found (HTTP 404){detail}.", status, where)
+    return ApiError(f"{where} failed with HTTP {status}{detail}.", status, where)
+
+
+def _detail(raw: bytes) -> str:
+    """The title (v3) or message (v2) of an error body, for the user; never the request."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ""
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        body = body[0]
+    if isinstance(body, dict):
+        text = body.get("title") or body.get("message")
+        if isinstance(text, str) and text:
+            return f": {text.rstrip('.')}"
+    return ""
+
+
+def make_session(concurrency: int) -> aiohttp.ClientSession:
+    """The session every request goes through: pooled connections, certificates verified, no cookies kept."""
+    connector = aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=300)
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+
+async def real_sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
