@@ -1,0 +1,288 @@
+"""Airbyte state in and out: the per-stream cursor this connector saves, and every shape it accepts.
+
+What we emit, per stream (inside Airbyte's per-stream STATE message):
+
+* a stream with a cursor, and the order children, ``{"date_modified": "<RFC 3339 Z>", "state_version": 1}``.
+  For ``order_products`` and ``transactions`` the cursor is their parent order's ``date_modified``: every
+  order modified before it has had its children read.
+* a full-refresh stream, ``{}``.
+
+What we read: Airbyte's per-stream list, a single STATE message (bare or wrapped in an AirbyteMessage),
+GLOBAL state (its per-stream states; the shared state means nothing here), the legacy plain dict keyed by
+stream name and its ``{"type": "LEGACY", "legacy"|"data": {...}}`` / ``{"data": {...}}`` wrappers, and
+``{"states": [...]}`` holding a list of messages. A list with one stream twice keeps the last (a file of
+every STATE line a run printed resumes from the newest). Per stream, the archived Airbyte connector's
+cursor values are understood (``...Z``, ``...+00:00``, zone-less ``2080-07-30T22:16:46`` and RFC 2822),
+and so are its id and per-partition states, which carry no time and so resume from ``start_date``; the
+concurrent CDK's ``{"state_type": "date-range", "slices": [...]}`` resumes from the end of its first
+contiguous slice.
+
+A state that cannot be understood is a :class:`ConfigError` with one sentence, never an empty state:
+reading everything again silently could be hours of quota, and a wrong cursor silently loses data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from source_bigcommerce import dates
+from source_bigcommerce.errors import ConfigError
+from source_bigcommerce.streams import BY_NAME, StreamSpec
+
+STATE_VERSION = 1
+CURSOR = "date_modified"
+"""The key of the cursor in our stream state; for the order children it is their parent order's."""
+
+# Keys the archived connector and the Airbyte CDK leave in a stream state that carry no usable time.
+_TIMELESS_KEYS = frozenset(
+    {
+        "__ab_no_cursor_state_message",
+        "id",
+        "states",
+        "state",
+        "parent_state",
+        "use_global_cursor",
+        "lookback_window",
+        "state_version",
+    }
+)
+_FILE_REMEDY = "fix it or start without --state"
+_STREAM_REMEDY = "fix it, or remove that stream's state to read it from start_date"
+
+
+class _Invalid(Exception):
+    """A problem with one stream's state: a phrase completing "the state of stream X ..." and a remedy."""
+
+    def __init__(self, phrase: str, remedy: str = _STREAM_REMEDY) -> None:
+        super().__init__(phrase)
+        self.phrase = phrase
+        self.remedy = remedy
+
+
+class _Malformed(Exception):
+    """The state as a whole has the wrong shape; the message completes "... is not an Airbyte state: "."""
+
+
+def load_state(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read a state file; an empty file means no state. Every failure is a one-sentence ConfigError."""
+    origin = f"State file {str(path)!r}"
+    try:
+        text = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{origin} does not exist; check the path or start without --state.") from None
+    except OSError as exc:
+        raise ConfigError(f"{origin} cannot be read ({exc.strerror}); {_FILE_REMEDY}.") from None
+    if not text.strip():
+        return {}
+    try:
+        raw = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{origin} is not valid JSON ({exc.args[0]}); {_FILE_REMEDY}.") from None
+    return parse_state(raw, origin=origin)
+
+
+def parse_state(raw: Any, *, origin: str = "The state") -> dict[str, dict[str, Any]]:
+    """Every stream's state, by stream name, from any accepted shape; ``{}``, ``[]`` and ``None`` are none.
+
+    States of streams this connector does not know are kept as they are (the caller reads only the streams
+    in its catalog); the state of every known stream is checked now, so a bad cursor fails before any
+    request is made.
+    """
+    try:
+        states = dict(_streams(raw))
+    except _Malformed as exc:
+        raise ConfigError(f"{origin} is not an Airbyte state: {exc}; {_FILE_REMEDY}.") from None
+    for name, stream_state in states.items():
+        spec = BY_NAME.get(name)
+        if spec is None:
+            continue
+        try:
+            _cursor(spec, stream_state)
+        except _Invalid as exc:
+            raise ConfigError(
+                f"{origin} is not usable: the state of stream {name!r} {exc.phrase}; {exc.remedy}."
+            ) from None
+    return states
+
+
+def cursor_of(spec: StreamSpec, stream_state: Mapping[str, Any]) -> int | None:
+    """The epoch second ``spec`` resumes from, or ``None`` to read from ``start_date``.
+
+    ``None`` comes back for no state, for a full-refresh stream (whatever its state holds), and for the
+    archived connector's id and per-partition states, which carry no time; the caller should say so when
+    the state was not empty.
+
+    Raises:
+        ConfigError: the state holds a cursor that is not a timestamp, an unknown shape, or a newer
+            ``state_version`` than this connector writes.
+    """
+    try:
+        return _cursor(spec, stream_state)
+    except _Invalid as exc:
+        raise ConfigError(f"The state of stream {spec.name!r} {exc.phrase}; {exc.remedy}.") from None
+
+
+def state_for(spec: StreamSpec, cursor: int | None) -> dict[str, Any]:
+    """The stream_state to emit: the cursor as RFC 3339 for incremental streams, else ``{}``."""
+    if cursor is None or not spec.incremental:
+        return {}
+    return {CURSOR: dates.from_epoch(cursor), "state_version": STATE_VERSION}
+
+
+def _cursor(spec: StreamSpec, stream_state: Mapping[str, Any]) -> int | None:
+    version = stream_state.get("state_version", STATE_VERSION)
+    if type(version) is not int or version < 1:
+        raise _Invalid(f"has state_version {_show(version)}, which is not a positive integer")
+    if version > STATE_VERSION:
+        raise _Invalid(
+            f"has state_version {version}, written by a newer source-bigcommerce than this one "
+            f"(which reads {STATE_VERSION})",
+            "upgrade the connector, or remove that stream's state to read it from start_date",
+        )
+    if not spec.incremental:
+        # pages, store, brands, categories: the archived connector kept {"id": N} or {"store_id": N}
+        # cursors that never advanced; nothing in them can narrow a full read.
+        return None
+    if CURSOR in stream_state:
+        return _parse_time(stream_state[CURSOR], CURSOR)
+    if stream_state.get("state_type") == "date-range":
+        return _date_range(stream_state.get("slices"))
+    unknown = sorted(set(stream_state) - _TIMELESS_KEYS)
+    if unknown:
+        raise _Invalid(f"has no {CURSOR} cursor but keys this connector does not know ({', '.join(unknown)})")
+    return None
+
+
+def _parse_time(value: Any, key: str) -> int:
+    if not isinstance(value, str):
+        raise _Invalid(f"holds {key} {_show(value)}, which is not a timestamp string")
+    try:
+        return dates.to_epoch(value)
+    except ValueError:
+        raise _Invalid(f"holds {key} {_show(value)}, which is not a timestamp") from None
+
+
+def _date_range(slices: Any) -> int | None:
+    """The concurrent CDK's state: the end of the first run of contiguous synced slices, if any."""
+    if not isinstance(slices, list) or not all(isinstance(item, Mapping) for item in slices):
+        raise _Invalid("is a date-range state whose slices are not a list of objects")
+    ranges = sorted(
+        (_parse_time(item.get("start"), "start"), _parse_time(item.get("end"), "end")) for item in slices
+    )
+    if not ranges:
+        return None
+    end = ranges[0][1]
+    for start, stop in ranges[1:]:
+        if start > end + 1:
+            break
+        end = max(end, stop)
+    return end
+
+
+def _show(value: Any) -> str:
+    """A state value for a message: short, so a message can never carry a long blob."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
+def _streams(raw: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(stream name, stream state) pairs, in file order, from any accepted shape."""
+    if raw is None or raw == {} or raw == []:
+        return
+    if isinstance(raw, list):
+        for index, item in enumerate(raw, 1):
+            if not isinstance(item, Mapping):
+                raise _Malformed(f"item {index} of the list is {_kind(item)}, not a STATE message")
+            yield from _message(item, f"item {index} of the list")
+        return
+    if not isinstance(raw, Mapping):
+        raise _Malformed(f"it is {_kind(raw)}, not a list of STATE messages or an object")
+    if _is_message(raw):
+        yield from _message(raw, "the message")
+    elif set(raw) == {"states"} and isinstance(raw["states"], list):
+        yield from _streams(raw["states"])
+    elif set(raw) == {"data"}:
+        yield from _legacy(raw["data"], "its data")
+    else:
+        yield from _legacy(raw, "the object")
+
+
+def _is_message(raw: Mapping[str, Any]) -> bool:
+    """A STATE message rather than a legacy dict: no stream is called "type", "stream" or "global"."""
+    return "type" in raw or isinstance(raw.get("stream"), Mapping) or isinstance(raw.get("global"), Mapping)
+
+
+def _message(raw: Mapping[str, Any], where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """One AirbyteStateMessage, or an AirbyteMessage of type STATE wrapping one."""
+    kind = raw.get("type")
+    if kind == "STATE":
+        inner = raw.get("state")
+        if not isinstance(inner, Mapping):
+            raise _Malformed(f"{where} is a STATE message without a state object")
+        yield from _message(inner, where)
+        return
+    if kind is None:
+        kind = "STREAM" if "stream" in raw else "GLOBAL"
+    if kind == "STREAM":
+        yield _stream_state(raw.get("stream"), where)
+    elif kind == "GLOBAL":
+        body = raw.get("global")
+        stream_states = body.get("stream_states") if isinstance(body, Mapping) else None
+        if not isinstance(stream_states, list):
+            raise _Malformed(f"{where} is a GLOBAL state without a stream_states list")
+        for index, item in enumerate(stream_states, 1):
+            yield _stream_state(item, f"stream_states item {index} of {where}")
+    elif kind == "LEGACY":
+        yield from _legacy(raw.get("legacy", raw.get("data")), f"the legacy data of {where}")
+    else:
+        raise _Malformed(f"{where} has type {_show(kind)}, not STREAM, GLOBAL or LEGACY")
+
+
+def _stream_state(raw: Any, where: str) -> tuple[str, dict[str, Any]]:
+    descriptor = raw.get("stream_descriptor") if isinstance(raw, Mapping) else None
+    name = descriptor.get("name") if isinstance(descriptor, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise _Malformed(f"{where} has no stream_descriptor.name")
+    stream_state = raw.get("stream_state")
+    if stream_state is None:
+        return name, {}
+    if not isinstance(stream_state, Mapping):
+        raise _Malformed(f"the stream_state of {name!r} in {where} is {_kind(stream_state)}, not an object")
+    return name, dict(stream_state)
+
+
+def _legacy(raw: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The legacy shape: ``{stream name: stream state}``."""
+    if raw is None:
+        return
+    if not isinstance(raw, Mapping):
+        raise _Malformed(f"{where} is {_kind(raw)}, not an object of stream states")
+    for name, stream_state in raw.items():
+        if stream_state is None:
+            yield name, {}
+        elif isinstance(stream_state, Mapping):
+            yield name, dict(stream_state)
+        else:
+            # Only the key is named: a config file passed by mistake would otherwise echo its token.
+            raise _Malformed(
+                f"the value of {name!r} in {where} is {_kind(stream_state)}, not a stream state object"
+            )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return "an object"
