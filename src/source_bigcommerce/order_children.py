@@ -1,0 +1,137 @@
+"""The children of an orders page: order products and transactions, fetched with the fewest requests.
+
+Order products come with the orders page itself through
+``include=consignments.line_items&consignment_structure=object`` (reference/orders.v2.oas2.yml,
+``order_includes``): one request per 250 orders instead of one per order. The line items are flattened
+across shipping, pickup, download and gift-certificate consignments. BigCommerce embeds at most 50 line
+items per consignment and marks a cut consignment with an undocumented ``__warning__`` (bigcommerce/docs
+issue #960); such an order, and any order whose line-item quantities do not add up to its
+``items_total``, is read from ``/v2/orders/{id}/products`` instead.
+
+Transactions have no bulk endpoint: ``/v3/orders/{id}/transactions`` is asked once per order, all orders
+of a page at once (the client's concurrency limit and the rate governor pace them). 204 means the order
+has none (reference/orders.v3.yml, getOrderTransactions).
+
+An order that disappears between its page and its children's request (404) is skipped with a log line;
+any other failure fails that child stream only, and the orders and the other child keep going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from source_bigcommerce.errors import ConnectorError
+from source_bigcommerce.http import Client, NotFound
+from source_bigcommerce.paging import Children, Failures, Normalize, Record, modified_at
+
+CONSIGNMENT_INCLUDE: Mapping[str, str] = {
+    "include": "consignments.line_items",
+    # The default array structure is legacy and may be dropped (reference/bigcommerce-api-facts.md §2).
+    "consignment_structure": "object",
+}
+CONSIGNMENT_KINDS = ("shipping", "pickups", "downloads")
+
+
+def line_items(order: Record) -> list[Record] | None:
+    """The order's products from its expanded consignments; None when they cannot be trusted whole."""
+    consignments = order.get("consignments")
+    if not isinstance(consignments, dict):
+        return None
+    groups: list[Any] = [consignments.get(kind) or [] for kind in CONSIGNMENT_KINDS]
+    email = consignments.get("email")
+    groups.append(email.get("gift_certificates") or [] if isinstance(email, dict) else [])
+    items: dict[int, Record] = {}
+    for group in groups:
+        if not isinstance(group, list):
+            return None
+        for consignment in group:
+            if not isinstance(consignment, dict) or "__warning__" in consignment:
+                return None
+            for item in consignment.get("line_items") or []:
+                if not isinstance(item, dict) or "id" not in item:
+                    return None  # links instead of objects: the include was not honoured
+                items.setdefault(item["id"], item)
+    quantity = sum(int(item.get("quantity") or 0) for item in items.values())
+    if quantity != int(order.get("items_total") or 0):
+        return None
+    return list(items.values())
+
+
+@dataclass
+class OrderChildren:
+    """The page hook of the orders walk (see paging.PageHook)."""
+
+    client: Client
+    api_url: str
+    store_hash: str
+    since: Mapping[str, int]
+    """Child stream -> first ``date_modified`` second whose orders need their children read."""
+    normalize: Mapping[str, Normalize]
+    log: Callable[[str, str], None]
+
+    def _link(self, order_id: int) -> dict[str, str]:
+        resource = f"/orders/{order_id}/consignments"
+        return {"url": f"{self.api_url}/stores/{self.store_hash}/v2{resource}", "resource": resource}
+
+    async def __call__(self, orders: list[Record]) -> tuple[Children, Failures]:
+        children: Children = {}
+        failures: Failures = {}
+        jobs: list[tuple[str, int, asyncio.Future[list[Record]]]] = []
+        for order in orders:
+            order_id = order["id"]
+            modified = modified_at(order)
+            expanded = "order_products" in self.since and isinstance(order.get("consignments"), dict)
+            items = line_items(order) if expanded else None
+            if expanded:
+                # The orders stream carries the link, as /v2/orders answers without the include.
+                order["consignments"] = self._link(order_id)
+            if "order_products" in self.since and modified >= self.since["order_products"]:
+                if items is not None:
+                    normalize = self.normalize["order_products"]
+                    for item in items:
+                        normalize(item)
+                    children.setdefault(order_id, {})["order_products"] = items
+                else:
+                    jobs.append(("order_products", order_id, asyncio.ensure_future(self._products(order_id))))
+            if "transactions" in self.since and modified >= self.since["transactions"]:
+                jobs.append(("transactions", order_id, asyncio.ensure_future(self._transactions(order_id))))
+        results = await asyncio.gather(*(job for _, _, job in jobs), return_exceptions=True)
+        for (stream, order_id, _), result in zip(jobs, results, strict=True):
+            if isinstance(result, NotFound):
+                self.log("INFO", f"{stream}: order {order_id} no longer exists; its {stream} are skipped.")
+            elif isinstance(result, ConnectorError):
+                failures.setdefault(stream, result)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                children.setdefault(order_id, {})[stream] = result
+        return children, failures
+
+    async def _products(self, order_id: int) -> list[Record]:
+        """All of an order's products, page by page (204 ends an empty page, as on every v2 list)."""
+        records: list[Record] = []
+        page = 1
+        while True:
+            params = {"limit": "250", **({"page": str(page)} if page > 1 else {})}
+            response = await self.client.get("v2", f"/orders/{order_id}/products", params)
+            batch = response.body or []
+            records.extend(batch)
+            if len(batch) < 250:
+                break
+            page += 1
+        normalize = self.normalize["order_products"]
+        for record in records:
+            normalize(record)
+        return records
+
+    async def _transactions(self, order_id: int) -> list[Record]:
+        response = await self.client.get("v3", f"/orders/{order_id}/transactions")
+        body = response.body
+        records: list[Record] = body.get("data") or [] if isinstance(body, dict) else []
+        normalize = self.normalize["transactions"]
+        for record in records:
+            normalize(record)
+        return records
