@@ -1,0 +1,285 @@
+"""The read: every selected stream at once, records delivered in cursor order, state checkpointed as it goes.
+
+The engine pins the sync's start ``T`` first, on BigCommerce's own clock (the ``Date`` of one request,
+never later than ours), so that the incremental guarantee holds against the server's timestamps: every
+record last modified at or before ``T`` is delivered, and no saved cursor passes ``T``. Then each stream
+runs as its own task; orders and their children share one walk (children follow their parent: an
+incremental sync reads the children of changed orders only). A stream that fails reports its error and
+stops where its state last stood; the others finish.
+
+Everything the engine produces goes to a :class:`Sink`: the Airbyte protocol writer for ``read``, the dlt
+loader for ``sync``. Sink methods are coroutines so a slow destination holds the engine back instead of
+letting records pile up in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from source_bigcommerce import dates, records, state
+from source_bigcommerce.errors import ConfigError, ConnectorError
+from source_bigcommerce.http import Client, Forbidden, NotFound
+from source_bigcommerce.order_children import CONSIGNMENT_INCLUDE, OrderChildren
+from source_bigcommerce.paging import Batch, Record, Walker
+from source_bigcommerce.streams import BY_NAME, StreamSpec
+
+SyncMode = Literal["full_refresh", "incremental"]
+Status = Literal["STARTED", "RUNNING", "COMPLETE", "INCOMPLETE"]
+ORDER_FAMILY = ("orders", "order_products", "transactions")
+
+
+class Sink(Protocol):
+    """Where the engine's output goes, in order per stream."""
+
+    async def records(self, stream: str, batch: list[Record]) -> None: ...
+
+    async def state(self, stream: str, stream_state: dict[str, Any], count: int) -> None: ...
+
+    async def status(self, stream: str, status: Status) -> None: ...
+
+    async def failed(self, stream: str, error: ConnectorError) -> None: ...
+
+    def log(self, level: str, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Settings:
+    start_date: int
+    """Epoch second: nothing last modified earlier is read."""
+    api_url: str
+    store_hash: str
+    lookahead: int
+    """Pages of one stream fetched ahead of delivery, concurrently (bounds memory per stream)."""
+
+
+@dataclass
+class Progress:
+    """One selected stream's run: where it started, what it delivered, where it stands."""
+
+    spec: StreamSpec
+    mode: SyncMode
+    lo: int = 0
+    count: int = 0
+    cursor: int | None = None
+    error: ConnectorError | None = None
+    running: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+class Engine:
+    def __init__(self, client: Client, sink: Sink, settings: Settings, wall: Callable[[], float]) -> None:
+        self._client = client
+        self._sink = sink
+        self._settings = settings
+        self._wall = wall
+
+    async def read(
+        self, selection: list[tuple[StreamSpec, SyncMode]], states: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, Progress]:
+        """Read the selected streams; returns each stream's progress (``.failed`` tells which failed).
+
+        A 401 or an unknown store stops everything with a :class:`ConfigError` before any stream starts.
+        """
+        start = await self._pin_start([spec for spec, _ in selection])
+        progress = {
+            spec.name: self._plan(spec, mode, states.get(spec.name) or {}, start) for spec, mode in selection
+        }
+        for item in progress.values():
+            await self._sink.status(item.spec.name, "STARTED")
+        family = [progress[name] for name in ORDER_FAMILY if name in progress]
+        tasks = [self._guard(family, self._orders(family, start))] if family else []
+        for item in progress.values():
+            if item.spec.name not in ORDER_FAMILY:
+                tasks.append(self._guard([item], self._stream(item, start)))
+        await asyncio.gather(*tasks)
+        return progress
+
+    def _plan(
+        self, spec: StreamSpec, mode: SyncMode, stream_state: Mapping[str, Any], start: int
+    ) -> Progress:
+        item = Progress(spec=spec, mode=mode, lo=self._settings.start_date)
+        if not spec.incremental:
+            return item
+        cursor = state.cursor_of(spec, stream_state) if mode == "incremental" else None
+        if mode == "incremental" and stream_state and cursor is None:
+            self._sink.log(
+                "WARN", f"{spec.name}: the saved state carries no date cursor; reading from start_date."
+            )
+        if cursor is not None:
+            item.lo = max(item.lo, cursor)
+        if item.lo > start:
+            self._sink.log(
+                "WARN",
+                f"{spec.name}: the cursor {dates.from_epoch(item.lo)} is later than this sync's start "
+                f"{dates.from_epoch(start)}; reading from the start instead.",
+            )
+            item.lo = start
+        item.cursor = item.lo
+        return item
+
+    async def _pin_start(self, specs: list[StreamSpec]) -> int:
+        """The sync's start second: our clock, or BigCommerce's if it is behind, read from one request."""
+        ours = math.floor(self._wall())
+        for spec in specs:
+            target = BY_NAME[spec.parent] if spec.parent else spec
+            try:
+                response = await self._client.get(target.api, target.path, {"limit": "1"}, max_retries=2)
+            except Forbidden:
+                continue  # this stream's scope is missing; it will say so itself
+            except NotFound:
+                raise ConfigError(
+                    f"BigCommerce knows no store with the hash {self._settings.store_hash!r} (HTTP 404): "
+                    "check store_hash (the part after /stores/ in the API path of your API account)."
+                ) from None
+            server = response.server_time()
+            return min(ours, server) if server is not None else ours
+        return ours
+
+    async def _guard(self, items: list[Progress], work: Coroutine[Any, Any, None]) -> None:
+        """Run one stream's (or the order family's) work; a failure ends those streams only."""
+        try:
+            await work
+        except Exception as exc:
+            error = exc if isinstance(exc, ConnectorError) else _internal(exc)
+            for item in items:
+                if not item.failed:
+                    item.error = self._explain(item.spec, error)
+        for item in items:
+            if item.failed:
+                assert item.error is not None
+                await self._sink.failed(item.spec.name, item.error)
+                await self._sink.status(item.spec.name, "INCOMPLETE")
+            else:
+                await self._sink.state(item.spec.name, self._state(item), item.count)
+                await self._sink.status(item.spec.name, "COMPLETE")
+
+    def _explain(self, spec: StreamSpec, error: ConnectorError) -> ConnectorError:
+        if isinstance(error, Forbidden):
+            return ConfigError(
+                f"Stream {spec.name} was skipped: {error.path} answered 403, so the API account lacks the "
+                f"OAuth scope {_scope_for(error.path)}; grant it (read-only is enough) or deselect the stream."
+            )
+        return error
+
+    def _state(self, item: Progress) -> dict[str, Any]:
+        return state.state_for(item.spec, item.cursor if item.spec.incremental else None)
+
+    async def _deliver(self, item: Progress, batch: list[Record]) -> None:
+        if not batch:
+            return
+        if not item.running:
+            item.running = True
+            await self._sink.status(item.spec.name, "RUNNING")
+        item.count += len(batch)
+        await self._sink.records(item.spec.name, batch)
+
+    async def _advance(self, item: Progress, resume: int | None) -> None:
+        if resume is None or item.failed or item.cursor is None or resume <= item.cursor:
+            return
+        item.cursor = resume
+        await self._sink.state(item.spec.name, self._state(item), item.count)
+
+    def _walker(self, spec: StreamSpec, **kwargs: Any) -> Walker:
+        return Walker(
+            self._client,
+            spec,
+            normalize=records.normalizer(spec.name),
+            lookahead=self._settings.lookahead,
+            **kwargs,
+        )
+
+    async def _stream(self, item: Progress, start: int) -> None:
+        spec = item.spec
+        if spec.single:
+            response = await self._client.get(spec.api, spec.path)
+            if isinstance(response.body, dict):
+                records.normalizer(spec.name)(response.body)
+                await self._deliver(item, [response.body])
+            return
+        walker = self._walker(spec)
+        if spec.window is None:
+            async for batch in walker.everything():
+                await self._deliver(item, batch)
+            return
+        batches = (
+            walker.unsorted(item.lo, start)
+            if spec.window.tie_walk == "pages"
+            else walker.modified(item.lo, start)
+        )
+        async for found in batches:
+            await self._deliver(item, found.records)
+            await self._advance(item, found.resume)
+
+    async def _orders(self, family: list[Progress], start: int) -> None:
+        """One walk over orders serves the orders stream and both children, each from its own cursor."""
+        by_name = {item.spec.name: item for item in family}
+        children: dict[str, int] = {
+            name: by_name[name].lo for name in ("order_products", "transactions") if name in by_name
+        }
+        hook = OrderChildren(
+            client=self._client,
+            api_url=self._settings.api_url,
+            store_hash=self._settings.store_hash,
+            since=children,
+            normalize={name: records.normalizer(name) for name in children},
+            log=self._sink.log,
+        )
+        walker = self._walker(
+            BY_NAME["orders"],
+            extra_params=CONSIGNMENT_INCLUDE if "order_products" in children else None,
+            on_page=hook if children else None,
+        )
+        lo = min(item.lo for item in family)
+        async for batch in walker.modified(lo, start):
+            await self._orders_batch(by_name, batch)
+
+    async def _orders_batch(self, by_name: dict[str, Progress], batch: Batch) -> None:
+        for name, error in batch.failures.items():
+            item = by_name[name]
+            if not item.failed:
+                item.error = self._explain(item.spec, error)
+                self._sink.log("ERROR", f"{name}: {item.error.message} The other streams go on.")
+        orders = by_name.get("orders")
+        if orders is not None:
+            await self._deliver(orders, [r for r in batch.records if _modified(r) >= orders.lo])
+        for name in ("order_products", "transactions"):
+            child = by_name.get(name)
+            if child is None or child.failed:
+                continue
+            found = [
+                record
+                for order in batch.records
+                for record in batch.children.get(order["id"], {}).get(name, ())
+            ]
+            await self._deliver(child, found)
+        for item in by_name.values():
+            await self._advance(item, None if batch.resume is None else max(item.lo, batch.resume))
+
+
+def _modified(record: Record) -> int:
+    return dates.to_epoch(record["date_modified"])
+
+
+def _scope_for(where: str) -> str:
+    """The read-only scope that opens the endpoint a request went to (``GET /v2/orders/7/products``)."""
+    path = where.split(" ", 1)[-1]
+    for spec in sorted(BY_NAME.values(), key=lambda s: -len(s.path)):
+        prefix = f"/{spec.api}{spec.path.split('{', 1)[0]}"
+        suffix = spec.path.rsplit("}", 1)[-1] if "{" in spec.path else ""
+        if path.startswith(prefix) and path.endswith(suffix):
+            return spec.scope
+    return "for that endpoint"
+
+
+def _internal(exc: Exception) -> ConnectorError:
+    """A bug of ours, reported as such: the type and text of the exception, which carry no secret."""
+    error = ConnectorError(f"Internal error: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
