@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import orjson
+import pytest
+from airbyte_protocol.models import AirbyteMessage
+
+from source_bigcommerce.config import spec_schema
+from source_bigcommerce.protocol import (
+    REDACTED,
+    Writer,
+    catalog_message,
+    connection_status,
+    log,
+    spec_message,
+    state_message,
+    stream_status,
+    trace_error,
+)
+
+
+def valid(message: dict[str, Any]) -> dict[str, Any]:
+    """The message after a JSON round trip, once the Airbyte protocol models have accepted it."""
+    wire: dict[str, Any] = orjson.loads(orjson.dumps(message))
+    AirbyteMessage.model_validate(wire)
+    return wire
+
+
+class Spy(io.BytesIO):
+    """A binary stream that remembers each write, to see what was written when."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def write(self, data: Any) -> int:
+        self.writes.append(bytes(data))
+        return super().write(data)
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [orjson.loads(line) for line in self.getvalue().splitlines()]
+
+
+def test_spec_carries_the_config_models_schema_and_incremental_support() -> None:
+    spec = valid(spec_message())["spec"]
+    assert spec["connectionSpecification"] == orjson.loads(orjson.dumps(spec_schema()))
+    assert spec["supportsIncremental"] is True
+    assert "append_dedup" in spec["supported_destination_sync_modes"]
+    assert spec["documentationUrl"].startswith("https://")
+
+
+def test_catalog_message_wraps_the_catalog() -> None:
+    catalog = {
+        "streams": [
+            {"name": "brands", "json_schema": {"type": "object"}, "supported_sync_modes": ["full_refresh"]}
+        ]
+    }
+    assert valid(catalog_message(catalog))["catalog"] == catalog
+
+
+@pytest.mark.parametrize(
+    ("succeeded", "message", "status"),
+    [(True, None, "SUCCEEDED"), (False, "The access token was refused (401); check it.", "FAILED")],
+)
+def test_connection_status(succeeded: bool, message: str | None, status: str) -> None:
+    body = valid(connection_status(succeeded, message))["connectionStatus"]
+    assert body["status"] == status
+    assert body.get("message") == message
+
+
+def test_state_message_is_per_stream_with_a_float_record_count() -> None:
+    stream_state = {"date_modified": "2024-05-14T09:34:00Z", "state_version": 1}
+    state = valid(state_message("orders", stream_state, 250))["state"]
+    assert state["type"] == "STREAM"
+    assert state["stream"] == {"stream_descriptor": {"name": "orders"}, "stream_state": stream_state}
+    assert state["sourceStats"]["recordCount"] == 250.0
+    assert b'"recordCount":250.0' in orjson.dumps(state_message("orders", stream_state, 250))
+
+
+@pytest.mark.parametrize("status", ["STARTED", "RUNNING", "COMPLETE", "INCOMPLETE"])
+def test_stream_status_traces(status: Any) -> None:
+    trace = valid(stream_status("customers", status, 1_700_000_000_000))["trace"]
+    assert trace["type"] == "STREAM_STATUS"
+    assert trace["emitted_at"] == 1_700_000_000_000.0
+    assert trace["stream_status"] == {"stream_descriptor": {"name": "customers"}, "status": status}
+
+
+@pytest.mark.parametrize("failure_type", ["config_error", "system_error", "transient_error"])
+def test_trace_error_with_every_detail(failure_type: Any) -> None:
+    error = valid(
+        trace_error(
+            "Stream 'transactions' needs the store_v2_transactions_read_only scope; add it to the API account.",
+            failure_type,
+            stream="transactions",
+            internal_message="403 on GET /v3/orders/1/transactions",
+            stack_trace="Traceback ...",
+            emitted_at=1_700_000_000_000,
+        )
+    )["trace"]["error"]
+    assert error["failure_type"] == failure_type
+    assert error["stream_descriptor"] == {"name": "transactions"}
+    assert error["internal_message"].startswith("403")
+    assert error["stack_trace"] == "Traceback ..."
+
+
+def test_trace_error_without_a_stream_has_no_descriptor_and_a_time() -> None:
+    trace = valid(trace_error("The config is missing the required key 'store_hash'.", "config_error"))[
+        "trace"
+    ]
+    assert "stream_descriptor" not in trace["error"]
+    assert trace["emitted_at"] > 1_600_000_000_000
+
+
+@pytest.mark.parametrize("level", ["FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"])
+def test_log_messages(level: Any) -> None:
+    assert valid(log(level, "orders: 3 windows planned"))["log"] == {
+        "level": level,
+        "message": "orders: 3 windows planned",
+    }
+
+
+def test_writer_records_are_valid_record_messages() -> None:
+    out = Spy()
+    writer = Writer(out)
+    data = {"id": 1, "name": "Ünïcode “quotes”", "price": "10.0000", "nested": {"a": [1, 2.5, None]}}
+    writer.record("products", data, 1_700_000_000_123)
+    writer.records("brands", [{"id": 2}, {"id": 3}], 1_700_000_000_456)
+    writer.flush()
+    lines = out.lines()
+    for line in lines:
+        AirbyteMessage.model_validate(line)
+    assert lines[0] == {
+        "type": "RECORD",
+        "record": {"stream": "products", "data": data, "emitted_at": 1_700_000_000_123},
+    }
+    assert [(line["record"]["stream"], line["record"]["data"]["id"]) for line in lines[1:]] == [
+        ("brands", 2),
+        ("brands", 3),
+    ]
+    assert {line["record"]["emitted_at"] for line in lines[1:]} == {1_700_000_000_456}
+
+
+def test_records_are_buffered_until_a_chunk_fills() -> None:
+    out = Spy()
+    writer = Writer(out, flush_bytes=4096)
+    writer.record("customers", {"id": 1}, 1)
+    assert out.writes == []
+    for index in range(200):
+        writer.record("customers", {"id": index, "padding": "x" * 40}, 1)
+    assert out.writes
+    assert all(len(chunk) >= 4096 for chunk in out.writes)
+    assert all(chunk.endswith(b"\n") for chunk in out.writes)
+
+
+def test_a_state_is_written_at_once_and_after_the_records_it_covers() -> None:
+    out = Spy()
+    writer = Writer(out)
+    writer.records("orders", [{"id": 1}, {"id": 2}], 1)
+    writer.message(state_message("orders", {"date_modified": "2024-01-01T00:00:00Z"}, 2))
+    kinds = [line["type"] for line in out.lines()]
+    assert kinds == ["RECORD", "RECORD", "STATE"]
+
+
+def test_the_access_token_is_blanked_out_of_non_record_messages() -> None:
+    out = Spy()
+    writer = Writer(out, redact=["tok3n-abc123"])
+    writer.message(log("ERROR", "GET failed with header X-Auth-Token: tok3n-abc123"))
+    written = out.getvalue()
+    assert b"tok3n-abc123" not in written
+    assert REDACTED in written
+    valid(orjson.loads(written))
