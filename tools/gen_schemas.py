@@ -232,6 +232,7 @@ TIMESTAMPS: Mapping[tuple[str, str], frozenset[str]] = {
     ("catalog/products_catalog.v3.yml", "product_Base_response"): frozenset({"date_last_imported"}),
 }
 
+
 class SpecError(Exception):
     """The specs do not look the way this generator expects; the message says where."""
 
