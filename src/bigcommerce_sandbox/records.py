@@ -738,7 +738,7 @@ def product(
         "calculated_price": sale or price_f,
         "categories": cats,
         "brand_id": brand_id,
-        "option_set_id": None if (h >> 46) % 4 else (h >> 48) % 40 + 1,
+        "option_set_id": 0 if (h >> 46) % 4 else (h >> 48) % 40 + 1,
         "option_set_display": "right",
         "inventory_level": inventory,
         "inventory_warning_level": 0 if inventory == 0 else 5,
