@@ -11,6 +11,7 @@ import yaml
 from jsonschema import Draft7Validator, FormatChecker
 
 from source_bigcommerce.dates import to_rfc3339
+from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.records import money_fields, normalizer, timestamp_fields
 from source_bigcommerce.streams import STREAMS, schema
 
@@ -192,8 +193,11 @@ def test_normalising_twice_changes_nothing() -> None:
 
 
 def test_an_unreadable_date_fails_naming_the_stream_record_and_field() -> None:
-    with pytest.raises(ValueError, match=r"orders record 100: field 'date_modified'.*'yesterday'"):
+    with pytest.raises(ValueError, match=r"orders record 100: field 'date_modified'.*'yesterday'") as caught:
         normalized("orders", dict(ORDER, date_modified="yesterday"))
+    assert isinstance(caught.value, ConnectorError)
+    assert caught.value.failure_type == "system_error"
+    assert caught.value.message.endswith(".")
     bad_line = dict(ORDER_PRODUCT, event_date="31/12/2021")
     consignments = {"shipping": [{"line_items": [bad_line]}]}
     with pytest.raises(ValueError, match=r"orders record 100: field 'consignments'.*31/12/2021"):
