@@ -12,9 +12,10 @@ appends lines to a buffer written out in ~1 MiB chunks. Anything that is not a r
 everything before it) as soon as it is appended, so a STATE message never waits behind buffered records
 and is never seen by the platform before the records it covers.
 
-Measured (CPython 3.11 on a 2-core AMD EPYC VM, one core, into ``/dev/null``, a 10-field customer):
-about 1,300,000 records/s through :meth:`Writer.records`, 1,000,000/s through :meth:`Writer.record` one
-at a time; serialising the whole message dict with orjson instead gives about 780,000/s.
+Measured (CPython 3.11 on a shared 2-core AMD EPYC VM, one core, into ``/dev/null``, a 10-field customer;
+ranges over several runs): 1,300,000-2,200,000 records/s through :meth:`Writer.records`,
+1,000,000-1,900,000/s through :meth:`Writer.record` one at a time; serialising the whole message dict
+with orjson instead gives 780,000-1,400,000/s.
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ A value that is not a readable timestamp raises :class:`UnreadableDate` (a ``Val
 record and the field: emitting it would put a string the schema calls a date-time into a timestamp
 column, and BigCommerce documents every format the parser accepts.
 
-Measured (CPython 3.11 on a 2-core AMD EPYC VM, one core, a loop over pre-built dicts): about
-990,000 customers-like records/s (two top-level timestamps, already canonical v3 ``Z``); 360,000 orders/s
-(three RFC 2822 dates, consignments as a link); 170,000 orders/s when each also carries an expanded
-shipping consignment with five line items (their ``event_date`` included).
+Measured (CPython 3.11 on a shared 2-core AMD EPYC VM, one core, a loop over pre-built dicts; ranges over
+several runs): 850,000-990,000 customers-like records/s (two top-level timestamps, already canonical v3
+``Z``); 310,000-360,000 orders/s (three RFC 2822 dates, consignments as a link); 130,000-170,000 orders/s
+when each also carries an expanded shipping consignment with five line items (their ``event_date`` too).
 """
 
 from __future__ import annotations
