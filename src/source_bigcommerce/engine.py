@@ -25,6 +25,7 @@ from source_bigcommerce.errors import ConfigError, ConnectorError
 from source_bigcommerce.http import Client, Forbidden, NotFound
 from source_bigcommerce.order_children import CONSIGNMENT_INCLUDE, OrderChildren
 from source_bigcommerce.paging import Batch, Record, Walker
+from source_bigcommerce.protocol import LogLevel
 from source_bigcommerce.streams import BY_NAME, StreamSpec
 
 SyncMode = Literal["full_refresh", "incremental"]
@@ -43,7 +44,7 @@ class Sink(Protocol):
 
     async def failed(self, stream: str, error: ConnectorError) -> None: ...
 
-    def log(self, level: str, message: str) -> None: ...
+    def log(self, level: LogLevel, message: str) -> None: ...
 
 
 @dataclass(frozen=True)

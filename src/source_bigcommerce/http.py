@@ -26,9 +26,10 @@ import orjson
 
 from source_bigcommerce import __version__
 from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
+from source_bigcommerce.protocol import LogLevel
 from source_bigcommerce.ratelimit import Clock, Governor, Sleep
 
-Log = Callable[[str, str], None]
+Log = Callable[[LogLevel, str], None]
 """``log(level, message)``: where the client reports waits and retries (LOG messages, or stderr)."""
 
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)

@@ -19,12 +19,12 @@ any other failure fails that child stream only, and the orders and the other chi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from source_bigcommerce.errors import ConnectorError
-from source_bigcommerce.http import Client, NotFound
+from source_bigcommerce.http import Client, Log, NotFound
 from source_bigcommerce.paging import Children, Failures, Normalize, Record, modified_at
 
 CONSIGNMENT_INCLUDE: Mapping[str, str] = {
@@ -70,7 +70,7 @@ class OrderChildren:
     since: Mapping[str, int]
     """Child stream -> first ``date_modified`` second whose orders need their children read."""
     normalize: Mapping[str, Normalize]
-    log: Callable[[str, str], None]
+    log: Log
 
     def _link(self, order_id: int) -> dict[str, str]:
         resource = f"/orders/{order_id}/consignments"

@@ -74,7 +74,10 @@ class StreamSpec:
         return self.cursor is not None or self.parent is not None
 
 
-V3_WINDOW = {"min_param": "date_modified:min", "max_param": "date_modified:max", "time_format": "iso_z"}
+def v3_window(sort: Mapping[str, str], tie_walk: TieWalk) -> Window:
+    """The v3 ``date_modified:min``/``:max`` filters, shared by customers, products and channels."""
+    return Window("date_modified:min", "date_modified:max", "iso_z", sort, tie_walk)
+
 
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
@@ -83,7 +86,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         path="/customers",
         scope="store_v2_customers_read_only",
         cursor="date_modified",
-        window=Window(**V3_WINDOW, sort={"sort": "date_modified:asc"}, tie_walk="after_cursor"),
+        window=v3_window({"sort": "date_modified:asc"}, "after_cursor"),
     ),
     StreamSpec(
         name="orders",
@@ -120,7 +123,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         path="/catalog/products",
         scope="store_v2_products_read_only",
         cursor="date_modified",
-        window=Window(**V3_WINDOW, sort={"sort": "date_modified", "direction": "asc"}, tie_walk="id_greater"),
+        window=v3_window({"sort": "date_modified", "direction": "asc"}, "id_greater"),
     ),
     StreamSpec(
         name="channels",
@@ -129,7 +132,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_channel_settings_read_only",
         cursor="date_modified",
         # /v3/channels takes date filters but no sort (reference/channels.v3.yml, getChannels).
-        window=Window(**V3_WINDOW, sort={}, tie_walk="pages"),
+        window=v3_window({}, "pages"),
     ),
     StreamSpec(
         name="store",
@@ -166,6 +169,6 @@ BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}
 @functools.cache
 def schema(name: str) -> Mapping[str, Any]:
     """The stream's JSON Schema (draft 7), read once from the packaged ``schemas/{name}.json``."""
-    text = resources.files("source_bigcommerce").joinpath("schemas", f"{name}.json").read_bytes()
+    text = resources.files("source_bigcommerce").joinpath(f"schemas/{name}.json").read_bytes()
     loaded: dict[str, Any] = orjson.loads(text)
     return loaded

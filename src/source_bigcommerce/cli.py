@@ -1,0 +1,292 @@
+"""Every command of ``source-bigcommerce``: argument parsing, wiring and exit codes, nothing else.
+
+The Airbyte protocol commands (``spec``, ``check``, ``discover``, ``read``) write protocol messages, one
+JSON object a line, and nothing else to stdout; a failure becomes a TRACE error there and one sentence on
+stderr. ``sync`` talks to a person: progress on stderr, a summary on stdout. No traceback reaches the user
+unless ``--debug`` is given, and the access token appears nowhere.
+
+Exit codes: 0 success; 1 a stream or the run failed; 2 bad command-line usage (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from source_bigcommerce import __version__, catalog, protocol
+from source_bigcommerce.config import Config, load_config
+from source_bigcommerce.engine import Engine, Settings, Status, SyncMode
+from source_bigcommerce.errors import ConnectorError
+from source_bigcommerce.http import Client, Forbidden, Log, NotFound, make_session
+from source_bigcommerce.paging import Record
+from source_bigcommerce.ratelimit import Governor
+from source_bigcommerce.state import load_state
+from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec
+
+T = TypeVar("T")
+
+LOOKAHEAD_PAGES = 4
+"""Pages of one stream in flight ahead of delivery: with 250 records a page, memory stays bounded."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="source-bigcommerce",
+        description="Copy a BigCommerce store's data: the Airbyte protocol, or straight into a database.",
+    )
+    parser.add_argument("--version", action="version", version=f"source-bigcommerce {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("spec", help="print the connector's SPEC message")
+    for name, text in (
+        ("check", "test the config's credentials and scopes"),
+        ("discover", "print the CATALOG"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--config", required=True, help="path to the config JSON")
+    read = commands.add_parser("read", help="read records as Airbyte protocol messages")
+    read.add_argument("--config", required=True, help="path to the config JSON")
+    read.add_argument("--catalog", required=True, help="path to the configured catalog JSON")
+    read.add_argument("--state", help="path to the state JSON of a previous read")
+    sync = commands.add_parser(
+        "sync",
+        help="load the store into DuckDB, Postgres or any dlt destination",
+        description="Load the store into a database through dlt; reruns are incremental.",
+    )
+    sync.add_argument("--config", help="path to the config JSON (not needed with --demo)")
+    sync.add_argument(
+        "--destination",
+        default="duckdb",
+        help="duckdb (default), postgres, or any dlt destination name",
+    )
+    sync.add_argument(
+        "--credentials",
+        help="where to load: a DuckDB file path (default ./bigcommerce.duckdb) or a connection URL "
+        "such as postgresql://user@127.0.0.1:5432/db",
+    )
+    sync.add_argument("--dataset", default="bigcommerce", help="dataset (schema) name; default bigcommerce")
+    sync.add_argument("--streams", help="comma-separated streams to sync; default all")
+    sync.add_argument(
+        "--full-refresh", action="store_true", help="ignore saved state and replace every table"
+    )
+    sync.add_argument(
+        "--write-disposition",
+        choices=("merge", "append"),
+        default="merge",
+        help="incremental streams: merge on the primary key (default; tables mirror the store) or append "
+        "every version",
+    )
+    sync.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    sync.add_argument(
+        "--demo", action="store_true", help="sync a small local sandbox store started in-process"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = sys.stdout.buffer
+    writer = protocol.Writer(out)
+    try:
+        if args.command == "spec":
+            writer.message(protocol.spec_message())
+            return 0
+        if args.command == "sync":
+            from source_bigcommerce import load
+
+            return load.run(args)
+        config = load_config(args.config)
+        writer = protocol.Writer(out, redact=[config.token])
+        if args.command == "discover":
+            writer.message(protocol.catalog_message(catalog.discover()))
+            return 0
+        if args.command == "check":
+            return asyncio.run(check(config, writer))
+        selection = catalog.load_configured_catalog(args.catalog)
+        states = load_state(args.state) if args.state else {}
+        return asyncio.run(read(config, selection, states, writer, debug=args.debug))
+    except ConnectorError as error:
+        fail(writer, error, debug=args.debug)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        fail(writer, ConnectorError(f"Internal error: {type(exc).__name__}: {exc}"), debug=False, exc=exc)
+        return 1
+    finally:
+        writer.flush()
+
+
+def fail(
+    writer: protocol.Writer, error: ConnectorError, *, debug: bool, exc: BaseException | None = None
+) -> None:
+    """A run-level failure: a TRACE error on stdout for the platform, one sentence on stderr for a person."""
+    stack = "".join(traceback.format_exception(exc or error)) if debug else None
+    writer.message(protocol.trace_error(error.message, error.failure_type, stack_trace=stack))
+    writer.flush()
+    print(error.message, file=sys.stderr)
+
+
+async def with_client(config: Config, log: Log, work: Callable[[Client], Awaitable[T]]) -> T:
+    """Run ``work`` with a client for the configured store, its session closed afterwards."""
+    loop = asyncio.get_running_loop()
+    async with make_session(config.max_concurrent_requests) as session:
+        client = Client(
+            session,
+            api_url=config.api_url,
+            store_hash=config.store_hash,
+            token=config.token,
+            governor=Governor(loop.time, asyncio.sleep),
+            concurrency=config.max_concurrent_requests,
+            timeout_s=config.request_timeout_seconds,
+            max_retries=config.max_retries,
+            clock=loop.time,
+            sleep=asyncio.sleep,
+            log=log,
+        )
+        return await work(client)
+
+
+def engine_settings(config: Config) -> Settings:
+    return Settings(
+        start_date=int(config.start.timestamp()),
+        api_url=config.api_url,
+        store_hash=config.store_hash,
+        lookahead=LOOKAHEAD_PAGES,
+    )
+
+
+# -- check ----------------------------------------------------------------------------------------------
+
+
+PROBES: dict[str, tuple[str, str]] = {
+    # One request per OAuth scope. Transactions are probed on an order id that cannot exist: BigCommerce
+    # checks the scope before looking the order up, so 404 means the scope is granted.
+    "store_v2_customers_read_only": ("v3", "/customers"),
+    "store_v2_orders_read_only": ("v2", "/orders"),
+    "store_v2_transactions_read_only": ("v3", "/orders/0/transactions"),
+    "store_v2_content_read_only": ("v3", "/content/pages"),
+    "store_v2_products_read_only": ("v3", "/catalog/brands"),
+    "store_channel_settings_read_only": ("v3", "/channels"),
+    "store_v2_information_read_only": ("v2", "/store"),
+}
+
+
+async def check(config: Config, writer: protocol.Writer) -> int:
+    """CONNECTION_STATUS: FAILED for a bad token, unknown store or unreachable host; missing scopes named."""
+
+    async def probe(client: Client) -> list[str]:
+        missing: list[str] = []
+        for scope, (api, path) in PROBES.items():
+            try:
+                await client.get(api, path, {"limit": "1"}, max_retries=1)
+            except Forbidden:
+                missing.append(scope)
+            except NotFound:
+                if scope != "store_v2_transactions_read_only":
+                    raise
+        return missing
+
+    def log(level: protocol.LogLevel, message: str) -> None:
+        writer.message(protocol.log(level, message))
+
+    try:
+        missing = await with_client(config, log, probe)
+    except NotFound:
+        return status(
+            writer,
+            False,
+            f"BigCommerce knows no store with the hash {config.store_hash!r}: check store_hash.",
+        )
+    except ConnectorError as error:
+        return status(writer, False, error.message)
+    if len(missing) == len(PROBES):
+        return status(writer, False, "The API account has none of the read scopes this connector needs.")
+    if missing:
+        streams = [spec.name for spec in STREAMS if spec.scope in missing or _needs_orders(spec, missing)]
+        return status(
+            writer,
+            True,
+            f"Connected, but the API account lacks the scopes {', '.join(missing)}: the streams "
+            f"{', '.join(streams)} will be skipped unless they are granted.",
+        )
+    return status(writer, True, None)
+
+
+def _needs_orders(spec: StreamSpec, missing: list[str]) -> bool:
+    return spec.parent is not None and BY_NAME[spec.parent].scope in missing
+
+
+def status(writer: protocol.Writer, succeeded: bool, message: str | None) -> int:
+    writer.message(protocol.connection_status(succeeded, message))
+    if message:
+        print(message, file=sys.stderr)
+    return 0 if succeeded else 1
+
+
+# -- read -----------------------------------------------------------------------------------------------
+
+
+class ProtocolSink:
+    """The engine's output as Airbyte protocol messages on stdout."""
+
+    def __init__(self, writer: protocol.Writer, wall: Callable[[], float], debug: bool) -> None:
+        self._writer = writer
+        self._wall = wall
+        self._debug = debug
+        self.failures: list[str] = []
+
+    def _now_ms(self) -> int:
+        return int(self._wall() * 1000)
+
+    async def records(self, stream: str, batch: list[Record]) -> None:
+        self._writer.records(stream, batch, self._now_ms())
+
+    async def state(self, stream: str, stream_state: dict[str, Any], count: int) -> None:
+        self._writer.message(protocol.state_message(stream, stream_state, count))
+
+    async def status(self, stream: str, status: Status) -> None:
+        self._writer.message(protocol.stream_status(stream, status, self._now_ms()))
+
+    async def failed(self, stream: str, error: ConnectorError) -> None:
+        self.failures.append(stream)
+        self._writer.message(protocol.trace_error(error.message, error.failure_type, stream=stream))
+        print(error.message, file=sys.stderr)
+
+    def log(self, level: protocol.LogLevel, message: str) -> None:
+        if level != "DEBUG" or self._debug:
+            self._writer.message(protocol.log(level, message))
+
+
+async def read(
+    config: Config,
+    selection: list[tuple[StreamSpec, SyncMode]],
+    states: dict[str, dict[str, Any]],
+    writer: protocol.Writer,
+    *,
+    debug: bool = False,
+) -> int:
+    sink = ProtocolSink(writer, time.time, debug)
+
+    async def run(client: Client) -> None:
+        await Engine(client, sink, engine_settings(config), time.time).read(selection, states)
+
+    await with_client(config, sink.log, run)
+    if sink.failures:
+        message = f"These streams did not sync completely: {', '.join(sink.failures)}."
+        writer.message(protocol.trace_error(message, "system_error"))
+        print(message, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
