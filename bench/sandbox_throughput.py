@@ -155,8 +155,9 @@ def main() -> int:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+    parsed = ", bodies parsed by the client" if args.parse else ""
     print(
-        f"sandbox throughput, --size {args.size}, {args.concurrency} concurrent requests, 250 records a page"
+        f"sandbox throughput, --size {args.size}, {args.concurrency} concurrent requests, 250-record pages{parsed}"
     )
     print(
         f"{'resource':<20}{'pages':>7}{'cold rec/s':>13}{'warm rec/s':>13}{'rec/server-cpu-s':>18}"
