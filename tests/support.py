@@ -26,6 +26,7 @@ import orjson
 from source_bigcommerce import catalog, cli, protocol
 from source_bigcommerce.config import parse_config
 from source_bigcommerce.state import parse_state
+from source_bigcommerce.streams import schema
 
 ALL_STREAMS = (
     "customers",
@@ -107,7 +108,9 @@ def read(
     return Output([orjson.loads(line) for line in out.getvalue().splitlines()], code)
 
 
-def run_cli(*args: str, input_bytes: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+def run_cli(
+    *args: str, input_bytes: bytes | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[bytes]:
     """The installed console script in a child process, as a user or Airbyte runs it."""
     script = Path(sys.executable).with_name("source-bigcommerce")
     return subprocess.run(
@@ -157,6 +160,30 @@ def normalised(value: Any, empty_dates: frozenset[str] = frozenset(), key: str |
         if _RFC2822.match(value) or _ISO.match(value):
             return canonical_time(value)
     return value
+
+
+def date_fields(node: Any) -> frozenset[str]:
+    """Names of every property a schema declares as a date-time, at any depth."""
+    found: set[str] = set()
+
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            for key, sub in (item.get("properties") or {}).items():
+                if isinstance(sub, dict) and sub.get("format") == "date-time":
+                    found.add(key)
+            for sub in item.values():
+                walk(sub)
+        elif isinstance(item, list):
+            for sub in item:
+                walk(sub)
+
+    walk(node)
+    return frozenset(found)
+
+
+def expected_record(stream: str, record: dict[str, Any]) -> Any:
+    """An export record as the stream must deliver it (empty strings become null in its date fields)."""
+    return normalised(record, date_fields(schema(stream)))
 
 
 def by_id(records: Iterable[dict[str, Any]]) -> dict[Any, dict[str, Any]]:

@@ -47,7 +47,7 @@ Normalize = Callable[[Record], None]
 V2_GROUP_PAGES = 8
 """v2 pages carry no total, so ``/orders/count`` is asked again after this many pages (one extra request)."""
 MAX_PASSES = 50
-"""Fresh passes one walk may start after totals moved; beyond this the store changes too fast to follow."""
+"""Reads of a stream without a cursor that may start over because its total moved."""
 
 
 class UnexpectedResponse(ConnectorError):
@@ -187,11 +187,20 @@ class Walker:
             params["page"] = str(page)
         return params
 
-    async def _fetch(self, params: Mapping[str, str]) -> Page:
+    async def _fetch(self, params: Mapping[str, str], *, children: bool = True) -> Page:
         page = await get_page(self._client, self._spec, params, self._normalize)
-        if self._on_page is not None and page.records:
-            page.children, page.failures = await self._on_page(page.records)
+        if children:
+            await self._attach_children([page])
         return page
+
+    async def _attach_children(self, pages: list[Page]) -> None:
+        """Fetch the children of several pages at once (the page hook of a parent stream)."""
+        hook = self._on_page
+        if hook is None:
+            return
+        found = await asyncio.gather(*(hook(page.records) for page in pages if page.records))
+        for page, (children, failures) in zip((p for p in pages if p.records), found, strict=True):
+            page.children, page.failures = children, failures
 
     async def _count(self, lo: int, hi: int) -> int:
         """v2 only: how many records are in ``[lo, hi]`` now (``/orders/count`` takes the list's filters)."""
@@ -219,58 +228,64 @@ class Walker:
         the second ``start`` by keyset once those are done.
         """
         self._cur, self._seen = lo, set()
-        passes = 0
         while self._cur <= start - 1:
-            passes += 1
-            if passes > MAX_PASSES:
-                raise ConnectorError(
-                    f"{self._spec.name}: the store changed under every one of {MAX_PASSES} reading passes; "
-                    "lower max_concurrent_requests or sync when the store is quieter."
-                )
-            finished = True
+            finished, delivered = True, 0
             async for batch in self._snapshot_pass(start - 1):
                 if batch.resume is None:
                     finished = False
                     break
+                delivered += len(batch.records)
                 yield batch
             if finished:
                 break
+            if not delivered:
+                # The store moved before one page could be checked. A keyset page needs no snapshot, so
+                # taking one makes every pass progress, however busy the store.
+                async for batch in self._keyset(start - 1, max_pages=1):
+                    yield batch
         async for batch in self._keyset(start):
             yield batch
         yield Batch([], {}, start)
 
     async def _snapshot_pass(self, hi: int) -> AsyncIterator[Batch]:
         """One pass over ``[cur, hi]`` by concurrent page numbers; a batch with ``resume=None`` means the
-        snapshot moved and a new pass must start from ``cur``."""
+        snapshot moved and a new pass must start from ``cur``.
+
+        Children are fetched only for pages already checked, so a moved snapshot wastes parent pages only.
+        """
         lo = self._cur
-        first = await self._fetch(self._params(lo, hi))
-        expected = first.total
-        if self._spec.api == "v2":
-            expected = await self._count(lo, hi) if first.full else len(first.records)
+        # v2 pages carry no total, so the count is asked before the first page and again after each group:
+        # equal counts bracket pages taken from one state of the store.
+        counted = await self._count(lo, hi) if self._spec.api == "v2" else None
+        first = await self._fetch(self._params(lo, hi), children=False)
+        expected = first.total if counted is None else counted
         if expected is None:
             # No total to check against: read this range by keyset instead.
+            await self._attach_children([first])
             async for batch in self._keyset(hi, first=first):
                 yield batch
             return
         pages = max(1, math.ceil(expected / self._limit))
+        group_size = V2_GROUP_PAGES if self._spec.api == "v2" else 1
         group: list[Page] = []
-        overlap_allowed = (
-            True  # the first page of a pass starts at `cur` and repeats what was delivered there
-        )
-        async with contextlib.aclosing(
-            ordered(lambda n: self._fetch(self._params(lo, hi, page=n)), first, pages, self._lookahead)
-        ) as stream:
+        overlap_allowed = True  # a pass's first page starts at `cur`, repeating what was delivered there
+
+        def fetch(number: int) -> Coroutine[Any, Any, Page]:
+            return self._fetch(self._params(lo, hi, page=number), children=False)
+
+        async with contextlib.aclosing(ordered(fetch, first, pages, self._lookahead)) as stream:
             async for number, page in stream:
                 if self._spec.api == "v3" and page.total != expected:
                     yield Batch([], {}, None)
                     return
                 group.append(page)
                 last = number == pages or not page.full
-                if self._spec.api == "v2" and not last and len(group) < V2_GROUP_PAGES:
+                if len(group) < group_size and not last:
                     continue
                 if self._spec.api == "v2" and number > 1 and await self._count(lo, hi) != expected:
                     yield Batch([], {}, None)
                     return
+                await self._attach_children(group)
                 for checked in group:
                     accepted = await self._accept(checked, overlap_allowed)
                     overlap_allowed = False
@@ -317,10 +332,14 @@ class Walker:
                 children[ident] = page.children[ident]
         return Batch(out, children, self._cur, failures)
 
-    async def _keyset(self, hi: int, first: Page | None = None) -> AsyncIterator[Batch]:
+    async def _keyset(
+        self, hi: int, first: Page | None = None, max_pages: int | None = None
+    ) -> AsyncIterator[Batch]:
         """Walk ``[cur, hi]`` one page after another, each starting at the last second delivered."""
         page = first
-        while self._cur <= hi:
+        taken = 0
+        while self._cur <= hi and (max_pages is None or taken < max_pages):
+            taken += 1
             if page is None:
                 page = await self._fetch(self._params(self._cur, hi))
             records = page.records

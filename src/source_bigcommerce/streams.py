@@ -41,8 +41,8 @@ class Window:
     min_param: str
     max_param: str
     time_format: TimeFormat
-    sort: Mapping[str, str]
-    tie_walk: TieWalk
+    sort: Mapping[str, str] = field(hash=False)
+    tie_walk: TieWalk = "pages"
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class StreamSpec:
     an incremental sync reads the children of changed parents only."""
     single: bool = False
     """The endpoint returns one object rather than a list (``/v2/store``)."""
-    params: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Fixed query parameters sent on every list request (``include=body`` for pages, for instance)."""
     page_size: int = 250
 

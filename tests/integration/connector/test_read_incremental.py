@@ -1,0 +1,226 @@
+"""Incremental reads: exactly what changed, ties, a store that keeps changing, the archived connector's state."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import orjson
+import pytest
+
+from bigcommerce_sandbox.app import RunningSandbox
+from source_bigcommerce import dates
+from source_bigcommerce.streams import BY_NAME
+from support import ALL_STREAMS, INCREMENTAL, Output, by_id, expected_record, read
+
+SandboxFactory = Any
+
+
+def changed_ids(results: list[dict[str, Any]], resource: str, kinds: tuple[str, ...]) -> set[int]:
+    found: set[int] = set()
+    for result in results:
+        for kind in kinds:
+            found.update(result.get(resource, {}).get(kind, []))
+    return found
+
+
+def test_an_incremental_read_returns_exactly_the_changed_records_and_the_children_of_changed_orders(
+    sandbox: RunningSandbox,
+) -> None:
+    first = read(sandbox.config)
+    assert first.exit_code == 0, first.errors
+    time.sleep(1.1)  # mutations land in a later second than the first read's start
+    results = [
+        sandbox.mutate("customers", update=3, create=2),
+        sandbox.mutate("orders", update=3, create=2, delete=1),
+        sandbox.mutate("products", update=2, create=1),
+        sandbox.mutate("channels", update=1),
+        sandbox.mutate("order_products", update=2),
+        sandbox.mutate("transactions", update=2, create=1),
+    ]
+    second = read(sandbox.config, state=first.final_state())
+    assert second.exit_code == 0, second.errors
+
+    expected = {
+        "customers": changed_ids(results, "customers", ("updated", "created")),
+        "products": changed_ids(results, "products", ("updated", "created")),
+        "channels": changed_ids(results, "channels", ("updated", "created")),
+        "orders": changed_ids(results, "orders", ("updated", "created", "deleted")),
+    }
+    orders = expected["orders"]
+    expected["order_products"] = {
+        r["id"] for r in sandbox.export("order_products") if r["order_id"] in orders
+    }
+    expected["transactions"] = {
+        r["id"] for r in sandbox.export("transactions") if int(r["order_id"]) in orders
+    }
+    assert expected["transactions"], "the changed orders should have transactions"
+    for stream in INCREMENTAL:
+        got = second.ids(stream)
+        assert len(got) == len(set(got)), f"{stream} delivered a record twice"
+        assert set(got) == expected[stream], stream
+    # The new versions, not the old ones.
+    export = by_id(sandbox.export("customers"))
+    for record in second.records["customers"]:
+        assert record == expected_record("customers", export[record["id"]])
+    # Full-refresh streams are read whole every time.
+    for stream in ("pages", "brands", "categories", "store"):
+        assert len(second.records[stream]) == len(first.records[stream])
+
+
+def test_the_children_of_an_incremental_read_cost_requests_for_changed_orders_only(
+    sandbox: RunningSandbox,
+) -> None:
+    first = read(sandbox.config, ["orders", "transactions", "order_products"])
+    time.sleep(1.1)
+    changed = sandbox.mutate("orders", update=4)["orders"]["updated"]
+    sandbox.reset_stats()
+    second = read(sandbox.config, ["orders", "transactions", "order_products"], state=first.final_state())
+    requests = sandbox.stats()["requests"]
+    assert set(second.ids("orders")) == set(changed)
+    assert requests["/stores/{store_hash}/v3/orders/{id}/transactions"]["total"] == len(changed)
+
+
+def test_records_sharing_one_second_beyond_a_page_are_all_delivered_once(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sb = sandbox_factory(size="tiny", seed=5, customers=420, orders=380, products=400, tie_cluster=300)
+    export = {stream: sb.export(stream) for stream in ("customers", "orders", "products")}
+    for stream, records in export.items():
+        seconds: dict[str, int] = {}
+        for record in records:
+            seconds[record["date_modified"]] = seconds.get(record["date_modified"], 0) + 1
+        assert max(seconds.values()) > 250, f"{stream} needs a second shared by more than a page"
+    output = read(sb.config, ["customers", "orders", "products"])
+    for stream, records in export.items():
+        got = output.ids(stream)
+        assert len(got) == len(set(got)), stream
+        assert set(got) == {r["id"] for r in records}, stream
+
+    # A resumed read whose cursor is that very second reads it whole again, once.
+    tie_second = max(
+        export["customers"],
+        key=lambda r: sum(x["date_modified"] == r["date_modified"] for x in export["customers"]),
+    )
+    cursor = dates.to_epoch(tie_second["date_modified"])
+    state = {"customers": {"date_modified": dates.from_epoch(cursor)}}
+    again = read(sb.config, ["customers"], state=state)
+    expected = {r["id"] for r in export["customers"] if dates.to_epoch(r["date_modified"]) >= cursor}
+    assert len(again.ids("customers")) == len(expected)
+    assert set(again.ids("customers")) == expected
+
+
+def test_records_of_each_stream_arrive_in_cursor_order(sandbox_factory: SandboxFactory) -> None:
+    sb = sandbox_factory(size="small", seed=2)
+    output = read(sb.config, ["customers", "orders", "products", "channels"])
+    for stream in ("customers", "orders", "products", "channels"):
+        stamps = [record["date_modified"] for record in output.records[stream]]
+        assert stamps == sorted(stamps), stream
+        assert len(stamps) == len(sb.export(stream))
+
+
+@pytest.mark.parametrize("run", range(3))
+def test_a_store_changing_throughout_the_read_loses_nothing_modified_before_the_read_started(
+    sandbox_factory: SandboxFactory, run: int
+) -> None:
+    sb = sandbox_factory(size="small", seed=10 + run, activity=40, latency_ms=5)
+    time.sleep(0.5)
+    started = math.floor(time.time())
+    output = read(sb.config, ["customers", "orders", "products", "order_products", "transactions"])
+    assert output.exit_code == 0, output.errors
+    for stream in ("customers", "orders", "products"):
+        delivered = by_id(output.records[stream])
+        for record in sb.export(stream):
+            # Timestamps have whole seconds: a record stamped with the start's own second may have been
+            # changed after the read began, so only earlier seconds are surely "before the read started".
+            if dates.to_epoch(record["date_modified"]) < started:
+                assert record["id"] in delivered, f"{stream} {record['id']} was missed"
+                assert delivered[record["id"]] == expected_record(stream, record)
+    for states in output.states.values():
+        cursor = states[-1]["stream"]["stream_state"].get("date_modified")
+        if cursor is not None:
+            assert dates.to_epoch(cursor) <= math.floor(time.time())
+            assert dates.to_epoch(cursor) <= started + 1
+
+
+def test_the_saved_cursor_never_passes_the_read_start(sandbox: RunningSandbox) -> None:
+    before = math.floor(time.time())
+    output = read(sandbox.config)
+    for stream in INCREMENTAL:
+        cursor = output.states[stream][-1]["stream"]["stream_state"]["date_modified"]
+        assert dates.to_epoch(cursor) <= before + 1  # the read starts within a second of `before`
+
+
+ARCHIVED_SAMPLE_STATE = [
+    {"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": value}}
+    for name, value in {
+        "customers": {"date_modified": "2021-08-11T15:18:55Z"},
+        "orders": {"date_modified": "2021-08-16T21:09:10+00:00"},
+        "transactions": {"id": 0},
+        "pages": {"id": 4},
+        "products": {"date_modified": "2022-01-10T00:17:08+00:00"},
+        "channels": {"date_modified": "2022-01-10T00:17:08+00:00"},
+        "store": {"store_id": 0},
+        "order_products": {"id": 0},
+        "brands": {"id": 0},
+        "categories": {"id": 0},
+    }.items()
+]
+
+ARCHIVED_ABNORMAL_STATE = [
+    {"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": value}}
+    for name, value in {
+        "customers": {"date_modified": "2080-07-30T22:16:46"},
+        "orders": {"date_modified": "2080-07-30T22:16:46+00:00"},
+        "transactions": {"id": 5783048848838997},
+        "pages": {"id": 9000002039398998},
+        "products": {"date_modified": "2080-01-10T00:17:08+00:00"},
+        "channels": {"date_modified": "2080-01-10T00:17:08+00:00"},
+        "store": {"store_id": 99199991999999200},
+        "order_products": {"id": 9000002039398998},
+        "brands": {"id": 9000002039398998},
+        "categories": {"id": 9000002039398998},
+    }.items()
+]
+
+ARCHIVED_OWN_OUTPUT_STATE = {
+    # What 0.2.22 itself emitted (reference/airbyte-source-bigcommerce.md §4.1), as a legacy dict.
+    "customers": {"date_modified": "2023-01-11T19:00:00Z"},
+    "orders": {"date_modified": "2023-01-03T05:00:00+00:00"},
+    "transactions": {
+        "states": [{"partition": {"order_id": 100, "parent_slice": {}}, "cursor": {"id": 1000}}]
+    },
+    "pages": {},
+    "products": {"date_modified": "2023-01-05T00:00:00+00:00"},
+    "channels": {"date_modified": "2023-01-03T10:00:00Z"},
+    "store": {"__ab_no_cursor_state_message": True},
+    "order_products": {"states": []},
+    "brands": {},
+    "categories": {},
+}
+
+
+@pytest.mark.parametrize(
+    "state",
+    [ARCHIVED_SAMPLE_STATE, ARCHIVED_ABNORMAL_STATE, ARCHIVED_OWN_OUTPUT_STATE],
+    ids=["sample_state", "abnormal_state", "own_output"],
+)
+def test_the_archived_connectors_config_and_state_files_are_accepted(
+    sandbox: RunningSandbox, state: Any
+) -> None:
+    # sample_config.json: the three keys of the archived connector, plus where the sandbox listens.
+    config = {
+        "start_date": "2020-01-01",
+        "store_hash": sandbox.config["store_hash"],
+        "access_token": sandbox.config["access_token"],
+        "api_url": sandbox.config["api_url"],
+    }
+    output = read(config, state=orjson.loads(orjson.dumps(state)))
+    assert output.exit_code == 0, output.errors
+    assert set(output.statuses) == set(ALL_STREAMS)
+    assert all(statuses[-1] == "COMPLETE" for statuses in output.statuses.values())
+    for stream in INCREMENTAL:
+        assert output.states[stream][-1]["stream"]["stream_state"]["date_modified"]
+    assert BY_NAME["store"].single
+    assert isinstance(output, Output)
