@@ -17,12 +17,14 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from source_bigcommerce.dates import to_epoch
 from source_bigcommerce.errors import ConfigError
 
 DEFAULT_API_URL = "https://api.bigcommerce.com"
 DEFAULT_MAX_CONCURRENT_REQUESTS = 16
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ZONED = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 
@@ -37,19 +39,17 @@ def is_loopback(host: str) -> bool:
 
 
 def parse_start_date(value: str) -> datetime:
-    """``YYYY-MM-DD`` (midnight UTC) or an RFC 3339 timestamp, as an aware UTC datetime."""
+    """``YYYY-MM-DD`` (midnight UTC) or an RFC 3339 timestamp with a zone, as an aware UTC datetime."""
     text = value.strip()
-    if _DATE.match(text):
-        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+    if not _DATE.match(text) and not _ZONED.match(text):
         raise ValueError(
-            f"start_date {value!r} is neither YYYY-MM-DD nor an RFC 3339 timestamp such as 2024-01-31T00:00:00Z"
-        ) from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"start_date {value!r} has no time zone; add Z or an offset such as +00:00")
-    return parsed.astimezone(timezone.utc)
+            f"start_date {value!r} is neither YYYY-MM-DD nor an RFC 3339 timestamp with a time zone, "
+            "such as 2024-01-31T00:00:00Z"
+        )
+    try:
+        return datetime.fromtimestamp(to_epoch(text), tz=timezone.utc)
+    except ValueError:
+        raise ValueError(f"start_date {value!r} is not a real date") from None
 
 
 class Config(BaseModel):
@@ -180,7 +180,9 @@ def spec_schema() -> dict[str, Any]:
 def parse_config(raw: Any) -> Config:
     """Validate a decoded config, turning pydantic's report into one sentence that says what to fix."""
     if not isinstance(raw, dict):
-        raise ConfigError("The config must be a JSON object such as {\"store_hash\": ..., \"access_token\": ...}.")
+        raise ConfigError(
+            'The config must be a JSON object such as {"store_hash": ..., "access_token": ...}.'
+        )
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:

@@ -147,5 +147,7 @@ def test_headers_are_read_case_insensitively_and_junk_is_ignored() -> None:
         }
     )
     assert Quota.from_headers(headers) == Quota(left=35, reset_ms=15000, quota=150, window_ms=30000)
-    assert Quota.from_headers({"X-Rate-Limit-Requests-Left": "lots", "X-Rate-Limit-Time-Reset-Ms": "1"}) is None
+    assert (
+        Quota.from_headers({"X-Rate-Limit-Requests-Left": "lots", "X-Rate-Limit-Time-Reset-Ms": "1"}) is None
+    )
     assert Quota.from_headers({}) is None
