@@ -10,6 +10,7 @@ from airbyte_protocol.models import AirbyteMessage
 
 from bigcommerce_sandbox.app import RunningSandbox
 from source_bigcommerce.streams import schema
+
 from support import ALL_STREAMS, Output, by_id, expected_record, read
 
 

@@ -12,6 +12,7 @@ import pytest
 from bigcommerce_sandbox.app import RunningSandbox
 from source_bigcommerce import dates
 from source_bigcommerce.streams import BY_NAME
+
 from support import ALL_STREAMS, INCREMENTAL, Output, by_id, expected_record, read
 
 SandboxFactory = Any
