@@ -54,7 +54,8 @@ def test_a_bad_value_gets_one_sentence_naming_the_key(change: dict[str, Any], fr
         parse_config({**AIRBYTE_CONFIG, **change})
     message = caught.value.message
     assert fragment in message
-    assert message.count(". ") == 0 and message.endswith(".")
+    assert message.count(". ") == 0
+    assert message.endswith(".")
     assert AIRBYTE_CONFIG["access_token"] not in message
 
 
