@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -1076,8 +1077,7 @@ def store_info(basis: Basis, version: int, channels: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- orders
 
 
-@dataclass(frozen=True)
-class OrderShape:
+class OrderShape(NamedTuple):
     """What an order's original version implies for its children, decided once at start-up."""
 
     items: int
@@ -1165,8 +1165,7 @@ _PAYMENT_METHODS = (
 )
 
 
-@dataclass(frozen=True)
-class LineItem:
+class LineItem(NamedTuple):
     op_id: int
     product_id: int
     name: str
@@ -1179,20 +1178,18 @@ class LineItem:
     option_seed: int
 
 
-@dataclass(frozen=True)
-class Consignment:
+class Consignment(NamedTuple):
     kind: str  # "shipping" | "pickups" | "downloads" | "gift_certificates"
     cid: int
     items: tuple[int, ...]  # positions in OrderPlan.items
 
 
-@dataclass(frozen=True)
-class OrderPlan:
+class OrderPlan(NamedTuple):
     """One order version with its line items and consignments; the order, its products, consignments and
     transactions are all rendered from it, so they always agree."""
 
     oid: int
-    index: int
+    position: int
     version: int
     h: int
     created: int
@@ -1216,7 +1213,9 @@ def plan_order(
     deleted: bool,
     items: list[tuple[int, int]],
     transactions: list[tuple[int, int]],
+    product_core_of: Callable[[int], tuple[str, str, int, str, int]] | None = None,
 ) -> OrderPlan:
+    """An order version with its line items; ``product_core_of`` may memoise ``product_core``."""
     h = record_hash(basis.key("orders"), oid)
     status = status_for_version(order_shape(basis, oid, index).status, version)
     # Customers and products that existed when the order was placed: both grow with time like orders.
@@ -1231,24 +1230,26 @@ def plan_order(
     tax_bp = _TAX_RATES_BP[(h >> 52) % len(_TAX_RATES_BP)]
     kind_roll = (h >> 56) % 20
     big = len(items) > 50
-    lines: list[LineItem] = []
     op_key = basis.key("order_products")
     n_products = max(1, min(basis.n_products, int(basis.n_products * share) + 1))
+    core = product_core_of or (lambda pid: product_core(basis, pid))
+    drafts: list[tuple[int, int, str, str, str, int, int, int]] = []
+    physical: list[int] = []
+    digital: list[int] = []
+    gifts: list[int] = []
     for op_id, op_version in items:
         lh = record_hash(op_key, op_id)
         qh = record_hash(op_key, op_id, op_version) if op_version else lh
         if basis.n_products and lh % 40:
             pid = base_id("products", (lh >> 6) % n_products)
-            name, sku, price, ptype, _brand = product_core(basis, pid)
+            name, sku, price, ptype, _brand = core(pid)
         else:
             pid, name, sku, price, ptype = 0, "$25 Gift Certificate", "", 2500, "giftcertificate"
         if big and ptype != "physical":
             ptype = "physical"
         qty = 1 if qh % 10 < 7 or big else 2 + (qh >> 4) % 4
-        lines.append(LineItem(op_id, pid, name, sku, ptype, qty, price, tax_bp, -1, lh))
-    physical = [i for i, li in enumerate(lines) if li.ptype == "physical"]
-    digital = [i for i, li in enumerate(lines) if li.ptype == "digital"]
-    gifts = [i for i, li in enumerate(lines) if li.ptype == "giftcertificate"]
+        (physical if ptype == "physical" else digital if ptype == "digital" else gifts).append(len(drafts))
+        drafts.append((op_id, pid, name, sku, ptype, qty, price, lh))
     cons: list[Consignment] = []
     if physical:
         if kind_roll == 0 and not big:
@@ -1263,25 +1264,17 @@ def plan_order(
         cons.append(Consignment("downloads", 0, tuple(digital)))
     if gifts:
         cons.append(Consignment("gift_certificates", 0, tuple(gifts)))
-    placed = list(lines)
+    where = [-1] * len(drafts)
     for ci, c in enumerate(cons):
         for pos in c.items:
-            li = placed[pos]
-            placed[pos] = LineItem(
-                li.op_id,
-                li.product_id,
-                li.name,
-                li.sku,
-                li.ptype,
-                li.quantity,
-                li.price,
-                li.tax_bp,
-                ci,
-                li.option_seed,
-            )
+            where[pos] = ci
+    placed = [
+        LineItem(op_id, pid, name, sku, ptype, qty, price, tax_bp, where[pos], lh)
+        for pos, (op_id, pid, name, sku, ptype, qty, price, lh) in enumerate(drafts)
+    ]
     return OrderPlan(
         oid=oid,
-        index=index,
+        position=index,
         version=version,
         h=h,
         created=created,
@@ -1421,8 +1414,7 @@ def _link(basis: Basis, resource: str) -> dict[str, str]:
     return {"url": f"{basis.api_base}/stores/{basis.store_hash}/v2{resource}", "resource": resource}
 
 
-@dataclass(frozen=True)
-class Totals:
+class Totals(NamedTuple):
     sub_ex: int
     sub_inc: int
     ship_ex: int

@@ -335,6 +335,8 @@ class Store:
         self.store_version = 0
         self.mutations = 0
         self.tables: dict[str, Table] = {}
+        self._cores: dict[int, tuple[str, str, int, str, int]] = {}
+        self._plans: dict[tuple[int, int], rec.OrderPlan] = {}
         self._views: dict[str, _Views] = {name: _Views() for name in TABLES}
         counts = {
             "customers": basis.n_customers,
@@ -430,23 +432,40 @@ class Store:
             return pos
         return None
 
+    def _product_core(self, pid: int) -> tuple[str, str, int, str, int]:
+        core = self._cores.get(pid)
+        if core is None:
+            core = self._cores[pid] = rec.product_core(self.basis, pid)
+        return core
+
     def order_plan(self, oid: int) -> rec.OrderPlan:
+        """The plan of an order's current version; every change to an order or its children bumps the
+        version, so (id, version) identifies a plan and the last few are kept."""
+        table = self.tables["orders"]
+        key = (oid, table.versions.get(oid, 0))
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
         pos = self.order_pos(oid)
         if pos is None:
             raise KeyError(oid)
-        table = self.tables["orders"]
         created, modified = self._dates(table, oid)
-        return rec.plan_order(
+        plan = rec.plan_order(
             self.basis,
             oid,
             pos,
-            table.version(oid),
+            key[1],
             created,
             modified,
             oid in self.deleted_orders,
             self.line_items.of(pos),
             self.transactions.of(pos),
+            self._product_core,
         )
+        if len(self._plans) >= 2048:
+            self._plans.pop(next(iter(self._plans)))
+        self._plans[key] = plan
+        return plan
 
     def order_status(self, oid: int) -> int:
         """An order's status without rendering it (for /v2/orders/count on large stores)."""
