@@ -126,10 +126,13 @@ def main() -> int:
     parser.add_argument(
         "--seconds", type=float, default=3.0, help="minimum time spent on warm passes per resource"
     )
+    parser.add_argument("--warm", action="store_true", help="start the sandbox with --warm (no cold pass)")
     parser.add_argument("--parse", action="store_true", help="also parse every body in the measuring process")
 
     args = parser.parse_args()
     cmd = [sys.executable, "-m", "bigcommerce_sandbox.cli", "serve", "--size", args.size, "--seed", "1"]
+    if args.warm:
+        cmd.append("--warm")
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
@@ -147,6 +150,7 @@ def main() -> int:
         "size": args.size,
         "concurrency": args.concurrency,
         "client_parses_bodies": args.parse,
+        "warm_start": args.warm,
         "startup_s": round(startup_s, 2),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

@@ -97,6 +97,7 @@ class Settings:
     token: str = "sandbox-token"
     allow_remote: bool = False
     cache_mb: int = 256
+    warm: bool = False
     clock: Callable[[], float] = field(default=time.time, compare=False)
     monotonic: Callable[[], float] = field(default=time.monotonic, compare=False)
 
@@ -125,6 +126,8 @@ class Settings:
             raise ValueError(f"--window-ms must be at least 1, not {self.window_ms}")
         if self.latency_ms < 0 or self.jitter_ms < 0:
             raise ValueError("--latency-ms and --jitter-ms must be zero or more")
+        if self.cache_mb < 0:
+            raise ValueError(f"--cache-mb must be zero or more, not {self.cache_mb}")
         if self.activity < 0:
             raise ValueError(f"--activity must be zero or more, not {self.activity}")
         if not 0 <= self.port <= 65535:
@@ -229,7 +232,10 @@ def build_store(settings: Settings, base_url: str) -> Store:
         counts=sizes.counts(),
         tie_cluster=sizes.tie_cluster,
     )
-    return Store(basis, cache_bytes=settings.cache_mb * 1024 * 1024)
+    store = Store(basis, cache_bytes=settings.cache_mb * 1024 * 1024)
+    if settings.warm:
+        store.warm()
+    return store
 
 
 def granted_scopes(scopes: tuple[str, ...] | None) -> frozenset[str]:

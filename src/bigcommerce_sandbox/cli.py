@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--token", default="sandbox-token", help="the X-Auth-Token the sandbox accepts")
     s.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     s.add_argument("--cache-mb", type=int, default=256, help="memory for cached serialized records")
+    s.add_argument(
+        "--warm",
+        action="store_true",
+        help="render records into the cache before serving (slower start, no cold first pass)",
+    )
     return parser
 
 
@@ -115,6 +120,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         token=args.token,
         allow_remote=args.allow_remote,
         cache_mb=args.cache_mb,
+        warm=args.warm,
     )
     settings.validate()
     return settings

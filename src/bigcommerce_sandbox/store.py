@@ -852,6 +852,26 @@ class Store:
             bumped.append(oid)
         return {resource: result, "orders": {"updated": bumped, "created": [], "deleted": []}}
 
+    def warm(self, fraction: float = 0.9) -> int:
+        """Render records into the cache ahead of the first request, until ``fraction`` of its budget is
+        used; returns how many were rendered. Orders are warmed with and without their line items, the
+        two forms a connector reads."""
+        rendered = 0
+        limit = self.cache.max_bytes * fraction
+        for view in ("customers", "products", "orders", "channels", "brands", "categories", "trees", "pages"):
+            table = self.tables["categories" if view == "trees" else view]
+            for rid in array("q", table.ids):
+                if self.cache.size >= limit:
+                    return rendered
+                if view == "orders":
+                    self.order_bytes(rid)
+                    self.order_bytes(rid, "line_items")
+                    self.transactions_bytes(rid)
+                else:
+                    self.record_bytes(view, rid, body=False)
+                rendered += 1
+        return rendered
+
     # ---------------------------------------------------------------------------------------- export
 
     def export(self, resource: str) -> Iterator[bytes]:

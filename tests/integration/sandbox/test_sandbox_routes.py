@@ -291,6 +291,14 @@ def test_same_seed_and_anchor_give_byte_identical_responses() -> None:
     assert all(a != b for a, b in zip(one[:3], three[:3], strict=True))
 
 
+def test_a_warm_start_serves_the_same_bytes() -> None:
+    with running_sandbox(Settings(seed=2, anchor=ANCHOR)) as cold:
+        port = int(cold.url.rsplit(":", 1)[1])
+        one = _snapshot(cold)
+    with running_sandbox(Settings(seed=2, anchor=ANCHOR, port=port, warm=True)) as warm:
+        assert _snapshot(warm) == one
+
+
 def test_generated_times_stay_before_the_anchor(sandbox_factory: SandboxFactory) -> None:
     sb = sandbox_factory(anchor=ANCHOR)
     for order in sb.export("orders"):
