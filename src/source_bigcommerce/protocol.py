@@ -38,6 +38,7 @@ DESTINATION_SYNC_MODES = ("overwrite", "append", "append_dedup")
 """Every stream has a primary key and (if incremental) a source-defined cursor, so dedup is possible."""
 FLUSH_BYTES = 1 << 20
 REDACTED = b"**********"
+MIN_REDACTED = 8
 
 
 def spec_message() -> dict[str, Any]:
@@ -127,13 +128,15 @@ class Writer:
     def __init__(self, out: BinaryIO, *, redact: Iterable[str] = (), flush_bytes: int = FLUSH_BYTES) -> None:
         """Args:
         out: where lines go, e.g. ``sys.stdout.buffer``.
-        redact: strings (the access token) blanked out of every non-record message.
+        redact: strings (the access token) blanked out of every non-record message. Strings shorter than
+            ``MIN_REDACTED`` are not: blanking a one-letter test token would corrupt every message, and
+            real BigCommerce tokens are about 30 characters.
         flush_bytes: buffered bytes that trigger a write.
         """
         self._out = out
         self._buffer = bytearray()
         self._flush_bytes = flush_bytes
-        self._secrets = tuple(secret.encode() for secret in redact if secret)
+        self._secrets = tuple(secret.encode() for secret in redact if len(secret) >= MIN_REDACTED)
         self._prefixes: dict[str, bytes] = {}
         self._suffix_at: int | None = None
         self._suffix = b""

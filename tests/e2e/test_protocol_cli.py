@@ -1,0 +1,106 @@
+"""The Airbyte protocol face as a platform runs it: the console script in a child process, stdout parsed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from airbyte_protocol.models import AirbyteMessage
+
+from bigcommerce_sandbox.app import RunningSandbox
+
+from support import ALL_STREAMS, configured_catalog, run_cli, write_json
+
+SandboxFactory = Any
+
+
+def messages(stdout: bytes) -> list[dict[str, Any]]:
+    """Every stdout line must be one protocol message."""
+    parsed = [orjson.loads(line) for line in stdout.splitlines()]
+    for message in parsed:
+        AirbyteMessage.model_validate(message)
+    return parsed
+
+
+def test_spec_prints_one_spec_message_with_airbytes_keys() -> None:
+    done = run_cli("spec")
+    assert done.returncode == 0
+    [message] = messages(done.stdout)
+    spec = message["spec"]["connectionSpecification"]
+    assert {"store_hash", "access_token", "start_date"} <= set(spec["required"])
+    assert spec["properties"]["access_token"]["airbyte_secret"] is True
+
+
+def test_discover_lists_the_ten_streams_without_any_network_call(tmp_path: Path) -> None:
+    # Port 9 on loopback has no listener: any request would fail, so success proves none was made.
+    config = {
+        "store_hash": "x",
+        "access_token": "t",
+        "start_date": "2024-01-01",
+        "api_url": "http://127.0.0.1:9",
+    }
+    done = run_cli("discover", "--config", str(write_json(tmp_path / "config.json", config)))
+    assert done.returncode == 0, done.stderr
+    [message] = messages(done.stdout)
+    streams = {s["name"]: s for s in message["catalog"]["streams"]}
+    assert list(streams) == list(ALL_STREAMS)
+    for name in ("customers", "orders", "products", "channels"):
+        assert streams[name]["default_cursor_field"] == ["date_modified"]
+        assert "incremental" in streams[name]["supported_sync_modes"]
+    for name in ("pages", "store", "brands", "categories"):
+        assert streams[name]["supported_sync_modes"] == ["full_refresh"]
+    for name in ("order_products", "transactions"):
+        assert "incremental" in streams[name]["supported_sync_modes"]
+    assert all(s["source_defined_primary_key"] == [["id"]] for s in streams.values())
+
+
+def test_check_succeeds_against_a_store_with_every_scope(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    done = run_cli("check", "--config", str(write_json(tmp_path / "config.json", sandbox.config)))
+    assert done.returncode == 0, done.stderr
+    [status] = [m for m in messages(done.stdout) if m["type"] == "CONNECTION_STATUS"]
+    assert status["connectionStatus"]["status"] == "SUCCEEDED"
+
+
+def test_check_names_the_streams_whose_scope_is_missing(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    sb = sandbox_factory(scopes=("store_v2_orders_read_only", "store_v2_products_read_only"))
+    done = run_cli("check", "--config", str(write_json(tmp_path / "config.json", sb.config)))
+    [status] = [m for m in messages(done.stdout) if m["type"] == "CONNECTION_STATUS"]
+    assert status["connectionStatus"]["status"] == "SUCCEEDED"
+    text = status["connectionStatus"]["message"]
+    named = text.split("the streams ", 1)[1].split(" will be skipped", 1)[0].split(", ")
+    assert sorted(named) == ["channels", "customers", "pages", "store", "transactions"]
+
+
+def test_check_fails_with_one_sentence_for_a_bad_token(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    config = {**sandbox.config, "access_token": "not-the-token-0123456789"}
+    done = run_cli("check", "--config", str(write_json(tmp_path / "config.json", config)))
+    assert done.returncode == 1
+    [status] = [m for m in messages(done.stdout) if m["type"] == "CONNECTION_STATUS"]
+    assert status["connectionStatus"]["status"] == "FAILED"
+    assert "401" in status["connectionStatus"]["message"]
+    assert b"Traceback" not in done.stderr
+    assert b"not-the-token-0123456789" not in done.stdout + done.stderr
+
+
+def test_read_writes_only_protocol_messages_and_a_state_per_stream(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    config = write_json(tmp_path / "config.json", sandbox.config)
+    catalog = write_json(tmp_path / "catalog.json", configured_catalog())
+    done = run_cli("read", "--config", str(config), "--catalog", str(catalog))
+    assert done.returncode == 0, done.stderr
+    parsed = messages(done.stdout)
+    records = [m for m in parsed if m["type"] == "RECORD"]
+    assert {m["record"]["stream"] for m in records} == set(ALL_STREAMS)
+    finals = {m["state"]["stream"]["stream_descriptor"]["name"] for m in parsed if m["type"] == "STATE"}
+    assert finals == set(ALL_STREAMS)
+
+    # The emitted states, saved as Airbyte does, make the next read incremental.
+    state = write_json(tmp_path / "state.json", [m["state"] for m in parsed if m["type"] == "STATE"])
+    again = run_cli("read", "--config", str(config), "--catalog", str(catalog), "--state", str(state))
+    assert again.returncode == 0, again.stderr
+    streams_again = {m["record"]["stream"] for m in messages(again.stdout) if m["type"] == "RECORD"}
+    assert streams_again == {"pages", "store", "brands", "categories"}
