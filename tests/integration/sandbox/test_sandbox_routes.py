@@ -421,3 +421,15 @@ def test_admin_routes_need_no_auth_and_are_not_counted(sandbox_factory: SandboxF
 
 def test_cursor_example_from_the_spec_decodes_to_an_id() -> None:
     assert base64.b64decode("aWQ6Nw==") == b"id:7"
+
+
+def test_activity_keeps_changing_the_store_in_the_background(sandbox_factory: SandboxFactory) -> None:
+    sb = sandbox_factory(activity=60)
+    before = {r: sb.export(r) for r in ("customers", "orders", "products")}
+    deadline = time.monotonic() + 5
+    changed: set[str] = set()
+    while time.monotonic() < deadline and changed != set(before):
+        time.sleep(0.2)
+        changed = {r for r, records in before.items() if sb.export(r) != records}
+    assert changed == set(before)
+    assert get(sb, "/v2/orders?limit=250").status == 200

@@ -169,3 +169,39 @@ def test_the_schema_converter_accepts_the_specs_own_examples() -> None:
     _validate("store_information.v2.yml", "/store", store_example["examples"]["response"]["value"])
     with pytest.raises(jsonschema.ValidationError):
         _validate("orders.v2.oas2.yml", "/orders", [{"id": "not an integer"}])
+
+
+MUTABLE = [
+    ("customers", "customers.v3.yml", "/customers"),
+    ("orders", "orders.v2.oas2.yml", "/orders"),
+    ("order_products", "orders.v2.oas2.yml", "/orders/{order_id}/products"),
+    ("transactions", "orders.v3.yml", "/orders/{order_id}/transactions"),
+    ("pages", "pages.v3.yml", "/content/pages"),
+    ("products", "catalog/products_catalog.v3.yml", "/catalog/products"),
+    ("brands", "catalog/brands_catalog.v3.yml", "/catalog/brands"),
+    ("categories", "catalog/categories_catalog.v3.yml", "/catalog/categories"),
+    ("channels", "channels.v3.yml", "/channels"),
+]
+
+
+def test_mutated_records_still_match_the_spec(sandbox: RunningSandbox) -> None:
+    for resource, _spec, _path in MUTABLE:
+        sandbox.mutate(resource, update=3, create=2, delete=1)
+    sandbox.mutate("store", update=1)
+    for resource, spec, path in MUTABLE:
+        check = validator(spec, path, item=True)
+        for record in sandbox.export(resource):
+            check.validate(record)
+    validator("store_information.v2.yml", "/store").validate(sandbox.export("store")[0])
+    _validate(
+        "orders.v2.oas2.yml",
+        "/orders",
+        get(
+            sandbox, "/v2/orders?limit=250&include=consignments.line_items&consignment_structure=object"
+        ).json(),
+    )
+    _validate(
+        "catalog/category-trees_catalog.v3.yml",
+        "/catalog/trees/categories",
+        get(sandbox, "/v3/catalog/trees/categories").json(),
+    )
