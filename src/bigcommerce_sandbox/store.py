@@ -393,6 +393,7 @@ class Store:
         modified = array("q", bytes(8 * n))
         op_start = array("q", bytes(8 * (n + 1)))
         tx_start = array("q", bytes(8 * (n + 1)))
+        self.base_status = array("b", bytes(n))
         op_next = tx_next = 1
         for i in range(n):
             oid = rec.base_id("orders", i)
@@ -405,6 +406,7 @@ class Store:
             tx_start[i] = tx_next
             op_next += shape.items
             tx_next += shape.transactions
+            self.base_status[i] = shape.status
             if shape.deleted:
                 self.deleted_orders.add(oid)
         op_start[n] = op_next
@@ -472,8 +474,9 @@ class Store:
         pos = self.order_pos(oid)
         if pos is None:
             raise KeyError(oid)
-        shape = rec.order_shape(self.basis, oid, pos)
-        return rec.status_for_version(shape.status, self.tables["orders"].version(oid))
+        version = self.tables["orders"].versions.get(oid, 0)
+        base = self.base_status[pos]
+        return base if version == 0 else rec.status_for_version(base, version)
 
     def record(self, view: str, rid: int, *, body: bool = False) -> dict[str, Any]:
         """The API object as a dict (slow path: filters on arbitrary fields, tests)."""
@@ -798,6 +801,7 @@ class Store:
             pos = len(self.order_ids_by_pos)
             self.order_ids_by_pos.append(rid)
             shape = rec.order_shape(self.basis, rid, pos)
+            self.base_status.append(shape.status)
             self.line_items.append_order(shape.items)
             self.transactions.append_order(shape.transactions)
             if shape.deleted:
