@@ -147,7 +147,8 @@ def dump(obj: Any) -> bytes:
 
 
 def _rel(ts: int) -> int:
-    return min(max(ts - TS_BASE, 0), _MAXREL)
+    rel = ts - TS_BASE
+    return rel if 0 <= rel <= _MAXREL else min(max(rel, 0), _MAXREL)
 
 
 class Table:
@@ -163,13 +164,15 @@ class Table:
         self.epoch = 0
         self.next_id = (ids[-1] + 1) if len(ids) else 1
         if dated:
-            self.m_asc = array("q", sorted((_rel(m) << 32) | i for i, m in zip(ids, modified, strict=True)))
+            m_rel = [_rel(m) for m in modified]
+            c_rel = [_rel(c) for c in created]
+            self.m_asc = array("q", sorted([(r << 32) | i for r, i in zip(m_rel, ids, strict=True)]))
             self.m_desc = array(
-                "q", sorted(((_MAXREL - _rel(m)) << 32) | i for i, m in zip(ids, modified, strict=True))
+                "q", sorted([((_MAXREL - r) << 32) | i for r, i in zip(m_rel, ids, strict=True)])
             )
-            self.c_asc = array("q", sorted((_rel(c) << 32) | i for i, c in zip(ids, created, strict=True)))
+            self.c_asc = array("q", sorted([(r << 32) | i for r, i in zip(c_rel, ids, strict=True)]))
             self.c_desc = array(
-                "q", sorted(((_MAXREL - _rel(c)) << 32) | i for i, c in zip(ids, created, strict=True))
+                "q", sorted([((_MAXREL - r) << 32) | i for r, i in zip(c_rel, ids, strict=True)])
             )
         else:
             self.m_asc = self.m_desc = self.c_asc = self.c_desc = array("q")
