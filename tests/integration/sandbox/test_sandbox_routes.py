@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import time
 from datetime import datetime
 from typing import Any
@@ -417,10 +416,6 @@ def test_admin_routes_need_no_auth_and_are_not_counted(sandbox_factory: SandboxF
     assert stats["requests"]["/stores/{store_hash}/v2/store"] == {"total": 1, "by_status": {"200": 1}}
     sb.reset_stats()
     assert sb.stats()["total_requests"] == 0
-
-
-def test_cursor_example_from_the_spec_decodes_to_an_id() -> None:
-    assert base64.b64decode("aWQ6Nw==") == b"id:7"
 
 
 def test_activity_keeps_changing_the_store_in_the_background(sandbox_factory: SandboxFactory) -> None:
