@@ -722,22 +722,22 @@ def _customers_by_cursor(
 ) -> web.Response:
     """``after``: ids above the cursor in ascending order; ``before``: the page just below it."""
     store = sb.store
-    base = replace(f.query(), sort="id", desc=False)
+    # One id-ordered selection serves every cursor page of the same filters (it is memoised), and a
+    # cursor is found in it by bisection.
+    sel = store.select("customers", replace(f.query(), sort="id", desc=False))
     if after is not None:
-        q = replace(base, id_min=max(after + 1, base.id_min or 0))
-        if before is not None:
-            q = replace(q, id_max=before - 1 if base.id_max is None else min(base.id_max, before - 1))
-        sel = store.select("customers", q)
-        ids = sel.ids(0, limit)
-        has_next = sel.total > len(ids)
-        has_prev = bool(ids) and store.select("customers", replace(base, id_max=ids[0] - 1)).total > 0
+        start = sel.offset_of(after, after=True)
+        stop = sel.total if before is None else max(start, sel.offset_of(before, after=False))
+        ids = sel.ids(start, min(limit, stop - start))
+        has_prev = start > 0
+        has_next = start + len(ids) < sel.total
     else:
         assert before is not None
-        q = replace(base, id_max=before - 1 if base.id_max is None else min(base.id_max, before - 1))
-        sel = store.select("customers", q)
-        ids = sel.ids(max(0, sel.total - limit), limit)
-        has_prev = sel.total > len(ids)
-        has_next = bool(ids) and store.select("customers", replace(base, id_min=ids[-1] + 1)).total > 0
+        stop = sel.offset_of(before, after=False)
+        start = max(0, stop - limit)
+        ids = sel.ids(start, stop - start)
+        has_prev = start > 0
+        has_next = stop < sel.total
     rows = [store.record_bytes("customers", i) for i in ids]
     # customers.v3.yml:3317: with before or after, only cursor_pagination is returned.
     meta = {"cursor_pagination": _cursor_meta(params, ids, limit, has_prev=has_prev, has_next=has_next)}

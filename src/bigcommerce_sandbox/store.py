@@ -306,6 +306,13 @@ class Selection:
     def total(self) -> int:
         return self._hi - self._lo
 
+    def offset_of(self, rid: int, *, after: bool) -> int:
+        """For an id-ordered selection: how many selected ids are below ``rid`` (``after``: at or below)."""
+        if self._packed:
+            raise ValueError("only an id-ordered selection can be searched by id")
+        find = bisect.bisect_right if after else bisect.bisect_left
+        return find(self._keys, rid, self._lo, self._hi) - self._lo
+
     def ids(self, offset: int = 0, limit: int | None = None) -> list[int]:
         start = self._lo + offset
         stop = self._hi if limit is None else min(self._hi, start + limit)
