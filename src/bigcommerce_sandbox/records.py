@@ -496,6 +496,7 @@ class Basis:
     tie_cluster: int
     tie_ts: int
     keys: dict[str, int]
+    channels: tuple[int, ...] = ()
 
     @property
     def span(self) -> int:
@@ -548,6 +549,7 @@ def make_basis(
         tie_cluster=tie_cluster,
         tie_ts=anchor - 7 * 86400 - 3601,
         keys={name: stream_key(seed, name) for name in RESOURCE_KEYS},
+        channels=tuple(base_id("channels", i) for i in range(max(counts["channels"], 1))),
     )
 
 
@@ -926,7 +928,8 @@ def _uuid(h: int, salt: int) -> str:
 
 
 def channel_ids_of(basis: Basis) -> tuple[int, ...]:
-    return tuple(base_id("channels", i) for i in range(max(basis.n_channels, 1)))
+    """The channels generated with the store (channel 1, the default storefront, first)."""
+    return basis.channels or tuple(base_id("channels", i) for i in range(max(basis.n_channels, 1)))
 
 
 def channel(
