@@ -14,14 +14,12 @@ the admin routes: ``.stats()``, ``.reset_stats()``, ``.mutate(resource, update=,
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
-
-SandboxFactory = Callable[..., RunningSandbox]
+from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory, Settings, running_sandbox
 
 
 @pytest.fixture

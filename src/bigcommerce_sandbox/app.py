@@ -1248,6 +1248,10 @@ class RunningSandbox:
         return orjson.loads(self._call("/__sandbox/health"))  # type: ignore[no-any-return]
 
 
+SandboxFactory = Callable[..., RunningSandbox]
+"""The type of the ``sandbox_factory`` test fixture: Settings overrides in, a running sandbox out."""
+
+
 @contextlib.contextmanager
 def running_sandbox(settings: Settings | None = None) -> Iterator[RunningSandbox]:
     """Serve a sandbox on 127.0.0.1 (a free port unless ``settings.port`` says otherwise) in a background

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from bigcommerce_sandbox.app import RunningSandbox
-from conftest import SandboxFactory
+from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory
 
 bigcommerce = pytest.importorskip("bigcommerce")
 from bigcommerce.api import BigcommerceApi  # noqa: E402

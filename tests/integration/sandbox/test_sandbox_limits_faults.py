@@ -10,8 +10,7 @@ import orjson
 import pytest
 from sandbox_http import get
 
-from bigcommerce_sandbox.app import RunningSandbox
-from conftest import SandboxFactory
+from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory
 
 LIMIT_HEADERS = (
     "X-Rate-Limit-Time-Window-Ms",

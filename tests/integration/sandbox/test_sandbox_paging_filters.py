@@ -12,8 +12,7 @@ from urllib.parse import quote
 import pytest
 from sandbox_http import get
 
-from bigcommerce_sandbox.app import RunningSandbox
-from conftest import SandboxFactory
+from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory
 
 ANCHOR = 1_750_000_000  # 2025-06-15T15:06:40Z
 

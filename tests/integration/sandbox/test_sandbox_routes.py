@@ -10,8 +10,7 @@ import orjson
 import pytest
 from sandbox_http import get, get_url
 
-from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
-from conftest import SandboxFactory
+from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory, Settings, running_sandbox
 
 ERROR_TYPE = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"
 ANCHOR = 1_750_000_000
