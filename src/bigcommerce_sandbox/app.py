@@ -269,24 +269,25 @@ def make_sandbox(settings: Settings, base_url: str) -> Sandbox:
 
 SANDBOX = web.AppKey("sandbox", Sandbox)
 
-# Route templates under /stores/{store_hash}: (version, path, scope).
-_ROUTES: dict[str, tuple[str, str]] = {
-    "/v3/customers": ("v3", "store_v2_customers_read_only"),
-    "/v2/orders": ("v2", "store_v2_orders_read_only"),
-    "/v2/orders/count": ("v2", "store_v2_orders_read_only"),
-    "/v2/orders/{id}": ("v2", "store_v2_orders_read_only"),
-    "/v2/orders/{id}/products": ("v2", "store_v2_orders_read_only"),
-    "/v3/orders/{id}/transactions": ("v3", "store_v2_transactions_read_only"),
-    "/v3/content/pages": ("v3", "store_v2_content_read_only"),
-    "/v3/catalog/products": ("v3", "store_v2_products_read_only"),
-    "/v3/catalog/brands": ("v3", "store_v2_products_read_only"),
-    "/v3/catalog/categories": ("v3", "store_v2_products_read_only"),
-    "/v3/catalog/trees/categories": ("v3", "store_v2_products_read_only"),
-    "/v3/channels": ("v3", "store_channel_settings_read_only"),
-    "/v2/store": ("v2", "store_v2_information_read_only"),
+# The read-only OAuth scope each route needs (docs/start/authentication/api-accounts.mdx, the specs'
+# securitySchemes descriptions).
+_SCOPES: dict[str, str] = {
+    "/v3/customers": "store_v2_customers_read_only",
+    "/v2/orders": "store_v2_orders_read_only",
+    "/v2/orders/count": "store_v2_orders_read_only",
+    "/v2/orders/{id}": "store_v2_orders_read_only",
+    "/v2/orders/{id}/products": "store_v2_orders_read_only",
+    "/v3/orders/{id}/transactions": "store_v2_transactions_read_only",
+    "/v3/content/pages": "store_v2_content_read_only",
+    "/v3/catalog/products": "store_v2_products_read_only",
+    "/v3/catalog/brands": "store_v2_products_read_only",
+    "/v3/catalog/categories": "store_v2_products_read_only",
+    "/v3/catalog/trees/categories": "store_v2_products_read_only",
+    "/v3/channels": "store_channel_settings_read_only",
+    "/v2/store": "store_v2_information_read_only",
 }
 _PREFIX = "/stores/{store_hash}"
-_SCOPE_BY_TEMPLATE = {_PREFIX + path: scope for path, (_v, scope) in _ROUTES.items()}
+_SCOPE_BY_TEMPLATE = {_PREFIX + path: scope for path, scope in _SCOPES.items()}
 
 
 # ------------------------------------------------------------------------------------------ bodies
