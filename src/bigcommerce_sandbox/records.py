@@ -793,17 +793,13 @@ def product(
     }
 
 
-def product_sort_key(basis: Basis, pid: int, version: int, field: str) -> Any:
-    name, sku, _base_price, _ptype, _brand = product_core(basis, pid)
+def product_sort_key(basis: Basis, pid: int, field: str) -> str:
+    """``name`` or ``sku`` without rendering the product (both are stable across updates)."""
+    name, sku, _price, _ptype, _brand = product_core(basis, pid)
     if field == "name":
         return name
     if field == "sku":
         return sku
-    if field in ("price", "calculated_price", "inventory_level", "is_visible", "total_sold"):
-        rec = product(basis, pid, version, 0, 0, None, None)
-        return rec[field]
-    if field == "date_last_imported":
-        return ""
     raise KeyError(field)
 
 
@@ -823,10 +819,6 @@ def brand(basis: Basis, bid: int, version: int) -> dict[str, Any]:
         "search_keywords": "",
         "custom_url": {"url": f"/brands/{slug}.html", "is_customized": False},
     }
-
-
-def brand_name(basis: Basis, bid: int) -> str:
-    return str(brand(basis, bid, 0)["name"])
 
 
 def category_parent(basis: Basis, index: int) -> int:

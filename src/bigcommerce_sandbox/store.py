@@ -733,7 +733,7 @@ class Store:
         if view == "customers" and field_name == "last_name":
             return rec.customer_sort_key(self.basis, rid, field_name)
         if view == "products" and field_name in ("name", "sku"):
-            return rec.product_sort_key(self.basis, rid, 0, field_name)
+            return rec.product_sort_key(self.basis, rid, field_name)
         value = self.record(view, rid).get(field_name)
         return (value is None, value if value is not None else 0)
 
