@@ -69,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to load: a DuckDB file path (default ./bigcommerce.duckdb) or a connection URL "
         "such as postgresql://user@127.0.0.1:5432/db",
     )
-    sync.add_argument("--dataset", default="bigcommerce", help="dataset (schema) name; default bigcommerce")
+    sync.add_argument(
+        "--dataset",
+        help="dataset (schema) name; default bigcommerce, and main in DuckDB (whose catalog is already called "
+        "after the file), so `SELECT * FROM orders` works there as it is",
+    )
     sync.add_argument("--streams", help="comma-separated streams to sync; default all")
     sync.add_argument(
         "--full-refresh", action="store_true", help="ignore saved state and replace every table"
@@ -81,6 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="incremental streams: merge on the primary key (default; tables mirror the store) or append "
         "every version",
     )
+    sync.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="rows per commit: a killed sync redoes at most one chunk (default 20000)",
+    )
+    sync.add_argument(
+        "--pipelines-dir",
+        help="dlt's working directory (default ~/.dlt/pipelines/source-bigcommerce)",
+    )
     sync.add_argument("--json", action="store_true", help="print the final summary as JSON")
     sync.add_argument(
         "--demo", action="store_true", help="sync a small local sandbox store started in-process"
@@ -89,7 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "sync" and not (args.config or args.demo):
+        parser.error("sync needs --config (or --demo, to try it on a local sandbox store)")
+    if args.command == "sync" and args.chunk_rows < 1:
+        parser.error("--chunk-rows must be at least 1")
     out = sys.stdout.buffer
     writer = protocol.Writer(out)
     try:

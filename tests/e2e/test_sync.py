@@ -1,0 +1,238 @@
+"""``sync`` end to end: the sandbox into DuckDB and Postgres, compared with the sandbox's export."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
+from source_bigcommerce import cli
+from source_bigcommerce.load import Target
+from source_bigcommerce.report import Summary
+
+from support import ALL_STREAMS, INCREMENTAL, run_cli, write_json
+from sync_support import (
+    DUCKDB_TYPES,
+    POSTGRES_TYPES,
+    POSTGRES_URL,
+    assert_declared_types,
+    assert_table_equals_export,
+    duckdb_rows,
+    duckdb_target,
+    duckdb_types,
+    free_port,
+    postgres_available,
+    postgres_dataset,
+    postgres_rows,
+    postgres_types,
+    run_sync,
+)
+
+SandboxFactory = Any
+Export = dict[str, list[dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Target, Summary, Export]:
+    target = duckdb_target(tmp_path_factory.mktemp("duckdb"))
+    with running_sandbox(Settings(size="tiny", seed=7)) as sb:
+        summary = run_sync(sb.config, target)
+        return target, summary, {stream: sb.export(stream) for stream in ALL_STREAMS}
+
+
+@pytest.mark.parametrize("stream", ALL_STREAMS)
+def test_a_sync_into_duckdb_equals_the_export_table_by_table(
+    synced: tuple[Target, Summary, Export], stream: str
+) -> None:
+    target, summary, export = synced
+    assert summary.ok, summary.as_json()
+    assert export[stream], f"the tiny store should hold some {stream}"
+    assert_table_equals_export(duckdb_rows(target, stream), export[stream], stream)
+
+
+def test_duckdb_columns_have_the_types_the_schemas_declare(synced: tuple[Target, Summary, Export]) -> None:
+    target, _, _ = synced
+    for stream in ALL_STREAMS:
+        assert_declared_types(duckdb_types(target, stream), stream, DUCKDB_TYPES)
+    # Spot checks of the mapping itself, so a wrong table above cannot hide a wrong expectation.
+    orders = duckdb_types(target, "orders")
+    assert orders["total_inc_tax"] == "DECIMAL(38,9)"
+    assert orders["date_modified"] == "TIMESTAMP WITH TIME ZONE"
+    assert orders["billing_address"] == "JSON"
+    assert orders["id"] == "BIGINT"
+    assert orders["is_deleted"] == "BOOLEAN"
+
+
+def test_the_summary_counts_rows_per_table_and_the_requests_made(
+    synced: tuple[Target, Summary, Export],
+) -> None:
+    _, summary, export = synced
+    for stream in ALL_STREAMS:
+        result = summary.streams[stream]
+        assert (result.status, result.records, result.rows) == (
+            "complete",
+            len(export[stream]),
+            len(export[stream]),
+        )
+    assert summary.requests.requests > 0
+    assert summary.chunks >= 1
+    as_json = orjson.loads(orjson.dumps(summary.as_json()))
+    assert as_json["ok"] is True
+    assert as_json["streams"]["orders"]["rows"] == len(export["orders"])
+    assert {"requests", "rate_limited", "duration_s", "failed"} <= set(as_json)
+
+
+def test_a_sync_into_postgres_equals_the_export_with_the_declared_types(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    reason = postgres_available()
+    if reason:
+        pytest.skip(reason)
+    with postgres_dataset() as dataset:
+        target = Target("postgres", POSTGRES_URL, dataset, str(tmp_path / "pipelines"))
+        summary = run_sync(sandbox.config, target)
+        assert summary.ok, summary.as_json()
+        for stream in ALL_STREAMS:
+            assert_table_equals_export(postgres_rows(target, stream), sandbox.export(stream), stream)
+            assert_declared_types(postgres_types(target, stream), stream, POSTGRES_TYPES)
+
+
+def mutate_everything(sandbox: RunningSandbox) -> dict[str, set[int]]:
+    """Changes of every incremental kind (no hard deletes: an incremental read cannot see those)."""
+    time.sleep(1.1)  # the changes land in a later second than the first sync's start
+    results = [
+        sandbox.mutate("customers", update=3, create=2),
+        sandbox.mutate("orders", update=3, create=2, delete=1),
+        sandbox.mutate("products", update=2, create=1),
+        sandbox.mutate("channels", update=1),
+        sandbox.mutate("order_products", update=2),
+        sandbox.mutate("transactions", update=2, create=1),
+    ]
+    changed: dict[str, set[int]] = {}
+    for result in results:
+        for resource, kinds in result.items():
+            for ids in kinds.values():
+                changed.setdefault(resource, set()).update(ids)
+    return changed
+
+
+def test_an_incremental_sync_after_changes_leaves_the_merged_tables_equal_to_the_export(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    target = duckdb_target(tmp_path)
+    assert run_sync(sandbox.config, target).ok
+    changed = mutate_everything(sandbox)
+    second = run_sync(sandbox.config, target)
+    assert second.ok, second.as_json()
+    # Incremental: the second sync read the changes, not the store.
+    assert second.streams["customers"].records == len(changed["customers"])
+    assert second.streams["orders"].records == len(changed["orders"])
+    for stream in ALL_STREAMS:
+        assert_table_equals_export(duckdb_rows(target, stream), sandbox.export(stream), stream)
+
+
+def test_with_append_the_changed_records_appear_as_new_rows(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    target = duckdb_target(tmp_path)
+    assert run_sync(sandbox.config, target, write_disposition="append").ok
+    before = {stream: len(duckdb_rows(target, stream)) for stream in INCREMENTAL}
+    changed = mutate_everything(sandbox)
+    assert run_sync(sandbox.config, target, write_disposition="append").ok
+    customers = duckdb_rows(target, "customers")
+    versions = Counter(row["id"] for row in customers)
+    assert len(customers) == before["customers"] + len(changed["customers"])
+    assert {key for key, count in versions.items() if count == 2} == changed["customers"] - {
+        key for key in changed["customers"] if versions[key] == 1
+    }
+    # The newest row of each id is the store's current version.
+    newest: dict[int, dict[str, Any]] = {}
+    for row in sorted(customers, key=lambda row: row["_dlt_load_id"]):
+        newest[row["id"]] = row
+    assert_table_equals_export(list(newest.values()), sandbox.export("customers"), "customers")
+    # Full-refresh streams are replaced, never appended.
+    assert len(duckdb_rows(target, "brands")) == len(sandbox.export("brands"))
+
+
+def test_a_deleted_duckdb_file_means_a_full_sync_not_a_stale_cursor(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    target = duckdb_target(tmp_path)
+    assert run_sync(sandbox.config, target, "customers").ok
+    target.duckdb_path().unlink()
+    again = run_sync(sandbox.config, target, "customers")
+    assert again.streams["customers"].records == len(sandbox.export("customers"))
+    assert_table_equals_export(duckdb_rows(target, "customers"), sandbox.export("customers"), "customers")
+
+
+def test_a_stream_missing_its_scope_is_named_the_others_load_and_the_token_appears_nowhere(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    token = "tok-e2e-SECRET-4c1d"
+    scopes = "store_v2_customers_read_only,store_v2_products_read_only,store_v2_information_read_only"
+    sb = sandbox_factory(size="tiny", seed=3, token=token, scopes=tuple(scopes.split(",")))
+    config = write_json(tmp_path / "config.json", sb.config)
+    target = duckdb_target(tmp_path)
+    done = run_cli(
+        "sync",
+        "--config",
+        str(config),
+        "--credentials",
+        str(target.credentials),
+        "--pipelines-dir",
+        str(target.pipelines_dir),
+        "--streams",
+        "customers,pages,brands",
+        "--json",
+    )
+    assert done.returncode == 1
+    summary = orjson.loads(done.stdout)
+    assert summary["failed"] == ["pages"]
+    assert "store_v2_content_read_only" in summary["streams"]["pages"]["error"]
+    assert summary["streams"]["customers"]["rows"] == len(sb.export("customers"))
+    assert summary["streams"]["brands"]["rows"] == len(sb.export("brands"))
+    assert b"pages" in done.stderr and b"Traceback" not in done.stderr
+    written = [done.stdout, done.stderr, target.duckdb_path().read_bytes()]
+    written += [path.read_bytes() for path in Path(str(target.pipelines_dir)).rglob("*") if path.is_file()]
+    assert not any(token.encode() in blob for blob in written)
+
+
+def test_an_unknown_stream_is_one_sentence_listing_the_valid_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_json(
+        tmp_path / "config.json", {"store_hash": "x", "access_token": "t", "start_date": "2024-01-01"}
+    )
+    code = cli.main(["sync", "--config", str(config), "--streams", "customers,ordres"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert err.count("\n") == 0
+    assert "'ordres'" in err
+    assert ", ".join(ALL_STREAMS) in err
+
+
+def test_a_postgres_that_refuses_the_connection_is_one_sentence(tmp_path: Path) -> None:
+    config = write_json(
+        tmp_path / "config.json", {"store_hash": "x", "access_token": "t", "start_date": "2024-01-01"}
+    )
+    url = f"postgresql://someone:hunter2@127.0.0.1:{free_port()}/nowhere"
+    done = run_cli(
+        "sync",
+        "--config",
+        str(config),
+        "--destination",
+        "postgres",
+        "--credentials",
+        url,
+        "--pipelines-dir",
+        str(tmp_path / "pipelines"),
+    )
+    err = done.stderr.decode().strip()
+    assert done.returncode == 1
+    assert err.startswith("Cannot connect to postgres postgresql://someone:***@127.0.0.1:"), err
+    assert err.count("\n") == 0
+    assert "hunter2" not in err and "Traceback" not in err
+    assert done.stdout == b""
