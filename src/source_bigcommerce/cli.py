@@ -22,7 +22,7 @@ from source_bigcommerce import __version__, catalog, protocol
 from source_bigcommerce.config import Config, load_config
 from source_bigcommerce.engine import Engine, Settings, Status, SyncMode
 from source_bigcommerce.errors import ConnectorError
-from source_bigcommerce.http import Client, Forbidden, Log, NotFound, make_session
+from source_bigcommerce.http import DEFAULT_PAUSES, Client, Forbidden, Log, NotFound, Pauses, make_session
 from source_bigcommerce.paging import Record
 from source_bigcommerce.ratelimit import Governor
 from source_bigcommerce.state import load_state
@@ -155,7 +155,9 @@ def fail(
     print(error.message, file=sys.stderr)
 
 
-async def with_client(config: Config, log: Log, work: Callable[[Client], Awaitable[T]]) -> T:
+async def with_client(
+    config: Config, log: Log, work: Callable[[Client], Awaitable[T]], *, pauses: Pauses = DEFAULT_PAUSES
+) -> T:
     """Run ``work`` with a client for the configured store, its session closed afterwards."""
     loop = asyncio.get_running_loop()
     async with make_session(config.max_concurrent_requests) as session:
@@ -164,13 +166,14 @@ async def with_client(config: Config, log: Log, work: Callable[[Client], Awaitab
             api_url=config.api_url,
             store_hash=config.store_hash,
             token=config.token,
-            governor=Governor(loop.time, asyncio.sleep),
+            governor=Governor(loop.time, asyncio.sleep, platform_backoff=pauses.platform),
             concurrency=config.max_concurrent_requests,
             timeout_s=config.request_timeout_seconds,
             max_retries=config.max_retries,
             clock=loop.time,
             sleep=asyncio.sleep,
             log=log,
+            backoff=pauses.retry,
         )
         return await work(client)
 
@@ -293,13 +296,14 @@ async def read(
     writer: protocol.Writer,
     *,
     debug: bool = False,
+    pauses: Pauses = DEFAULT_PAUSES,
 ) -> int:
     sink = ProtocolSink(writer, time.time, debug)
 
     async def run(client: Client) -> None:
         await Engine(client, sink, engine_settings(config), time.time).read(selection, states)
 
-    await with_client(config, sink.log, run)
+    await with_client(config, sink.log, run, pauses=pauses)
     if sink.failures:
         message = f"These streams did not sync completely: {', '.join(sink.failures)}."
         writer.message(protocol.trace_error(message, "system_error"))

@@ -4,8 +4,14 @@ bounded retries.
 What happens to a response is decided by one table (:data:`OUTCOMES`), in the manner of Airbyte's
 ``DEFAULT_ERROR_MAPPING``: success, retry after a pause, wait for the rate-limit reset, or fail with a
 sentence for the user. The pause before a retry grows exponentially and every wait is logged with its
-reason. Retries are bounded in count (``max_retries``) and in time (``MAX_RETRY_SECONDS``), and 429s are
-bounded separately because waiting for a window is not a failure.
+reason. Retries are bounded in count (``max_retries``) and in time (``MAX_RETRY_SECONDS``: no retry starts
+whose pause would pass it). A 429 with rate-limit headers is bounded separately (``MAX_RATE_LIMITED``),
+because waiting for the store's window is not a failure; a 429 without them is platform load, held by the
+governor for every request and counted as a retry like a 5xx.
+
+A host that cannot be reached at all raises :class:`Unreachable`, which ends the whole read in one
+sentence rather than failing each stream after minutes of retries; a certificate that fails verification
+raises :class:`Untrusted` at once.
 
 Messages are built from the method, path and status only: the access token travels in a header and
 appears in no message, log or exception. TLS certificates are always verified for https.
@@ -15,11 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import os
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import orjson
@@ -27,7 +34,7 @@ import orjson
 from source_bigcommerce import __version__
 from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
 from source_bigcommerce.protocol import LogLevel
-from source_bigcommerce.ratelimit import Clock, Governor, Sleep
+from source_bigcommerce.ratelimit import PLATFORM_BACKOFF_S, Clock, Governor, Quota, Sleep
 
 Log = Callable[[LogLevel, str], None]
 """``log(level, message)``: where the client reports waits and retries (LOG messages, or stderr)."""
@@ -92,6 +99,30 @@ class NotFound(ApiError, ConfigError):
     """404: an unknown store (at the first request) or a record gone since it was listed."""
 
 
+class Unreachable(TransientError):
+    """No connection to the API could be made, through every retry: a wrong ``api_url`` or no network."""
+
+
+class Untrusted(ConfigError):
+    """The server's TLS certificate failed verification; retrying cannot help and it is never skipped."""
+
+
+UNREACHABLE_REMEDY = "check api_url and that this machine can reach it"
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """The waits before retries, injectable so tests drive every fault path in milliseconds."""
+
+    retry: Sequence[float] = BACKOFF_S
+    """Before the 1st, 2nd, ... retry after a server error, a timeout or a broken connection."""
+    platform: Sequence[float] = PLATFORM_BACKOFF_S
+    """After consecutive 429s without rate-limit headers (the governor holds every request this long)."""
+
+
+DEFAULT_PAUSES = Pauses()
+
+
 @dataclass(frozen=True)
 class Response:
     status: int
@@ -134,7 +165,9 @@ class Client:
         clock: Clock,
         sleep: Sleep,
         log: Log,
+        backoff: Sequence[float] = BACKOFF_S,
     ) -> None:
+        """``backoff`` replaces :data:`BACKOFF_S`, the pauses before retries (tests use milliseconds)."""
         self._session = session
         self._base = f"{api_url.rstrip('/')}/stores/{store_hash}"
         self._headers = {
@@ -149,6 +182,7 @@ class Client:
         self._clock = clock
         self._sleep = sleep
         self._log = log
+        self._backoff = tuple(backoff) or BACKOFF_S
         self.stats = ClientStats()
 
     @property
@@ -166,10 +200,10 @@ class Client:
         rate_limited = 0
         started = self._clock()
         while True:
-            reason = await self._attempt(url, params, where)
-            if isinstance(reason, Response):
-                return reason
-            if reason is Outcome.RATE_LIMITED:
+            result = await self._attempt(url, params, where)
+            if isinstance(result, Response):
+                return result
+            if not isinstance(result, _Failed):  # a 429 with headers, already waited for
                 rate_limited += 1
                 if rate_limited > MAX_RATE_LIMITED:
                     raise TransientError(
@@ -178,17 +212,28 @@ class Client:
                     )
                 continue
             failures += 1
-            elapsed = self._clock() - started
-            if failures > retries_allowed or elapsed >= MAX_RETRY_SECONDS:
-                raise TransientError(f"{where} failed after {failures} attempts: {reason}.")
-            pause = BACKOFF_S[min(failures - 1, len(BACKOFF_S) - 1)]
+            # A 429 without headers is already held by the governor, for every request: no second wait.
+            pause = (
+                result.held
+                if result.held is not None
+                else self._backoff[min(failures, len(self._backoff)) - 1]
+            )
+            if failures > retries_allowed or self._clock() - started + pause > MAX_RETRY_SECONDS:
+                if result.unreachable:
+                    raise Unreachable(
+                        f"C{result.reason[1:]} after {failures} attempts: {UNREACHABLE_REMEDY}."
+                    )
+                raise TransientError(f"{where} failed after {failures} attempts: {result.reason}.")
             self.stats.retries += 1
-            self._log("WARN", f"{where}: {reason}; retry {failures} of {retries_allowed} in {pause:g} s.")
-            await self._sleep(pause)
+            self._log(
+                "WARN", f"{where}: {result.reason}; retry {failures} of {retries_allowed} in {pause:.3g} s."
+            )
+            if result.held is None:
+                await self._sleep(pause)
 
     async def _attempt(
         self, url: str, params: Mapping[str, str] | None, where: str
-    ) -> Response | Outcome | str:
+    ) -> Response | Literal[Outcome.RATE_LIMITED] | _Failed:
         """One try: the Response, RATE_LIMITED (already waited for), or why it should be retried."""
         async with self._slots:
             seq, sent_at = await self._governor.acquire()
@@ -201,19 +246,33 @@ class Client:
                     headers = resp.headers
                     raw = await resp.read()
             except asyncio.TimeoutError:
-                return f"no complete answer within {self._timeout.total:g} s"
+                return _Failed(f"no complete answer within {self._timeout.total:g} s")
+            except aiohttp.ClientConnectorCertificateError as exc:
+                raise Untrusted(
+                    f"The TLS certificate of {exc.host}:{exc.port} could not be verified "
+                    f"({_ssl_reason(exc.certificate_error)}): check api_url, or install the certificate "
+                    "authority of your proxy in the system's trust store."
+                ) from None
             except aiohttp.ClientConnectorError as exc:
-                return f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error})"
-            except aiohttp.ClientPayloadError:
-                return "the response body was cut short"
+                return _Failed(
+                    f"Cannot connect to {exc.host}:{exc.port} ({_os_reason(exc.os_error)})", unreachable=True
+                )
+            except aiohttp.ClientPayloadError as exc:
+                reset = isinstance(exc.__cause__, ConnectionResetError) or "reset" in str(exc).lower()
+                return _Failed(
+                    "the connection was reset mid-body" if reset else "the response body was cut short"
+                )
             except aiohttp.ServerDisconnectedError:
-                return "the server closed the connection"
+                return _Failed("the server closed the connection")
             except aiohttp.ClientError as exc:
-                return f"connection error ({type(exc).__name__})"
+                return _Failed(f"connection error ({type(exc).__name__})")
         self.stats.statuses[status] += 1
         outcome = OUTCOMES.get(status, Outcome.FAIL)
         if outcome is Outcome.RATE_LIMITED:
             pause = self._governor.rate_limited(sent_at, headers)
+            if Quota.from_headers(headers) is None:
+                # Platform load, not the store's quota (bigcommerce/docs PR #325): a retry like a 5xx.
+                return _Failed("HTTP 429 without rate-limit headers (BigCommerce is under load)", held=pause)
             self._log(
                 "INFO", f"{where}: rate limited (429); every request waits {pause:.1f} s for the quota."
             )
@@ -223,11 +282,33 @@ class Client:
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
-                return f"HTTP {status} with a body that is not valid JSON"
+                return _Failed(f"HTTP {status} with a body that is not valid JSON")
             return Response(status=status, body=body, date=headers.get("Date"))
         if outcome is Outcome.RETRY:
-            return f"HTTP {status}"
+            return _Failed(f"HTTP {status}")
         raise _error(outcome, status, where, raw)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """Why one attempt should be retried."""
+
+    reason: str
+    unreachable: bool = False
+    """No connection could be made: retried, and if it never comes, :class:`Unreachable`."""
+    held: float | None = None
+    """The governor already holds every request this long (a 429 without headers); no second pause."""
+
+
+def _os_reason(error: OSError) -> str:
+    """``Connection refused`` rather than asyncio's ``Connect call failed ('127.0.0.1', 9)``."""
+    if error.errno:
+        return os.strerror(error.errno)
+    return error.strerror or type(error).__name__
+
+
+def _ssl_reason(error: BaseException) -> str:
+    return getattr(error, "verify_message", None) or getattr(error, "reason", None) or type(error).__name__
 
 
 def _error(outcome: Outcome, status: int, where: str, raw: bytes) -> ApiError:

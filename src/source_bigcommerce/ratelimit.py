@@ -25,7 +25,7 @@ The clock and sleep are injected, so tests drive the governor exactly, without r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 Clock = Callable[[], float]
@@ -79,10 +79,18 @@ class GovernorStats:
 class Governor:
     """Paces every request to one store so its quota is used fully and never overrun."""
 
-    def __init__(self, clock: Clock, sleep: Sleep, reserve: int = 1) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        sleep: Sleep,
+        reserve: int = 1,
+        platform_backoff: Sequence[float] = PLATFORM_BACKOFF_S,
+    ) -> None:
+        """``platform_backoff`` replaces :data:`PLATFORM_BACKOFF_S` (tests use milliseconds)."""
         self._clock = clock
         self._sleep = sleep
         self._reserve = reserve
+        self._platform_backoff = tuple(platform_backoff) or PLATFORM_BACKOFF_S
         self._sent = 0
         self._known_seq = 0
         self._known_left: int | None = None
@@ -163,7 +171,8 @@ class Governor:
             hold_until = self._reset_at
         else:
             self.stats.platform_limited += 1
-            pause = PLATFORM_BACKOFF_S[min(self._platform_strikes, len(PLATFORM_BACKOFF_S) - 1)]
+            backoff = self._platform_backoff
+            pause = backoff[min(self._platform_strikes, len(backoff) - 1)]
             self._platform_strikes += 1
             retry_after = headers.get("X-Retry-After") or headers.get("Retry-After")
             if retry_after is not None and retry_after.isdigit():
