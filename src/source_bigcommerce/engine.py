@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 
 from source_bigcommerce import dates, records, state
 from source_bigcommerce.errors import ConfigError, ConnectorError
-from source_bigcommerce.http import Client, Forbidden, NotFound
+from source_bigcommerce.http import Client, Forbidden, NotFound, Unauthorized, Unreachable, Untrusted
 from source_bigcommerce.order_children import CONSIGNMENT_INCLUDE, OrderChildren
 from source_bigcommerce.paging import Batch, Record, Walker
 from source_bigcommerce.protocol import LogLevel
@@ -126,12 +126,23 @@ class Engine:
         return item
 
     async def _pin_start(self, specs: list[StreamSpec]) -> int:
-        """The sync's start second: our clock, or BigCommerce's if it is behind, read from one request."""
+        """The sync's start second: our clock, or BigCommerce's if it is behind, read from one request.
+
+        The request goes to the first selected endpoint that answers. One that keeps failing is left to
+        its own stream, which retries and reports it while the others go on; only what stops every stream
+        (a rejected token, an unknown store, no connection at all) ends the read here.
+        """
         ours = math.floor(self._wall())
+        tried: set[tuple[str, str]] = set()
         for spec in specs:
             target = BY_NAME[spec.parent] if spec.parent else spec
+            if (target.api, target.path) in tried:
+                continue
+            tried.add((target.api, target.path))
             try:
                 response = await self._client.get(target.api, target.path, {"limit": "1"}, max_retries=2)
+            except (Unauthorized, Unreachable, Untrusted):
+                raise
             except Forbidden:
                 continue  # this stream's scope is missing; it will say so itself
             except NotFound:
@@ -139,6 +150,9 @@ class Engine:
                     f"BigCommerce knows no store with the hash {self._settings.store_hash!r} (HTTP 404): "
                     "check store_hash (the part after /stores/ in the API path of your API account)."
                 ) from None
+            except ConnectorError as error:
+                self._sink.log("WARN", f"{error.message} Its stream will try again; the others go on.")
+                continue
             server = response.server_time()
             return min(ours, server) if server is not None else ours
         return ours
