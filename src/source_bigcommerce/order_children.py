@@ -13,14 +13,17 @@ of a page at once (the client's concurrency limit and the rate governor pace the
 has none (reference/orders.v3.yml, getOrderTransactions).
 
 An order that disappears between its page and its children's request (404) is skipped with a log line;
-any other failure fails that child stream only, and the orders and the other child keep going.
+any other failure fails that child stream only, and the orders and the other child keep going. A child
+stream that has failed is asked nothing more: its requests still queued are cancelled and later pages
+skip it, so a payment service that is down (503 on every transactions request) costs a few retried
+requests, not a retried request per order.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from source_bigcommerce.errors import ConnectorError
@@ -71,6 +74,26 @@ class OrderChildren:
     """Child stream -> first ``date_modified`` second whose orders need their children read."""
     normalize: Mapping[str, Normalize]
     log: Log
+    failed: dict[str, ConnectorError] = field(default_factory=dict)
+    """Child streams that have failed, and why: every later page reports them failed too."""
+    _pending: dict[str, set[asyncio.Future[list[Record]]]] = field(default_factory=dict)
+
+    def _start(self, stream: str, work: Coroutine[Any, Any, list[Record]]) -> asyncio.Future[list[Record]]:
+        job = asyncio.ensure_future(work)
+        pending = self._pending.setdefault(stream, set())
+        pending.add(job)
+        job.add_done_callback(lambda done: self._finished(stream, done))
+        return job
+
+    def _finished(self, stream: str, job: asyncio.Future[list[Record]]) -> None:
+        self._pending[stream].discard(job)
+        if job.cancelled():
+            return
+        error = job.exception()
+        if isinstance(error, ConnectorError) and not isinstance(error, NotFound):
+            self.failed.setdefault(stream, error)
+            for other in self._pending[stream]:
+                other.cancel()
 
     def _link(self, order_id: int) -> dict[str, str]:
         resource = f"/orders/{order_id}/consignments"
@@ -78,8 +101,8 @@ class OrderChildren:
 
     async def __call__(self, orders: list[Record]) -> tuple[Children, Failures]:
         children: Children = {}
-        failures: Failures = {}
         jobs: list[tuple[str, int, asyncio.Future[list[Record]]]] = []
+        wanted = {name: since for name, since in self.since.items() if name not in self.failed}
         for order in orders:
             order_id = order["id"]
             modified = modified_at(order)
@@ -88,26 +111,35 @@ class OrderChildren:
             if expanded:
                 # The orders stream carries the link, as /v2/orders answers without the include.
                 order["consignments"] = self._link(order_id)
-            if "order_products" in self.since and modified >= self.since["order_products"]:
+            if "order_products" in wanted and modified >= wanted["order_products"]:
                 if items is not None:
                     normalize = self.normalize["order_products"]
                     for item in items:
                         normalize(item)
                     children.setdefault(order_id, {})["order_products"] = items
                 else:
-                    jobs.append(("order_products", order_id, asyncio.ensure_future(self._products(order_id))))
-            if "transactions" in self.since and modified >= self.since["transactions"]:
-                jobs.append(("transactions", order_id, asyncio.ensure_future(self._transactions(order_id))))
+                    jobs.append(
+                        ("order_products", order_id, self._start("order_products", self._products(order_id)))
+                    )
+            if "transactions" in wanted and modified >= wanted["transactions"]:
+                jobs.append(
+                    ("transactions", order_id, self._start("transactions", self._transactions(order_id)))
+                )
         results = await asyncio.gather(*(job for _, _, job in jobs), return_exceptions=True)
         for (stream, order_id, _), result in zip(jobs, results, strict=True):
             if isinstance(result, NotFound):
                 self.log("INFO", f"{stream}: order {order_id} no longer exists; its {stream} are skipped.")
             elif isinstance(result, ConnectorError):
-                failures.setdefault(stream, result)
+                self.failed.setdefault(stream, result)
+            elif isinstance(result, asyncio.CancelledError):
+                continue  # cancelled because its stream failed: in self.failed, reported below
             elif isinstance(result, BaseException):
                 raise result
             else:
                 children.setdefault(order_id, {})[stream] = result
+        # A child stream that failed here, or on another page, is failed on this page too: its records
+        # here may be incomplete, and its cursor must not move past them.
+        failures: Failures = {name: error for name, error in self.failed.items() if name in self.since}
         return children, failures
 
     async def _products(self, order_id: int) -> list[Record]:
