@@ -62,8 +62,8 @@ def iso_offset(ts: int) -> str:
 
 
 def money4(cents: int) -> str:
-    """v2 money: a string with four decimals, e.g. 1050 -> "10.5000"."""
-    return f"{cents // 100}.{cents % 100:02d}00"
+    """v2 money: a string with four decimals, e.g. 1050 -> "10.5000" (exact for any realistic amount)."""
+    return f"{cents / 100:.2f}00"
 
 
 def dims4(hundredths: int) -> str:
@@ -1405,7 +1405,8 @@ def order_product(basis: Basis, plan: OrderPlan, pos: int) -> dict[str, Any]:
     }
 
 
-def _link(basis: Basis, resource: str) -> dict[str, str]:
+def link(basis: Basis, resource: str) -> dict[str, str]:
+    """A sub-resource link object ``{url, resource}`` as order_Resp carries them."""
     return {"url": f"{basis.api_base}/stores/{basis.store_hash}/v2{resource}", "resource": resource}
 
 
@@ -1546,11 +1547,11 @@ def order(basis: Basis, plan: OrderPlan) -> dict[str, Any]:
         "order_source": ("www", "www", "www", "manual", "external", "checkout_api", "iphone")[(h >> 58) % 7],
         "channel_id": plan.channel_id,
         "external_source": None,
-        "consignments": _link(basis, f"/orders/{oid}/consignments"),
-        "products": _link(basis, f"/orders/{oid}/products"),
-        "shipping_addresses": _link(basis, f"/orders/{oid}/shippingaddresses"),
-        "coupons": _link(basis, f"/orders/{oid}/coupons"),
-        "fees": _link(basis, f"/orders/{oid}/fees"),
+        "consignments": link(basis, f"/orders/{oid}/consignments"),
+        "products": link(basis, f"/orders/{oid}/products"),
+        "shipping_addresses": link(basis, f"/orders/{oid}/shippingaddresses"),
+        "coupons": link(basis, f"/orders/{oid}/coupons"),
+        "fees": link(basis, f"/orders/{oid}/fees"),
         "external_id": None,
         "external_merchant_id": None,
         "tax_provider_id": "BasicTaxProvider",
@@ -1606,7 +1607,7 @@ def consignments(basis: Basis, plan: OrderPlan, line_items: list[Any] | None) ->
         if line_items is not None:
             items: list[Any] = [line_items[pos] for pos in shown]
         else:
-            items = [_link(basis, f"/orders/{plan.oid}/products/{plan.items[pos].op_id}") for pos in shown]
+            items = [link(basis, f"/orders/{plan.oid}/products/{plan.items[pos].op_id}") for pos in shown]
         body: dict[str, Any]
         if c.kind == "shipping":
             qty = sum(plan.items[pos].quantity for pos in c.items)
@@ -1642,7 +1643,7 @@ def consignments(basis: Basis, plan: OrderPlan, line_items: list[Any] | None) ->
                 "handling_cost_tax_class_id": 2,
                 "shipping_zone_id": 1,
                 "shipping_zone_name": place[3],
-                "shipping_quotes": _link(
+                "shipping_quotes": link(
                     basis, f"/orders/{plan.oid}/consignments/shipping/{c.cid}/shipping_quotes"
                 ),
             }
