@@ -79,7 +79,7 @@ def duckdb_rows(target: Target, table: str) -> list[dict[str, Any]]:
     with duckdb.connect(str(target.duckdb_path()), read_only=True) as connection:
         cursor = connection.execute(f'SELECT * FROM "{target.dataset}"."{table}"')
         names = [column[0] for column in cursor.description or ()]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def duckdb_types(target: Target, table: str) -> dict[str, str]:
@@ -96,7 +96,7 @@ def postgres_rows(target: Target, table: str) -> list[dict[str, Any]]:
     with contextlib.closing(psycopg2.connect(POSTGRES_URL)) as connection, connection.cursor() as cursor:
         cursor.execute(f'SELECT * FROM "{target.dataset}"."{table}"')
         names = [column[0] for column in cursor.description or ()]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def postgres_types(target: Target, table: str) -> dict[str, str]:
@@ -186,7 +186,8 @@ def assert_table_equals_export(rows: list[dict[str, Any]], export: list[dict[str
             if name not in row:
                 # A field the schema does not declare gets a column once it holds a value (dlt infers
                 # types from values); until then it has none, and a null is all it could hold.
-                assert name not in hints and value is None, f"{stream}: no column {name}"
+                assert name not in hints, f"{stream}: no column {name}"
+                assert value is None, f"{stream}: no column {name} for {value!r}"
                 continue
             got = _db_value(row[name], kind)
             want = _api_value(value, kind)
@@ -241,12 +242,15 @@ def run_until_hold(command: list[str], hold: str, timeout: float = 120) -> Held:
             if line.startswith("test hold:"):
                 return Held(process, line)
     process.wait()
+    process.stderr.close()
     pytest.fail(f"the sync never reached {hold} (exit {process.returncode}): {seen[-5:]}")
 
 
 def kill(held: Held) -> None:
     held.process.send_signal(signal.SIGKILL)
     held.process.wait(timeout=30)
+    if held.process.stderr is not None:
+        held.process.stderr.close()
     assert held.process.returncode == -signal.SIGKILL
 
 

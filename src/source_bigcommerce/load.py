@@ -69,6 +69,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
+from source_bigcommerce import dates, state
 from source_bigcommerce.cli import engine_settings, with_client
 from source_bigcommerce.config import Config, load_config
 from source_bigcommerce.engine import Engine, Status, SyncMode
@@ -660,6 +661,41 @@ def request_stats(client: Client) -> RequestStats:
     )
 
 
+async def estimate_totals(
+    client: Client,
+    specs: tuple[StreamSpec, ...],
+    states: Mapping[str, Mapping[str, Any]],
+    start: int,
+    report: Report,
+) -> None:
+    """Ask BigCommerce how many records each stream will deliver, for the live view's ETA only.
+
+    One cheap request per stream (``limit=1`` for the v3 total, ``/orders/count`` on v2) with the filter the
+    engine will start from; children and single objects have no total. Any failure just leaves the ETA
+    blank: the engine reports real problems itself.
+    """
+
+    async def one(spec: StreamSpec) -> None:
+        if spec.parent is not None or spec.single:
+            return
+        params = {"limit": "1", **spec.params}
+        if spec.window is not None:
+            cursor = state.cursor_of(spec, states.get(spec.name) or {})
+            lo = start if cursor is None else max(start, cursor)
+            params[spec.window.min_param] = dates.api_param(lo, spec.window.time_format)
+        if spec.api == "v2":
+            body = (await client.get(spec.api, f"{spec.path}/count", params, max_retries=0)).body
+            total = body.get("count") if isinstance(body, dict) else None
+        else:
+            body = (await client.get(spec.api, spec.path, params, max_retries=0)).body
+            meta = body.get("meta") if isinstance(body, dict) else None
+            total = ((meta or {}).get("pagination") or {}).get("total")
+        if isinstance(total, int):
+            report.expect(spec.name, total)
+
+    await asyncio.gather(*(one(spec) for spec in specs), return_exceptions=True)
+
+
 async def sync(
     config: Config,
     target: Target,
@@ -702,7 +738,14 @@ async def sync(
 
         async def work(client: Client) -> None:
             report.attach(lambda: request_stats(client))
-            await Engine(client, sink, engine_settings(config), wall).read(selection, states)
+            settings = engine_settings(config)
+            if report.live:
+                totals = asyncio.ensure_future(
+                    estimate_totals(client, options.streams, states, settings.start_date, report)
+                )
+            await Engine(client, sink, settings, wall).read(selection, states)
+            if report.live:
+                await totals
 
         report.start()
         try:
@@ -753,6 +796,12 @@ def run(args: argparse.Namespace) -> int:
         if args.debug:
             traceback.print_exc(file=sys.stderr)
         print(error.message, file=sys.stderr)
+        return 1
+    except Exception as exc:
+        # stdout is the summary's, so a bug of ours is a sentence on stderr here, not a TRACE message.
+        if args.debug:
+            raise
+        print(f"Internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return finish(summary, as_json=args.json)
 

@@ -122,16 +122,20 @@ class Report:
         self._debug = debug
         self._err = err or sys.stderr
         self._console = Console(file=self._err, highlight=False)
+        self._stats: Callable[[], RequestStats] = RequestStats
+        self._lock = threading.Lock()
         use_live = self._console.is_terminal if live is None else live
         self._live = (
             Live(get_renderable=self._render, console=self._console, refresh_per_second=4, transient=False)
             if use_live
             else None
         )
-        self._stats: Callable[[], RequestStats] = RequestStats
-        self._lock = threading.Lock()
 
     # -- the sync's events --------------------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        return self._live is not None
 
     def start(self) -> None:
         if self._live is not None:

@@ -1,0 +1,132 @@
+"""The sync's pure parts: column types from the schemas, lossless money, stream selection, messages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from source_bigcommerce.errors import ConfigError, ConnectorError
+from source_bigcommerce.load import (
+    Target,
+    column_hints,
+    converter,
+    default_dataset,
+    describe,
+    hold_from_env,
+    redact,
+    select_streams,
+)
+from source_bigcommerce.records import money_fields, timestamp_fields
+from source_bigcommerce.streams import STREAMS
+
+
+@pytest.mark.parametrize("stream", [spec.name for spec in STREAMS])
+def test_every_money_field_is_decimal_and_every_timestamp_has_a_time_zone(stream: str) -> None:
+    hints = column_hints(stream)
+    for name in money_fields(stream):
+        assert hints[name]["data_type"] == "decimal", name
+    for name in timestamp_fields(stream):
+        assert hints[name] == {"data_type": "timestamp", "nullable": True, "timezone": True}, name
+
+
+def test_schema_types_map_to_column_types() -> None:
+    orders = column_hints("orders")
+    assert orders["id"]["data_type"] == "bigint"
+    assert orders["is_deleted"]["data_type"] == "bool"
+    assert orders["customer_id"]["data_type"] == "double"  # the spec says number
+    assert orders["status"]["data_type"] == "text"
+    assert orders["billing_address"]["data_type"] == "json"
+    assert orders["consignments"]["data_type"] == "json"  # anyOf of two objects
+    assert orders["fees"]["data_type"] == "json"  # anyOf object or array
+    assert orders["payment_provider_id"]["data_type"] == "text"  # string or number
+    assert column_hints("products")["images"]["data_type"] == "json"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("10.0000", Decimal("10.0000")),
+        ("-0.0100", Decimal("-0.0100")),
+        (12.99, Decimal("12.99")),
+        (0.1, Decimal("0.1")),
+        (21119.4, Decimal("21119.4")),
+        (7, Decimal(7)),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_money_becomes_an_exact_decimal_never_through_a_binary_float(value: Any, expected: Any) -> None:
+    record: dict[str, Any] = {"id": 1, "amount": value}
+    converter("transactions")(record)
+    assert record["amount"] == expected
+    if expected is not None:
+        assert str(record["amount"]) == str(expected)
+
+
+@pytest.mark.parametrize("value", ["ten", "NaN", True, [1]])
+def test_money_that_is_not_an_amount_is_one_sentence(value: Any) -> None:
+    with pytest.raises(
+        ConnectorError, match=r"^transactions record 5: field 'amount' holds .* not an amount\.$"
+    ):
+        converter("transactions")({"id": 5, "amount": value})
+
+
+def test_a_number_in_a_string_or_number_field_becomes_its_json_text() -> None:
+    record: dict[str, Any] = {"id": 1, "payment_provider_id": 12345, "status": "Shipped"}
+    converter("orders")(record)
+    assert record == {"id": 1, "payment_provider_id": "12345", "status": "Shipped"}
+
+
+def test_streams_are_selected_in_table_order_and_an_unknown_name_lists_the_valid_ones() -> None:
+    assert [spec.name for spec in select_streams("orders, customers")] == ["customers", "orders"]
+    assert select_streams(None) == STREAMS
+    with pytest.raises(ConfigError) as caught:
+        select_streams("customers,ordres")
+    assert caught.value.message == (
+        "--streams names 'ordres', which this connector does not have; use any of "
+        + ", ".join(spec.name for spec in STREAMS)
+        + "."
+    )
+    with pytest.raises(ConfigError, match="names no stream"):
+        select_streams(" , ")
+
+
+def test_a_password_never_reaches_a_message() -> None:
+    assert redact("postgresql://me:s3cret@db.local:5432/shop") == "postgresql://me:***@db.local:5432/shop"
+    assert redact("postgresql://me@db.local/shop") == "postgresql://me@db.local/shop"
+    target = Target("postgres", "postgresql://me:s3cret@127.0.0.1:5/shop", "bigcommerce")
+
+    class OperationalError(Exception):
+        pass
+
+    error = RuntimeError("step failed")
+    error.__cause__ = OperationalError(
+        'connection to server at "127.0.0.1", port 5 failed: s3cret refused\nmore'
+    )
+    message = describe(error, target)
+    assert message.startswith("Cannot connect to postgres postgresql://me:***@127.0.0.1:5/shop: ")
+    assert "s3cret" not in message
+    assert "\n" not in message
+
+
+def test_duckdb_defaults_to_its_main_schema_other_destinations_to_bigcommerce() -> None:
+    assert default_dataset("duckdb") == "main"
+    assert default_dataset("postgres") == "bigcommerce"
+
+
+def test_two_targets_never_share_a_working_directory() -> None:
+    one = Target("duckdb", "/tmp/a.duckdb", "main", "/tmp/p").working_dir()
+    assert one != Target("duckdb", "/tmp/b.duckdb", "main", "/tmp/p").working_dir()
+    assert one != Target("duckdb", "/tmp/a.duckdb", "other", "/tmp/p").working_dir()
+    assert one == Target("duckdb", "/tmp/a.duckdb", "main", "/tmp/p").working_dir()
+
+
+def test_the_test_hold_is_off_unless_set_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOURCE_BIGCOMMERCE_TEST_HOLD", raising=False)
+    assert hold_from_env() is None
+    monkeypatch.setenv("SOURCE_BIGCOMMERCE_TEST_HOLD", "loaded:3")
+    assert hold_from_env() == ("loaded", 3)
+    monkeypatch.setenv("SOURCE_BIGCOMMERCE_TEST_HOLD", "sometime")
+    assert hold_from_env() is None
