@@ -8,13 +8,16 @@ bug in the connector's fast date paths cannot hide behind the same bug in the te
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import logging
 import os
 import re
 import subprocess
 import sys
+import traceback
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -25,6 +28,7 @@ import orjson
 
 from source_bigcommerce import catalog, cli, protocol
 from source_bigcommerce.config import parse_config
+from source_bigcommerce.http import DEFAULT_PAUSES, Pauses
 from source_bigcommerce.state import parse_state
 from source_bigcommerce.streams import schema
 
@@ -54,6 +58,8 @@ class Output:
     statuses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     errors: list[dict[str, Any]] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
+    stderr: str = ""
+    """What the run printed to stderr (one sentence per failure)."""
 
     def __post_init__(self) -> None:
         for message in self.messages:
@@ -97,30 +103,110 @@ def read(
     *,
     mode: str = "incremental",
     state: Any = None,
+    pauses: Pauses = DEFAULT_PAUSES,
 ) -> Output:
-    """Run the connector's ``read`` in this process (the sandbox serves from its own thread)."""
+    """Run the connector's ``read`` in this process (the sandbox serves from its own thread).
+
+    Everything the run says (stdout, stderr, Python logging, an escaping exception) is searched for the
+    access token before the output is returned: no test of a read can pass while the token leaks. The
+    writer here blanks nothing, so a leak shows as the token itself.
+    """
     out = io.BytesIO()
+    err = io.StringIO()
     writer = protocol.Writer(out)
     selection = catalog.parse_configured_catalog(configured_catalog(streams, mode))
     states = parse_state(state) if state is not None else {}
-    code = asyncio.run(cli.read(parse_config(dict(config)), selection, states, writer))
-    writer.flush()
-    return Output([orjson.loads(line) for line in out.getvalue().splitlines()], code)
+    token = str(config.get("access_token", ""))
+    with capture_logging() as logged, contextlib.redirect_stderr(err):
+        try:
+            code = asyncio.run(cli.read(parse_config(dict(config)), selection, states, writer, pauses=pauses))
+        except BaseException as exc:
+            assert_no_secret(token, "".join(traceback.format_exception(exc)), where="the exception")
+            raise
+        finally:
+            writer.flush()
+    assert_no_secret(token, out.getvalue(), where="stdout")
+    assert_no_secret(token, err.getvalue(), *logged, where="stderr or logging")
+    output = Output([orjson.loads(line) for line in out.getvalue().splitlines()], code)
+    output.stderr = err.getvalue()
+    return output
+
+
+@contextlib.contextmanager
+def capture_logging() -> Iterator[list[str]]:
+    """Every Python log record emitted meanwhile (aiohttp's, asyncio's, ours), formatted with tracebacks."""
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Collect(logging.DEBUG)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+def assert_no_secret(secret: str, *texts: bytes | str, where: str) -> None:
+    """``secret`` (an access token) appears in none of ``texts``, and nothing was blanked in its place.
+
+    A blanked token (``protocol.REDACTED``) means the writer's last line of defence had to act, which is
+    itself a leak in the code that built the message. Tokens shorter than ``protocol.MIN_REDACTED`` are
+    not searched: a one-letter test token appears in every JSON key.
+    """
+    if len(secret) < protocol.MIN_REDACTED:
+        return
+    for text in texts:
+        data = text.encode() if isinstance(text, str) else text
+        assert secret.encode() not in data, f"the access token leaked into {where}"
+        assert protocol.REDACTED not in data, f"the access token had to be blanked out of {where}"
 
 
 def run_cli(
     *args: str, input_bytes: bytes | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[bytes]:
-    """The installed console script in a child process, as a user or Airbyte runs it."""
-    script = Path(sys.executable).with_name("source-bigcommerce")
-    return subprocess.run(
-        [str(script), *args],
+    """The installed console script in a child process, as a user or Airbyte runs it.
+
+    Its stdout and stderr are searched for the access token of the ``--config`` it was given.
+    """
+    done = subprocess.run(
+        [str(console_script()), *args],
         input=input_bytes,
         capture_output=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env=child_env(),
         check=False,
     )
+    token = config_token(args)
+    assert_no_secret(token, done.stdout, where="stdout")
+    assert_no_secret(token, done.stderr, where="stderr")
+    return done
+
+
+def console_script() -> Path:
+    return Path(sys.executable).with_name("source-bigcommerce")
+
+
+def child_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONWARNINGS": "ignore"}
+
+
+def config_token(args: Sequence[str]) -> str:
+    """The access token in the config file a command line names, or "" when there is none to read."""
+    if "--config" not in args or args.index("--config") + 1 >= len(args):
+        return ""
+    try:
+        config = orjson.loads(Path(args[args.index("--config") + 1]).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return ""
+    token = config.get("access_token") if isinstance(config, dict) else None
+    return token if isinstance(token, str) else ""
 
 
 def write_json(path: Path, value: Any) -> Path:

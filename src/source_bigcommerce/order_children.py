@@ -15,8 +15,8 @@ has none (reference/orders.v3.yml, getOrderTransactions).
 An order that disappears between its page and its children's request (404) is skipped with a log line;
 any other failure fails that child stream only, and the orders and the other child keep going. A child
 stream that has failed is asked nothing more: its requests still queued are cancelled and later pages
-skip it, so a payment service that is down (503 on every transactions request) costs a few retried
-requests, not a retried request per order.
+skip it, so a payment service that is down (503 on every transactions request) costs the retries of the
+orders in flight when the first request gives up, not retries for every order of the store.
 """
 
 from __future__ import annotations

@@ -1,0 +1,358 @@
+"""The fault matrix: every failure the sandbox injects, at a rate the read survives and at one it cannot.
+
+At a survivable rate the read completes, its records equal the sandbox export, and every extra request it
+made was a retry it logged with its reason. When one stream's endpoint keeps failing, that stream ends
+with a TRACE error naming the endpoint and the reason, the others complete, its saved state covers only
+what it delivered, and a rerun from that state (the same store, faults off) completes it: the union of
+both runs equals the export.
+
+Retries are bounded in count and in time; pauses are injected as milliseconds so no test waits for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import re
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
+from source_bigcommerce.errors import TransientError
+from source_bigcommerce.http import MAX_RATE_LIMITED, MAX_RETRY_SECONDS, Client, Pauses, make_session
+from source_bigcommerce.ratelimit import Governor
+
+from support import ALL_STREAMS, Output, by_id, canonical_time, expected_record, read
+
+SECRET = "tok-faults-7Qm2xV9pL4"
+"""A token no message could contain by chance: every read below checks it never appears."""
+ANCHOR = int(time.time()) - 86_400
+"""A fixed end of history, so a sandbox restarted on the same port serves a byte-identical store."""
+FAST = Pauses(retry=(0.002, 0.004, 0.008), platform=(0.002, 0.004, 0.008))
+Export = dict[str, list[dict[str, Any]]]
+
+
+def settings(faults: str = "", **overrides: Any) -> Settings:
+    return Settings(size="tiny", seed=3, anchor=ANCHOR, token=SECRET, faults=faults, **overrides)
+
+
+def export_of(sb: RunningSandbox) -> Export:
+    return {stream: sb.export(stream) for stream in ALL_STREAMS}
+
+
+@pytest.fixture(scope="module")
+def baseline() -> int:
+    """Requests a fault-free read of the store makes."""
+    with running_sandbox(settings()) as sb:
+        output = read(sb.config, pauses=FAST)
+        assert output.exit_code == 0, output.errors
+        return int(sb.stats()["total_requests"])
+
+
+def settled_stats(sb: RunningSandbox) -> dict[str, Any]:
+    """The sandbox's counters once the requests we gave up on (timed out) have been answered too."""
+    deadline = time.monotonic() + 30
+    while (stats := sb.stats())["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return stats
+
+
+def retries(output: Output) -> list[str]:
+    return [log["message"] for log in output.logs if "; retry " in log["message"]]
+
+
+def assert_equals_export(
+    outputs: list[Output], export: Export, streams: tuple[str, ...] = ALL_STREAMS
+) -> None:
+    """The union of the runs' records (later runs win) is the export, and no run delivered a record twice."""
+    for stream in streams:
+        got: dict[Any, dict[str, Any]] = {}
+        for output in outputs:
+            delivered = by_id(output.records[stream])
+            assert len(delivered) == len(output.records[stream]), f"{stream} delivered a record twice"
+            got.update(delivered)
+        assert sorted(got) == sorted(record["id"] for record in export[stream]), stream
+        for record in export[stream]:
+            assert got[record["id"]] == expected_record(stream, record), f"{stream} {record['id']}"
+
+
+def epoch(value: str) -> int:
+    return int(datetime.fromisoformat(canonical_time(value).replace("Z", "+00:00")).timestamp())
+
+
+def assert_state_covers_only_what_was_delivered(output: Output, export: Export) -> None:
+    """Every record a resumed read would skip (its cursor key is before the saved cursor) was delivered."""
+    order_modified = {order["id"]: epoch(order["date_modified"]) for order in export["orders"]}
+    for stream, states in output.states.items():
+        cursor = states[-1]["stream"]["stream_state"].get("date_modified")
+        if cursor is None:
+            continue
+        delivered = set(output.ids(stream))
+        for record in export[stream]:
+            key = (
+                order_modified[int(record["order_id"])]
+                if stream in ("order_products", "transactions")
+                else epoch(record["date_modified"])
+            )
+            if key < epoch(cursor):
+                assert record["id"] in delivered, f"{stream} state {cursor} passes undelivered {record['id']}"
+
+
+@contextlib.contextmanager
+def restarted(sb_settings: Settings, port: int) -> Iterator[RunningSandbox]:
+    """The same store on the same port (the links in orders name it), with every fault switched off."""
+    with running_sandbox(dataclasses.replace(sb_settings, faults="", port=port)) as sb:
+        yield sb
+
+
+# -- survivable rates ------------------------------------------------------------------------------------
+
+SURVIVABLE = [
+    pytest.param("500 p=0.1", "HTTP 500", {}, id="500"),
+    pytest.param("502 p=0.1", "HTTP 502", {}, id="502"),
+    pytest.param("503 p=0.1", "HTTP 503", {}, id="503"),
+    # BigCommerce answers 503 on transactions while its payment service is down.
+    pytest.param("503 p=0.3 /v3/orders/*/transactions", "HTTP 503", {}, id="503-transactions"),
+    pytest.param("504 p=0.1", "HTTP 504", {}, id="504"),
+    pytest.param("429 p=0.1", "HTTP 429 without rate-limit headers", {}, id="429-without-headers"),
+    pytest.param("reset p=0.1", "the connection was reset mid-body", {}, id="reset"),
+    pytest.param("truncate p=0.1", "the response body was cut short", {}, id="truncate"),
+    pytest.param("badjson p=0.1", "HTTP 200 with a body that is not valid JSON", {}, id="badjson"),
+    pytest.param(
+        "slow:1500 n=3,20 /v3/orders/*/transactions",
+        "no complete answer within 0.3 s",
+        {"request_timeout_seconds": 0.3},
+        id="slower-than-the-timeout",
+    ),
+]
+
+
+@pytest.mark.parametrize(("faults", "reason", "overrides"), SURVIVABLE)
+def test_a_read_through_occasional_faults_equals_the_export_and_logs_every_retry(
+    baseline: int, faults: str, reason: str, overrides: dict[str, Any]
+) -> None:
+    with running_sandbox(settings(faults)) as sb:
+        output = read({**sb.config, "max_retries": 6, **overrides}, pauses=FAST)
+        served = settled_stats(sb)["total_requests"]
+        export = export_of(sb)
+    assert output.exit_code == 0, output.errors
+    assert_equals_export([output], export)
+    logged = retries(output)
+    assert logged, "the faults should have hit"
+    assert all(reason in message for message in logged), logged
+    # Every request beyond a fault-free read's was a retry, and every retry was logged with its reason.
+    assert served == baseline + len(logged)
+
+
+def test_a_429_storm_with_headers_from_three_readers_sharing_a_tiny_quota_loses_nothing() -> None:
+    outputs: list[Output] = []
+    with running_sandbox(settings(quota=24, window_ms=200)) as sb:
+
+        def reader() -> None:
+            outputs.append(read(sb.config, pauses=FAST))
+
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        served_429 = sb.stats()["responses_429"]
+        export = export_of(sb)
+    assert served_429 > 0, "the readers should have run into each other's quota"
+    assert len(outputs) == 3
+    for output in outputs:
+        assert output.exit_code == 0, output.errors
+        assert_equals_export([output], export)
+    holds = [log["message"] for output in outputs for log in output.logs if "(429)" in log["message"]]
+    assert len(holds) == served_429
+    assert all("rate limited (429); every request waits" in message for message in holds)
+
+
+# -- rates nothing survives ------------------------------------------------------------------------------
+
+PERSISTENT = [
+    pytest.param("500 n=1+ /v3/catalog/brands", ("brands",), "HTTP 500", {}, id="500"),
+    pytest.param("502 n=1+ /v3/content/pages", ("pages",), "HTTP 502", {}, id="502"),
+    pytest.param(
+        "503 n=1+ /v3/orders/*/transactions", ("transactions",), "HTTP 503", {}, id="503-transactions"
+    ),
+    pytest.param("504 n=1+ /v3/channels", ("channels",), "HTTP 504", {}, id="504"),
+    pytest.param(
+        "429 n=1+ /v3/catalog/categories",
+        ("categories",),
+        "HTTP 429 without rate-limit headers",
+        {},
+        id="429-without-headers",
+    ),
+    pytest.param("reset n=1+ /v3/catalog/products", ("products",), "reset mid-body", {}, id="reset"),
+    pytest.param("truncate n=1+ /v2/store", ("store",), "cut short", {}, id="truncate"),
+    # customers is also where the read asks for BigCommerce's clock first: it must ask elsewhere.
+    pytest.param("badjson n=1+ /v3/customers", ("customers",), "not valid JSON", {}, id="badjson"),
+    pytest.param(
+        "slow:1500 n=1+ /v3/catalog/brands",
+        ("brands",),
+        "no complete answer within 0.3 s",
+        {"request_timeout_seconds": 0.3},
+        id="slower-than-the-timeout",
+    ),
+    pytest.param(
+        "500 n=1+ /v2/orders",
+        ("orders", "order_products", "transactions"),
+        "HTTP 500",
+        {},
+        id="orders-and-their-children",
+    ),
+]
+
+
+@pytest.mark.parametrize(("faults", "failing", "reason", "overrides"), PERSISTENT)
+def test_a_stream_whose_endpoint_keeps_failing_ends_alone_with_a_trace_error_and_a_rerun_completes_it(
+    faults: str, failing: tuple[str, ...], reason: str, overrides: dict[str, Any]
+) -> None:
+    config = {"max_retries": 2, **overrides}
+    sb_settings = settings(faults)
+    with running_sandbox(sb_settings) as sb:
+        first = read({**sb.config, **config}, pauses=FAST)
+        port = int(sb.url.rsplit(":", 1)[1])
+    assert first.exit_code == 1
+    errors = {
+        error["stream_descriptor"]["name"]: error for error in first.errors if "stream_descriptor" in error
+    }
+    assert sorted(errors) == sorted(failing)
+    for stream in failing:
+        assert errors[stream]["failure_type"] == "transient_error"
+        assert reason in errors[stream]["message"]
+        assert "after 3 attempts" in errors[stream]["message"]  # max_retries 2: bounded in count
+        assert first.statuses[stream][-1] == "INCOMPLETE"
+    [summary] = [error for error in first.errors if "stream_descriptor" not in error]
+    assert all(stream in summary["message"] for stream in failing)
+    assert all(re.search(r"; retry [12] of 2 in ", message) for message in retries(first))
+    with restarted(sb_settings, port) as sb:
+        export = export_of(sb)
+        others = tuple(stream for stream in ALL_STREAMS if stream not in failing)
+        assert_equals_export([first], export, others)
+        assert all(first.statuses[stream][-1] == "COMPLETE" for stream in others)
+        assert_state_covers_only_what_was_delivered(first, export)
+
+        second = read({**sb.config, **config}, state=first.final_state(), pauses=FAST)
+    assert second.exit_code == 0, second.errors
+    assert_equals_export([first, second], export)
+
+
+def test_a_stream_failing_midway_resumes_from_what_it_delivered() -> None:
+    # 600 customers and products are three pages each; the third request to each fails for good.
+    sb_settings = settings(
+        "500 n=3+ /v3/customers; 500 n=3+ /v3/catalog/products", customers=600, products=600
+    )
+    with running_sandbox(sb_settings) as sb:
+        first = read({**sb.config, "max_retries": 1}, ["customers", "products", "brands"], pauses=FAST)
+        port = int(sb.url.rsplit(":", 1)[1])
+    assert first.exit_code == 1
+    assert {error["stream_descriptor"]["name"] for error in first.errors if "stream_descriptor" in error} == {
+        "customers",
+        "products",
+    }
+    with restarted(sb_settings, port) as sb:
+        export = export_of(sb)
+        for stream in ("customers", "products"):
+            assert 0 < len(first.records[stream]) < len(export[stream]), "the failure should come midway"
+            assert first.states[stream], f"{stream} should have saved the pages it delivered"
+        assert_state_covers_only_what_was_delivered(first, export)
+        second = read(
+            {**sb.config}, ["customers", "products", "brands"], state=first.final_state(), pauses=FAST
+        )
+    assert second.exit_code == 0, second.errors
+    # The rerun starts where the first left off, not from scratch.
+    assert len(second.records["customers"]) < len(export["customers"])
+    assert_equals_export([first, second], export, ("customers", "products", "brands"))
+
+
+# -- the bounds themselves -------------------------------------------------------------------------------
+
+
+class FakeTime:
+    """Time that passes only when the client sleeps: retries and holds cost nothing real."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def get_with_fake_time(
+    sb: RunningSandbox, path: str, max_retries: int
+) -> tuple[FakeTime, list[str], Client, BaseException]:
+    fake = FakeTime()
+    logs: list[str] = []
+
+    async def main() -> tuple[Client, BaseException]:
+        async with make_session(4) as session:
+            client = Client(
+                session,
+                api_url=sb.url,
+                store_hash=sb.settings.store_hash,
+                token=SECRET,
+                governor=Governor(fake.clock, fake.sleep),
+                concurrency=4,
+                timeout_s=10,
+                max_retries=max_retries,
+                clock=fake.clock,
+                sleep=fake.sleep,
+                log=lambda level, message: logs.append(message),
+            )
+            with pytest.raises(TransientError) as raised:
+                await client.get("v3", path)
+            return client, raised.value
+
+    client, error = asyncio.run(main())
+    return fake, logs, client, error
+
+
+def test_retries_stop_after_max_retries_and_each_pause_is_logged_with_its_reason(
+    sandbox_factory: Any,
+) -> None:
+    sb = sandbox_factory(faults="503 n=1+ /v3/catalog/brands", token=SECRET)
+    fake, logs, client, error = get_with_fake_time(sb, "/catalog/brands", max_retries=4)
+    assert client.stats.requests == 5
+    assert "failed after 5 attempts: HTTP 503" in str(error)
+    assert fake.slept == [0.5, 1.0, 2.0, 4.0]
+    assert logs == [
+        f"GET /v3/catalog/brands: HTTP 503; retry {n} of 4 in {p:g} s." for n, p in enumerate(fake.slept, 1)
+    ]
+
+
+def test_retries_stop_when_the_next_pause_would_pass_the_time_bound(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(faults="500 n=1+ /v3/catalog/brands", token=SECRET)
+    fake, logs, client, _ = get_with_fake_time(sb, "/catalog/brands", max_retries=50)
+    assert client.stats.requests < 51, "the time bound, not the count, should stop it"
+    assert sum(fake.slept) <= MAX_RETRY_SECONDS
+    assert len(logs) == len(fake.slept) == client.stats.requests - 1
+
+
+def test_waits_for_a_quota_that_never_frees_are_bounded_and_each_is_logged(sandbox_factory: Any) -> None:
+    # One request per minute: after the first, every answer is a 429 with headers until the window ends,
+    # which the fake clock reaches only in the governor's mind.
+    sb = sandbox_factory(quota=1, window_ms=60_000, token=SECRET)
+    request = urllib.request.Request(
+        f"{sb.url}/stores/{sb.settings.store_hash}/v2/store", headers={"X-Auth-Token": SECRET}
+    )
+    with urllib.request.urlopen(request, timeout=30):
+        pass  # another app spends the window's only request
+    _, logs, client, error = get_with_fake_time(sb, "/catalog/brands", max_retries=3)
+    assert f"still rate limited (429) after {MAX_RATE_LIMITED} waits" in str(error)
+    assert client.stats.statuses[429] == MAX_RATE_LIMITED + 1
+    assert len([m for m in logs if "rate limited (429); every request waits" in m]) == MAX_RATE_LIMITED + 1

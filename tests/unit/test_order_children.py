@@ -1,0 +1,106 @@
+"""The orders page hook when a child endpoint fails for good: that child stops, the other goes on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, cast
+
+import pytest
+
+from source_bigcommerce.errors import TransientError
+from source_bigcommerce.http import Client, NotFound, Response
+from source_bigcommerce.order_children import OrderChildren
+
+
+class PaymentServiceDown:
+    """A client whose transactions requests fail (the first at once, the rest never answer on their own)
+    while order products are served."""
+
+    def __init__(self) -> None:
+        self.transactions = 0
+        self.products = 0
+        self.never = asyncio.Event()
+
+    async def get(
+        self, api: str, path: str, params: Mapping[str, str] | None = None, *, max_retries: int | None = None
+    ) -> Response:
+        if path.endswith("/transactions"):
+            self.transactions += 1
+            if self.transactions > 1:
+                await self.never.wait()  # still retrying when the first one gives up
+            raise TransientError(f"GET /{api}{path} failed after 3 attempts: HTTP 503.")
+        if path.endswith("/products"):
+            self.products += 1
+            order_id = int(path.split("/")[2])
+            if order_id == 13:
+                raise NotFound("gone", 404, path)
+            return Response(200, [{"id": order_id * 10, "order_id": order_id, "quantity": 1}], None)
+        raise AssertionError(path)
+
+
+def orders(*ids: int) -> list[dict[str, Any]]:
+    return [{"id": i, "date_modified": "2024-01-01T00:00:00Z", "items_total": 1} for i in ids]
+
+
+def hook(client: PaymentServiceDown) -> OrderChildren:
+    return OrderChildren(
+        client=cast(Client, client),
+        api_url="http://127.0.0.1:1",
+        store_hash="s",
+        since={"order_products": 0, "transactions": 0},
+        normalize={"order_products": lambda record: None, "transactions": lambda record: None},
+        log=lambda level, message: None,
+    )
+
+
+def test_a_failed_child_cancels_its_pending_requests_and_later_pages_skip_it() -> None:
+    async def main() -> None:
+        client = PaymentServiceDown()
+        children = hook(client)
+        # Without cancellation the requests still "retrying" would never return: the page would hang.
+        found, failures = await asyncio.wait_for(children(orders(1, 2, 3, 4)), timeout=10)
+        assert set(failures) == {"transactions"}
+        assert "503" in failures["transactions"].message
+        assert {order_id for order_id, kids in found.items() if "order_products" in kids} == {1, 2, 3, 4}
+        assert all("transactions" not in kids for kids in found.values())
+        asked = client.transactions
+
+        found, failures = await children(orders(5, 6, 13))
+        assert client.transactions == asked, "a failed child stream must not be asked again"
+        assert set(failures) == {"transactions"}, "every later page reports it failed"
+        assert set(found) == {5, 6}, "order products go on; an order gone since its page (404) is skipped"
+
+    asyncio.run(main())
+
+
+def test_a_page_racing_the_failure_reports_it_too() -> None:
+    async def main() -> None:
+        client = PaymentServiceDown()
+        children = hook(client)
+        client.transactions = 1  # every transactions request of both pages hangs ...
+        first = asyncio.ensure_future(children(orders(1, 2)))
+        second = asyncio.ensure_future(children(orders(3, 4)))
+        await asyncio.sleep(0)
+        client.transactions = 0  # ... until the next one fails for good
+        _, failures = await asyncio.wait_for(children(orders(5)), timeout=10)
+        assert set(failures) == {"transactions"}
+        for page in (first, second):
+            found, failures = await asyncio.wait_for(page, timeout=10)
+            assert set(failures) == {"transactions"}, "a page whose requests were cancelled is failed too"
+            assert all("transactions" not in kids for kids in found.values())
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("stream", ["order_products", "transactions"])
+def test_children_of_an_order_older_than_the_child_cursor_are_not_asked(stream: str) -> None:
+    async def main() -> None:
+        client = PaymentServiceDown()
+        children = hook(client)
+        children.since = {stream: 2_000_000_000}
+        found, failures = await children(orders(1, 2))
+        assert (found, failures) == ({}, {})
+        assert client.transactions == client.products == 0
+
+    asyncio.run(main())
