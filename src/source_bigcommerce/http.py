@@ -236,40 +236,50 @@ class Client:
     ) -> Response | Literal[Outcome.RATE_LIMITED] | _Failed:
         """One try: the Response, RATE_LIMITED (already waited for), or why it should be retried."""
         async with self._slots:
-            seq, sent_at = await self._governor.acquire()
-            self.stats.requests += 1
+            await self._governor.acquire()
             try:
-                async with self._session.get(
-                    url, params=params, headers=self._headers, timeout=self._timeout, allow_redirects=False
-                ) as resp:
-                    status = resp.status
-                    headers = resp.headers
-                    raw = await resp.read()
-            except asyncio.TimeoutError:
-                return _Failed(f"no complete answer within {self._timeout.total:g} s")
-            except aiohttp.ClientConnectorCertificateError as exc:
-                raise Untrusted(
-                    f"The TLS certificate of {exc.host}:{exc.port} could not be verified "
-                    f"({_ssl_reason(exc.certificate_error)}): check api_url, or install the certificate "
-                    "authority of your proxy in the system's trust store."
-                ) from None
-            except aiohttp.ClientConnectorError as exc:
-                return _Failed(
-                    f"Cannot connect to {exc.host}:{exc.port} ({_os_reason(exc.os_error)})", unreachable=True
-                )
-            except aiohttp.ClientPayloadError as exc:
-                reset = isinstance(exc.__cause__, ConnectionResetError) or "reset" in str(exc).lower()
-                return _Failed(
-                    "the connection was reset mid-body" if reset else "the response body was cut short"
-                )
-            except aiohttp.ServerDisconnectedError:
-                return _Failed("the server closed the connection")
-            except aiohttp.ClientError as exc:
-                return _Failed(f"connection error ({type(exc).__name__})")
+                return await self._exchange(url, params, where)
+            finally:
+                self._governor.release()
+
+    async def _exchange(
+        self, url: str, params: Mapping[str, str] | None, where: str
+    ) -> Response | Literal[Outcome.RATE_LIMITED] | _Failed:
+        """The request and what its answer means; the caller holds a slot and the governor's permission."""
+        self.stats.requests += 1
+        try:
+            async with self._session.get(
+                url, params=params, headers=self._headers, timeout=self._timeout, allow_redirects=False
+            ) as resp:
+                received_at = self._clock()
+                status = resp.status
+                headers = resp.headers
+                raw = await resp.read()
+        except asyncio.TimeoutError:
+            return _Failed(f"no complete answer within {self._timeout.total:g} s")
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise Untrusted(
+                f"The TLS certificate of {exc.host}:{exc.port} could not be verified "
+                f"({_ssl_reason(exc.certificate_error)}): check api_url, or install the certificate "
+                "authority of your proxy in the system's trust store."
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            return _Failed(
+                f"cannot connect to {exc.host}:{exc.port} ({_os_reason(exc.os_error)})", unreachable=True
+            )
+        except aiohttp.ClientPayloadError as exc:
+            reset = isinstance(exc.__cause__, ConnectionResetError) or "reset" in str(exc).lower()
+            return _Failed(
+                "the connection was reset mid-body" if reset else "the response body was cut short"
+            )
+        except aiohttp.ServerDisconnectedError:
+            return _Failed("the server closed the connection")
+        except aiohttp.ClientError as exc:
+            return _Failed(f"connection error ({type(exc).__name__})")
         self.stats.statuses[status] += 1
         outcome = OUTCOMES.get(status, Outcome.FAIL)
         if outcome is Outcome.RATE_LIMITED:
-            pause = self._governor.rate_limited(sent_at, headers)
+            pause = self._governor.rate_limited(received_at, headers)
             if Quota.from_headers(headers) is None:
                 # Platform load, not the store's quota (bigcommerce/docs PR #325): a retry like a 5xx.
                 return _Failed("HTTP 429 without rate-limit headers (BigCommerce is under load)", held=pause)
@@ -277,7 +287,7 @@ class Client:
                 "INFO", f"{where}: rate limited (429); every request waits {pause:.1f} s for the quota."
             )
             return Outcome.RATE_LIMITED
-        self._governor.observe(seq, sent_at, headers)
+        self._governor.observe(received_at, headers)
         if outcome is Outcome.OK:
             try:
                 body = orjson.loads(raw) if raw else None

@@ -7,14 +7,16 @@ api-rate-limits.mdx, quoted in reference/bigcommerce-api-facts.md §3). The fast
 quota is to spend it as fast as the latency allows and then wait for the reset; the governor does exactly
 that, without ever sending a request it expects to be refused:
 
-* Each request gets a sequence number when it leaves. A response to request ``k`` reports the requests
-  left after the server counted ``k`` and everything that arrived before it; requests sent after ``k``
-  may not be counted yet. So the requests still available are ``left - (sent - k)``, taken from the newest
-  response. This is exact when requests arrive in the order they were sent, which is why one request of
-  ``reserve`` is kept back for reordering.
-* When nothing is available, every request waits until the window resets. The reset moment is measured
-  from when the reporting request was *sent*: our next request needs the same one-way trip to arrive, so
-  it lands after the reset.
+* Within a window the count of requests left only falls, so the lowest ``left`` any response reported is
+  the newest word on the quota. Every request it does not reflect is still in flight: one that has
+  completed was counted either before that report (and is in it) or after (and then reported a lower
+  ``left`` itself). So ``lowest left - requests in flight`` can safely be sent, whatever order requests
+  arrive in; when they arrive in the order sent, nothing is lost by this caution.
+* When nothing is available, every request waits until the window resets. BigCommerce counted the
+  reporting request somewhere between our sending it and its answer arriving, so the window ends no
+  later than *arrival* + reset; every answer of a window gives such a bound and the governor keeps the
+  tightest. Measuring from the send would be tighter still, but one delayed request (a busy machine, a
+  slow network) would then make the next window's first requests arrive early and meet a 429.
 * Another app spending the same quota shows up as fewer requests left than we expected; the headers are
   re-read on every response, so the governor simply follows them.
 * A 429 with the headers holds every request until the reset. A 429 without them means BigCommerce is
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-RESET_MARGIN_S = 0.05
+RESET_MARGIN_S = 0.01
 """Added to every computed reset, so a request never reaches BigCommerce a hair before its window ends."""
 PLATFORM_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 """Pauses after consecutive 429s that carry no rate-limit headers (platform load), then the last repeats."""
@@ -77,25 +79,21 @@ class GovernorStats:
 
 
 class Governor:
-    """Paces every request to one store so its quota is used fully and never overrun."""
+    """Paces every request to one store so its quota is used fully and never overrun.
+
+    Each :meth:`acquire` must be matched by one :meth:`release` when the request is over, whatever its fate.
+    """
 
     def __init__(
-        self,
-        clock: Clock,
-        sleep: Sleep,
-        reserve: int = 1,
-        platform_backoff: Sequence[float] = PLATFORM_BACKOFF_S,
+        self, clock: Clock, sleep: Sleep, platform_backoff: Sequence[float] = PLATFORM_BACKOFF_S
     ) -> None:
         """``platform_backoff`` replaces :data:`PLATFORM_BACKOFF_S` (tests use milliseconds)."""
         self._clock = clock
         self._sleep = sleep
-        self._reserve = reserve
         self._platform_backoff = tuple(platform_backoff) or PLATFORM_BACKOFF_S
-        self._sent = 0
-        self._known_seq = 0
-        self._known_left: int | None = None
+        self._in_flight = 0
+        self._left: int | None = None
         self._reset_at = 0.0
-        self._assumed = False
         self._quota: int | None = None
         self._window_s = 30.0
         self._hold_until = 0.0
@@ -107,35 +105,35 @@ class Governor:
         """The store's quota per window, once a response has told us."""
         return self._quota
 
-    async def acquire(self) -> tuple[int, float]:
-        """Wait until a request may leave; returns its sequence number and send time for :meth:`observe`."""
+    async def acquire(self) -> None:
+        """Wait until a request may leave."""
         while True:
             now = self._clock()
             if now < self._hold_until:
                 await self._wait(self._hold_until - now)
                 continue
-            if (
-                self._known_left is not None
-                and self._known_left - (self._sent - self._known_seq) <= self._reserve
-            ):
+            if self._left is not None and self._left - self._in_flight <= 0:
                 if now < self._reset_at:
                     await self._wait(self._reset_at - now)
                     continue
                 # The window has reset since the last report: assume the full quota until a response of the
-                # new window says otherwise, count every request sent so far in the old window, and expect
-                # the new window to last a whole window should no response arrive to say when it ends.
-                self._known_left, self._known_seq = self._quota, self._sent
+                # new window says otherwise, and expect the new window to last a whole window should no
+                # response arrive to say when it ends.
+                self._left = self._quota
                 self._reset_at = now + self._window_s + RESET_MARGIN_S
-                self._assumed = True
-            self._sent += 1
-            return self._sent, now
+            self._in_flight += 1
+            return
+
+    def release(self) -> None:
+        """The request is over (answered, failed or cancelled)."""
+        self._in_flight -= 1
 
     async def _wait(self, seconds: float) -> None:
         self.stats.waits += 1
         self.stats.wait_seconds += seconds
         await self._sleep(seconds)
 
-    def observe(self, seq: int, sent_at: float, headers: Mapping[str, str]) -> None:
+    def observe(self, received_at: float, headers: Mapping[str, str]) -> None:
         """Learn from a response's headers (any status but 429, which goes to :meth:`rate_limited`)."""
         quota = Quota.from_headers(headers)
         if quota is None:
@@ -145,20 +143,17 @@ class Governor:
             self._quota = quota.quota
         if quota.window_ms:
             self._window_s = quota.window_ms / 1000
-        reset_at = sent_at + quota.reset_ms / 1000 + RESET_MARGIN_S
-        if self._assumed:
-            if seq <= self._known_seq:
-                return  # sent before the reset: it reports on the old window
-            self._assumed = False
-            self._known_seq, self._known_left, self._reset_at = seq, quota.left, reset_at
-        elif reset_at > self._reset_at + self._window_s / 2:
-            # Resets measured within one window differ only by latency jitter; this one is a later window.
-            self._known_seq, self._known_left, self._reset_at = seq, quota.left, reset_at
-        elif seq > self._known_seq and reset_at > self._reset_at - self._window_s / 2:
-            self._known_seq, self._known_left = seq, quota.left
-            self._reset_at = max(self._reset_at, reset_at)
+        reset_at = received_at + quota.reset_ms / 1000 + RESET_MARGIN_S
+        half_window = self._window_s / 2
+        if reset_at > self._reset_at + half_window:
+            # Bounds from one window differ only by latency; this one is of a later window.
+            self._left, self._reset_at = quota.left, reset_at
+        elif reset_at > self._reset_at - half_window:
+            self._left = quota.left if self._left is None else min(self._left, quota.left)
+            self._reset_at = min(self._reset_at, reset_at)
+        # Otherwise it reports on a window that has already ended.
 
-    def rate_limited(self, sent_at: float, headers: Mapping[str, str]) -> float:
+    def rate_limited(self, received_at: float, headers: Mapping[str, str]) -> float:
         """A 429: hold every request until the window resets (or back off, without headers); returns the pause."""
         quota = Quota.from_headers(headers)
         now = self._clock()
@@ -166,8 +161,10 @@ class Governor:
             self.stats.rate_limited += 1
             if quota.quota is not None:
                 self._quota = quota.quota
-            self._known_left, self._known_seq, self._assumed = 0, self._sent, False
-            self._reset_at = max(self._reset_at, sent_at + quota.reset_ms / 1000 + RESET_MARGIN_S)
+            if quota.window_ms:
+                self._window_s = quota.window_ms / 1000
+            self._left = 0
+            self._reset_at = received_at + quota.reset_ms / 1000 + RESET_MARGIN_S
             hold_until = self._reset_at
         else:
             self.stats.platform_limited += 1
