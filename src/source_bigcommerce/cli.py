@@ -19,9 +19,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from source_bigcommerce import __version__, catalog, protocol
-from source_bigcommerce.config import Config, load_config
-from source_bigcommerce.engine import Engine, Settings, Status, SyncMode
-from source_bigcommerce.errors import ConnectorError
+from source_bigcommerce.config import Config, load_config, refuse_future_start
+from source_bigcommerce.engine import Engine, Settings, Status, SyncMode, unknown_store
+from source_bigcommerce.errors import ConfigError, ConnectorError
 from source_bigcommerce.http import DEFAULT_PAUSES, Client, Forbidden, Log, NotFound, Pauses, make_session
 from source_bigcommerce.paging import Record
 from source_bigcommerce.ratelimit import Governor
@@ -148,11 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def fail(
     writer: protocol.Writer, error: ConnectorError, *, debug: bool, exc: BaseException | None = None
 ) -> None:
-    """A run-level failure: a TRACE error on stdout for the platform, one sentence on stderr for a person."""
+    """A run-level failure: a TRACE error on stdout for the platform, one sentence on stderr for a person
+    (after the traceback, with ``--debug``)."""
     stack = "".join(traceback.format_exception(exc or error)) if debug else None
     writer.message(protocol.trace_error(error.message, error.failure_type, stack_trace=stack))
     writer.flush()
-    print(error.message, file=sys.stderr)
+    if stack:
+        print(writer.scrub(stack), file=sys.stderr, end="")
+    print(writer.scrub(error.message), file=sys.stderr)
 
 
 async def with_client(
@@ -205,6 +208,10 @@ PROBES: dict[str, tuple[str, str]] = {
 
 async def check(config: Config, writer: protocol.Writer) -> int:
     """CONNECTION_STATUS: FAILED for a bad token, unknown store or unreachable host; missing scopes named."""
+    try:
+        refuse_future_start(int(config.start.timestamp()), time.time())
+    except ConfigError as error:
+        return status(writer, False, error.message)
 
     async def probe(client: Client) -> list[str]:
         missing: list[str] = []
@@ -224,11 +231,7 @@ async def check(config: Config, writer: protocol.Writer) -> int:
     try:
         missing = await with_client(config, log, probe)
     except NotFound:
-        return status(
-            writer,
-            False,
-            f"BigCommerce knows no store with the hash {config.store_hash!r}: check store_hash.",
-        )
+        return status(writer, False, unknown_store(config.store_hash).message)
     except ConnectorError as error:
         return status(writer, False, error.message)
     if len(missing) == len(PROBES):

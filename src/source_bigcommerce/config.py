@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from source_bigcommerce.dates import to_epoch
+from source_bigcommerce.dates import from_epoch, to_epoch
 from source_bigcommerce.errors import ConfigError
 
 DEFAULT_API_URL = "https://api.bigcommerce.com"
@@ -50,6 +50,23 @@ def parse_start_date(value: str) -> datetime:
         return datetime.fromtimestamp(to_epoch(text), tz=timezone.utc)
     except ValueError:
         raise ValueError(f"start_date {value!r} is not a real date") from None
+
+
+def refuse_future_start(start_date: int, now: float) -> None:
+    """Refuse a ``start_date`` (epoch second) later than ``now``: it would read nothing and save a cursor in
+    the future, so every later sync would read nothing either.
+
+    The model cannot check this itself, because it has no clock: the engine and ``check`` call this with
+    the clock they were given.
+
+    Raises:
+        ConfigError: ``start_date`` is in the future.
+    """
+    if start_date > now:
+        raise ConfigError(
+            f"start_date {from_epoch(start_date)} is in the future (it is now {from_epoch(int(now))}); "
+            "set it to the earliest modification time to read, which must be in the past."
+        )
 
 
 class Config(BaseModel):

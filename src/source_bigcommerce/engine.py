@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from source_bigcommerce import dates, records, state
+from source_bigcommerce.config import refuse_future_start
 from source_bigcommerce.errors import ConfigError, ConnectorError
 from source_bigcommerce.http import Client, Forbidden, NotFound, Unauthorized, Unreachable, Untrusted
 from source_bigcommerce.order_children import CONSIGNMENT_INCLUDE, OrderChildren
@@ -86,8 +87,10 @@ class Engine:
     ) -> dict[str, Progress]:
         """Read the selected streams; returns each stream's progress (``.failed`` tells which failed).
 
-        A 401 or an unknown store stops everything with a :class:`ConfigError` before any stream starts.
+        A 401, an unknown store or a ``start_date`` in the future stops everything with a
+        :class:`ConfigError` before any stream starts.
         """
+        refuse_future_start(self._settings.start_date, self._wall())
         start = await self._pin_start([spec for spec, _ in selection])
         progress = {
             spec.name: self._plan(spec, mode, states.get(spec.name) or {}, start) for spec, mode in selection
@@ -146,10 +149,7 @@ class Engine:
             except Forbidden:
                 continue  # this stream's scope is missing; it will say so itself
             except NotFound:
-                raise ConfigError(
-                    f"BigCommerce knows no store with the hash {self._settings.store_hash!r} (HTTP 404): "
-                    "check store_hash (the part after /stores/ in the API path of your API account)."
-                ) from None
+                raise unknown_store(self._settings.store_hash) from None
             except ConnectorError as error:
                 self._sink.log("WARN", f"{error.message} Its stream will try again; the others go on.")
                 continue
@@ -276,6 +276,14 @@ class Engine:
             await self._deliver(child, found)
         for item in by_name.values():
             await self._advance(item, None if batch.resume is None else max(item.lo, batch.resume))
+
+
+def unknown_store(store_hash: str) -> ConfigError:
+    """The one sentence for a store hash BigCommerce does not know (the first request answered 404)."""
+    return ConfigError(
+        f"BigCommerce knows no store with the hash {store_hash!r} (HTTP 404): "
+        "check store_hash (the part after /stores/ in the API path of your API account)."
+    )
 
 
 def _modified(record: Record) -> int:

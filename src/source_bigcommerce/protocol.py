@@ -173,6 +173,12 @@ class Writer:
         self._buffer += b"\n"
         self.flush()
 
+    def scrub(self, text: str) -> str:
+        """``text`` with the secrets blanked out: the same last line of defence, for what goes to stderr."""
+        for secret in self._secrets:
+            text = text.replace(secret.decode(), REDACTED.decode())
+        return text
+
     def flush(self) -> None:
         """Write what is buffered and flush the stream."""
         if self._buffer:
