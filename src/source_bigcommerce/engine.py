@@ -263,7 +263,11 @@ class Engine:
                 self._sink.log("ERROR", f"{name}: {item.error.message} The other streams go on.")
         orders = by_name.get("orders")
         if orders is not None:
-            await self._deliver(orders, [r for r in batch.records if _modified(r) >= orders.lo])
+            found = batch.records
+            # A batch is in cursor order: when its first order is in the orders' range, all of them are.
+            if found and _modified(found[0]) < orders.lo:
+                found = [r for r in found if _modified(r) >= orders.lo]
+            await self._deliver(orders, found)
         for name in ("order_products", "transactions"):
             child = by_name.get(name)
             if child is None or child.failed:

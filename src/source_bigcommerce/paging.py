@@ -90,6 +90,17 @@ def _order_key(record: Record) -> tuple[int, int]:
     return modified_at(record), record["id"]
 
 
+def _in_order(records: list[Record]) -> tuple[list[Record], list[int]]:
+    """The records sorted by ``(date_modified, id)``, and each one's second, every date parsed once.
+
+    Sorting with :func:`_order_key` and then asking each record its second again parsed every date twice
+    (three times for orders, see ``Engine._orders_batch``); dates were about a seventh of a read's CPU.
+    """
+    keys = [(to_epoch(record["date_modified"]), record["id"]) for record in records]
+    order = sorted(range(len(records)), key=keys.__getitem__)
+    return [records[i] for i in order], [keys[i][0] for i in order]
+
+
 async def get_page(client: Client, spec: StreamSpec, params: Mapping[str, str], normalize: Normalize) -> Page:
     """One page of a list endpoint, unwrapped from its envelope and normalised."""
     limit = int(params.get("limit", "50"))
@@ -302,15 +313,15 @@ class Walker:
 
     async def _accept(self, page: Page, overlap_allowed: bool) -> Batch | None:
         """Deliver a page's new records in order; None when the page contradicts what came before it."""
-        records = sorted(page.records, key=_order_key)
-        if records and modified_at(records[0]) < self._cur:
+        records, seconds = _in_order(page.records)
+        if records and seconds[0] < self._cur:
             return None  # an earlier second after a later one: the pages are not one ordering
         out: list[Record] = []
         children: Children = {}
         failures = dict(page.failures)
         repaired: int | None = None
-        for record in records:
-            second, ident = modified_at(record), record["id"]
+        for second, record in zip(seconds, records, strict=True):
+            ident = record["id"]
             if second == repaired:
                 continue
             if second == self._cur and ident in self._seen:
