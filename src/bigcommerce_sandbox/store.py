@@ -260,8 +260,13 @@ class Children:
         return [(cid, 0) for cid in range(self.start[pos], self.start[pos + 1])]
 
     def append_order(self, count: int) -> None:
+        """A created order's children: ids above every id handed out so far, by either path."""
+        first = self.next_id
         self.start.append(self.start[-1] + count)
-        self.next_id = max(self.next_id, self.start[-1])
+        if first != self.start[-2]:
+            # Children created since (mutate create) took ids the prefix sums would give this order.
+            self.overrides[len(self.start) - 2] = [(cid, 0) for cid in range(first, first + count)]
+        self.next_id = first + count
 
     def editable(self, pos: int) -> list[tuple[int, int]]:
         if pos not in self.overrides:
