@@ -65,6 +65,8 @@ class Progress:
     spec: StreamSpec
     mode: SyncMode
     lo: int = 0
+    start: int = 0
+    """The sync's start second: the cursor never passes it (state.advance)."""
     count: int = 0
     cursor: int | None = None
     error: ConnectorError | None = None
@@ -108,7 +110,7 @@ class Engine:
     def _plan(
         self, spec: StreamSpec, mode: SyncMode, stream_state: Mapping[str, Any], start: int
     ) -> Progress:
-        item = Progress(spec=spec, mode=mode, lo=self._settings.start_date)
+        item = Progress(spec=spec, mode=mode, lo=self._settings.start_date, start=start)
         if not spec.incremental:
             return item
         cursor = state.cursor_of(spec, stream_state) if mode == "incremental" else None
@@ -116,15 +118,14 @@ class Engine:
             self._sink.log(
                 "WARN", f"{spec.name}: the saved state carries no date cursor; reading from start_date."
             )
-        if cursor is not None:
-            item.lo = max(item.lo, cursor)
-        if item.lo > start:
+        item.lo = state.resume_from(self._settings.start_date, cursor, start)
+        wanted = self._settings.start_date if cursor is None else max(self._settings.start_date, cursor)
+        if wanted > item.lo:
             self._sink.log(
                 "WARN",
-                f"{spec.name}: the cursor {dates.from_epoch(item.lo)} is later than this sync's start "
+                f"{spec.name}: the cursor {dates.from_epoch(wanted)} is later than this sync's start "
                 f"{dates.from_epoch(start)}; reading from the start instead.",
             )
-            item.lo = start
         item.cursor = item.lo
         return item
 
@@ -196,9 +197,13 @@ class Engine:
         await self._sink.records(item.spec.name, batch)
 
     async def _advance(self, item: Progress, resume: int | None) -> None:
-        if resume is None or item.failed or item.cursor is None or resume <= item.cursor:
+        """Checkpoint a stream after a delivered batch, by the one rule of :func:`state.advance`."""
+        if item.failed or item.cursor is None:
             return
-        item.cursor = resume
+        cursor = state.advance(item.cursor, resume, item.start)
+        if cursor == item.cursor:
+            return
+        item.cursor = cursor
         await self._sink.state(item.spec.name, self._state(item), item.count)
 
     def _walker(self, spec: StreamSpec, **kwargs: Any) -> Walker:
@@ -279,7 +284,7 @@ class Engine:
             ]
             await self._deliver(child, found)
         for item in by_name.values():
-            await self._advance(item, None if batch.resume is None else max(item.lo, batch.resume))
+            await self._advance(item, batch.resume)
 
 
 def unknown_store(store_hash: str) -> ConfigError:

@@ -127,6 +127,26 @@ def cursor_of(spec: StreamSpec, stream_state: Mapping[str, Any]) -> int | None:
         raise ConfigError(f"The state of stream {spec.name!r} {exc.phrase}; {exc.remedy}.") from None
 
 
+def resume_from(start_date: int, saved: int | None, start: int) -> int:
+    """The second a stream's read begins at: the later of ``start_date`` and its saved cursor, but never
+    later than the sync's start ``start`` (a cursor past it, from a clock ahead of BigCommerce's or a hand-
+    edited state, would skip everything modified in between)."""
+    begin = start_date if saved is None else max(start_date, saved)
+    return min(begin, start)
+
+
+def advance(cursor: int, resume: int | None, start: int) -> int:
+    """The cursor once a batch is delivered after which a read from ``resume`` loses nothing.
+
+    It never moves backwards (a batch that repeats older records proves nothing new) and never past
+    the sync's start ``start``: a record modified at ``start`` may still be changing, so the next sync
+    reads that second again. ``resume`` None means the batch moved nothing.
+    """
+    if resume is None:
+        return cursor
+    return max(cursor, min(resume, start))
+
+
 def state_for(spec: StreamSpec, cursor: int | None) -> dict[str, Any]:
     """The stream_state to emit: the cursor as RFC 3339 for incremental streams, else ``{}``."""
     if cursor is None or not spec.incremental:

@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from source_bigcommerce.errors import ConfigError
-from source_bigcommerce.state import STATE_VERSION, cursor_of, load_state, parse_state, state_for
+from source_bigcommerce.state import (
+    STATE_VERSION,
+    advance,
+    cursor_of,
+    load_state,
+    parse_state,
+    resume_from,
+    state_for,
+)
 from source_bigcommerce.streams import BY_NAME, STREAMS
 
 UTC = timezone.utc
@@ -313,3 +321,43 @@ def test_a_state_file_is_read_whole(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_bytes(orjson.dumps(ARCHIVED_OUTPUT))
     assert load_state(path) == parse_state(ARCHIVED_OUTPUT)
+
+
+# -- the cursor rule the engine checkpoints by (engine._advance and engine._plan call these) ----------------
+
+seconds = st.integers(min_value=0, max_value=4_102_444_800)
+
+
+@given(seconds, st.lists(st.one_of(st.none(), seconds), max_size=30), seconds)
+def test_a_cursor_advanced_by_any_batches_never_moves_backwards_nor_past_the_start(
+    begin: int, resumes: list[int | None], start: int
+) -> None:
+    cursor = min(begin, start)
+    for resume in resumes:
+        moved = advance(cursor, resume, start)
+        assert cursor <= moved <= start
+        cursor = moved
+    reached = [r for r in resumes if r is not None]
+    # It ends where the furthest batch allowed, cut at the start: no progress is forgotten either.
+    assert cursor == max([min(begin, start), *(min(r, start) for r in reached)])
+
+
+@given(seconds, seconds, st.one_of(st.none(), seconds))
+def test_a_batch_that_proves_nothing_new_leaves_the_cursor_alone(
+    cursor: int, start: int, resume: int | None
+) -> None:
+    cursor = min(cursor, start)
+    if resume is None or resume <= cursor:
+        assert advance(cursor, resume, start) == cursor
+
+
+@given(seconds, st.one_of(st.none(), seconds), seconds)
+def test_a_read_resumes_from_the_later_of_start_date_and_the_cursor_but_never_past_the_start(
+    start_date: int, saved: int | None, start: int
+) -> None:
+    begin = resume_from(start_date, saved, start)
+    assert begin <= start
+    assert begin == start or begin >= start_date
+    if saved is not None:
+        assert begin == start or begin >= saved
+        assert begin == min(max(start_date, saved), start)
