@@ -88,9 +88,12 @@ def epoch(value: str) -> int:
 
 
 def assert_state_covers_only_what_was_delivered(output: Output, export: Export) -> None:
-    """Every record a resumed read would skip (its cursor key is before the saved cursor) was delivered."""
+    """Every record a resumed read would skip (its cursor key is before the saved cursor) was delivered,
+    and no stream's cursor ever moved backwards."""
     order_modified = {order["id"]: epoch(order["date_modified"]) for order in export["orders"]}
     for stream, states in output.states.items():
+        cursors = [epoch(c) for s in states if (c := s["stream"]["stream_state"].get("date_modified"))]
+        assert cursors == sorted(cursors), f"{stream}'s cursor moved backwards"
         cursor = states[-1]["stream"]["stream_state"].get("date_modified")
         if cursor is None:
             continue
