@@ -151,3 +151,53 @@ def test_api_param_writes_full_timestamps_in_both_styles() -> None:
     assert api_param(seconds, "iso_z") == "2024-05-14T09:34:00Z"
     assert api_param(seconds, "iso_offset") == "2024-05-14T09:34:00+00:00"
     assert api_param(0, "iso_z") == "1970-01-01T00:00:00Z"
+
+
+# -- every spelling BigCommerce or a state file may use, and the API's own bounds, round-trip ----------------
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def offset_text(moment: datetime, colon: bool) -> str:
+    offset = moment.utcoffset()
+    assert offset is not None
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}{':' if colon else ''}{rest:02d}"
+
+
+@given(whole_seconds, st.booleans(), st.booleans(), st.booleans())
+def test_rfc2822_in_any_spelling_reads_as_the_standard_library_reads_it(
+    moment: datetime, weekday: bool, padded: bool, gmt: bool
+) -> None:
+    zone = "GMT" if gmt else offset_text(moment, colon=False)
+    moment = moment.astimezone(UTC) if gmt else moment
+    day = f"{moment.day:02d}" if padded else str(moment.day)
+    text = (
+        f"{DAYS[moment.weekday()]}, " if weekday else ""
+    ) + f"{day} {MONTHS[moment.month - 1]} {moment.year} {moment:%H:%M:%S} {zone}"
+    assert to_epoch(text) == int(email.utils.parsedate_to_datetime(text).timestamp())
+    assert to_rfc3339(text) == canonical(moment)
+
+
+@given(moments, st.sampled_from(["T", "t", " "]), st.booleans(), st.booleans())
+def test_iso8601_in_any_spelling_reads_as_the_standard_library_reads_it(
+    moment: datetime, separator: str, colon: bool, zulu: bool
+) -> None:
+    if zulu:
+        moment = moment.astimezone(UTC)
+    fraction = f".{moment.microsecond:06d}" if moment.microsecond else ""
+    zone = "z" if zulu else offset_text(moment, colon)
+    text = f"{moment:%Y-%m-%d}{separator}{moment:%H:%M:%S}{fraction}{zone}"
+    assert to_rfc3339(text) == canonical(moment)
+    assert to_epoch(text) == int(moment.replace(microsecond=0).timestamp())
+
+
+@given(st.integers(min_value=0, max_value=int(datetime(2100, 12, 31, tzinfo=UTC).timestamp())))
+def test_window_bounds_written_for_the_api_read_back_as_the_same_second(seconds: int) -> None:
+    for style in ("iso_z", "iso_offset"):
+        text = api_param(seconds, style)
+        assert to_epoch(text) == seconds
+        assert datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() == seconds
