@@ -29,7 +29,7 @@ from source_bigcommerce.errors import TransientError
 from source_bigcommerce.http import MAX_RATE_LIMITED, MAX_RETRY_SECONDS, Client, Pauses, make_session
 from source_bigcommerce.ratelimit import Governor
 
-from support import ALL_STREAMS, Output, by_id, canonical_time, expected_record, read
+from support import ALL_STREAMS, Output, assert_no_secret, by_id, canonical_time, expected_record, read
 
 SECRET = "tok-faults-7Qm2xV9pL4"
 """A token no message could contain by chance: every read below checks it never appears."""
@@ -322,6 +322,7 @@ def get_with_fake_time(
             return client, raised.value
 
     client, error = asyncio.run(main())
+    assert_no_secret(SECRET, str(error), *logs, where="the client's logs or errors")
     return fake, logs, client, error
 
 
@@ -359,3 +360,12 @@ def test_waits_for_a_quota_that_never_frees_are_bounded_and_each_is_logged(sandb
     assert f"still rate limited (429) after {MAX_RATE_LIMITED} waits" in str(error)
     assert client.stats.statuses[429] == MAX_RATE_LIMITED + 1
     assert len([m for m in logs if "rate limited (429); every request waits" in m]) == MAX_RATE_LIMITED + 1
+
+
+def test_the_leak_check_catches_the_token_in_any_output_or_blanked_out() -> None:
+    # The guard every read and every run of the console script goes through must not be vacuous.
+    with pytest.raises(AssertionError, match="leaked"):
+        assert_no_secret(SECRET, f"GET /v3/customers?token={SECRET}", where="a log")
+    with pytest.raises(AssertionError, match="blanked"):
+        assert_no_secret(SECRET, b'{"message": "**********"}', where="stdout")
+    assert_no_secret(SECRET, "nothing to see", b"here", where="stdout")
