@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import os
+import socket
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -311,8 +312,11 @@ class _Failed:
 
 
 def _os_reason(error: OSError) -> str:
-    """``Connection refused`` rather than asyncio's ``Connect call failed ('127.0.0.1', 9)``."""
-    if error.errno:
+    """``Connection refused`` rather than asyncio's ``Connect call failed ('127.0.0.1', 9)``; a failed name
+    lookup says so in the resolver's words (its error numbers are not ``errno`` values)."""
+    if isinstance(error, socket.gaierror):
+        return error.strerror or "the host name cannot be resolved"
+    if error.errno and error.errno > 0:
         return os.strerror(error.errno)
     return error.strerror or type(error).__name__
 

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import dataclasses
 import re
+import socket
 import threading
 import time
 import urllib.request
@@ -22,11 +23,20 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp.abc import AbstractResolver
 
 from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
 from source_bigcommerce.errors import TransientError
-from source_bigcommerce.http import MAX_RATE_LIMITED, MAX_RETRY_SECONDS, Client, Pauses, make_session
+from source_bigcommerce.http import (
+    MAX_RATE_LIMITED,
+    MAX_RETRY_SECONDS,
+    Client,
+    Pauses,
+    Unreachable,
+    make_session,
+)
 from source_bigcommerce.ratelimit import Governor
 
 from support import ALL_STREAMS, Output, assert_no_secret, by_id, canonical_time, expected_record, read
@@ -369,3 +379,46 @@ def test_the_leak_check_catches_the_token_in_any_output_or_blanked_out() -> None
     with pytest.raises(AssertionError, match="blanked"):
         assert_no_secret(SECRET, b'{"message": "**********"}', where="stdout")
     assert_no_secret(SECRET, "nothing to see", b"here", where="stdout")
+
+
+class NoSuchHost(AbstractResolver):
+    """A resolver that knows no name, as DNS answers for a mistyped host (no network needed)."""
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def close(self) -> None:
+        pass
+
+
+def test_a_host_name_that_does_not_resolve_is_one_sentence_after_bounded_retries() -> None:
+    fake = FakeTime()
+    logs: list[str] = []
+
+    async def main() -> BaseException:
+        connector = aiohttp.TCPConnector(resolver=NoSuchHost())
+        async with aiohttp.ClientSession(connector=connector) as session:
+            client = Client(
+                session,
+                api_url="https://api.bigcommerce.example",
+                store_hash="abc",
+                token=SECRET,
+                governor=Governor(fake.clock, fake.sleep),
+                concurrency=4,
+                timeout_s=10,
+                max_retries=2,
+                clock=fake.clock,
+                sleep=fake.sleep,
+                log=lambda level, message: logs.append(message),
+            )
+            with pytest.raises(Unreachable) as raised:
+                await client.get("v3", "/customers")
+            return raised.value
+
+    error = asyncio.run(main())
+    assert str(error) == (
+        "Cannot connect to api.bigcommerce.example:443 (Name or service not known) after 3 attempts: "
+        "check api_url and that this machine can reach it."
+    )
+    assert len(logs) == len(fake.slept) == 2
+    assert_no_secret(SECRET, str(error), *logs, where="the client's logs or errors")
