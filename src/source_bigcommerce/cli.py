@@ -188,7 +188,12 @@ async def with_client(
             api_url=config.api_url,
             store_hash=config.store_hash,
             token=config.token,
-            governor=Governor(loop.time, asyncio.sleep, platform_backoff=pauses.platform),
+            governor=Governor(
+                loop.time,
+                asyncio.sleep,
+                platform_backoff=pauses.platform,
+                log=lambda message: log("INFO", message),
+            ),
             concurrency=config.max_concurrent_requests,
             timeout_s=config.request_timeout_seconds,
             max_retries=config.max_retries,

@@ -85,11 +85,18 @@ class Governor:
     """
 
     def __init__(
-        self, clock: Clock, sleep: Sleep, platform_backoff: Sequence[float] = PLATFORM_BACKOFF_S
+        self,
+        clock: Clock,
+        sleep: Sleep,
+        platform_backoff: Sequence[float] = PLATFORM_BACKOFF_S,
+        log: Callable[[str], None] | None = None,
     ) -> None:
-        """``platform_backoff`` replaces :data:`PLATFORM_BACKOFF_S` (tests use milliseconds)."""
+        """``platform_backoff`` replaces :data:`PLATFORM_BACKOFF_S` (tests use milliseconds); ``log`` hears
+        of every wait for a window to reset, once per window, with its length and reason."""
         self._clock = clock
         self._sleep = sleep
+        self._log = log
+        self._announced = 0.0
         self._platform_backoff = tuple(platform_backoff) or PLATFORM_BACKOFF_S
         self._in_flight = 0
         self._left: int | None = None
@@ -114,6 +121,12 @@ class Governor:
                 continue
             if self._left is not None and self._left - self._in_flight <= 0:
                 if now < self._reset_at:
+                    if self._log is not None and self._announced != self._reset_at:
+                        self._announced = self._reset_at
+                        self._log(
+                            f"The store's quota of {self._quota or '?'} requests is spent for this window; "
+                            f"every request waits {self._reset_at - now:.1f} s for it to reset."
+                        )
                     await self._wait(self._reset_at - now)
                     continue
                 # The window has reset since the last report: assume the full quota until a response of the

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import re
 import socket
 import threading
@@ -186,6 +187,22 @@ def test_a_429_storm_with_headers_from_three_readers_sharing_a_tiny_quota_loses_
     holds = [log["message"] for output in outputs for log in output.logs if "(429)" in log["message"]]
     assert len(holds) == served_429
     assert all("rate limited (429); every request waits" in message for message in holds)
+
+
+def test_each_wait_for_a_spent_quota_is_logged_once_with_its_length_and_reason() -> None:
+    with running_sandbox(settings(quota=8, window_ms=200)) as sb:
+        output = read(sb.config, pauses=FAST)
+        stats = sb.stats()
+        export = export_of(sb)
+    assert output.exit_code == 0, output.errors
+    assert_equals_export([output], export)
+    assert stats["responses_429"] == 0
+    waits = [log for log in output.logs if "quota of 8 requests is spent" in log["message"]]
+    assert waits, "a read needing several windows must wait for them, and say so"
+    assert all(re.search(r"every request waits \d+\.\d s for it to reset\.$", w["message"]) for w in waits)
+    assert all(w["level"] == "INFO" for w in waits)
+    # Once per window, not once per waiting request.
+    assert len(waits) <= math.ceil(stats["total_requests"] / 8)
 
 
 # -- rates nothing survives ------------------------------------------------------------------------------
