@@ -124,6 +124,41 @@ class Pauses:
 DEFAULT_PAUSES = Pauses()
 
 
+class Breaker:
+    """Shared by requests that fail together - every ``/v3/orders/{id}/transactions`` answers 503 while
+    BigCommerce's payment service is down - so that they retry one at a time.
+
+    The first of them to need a retry becomes the probe and holds the breaker while it retries; the others
+    wait, before their next attempt (and before a first attempt not yet sent), for its verdict. If the probe
+    gets through, they go on; if it gives up, the breaker trips and they all fail at once with its error.
+    A whole stream's outage so costs one request's retries and the requests already in flight, instead of
+    every request's retries, paid from the store's quota that the other streams share.
+    """
+
+    def __init__(self) -> None:
+        self._probe = asyncio.Lock()
+        self.tripped: ConnectorError | None = None
+
+    @property
+    def probing(self) -> bool:
+        return self._probe.locked()
+
+    async def verdict(self) -> None:
+        """Wait while another request probes; raise its error if it gave up."""
+        while self._probe.locked():
+            async with self._probe:
+                pass
+        if self.tripped is not None:
+            raise self.tripped
+
+
+class _Gated:
+    """An attempt not sent: another request is probing the same breaker."""
+
+
+_GATED = _Gated()
+
+
 @dataclass(frozen=True)
 class Response:
     status: int
@@ -191,9 +226,38 @@ class Client:
         return self._governor
 
     async def get(
-        self, api: str, path: str, params: Mapping[str, str] | None = None, *, max_retries: int | None = None
+        self,
+        api: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        max_retries: int | None = None,
+        breaker: Breaker | None = None,
     ) -> Response:
-        """GET ``/{api}{path}``; retries what can pass, raises :class:`ApiError` or TransientError otherwise."""
+        """GET ``/{api}{path}``; retries what can pass, raises :class:`ApiError` or TransientError otherwise.
+
+        Requests given one :class:`Breaker` retry one at a time and give up together.
+        """
+        if breaker is None:
+            return await self._get(api, path, params, max_retries, None)
+        probe = _Probe(breaker)
+        try:
+            return await self._get(api, path, params, max_retries, probe)
+        except (TransientError, Untrusted) as error:
+            if probe.holding:
+                breaker.tripped = error
+            raise
+        finally:
+            probe.release()
+
+    async def _get(
+        self,
+        api: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        max_retries: int | None,
+        probe: _Probe | None,
+    ) -> Response:
         where = f"GET /{api}{path}"
         url = f"{self._base}/{api}{path}"
         retries_allowed = self._max_retries if max_retries is None else max_retries
@@ -201,9 +265,13 @@ class Client:
         rate_limited = 0
         started = self._clock()
         while True:
-            result = await self._attempt(url, params, where)
+            if probe is not None and not probe.holding:
+                await probe.breaker.verdict()
+            result = await self._attempt(url, params, where, probe)
             if isinstance(result, Response):
                 return result
+            if isinstance(result, _Gated):
+                continue
             if not isinstance(result, _Failed):  # a 429 with headers, already waited for
                 rate_limited += 1
                 if rate_limited > MAX_RATE_LIMITED:
@@ -226,6 +294,13 @@ class Client:
                     )
                 raise TransientError(f"{where} failed after {failures} attempts: {result.reason}.")
             self.stats.retries += 1
+            if probe is not None and not probe.holding and not await probe.take():
+                self._log(
+                    "WARN",
+                    f"{where}: {result.reason}; retry {failures} of {retries_allowed} once the request "
+                    "already retrying the same failure gets through.",
+                )
+                continue
             self._log(
                 "WARN", f"{where}: {result.reason}; retry {failures} of {retries_allowed} in {pause:.3g} s."
             )
@@ -233,10 +308,13 @@ class Client:
                 await self._sleep(pause)
 
     async def _attempt(
-        self, url: str, params: Mapping[str, str] | None, where: str
-    ) -> Response | Literal[Outcome.RATE_LIMITED] | _Failed:
-        """One try: the Response, RATE_LIMITED (already waited for), or why it should be retried."""
+        self, url: str, params: Mapping[str, str] | None, where: str, probe: _Probe | None = None
+    ) -> Response | Literal[Outcome.RATE_LIMITED] | _Failed | _Gated:
+        """One try: the Response, RATE_LIMITED (already waited for), why it should be retried, or _GATED
+        when another request started probing the breaker while this one waited for a slot."""
         async with self._slots:
+            if probe is not None and not probe.holding and probe.breaker.probing:
+                return _GATED
             await self._governor.acquire()
             try:
                 return await self._exchange(url, params, where)
@@ -309,6 +387,27 @@ class _Failed:
     """No connection could be made: retried, and if it never comes, :class:`Unreachable`."""
     held: float | None = None
     """The governor already holds every request this long (a 429 without headers); no second pause."""
+
+
+class _Probe:
+    """One request's hold on a :class:`Breaker`."""
+
+    def __init__(self, breaker: Breaker) -> None:
+        self.breaker = breaker
+        self.holding = False
+
+    async def take(self) -> bool:
+        """Become the probe, unless another request already is."""
+        if self.breaker.probing:
+            return False
+        await self.breaker._probe.acquire()  # free, and nothing awaits between the check and here
+        self.holding = True
+        return True
+
+    def release(self) -> None:
+        if self.holding:
+            self.holding = False
+            self.breaker._probe.release()
 
 
 def _os_reason(error: OSError) -> str:

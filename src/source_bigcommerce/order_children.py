@@ -15,8 +15,9 @@ has none (reference/orders.v3.yml, getOrderTransactions).
 An order that disappears between its page and its children's request (404) is skipped with a log line;
 any other failure fails that child stream only, and the orders and the other child keep going. A child
 stream that has failed is asked nothing more: its requests still queued are cancelled and later pages
-skip it, so a payment service that is down (503 on every transactions request) costs the retries of the
-orders in flight when the first request gives up, not retries for every order of the store.
+skip it. While one of its requests retries, the others wait for its verdict (:class:`http.Breaker`), so a
+payment service that is down (503 on every transactions request) costs one request's retries and the
+requests already in flight, not retries for every order of the page.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from source_bigcommerce.errors import ConnectorError
-from source_bigcommerce.http import Client, Log, NotFound
+from source_bigcommerce.http import Breaker, Client, Log, NotFound
 from source_bigcommerce.paging import Children, Failures, Normalize, Record, modified_at
 
 CONSIGNMENT_INCLUDE: Mapping[str, str] = {
@@ -76,6 +77,10 @@ class OrderChildren:
     log: Log
     failed: dict[str, ConnectorError] = field(default_factory=dict)
     """Child streams that have failed, and why: every later page reports them failed too."""
+    breakers: dict[str, Breaker] = field(
+        default_factory=lambda: {"order_products": Breaker(), "transactions": Breaker()}
+    )
+    """One per child stream: its requests retry one at a time and give up together (http.Breaker)."""
     _pending: dict[str, set[asyncio.Future[list[Record]]]] = field(default_factory=dict)
 
     def _start(self, stream: str, work: Coroutine[Any, Any, list[Record]]) -> asyncio.Future[list[Record]]:
@@ -148,7 +153,9 @@ class OrderChildren:
         page = 1
         while True:
             params = {"limit": "250", **({"page": str(page)} if page > 1 else {})}
-            response = await self.client.get("v2", f"/orders/{order_id}/products", params)
+            response = await self.client.get(
+                "v2", f"/orders/{order_id}/products", params, breaker=self.breakers["order_products"]
+            )
             batch = response.body or []
             records.extend(batch)
             if len(batch) < 250:
@@ -160,7 +167,9 @@ class OrderChildren:
         return records
 
     async def _transactions(self, order_id: int) -> list[Record]:
-        response = await self.client.get("v3", f"/orders/{order_id}/transactions")
+        response = await self.client.get(
+            "v3", f"/orders/{order_id}/transactions", breaker=self.breakers["transactions"]
+        )
         body = response.body
         records: list[Record] = body.get("data") or [] if isinstance(body, dict) else []
         normalize = self.normalize["transactions"]

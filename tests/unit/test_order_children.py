@@ -23,7 +23,13 @@ class PaymentServiceDown:
         self.never = asyncio.Event()
 
     async def get(
-        self, api: str, path: str, params: Mapping[str, str] | None = None, *, max_retries: int | None = None
+        self,
+        api: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        max_retries: int | None = None,
+        breaker: Any = None,
     ) -> Response:
         if path.endswith("/transactions"):
             self.transactions += 1

@@ -263,7 +263,7 @@ def test_a_stream_whose_endpoint_keeps_failing_ends_alone_with_a_trace_error_and
         assert first.statuses[stream][-1] == "INCOMPLETE"
     [summary] = [error for error in first.errors if "stream_descriptor" not in error]
     assert all(stream in summary["message"] for stream in failing)
-    assert all(re.search(r"; retry [12] of 2 in ", message) for message in retries(first))
+    assert all(re.search(r"; retry [12] of 2 (in |once )", message) for message in retries(first))
     with restarted(sb_settings, port) as sb:
         export = export_of(sb)
         others = tuple(stream for stream in ALL_STREAMS if stream not in failing)
@@ -274,6 +274,28 @@ def test_a_stream_whose_endpoint_keeps_failing_ends_alone_with_a_trace_error_and
         second = read({**sb.config, **config}, state=first.final_state(), pauses=FAST)
     assert second.exit_code == 0, second.errors
     assert_equals_export([first, second], export)
+
+
+def test_a_transactions_outage_costs_one_requests_retries_not_every_orders(sandbox_factory: Any) -> None:
+    # 600 orders: one group of pages whose 600 transactions requests start together.
+    sb = sandbox_factory(
+        size="tiny", seed=3, orders=600, token=SECRET, faults="503 n=1+ /v3/orders/*/transactions"
+    )
+    output = read(
+        {**sb.config, "max_retries": 3, "max_concurrent_requests": 8}, ["orders", "transactions"], pauses=FAST
+    )
+    assert output.exit_code == 1
+    [error] = [e for e in output.errors if e.get("stream_descriptor", {}).get("name") == "transactions"]
+    assert "failed after 4 attempts: HTTP 503" in error["message"]
+    assert len(output.records["orders"]) == len(sb.export("orders"))
+    asked = sb.stats()["requests"]["/stores/{store_hash}/v3/orders/{id}/transactions"]["total"]
+    # The requests in flight when the outage showed (at most 8 at once, plus those that had a slot
+    # before the first failure came back), then one request's retries; not 600 requests' retries.
+    assert asked <= 2 * 8 + 3, asked
+    probing = [message for message in retries(output) if re.search(r"retry \d of 3 in [\d.]+ s\.$", message)]
+    assert len(probing) == 3, "one request retries for all, each retry logged"
+    waiting = [message for message in retries(output) if message.endswith("gets through.")]
+    assert len(waiting) + len(probing) == len(retries(output))
 
 
 def test_a_stream_failing_midway_resumes_from_what_it_delivered() -> None:
