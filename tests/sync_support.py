@@ -208,6 +208,8 @@ class Held:
 
     process: subprocess.Popen[bytes]
     line: str
+    seen: list[str]
+    """Every stderr line up to and including the hold."""
 
 
 def cli_command(config_path: Path, target: Target, *extra: str) -> list[str]:
@@ -240,7 +242,7 @@ def run_until_hold(command: list[str], hold: str, timeout: float = 120) -> Held:
             line = raw.decode(errors="replace").strip()
             seen.append(line)
             if line.startswith("test hold:"):
-                return Held(process, line)
+                return Held(process, line, seen)
     process.wait()
     process.stderr.close()
     pytest.fail(f"the sync never reached {hold} (exit {process.returncode}): {seen[-5:]}")

@@ -16,7 +16,13 @@ date-time`` is a timestamp with time zone; ``x-money`` a decimal (38, 9), conver
 so neither v2's strings (``"10.0000"``) nor v3's JSON numbers pass through a binary float; integers are
 bigint, other numbers double, booleans bool, strings text, objects and arrays JSON. A field the API types as
 "string or number" is text (a number there is written as its JSON text). A field the schema does not know
-still lands: dlt infers its type (schema evolution), and a nested one becomes JSON.
+still lands: its type is inferred from its values (schema evolution), and a nested one becomes JSON.
+
+**Arrow.** Each chunk reaches dlt as Arrow tables built with those types (:func:`to_arrow`), which skips dlt's
+row-by-row normalisation: a medium sandbox store loads into DuckDB in about half the time dicts took. A chunk
+with a value that does not fit its declared type goes to dlt as dicts instead, and dlt keeps the value in a
+variant column. Postgres is loaded with INSERT statements: dlt's CSV route for Arrow reads an empty string as
+NULL.
 
 **Write dispositions.** Incremental streams merge on their primary key (the newest version wins, so the table
 mirrors the store; a record hard-deleted in BigCommerce stays until a ``--full-refresh``), or with
@@ -96,6 +102,15 @@ HOLD_ENV = "SOURCE_BIGCOMMERCE_TEST_HOLD"
 on stderr once chunk N reaches that phase and then wait forever, so a test can ``kill -9`` the sync at an
 exact point of a commit. Never set it otherwise."""
 HOLD_PHASES = ("extracted", "normalized", "loaded")
+
+
+_DLT_SETTINGS = {
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+    # Arrow tables get dlt's two bookkeeping columns too, so every table has them whichever path its rows took.
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
+}
+"""dlt settings, given as environment variables (dlt's own mechanism) unless the environment sets them."""
 
 
 class DestinationError(ConnectorError):
@@ -310,7 +325,8 @@ class Loader:
         with self._errors():
             import dlt
 
-            os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+            for key, value in _DLT_SETTINGS.items():
+                os.environ.setdefault(key, value)
             os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING" if self._debug else "ERROR")
             pipeline = dlt.pipeline(
                 pipeline_name=self._name,
@@ -339,13 +355,14 @@ class Loader:
             for part in parts:
                 rows = _prepare(part)
                 loaded[part.spec.name] = len(rows)
-                resources.append(_resource(part, rows))
+                resources.append(_resource(part, rows, duckdb=self._target.destination == "duckdb"))
 
             @dlt.source(name=SOURCE, max_table_nesting=0)
             def bigcommerce() -> list[Any]:
                 return resources
 
-            file_format = "jsonl" if self._target.destination == "duckdb" else None
+            # dlt turns Arrow into CSV for Postgres by default, and its COPY reads an empty string as NULL.
+            file_format = "insert_values" if self._target.destination == "postgres" else None
             self._pipeline.extract(bigcommerce(), loader_file_format=file_format)
             self._hold("extracted")
             return loaded
@@ -435,31 +452,112 @@ def _prepare(part: Part) -> list[Record]:
     return list({row.get(key): row for row in part.rows}.values())
 
 
-def _resource(part: Part, rows: list[Record]) -> Any:
+def _resource(part: Part, rows: list[Record], *, duckdb: bool) -> Any:
     import dlt
 
     name, state = part.spec.name, part.state
-
-    def rows_then_state() -> Iterator[list[Record]]:
-        if rows:
-            yield rows
-        # Set during extraction, so dlt writes it into this chunk's package next to the rows.
-        dlt.current.source_state().setdefault("streams", {})[name] = state
-
     hints: dict[str, Any] = column_hints(name)
-    keys: dict[str, Any] = {}
+    table, inferred = to_arrow(name, rows) if rows else (None, {})
+    hints.update(inferred)
+    extra: dict[str, Any] = {}
+    if table is None and duckdb:
+        # dlt's default for dicts into DuckDB, one INSERT of literal values per file, is far slower.
+        extra["file_format"] = "jsonl"
     if part.disposition == "merge":
         key = part.spec.primary_key
         hints[key] = {**hints[key], "nullable": False}
-        keys["primary_key"] = key
+        extra["primary_key"] = key
+
+    def rows_then_state() -> Iterator[Any]:
+        if rows:
+            yield rows if table is None else table
+        # Set during extraction, so dlt writes it into this chunk's package next to the rows.
+        dlt.current.source_state().setdefault("streams", {})[name] = state
+
     return dlt.resource(
         rows_then_state,
         name=name,
         table_name=name,
         write_disposition=part.disposition,
         columns=hints,
-        **keys,
+        **extra,
     )
+
+
+_FITS: dict[str, Callable[[Any], bool]] = {
+    "bigint": lambda value: value.__class__ is int,
+    "double": lambda value: value.__class__ is int or value.__class__ is float,
+    "bool": lambda value: value.__class__ is bool,
+    "text": lambda value: value.__class__ is str,
+    "timestamp": lambda value: value.__class__ is str,
+    "decimal": lambda value: value.__class__ is Decimal and value.as_tuple().exponent >= -9,  # type: ignore[operator]
+    "json": lambda value: True,
+}
+
+
+def to_arrow(stream: str, rows: list[Record]) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """The rows as one Arrow table typed from the schema, and hints for the columns the schema does not declare.
+
+    Handing dlt Arrow rather than dicts skips its row-by-row normalisation, which was most of a sync's CPU
+    (about 2,000 rows/s against 5,000 this way, measured on wide order rows). Returns ``(None, {})`` when a
+    value does not fit its declared type (an integer column holding 1.5, a date Arrow cannot read): dlt then
+    gets the dicts and decides, with a variant column if it must, so nothing is ever truncated or dropped.
+    A column the schema does not declare gets the type its values show (nested ones JSON, mixed scalars
+    text); one that holds only nulls gets no column yet, as dlt does.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns: dict[str, Any] = {}
+    inferred: dict[str, dict[str, Any]] = {}
+    kinds = {name: hint["data_type"] for name, hint in column_hints(stream).items()}
+    for name in {key for row in rows for key in row}.difference(kinds):
+        kind = _infer([row.get(name) for row in rows])
+        if kind is not None:
+            kinds[name] = kind
+            inferred[name] = {"data_type": kind, "nullable": True}
+    for name, kind in kinds.items():
+        values = [row.get(name) for row in rows]
+        fits = _FITS[kind]
+        if not all(value is None or fits(value) for value in values):
+            if name not in inferred or kind != "text":
+                return None, {}
+            values = [_text(value) for value in values]
+        if kind == "json":
+            values = [None if value is None else orjson.dumps(value).decode() for value in values]
+        try:
+            if kind == "timestamp":
+                column = pc.cast(pa.array(values, pa.string()), pa.timestamp("us", tz="UTC"))
+            else:
+                column = pa.array(values, _arrow_type(pa, kind))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return None, {}
+        columns[name] = column
+    return pa.table(columns), inferred
+
+
+def _infer(values: list[Any]) -> str | None:
+    """The column type of a field the schema does not declare, from its values; None if all are null."""
+    seen = {value.__class__ for value in values if value is not None}
+    if not seen:
+        return None
+    if seen & {dict, list}:
+        return "json"
+    for kind in ("bool", "bigint", "double", "text"):
+        fits = _FITS[kind]
+        if all(fits(value) for value in values if value is not None):
+            return kind
+    return "text"
+
+
+def _arrow_type(pa: Any, kind: str) -> Any:
+    if kind == "decimal":
+        return pa.decimal128(38, 9)
+    return {"bigint": pa.int64, "double": pa.float64, "bool": pa.bool_}.get(kind, pa.string)()
+
+
+def _text(value: Any) -> str | None:
+    return value if value is None or value.__class__ is str else orjson.dumps(value).decode()
 
 
 def describe(exc: BaseException, target: Target) -> str:

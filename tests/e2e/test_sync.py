@@ -238,3 +238,28 @@ def test_a_postgres_that_refuses_the_connection_is_one_sentence(tmp_path: Path) 
     assert "hunter2" not in err
     assert "Traceback" not in err
     assert done.stdout == b""
+
+
+def test_a_value_that_does_not_fit_its_column_and_a_field_the_schema_lacks_still_land(tmp_path: Path) -> None:
+    from source_bigcommerce.load import Loader, Part
+    from source_bigcommerce.streams import BY_NAME
+
+    target = duckdb_target(tmp_path)
+    loader = Loader(target, "drift")
+    assert loader.open() == {}
+    state = {"date_modified": "2024-01-02T00:00:00Z", "state_version": 1}
+    new_fields = {"loyalty": {"tier": "gold", "points": [1, 2]}, "nickname": "Al", "rank": 3}
+    typed = {"id": 1, "date_modified": "2024-01-01T00:00:00Z", **new_fields}
+    loader.extract([Part(BY_NAME["customers"], [typed], state, "merge")])
+    loader.load()
+    # 1.5 in an integer column: Arrow cannot hold it, so dlt gets the dicts and keeps the value in a variant.
+    odd = {"id": 2, "date_modified": "2024-01-01T00:00:00Z", "customer_group_id": 1.5}
+    loader.extract([Part(BY_NAME["customers"], [odd], state, "merge")])
+    loader.load()
+    types = duckdb_types(target, "customers")
+    assert (types["loyalty"], types["nickname"], types["rank"]) == ("JSON", "VARCHAR", "BIGINT")
+    rows = {row["id"]: row for row in duckdb_rows(target, "customers")}
+    assert orjson.loads(rows[1]["loyalty"]) == new_fields["loyalty"]
+    assert rows[2]["customer_group_id__v_double"] == 1.5
+    assert loader.counts(["customers"]) == {"customers": 2}
+    assert Loader(target, "drift").open() == {"customers": state}
