@@ -121,7 +121,8 @@ class Governor:
                 continue
             if self._left is not None and self._left - self._in_flight <= 0:
                 if now < self._reset_at:
-                    if self._log is not None and self._announced != self._reset_at:
+                    # Responses refine the reset within a window; one line per window is enough.
+                    if self._log is not None and self._reset_at > self._announced + self._window_s / 2:
                         self._announced = self._reset_at
                         self._log(
                             f"The store's quota of {self._quota or '?'} requests is spent for this window; "

@@ -159,7 +159,7 @@ def larger_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     yield from serve(settings, tmp_path_factory.mktemp("larger"))
 
 
-@pytest.mark.parametrize("fraction", [0.0, 0.35, 0.7])
+@pytest.mark.parametrize("fraction", [0.0, 0.3, 0.6])
 def test_a_read_killed_mid_flight_and_rerun_from_its_last_state_delivers_the_export(
     small_store: Store, fraction: float
 ) -> None:
