@@ -174,7 +174,7 @@ class Report:
         if result.status != "failed":
             result.status = "complete"
             if self._live is None:
-                self._line(f"{stream}: complete, {result.records:,} records read.")
+                self._line(f"{stream}: complete, {_count(result.records, 'record')} read.")
 
     def failed(self, stream: str, message: str) -> None:
         result = self.summary.streams[stream]
@@ -241,6 +241,10 @@ def _eta(result: StreamResult, elapsed: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def print_summary(summary: Summary, *, as_json: bool, out: TextIO | None = None) -> None:
     """The summary on stdout: a table for a person, or one JSON object for a script."""
     out = out or sys.stdout
@@ -270,7 +274,7 @@ def print_summary(summary: Summary, *, as_json: bool, out: TextIO | None = None)
     stats = summary.requests
     console.print(
         f"{stats.requests:,} requests, {stats.rate_limited} rate limited (429), {stats.retries} retries, "
-        f"{stats.waits} waits for the quota ({stats.wait_seconds:.1f} s); {summary.chunks} chunks committed "
+        f"{stats.waits} waits for the quota ({stats.wait_seconds:.1f} s); {_count(summary.chunks, 'chunk')} committed "
         f"in {summary.duration_s:.1f} s."
     )
     for name in summary.failed:
