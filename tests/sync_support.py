@@ -59,11 +59,13 @@ def run_sync(
     config: Mapping[str, Any],
     target: Target,
     streams: str | None = None,
+    *,
+    live: bool = False,
     **options: Any,
 ) -> Summary:
-    """The sync in this process (the sandbox serves from its own thread), plain progress lines."""
+    """The sync in this process (the sandbox serves from its own thread), plain progress lines by default."""
     chosen = Options(streams=select_streams(streams), **options)
-    return asyncio.run(load.sync(parse_config(dict(config)), target, chosen, live=False))
+    return asyncio.run(load.sync(parse_config(dict(config)), target, chosen, live=live))
 
 
 def duckdb_target(tmp_path: Path, dataset: str = "main") -> Target:

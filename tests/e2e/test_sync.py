@@ -263,3 +263,19 @@ def test_a_value_that_does_not_fit_its_column_and_a_field_the_schema_lacks_still
     assert rows[2]["customer_group_id__v_double"] == 1.5
     assert loader.counts(["customers"]) == {"customers": 2}
     assert Loader(target, "drift").open() == {"customers": state}
+
+
+def test_on_a_terminal_each_stream_with_a_total_gets_one_for_its_eta(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    summary = run_sync(
+        sandbox.config, duckdb_target(tmp_path), "customers,orders,pages,order_products", live=True
+    )
+    assert summary.ok
+    totals = {name: result.total for name, result in summary.streams.items()}
+    assert totals == {
+        "customers": len(sandbox.export("customers")),
+        "orders": len(sandbox.export("orders")),
+        "pages": len(sandbox.export("pages")),
+        "order_products": None,  # read with the orders: BigCommerce gives no total for it
+    }
