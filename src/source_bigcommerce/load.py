@@ -490,9 +490,15 @@ _FITS: dict[str, Callable[[Any], bool]] = {
     "bool": lambda value: value.__class__ is bool,
     "text": lambda value: value.__class__ is str,
     "timestamp": lambda value: value.__class__ is str,
-    "decimal": lambda value: value.__class__ is Decimal and value.as_tuple().exponent >= -9,  # type: ignore[operator]
+    "decimal": lambda value: value.__class__ is Decimal and _scale_fits(value),
     "json": lambda value: True,
 }
+
+
+def _scale_fits(amount: Decimal) -> bool:
+    """At most 9 decimal places, what decimal(38, 9) holds without rounding (BigCommerce uses 4)."""
+    exponent = amount.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -9
 
 
 def to_arrow(stream: str, rows: list[Record]) -> tuple[Any, dict[str, dict[str, Any]]]:
