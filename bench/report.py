@@ -1,0 +1,131 @@
+"""Lower bounds, targets and the Markdown report of one ``make bench`` run.
+
+The bounds say what the server allows, whoever the client is:
+
+* minimum requests = for each selected list stream, its pages of 250 (at least one request, even when
+  empty) + one ``/v3/orders/{id}/transactions`` request per order read (BigCommerce has no bulk
+  transactions endpoint) + one request for ``/v2/store``. Order products add nothing: they come inside the
+  orders pages (``include=consignments.line_items``). What a connector actually sent, route by route, is
+  reported next to it from the sandbox's own counters.
+* quota bound = minimum requests / (quota / window): the store's steady request rate.
+* latency bound = minimum requests x latency / max_concurrent_requests: every request waits the latency and
+  at most ``max_concurrent_requests`` (our default, 16) are in flight. The same figure is shown for Airbyte's
+  rows, which make one request at a time, so the bound is the workload's, not the client's.
+
+Where both apply the larger one is the bound; with neither (no quota, no latency) there is none and the
+CPU figures are the ones that matter.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+PAGE = 250
+START = "<!-- bench:start -->"
+END = "<!-- bench:end -->"
+
+
+def minimum_requests(streams: Iterable[str], records: Mapping[str, int]) -> int:
+    """The fewest requests that can deliver ``records`` of ``streams`` (see the module docstring)."""
+    selected = set(streams)
+    total = 0
+    for name in selected:
+        if name == "store":
+            total += 1
+        elif name == "order_products":
+            if "orders" not in selected:
+                raise ValueError("order products travel in the orders pages: select orders too")
+        elif name == "transactions":
+            total += records.get("orders", 0)
+        else:
+            total += max(1, math.ceil(records.get(name, 0) / PAGE))
+    return total
+
+
+def bound(
+    min_requests: int, *, quota: int | None, window_ms: int | None, latency_ms: int, concurrency: int
+) -> tuple[float | None, str]:
+    """The lower bound on wall time (seconds) and which limit sets it; ``(None, "none")`` without limits."""
+    candidates: list[tuple[float, str]] = []
+    if quota:
+        candidates.append((min_requests / (quota / ((window_ms or 30_000) / 1000)), "quota"))
+    if latency_ms:
+        candidates.append((min_requests * latency_ms / 1000 / concurrency, "latency"))
+    if not candidates:
+        return None, "none"
+    return max(candidates)
+
+
+def mark(passed: bool | None) -> str:
+    return "n/a" if passed is None else ("✅ pass" if passed else "❌ miss")
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if digits == 0:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def markdown(result: Mapping[str, Any]) -> str:
+    """The results as Markdown: runs, the comparison with Airbyte, targets, and how they were measured."""
+    lines = [
+        f"Measured {result['finished_at']} by `{result['command']}` on {result['machine']['summary']}; "
+        f"one run per scenario on a shared, noisy machine, so expect ±10-20% between runs.",
+        "",
+        "| Scenario | Connector | Streams | Wall s | Requests (min) | 429s | Bound s | Wall / bound "
+        "| Records | Records/s | Records/CPU-s | Peak RSS MB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario in result["scenarios"]:
+        for run in scenario["runs"]:
+            lines.append(
+                f"| {scenario['key']}) {scenario['title']} | {run['connector']} | {run['label']} "
+                f"| {_num(run['wall_s'])} | {_num(run['requests'], 0)} ({_num(run['min_requests'], 0)}) "
+                f"| {run['responses_429']} | {_num(run['bound_s'])} | {_ratio(run['ratio_to_bound'])} "
+                f"| {_num(run['total_records'], 0)} | {_num(run['records_per_s'], 0)} "
+                f"| {_num(run['records_per_cpu_s'], 0)} | {_num(run['max_rss_mb'], 0)} |"
+            )
+    if result.get("comparisons"):
+        lines += [
+            "",
+            f"Against airbyte-source-bigcommerce {result['airbyte']['version']} on the same streams "
+            f"({', '.join(result['airbyte']['compared_streams'])}), same sandbox, same run:",
+            "",
+            "| Scenario | Ours wall s | Airbyte wall s | Faster by | Ours records/s | Airbyte records/s | Ratio |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in result["comparisons"]:
+            lines.append(
+                f"| {row['scenario']} | {_num(row['ours_wall_s'])} | {_num(row['airbyte_wall_s'])} "
+                f"| {_ratio(row['wall_speedup'])} | {_num(row['ours_records_per_s'], 0)} "
+                f"| {_num(row['airbyte_records_per_s'], 0)} | {_ratio(row['records_per_s_ratio'])} |"
+            )
+    lines += ["", "| Target | Measured | Result |", "|---|---|---|"]
+    for target in result["targets"]:
+        lines.append(
+            f"| {target['key']}) {target['text']} | {target['measured']} | {mark(target['passed'])} |"
+        )
+    lines += ["", *(f"* {note}" for note in result["notes"])]
+    return "\n".join(lines) + "\n"
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.2f}×" if value < 10 else f"{value:,.0f}×"
+
+
+def write_readme(readme: Path, table: str) -> bool:
+    """Put ``table`` between the bench markers of the README; False when the markers are not there."""
+    if not readme.exists():
+        return False
+    text = readme.read_text()
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
+    if not pattern.search(text):
+        return False
+    readme.write_text(pattern.sub(lambda _m: f"{START}\n{table}{END}", text, count=1))
+    return True

@@ -1,0 +1,79 @@
+"""The benchmark's arithmetic and plumbing, which decide what its table claims (no timing is asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bench import measure, report
+
+
+def test_minimum_requests_counts_pages_transactions_and_the_store() -> None:
+    records = {
+        "customers": 20_000,
+        "orders": 10_000,
+        "products": 5_000,
+        "pages": 50,
+        "order_products": 26_496,
+    }
+    streams = ["customers", "orders", "products", "pages", "order_products", "transactions", "store"]
+    # 80 + 40 + 20 pages, 1 page of pages, no request for order products, 10,000 transactions, the store.
+    assert report.minimum_requests(streams, records) == 80 + 40 + 20 + 1 + 10_000 + 1
+
+
+def test_an_empty_stream_still_costs_one_request() -> None:
+    assert report.minimum_requests(["channels", "brands"], {"channels": 0}) == 2
+
+
+def test_order_products_without_orders_is_refused() -> None:
+    with pytest.raises(ValueError, match="orders"):
+        report.minimum_requests(["order_products"], {})
+
+
+def test_quota_bound_is_requests_over_the_rate() -> None:
+    seconds, kind = report.bound(10_146, quota=150, window_ms=3000, latency_ms=0, concurrency=16)
+    assert kind == "quota"
+    assert seconds == pytest.approx(202.92)
+
+
+def test_latency_bound_divides_by_concurrency() -> None:
+    seconds, kind = report.bound(160, quota=None, window_ms=None, latency_ms=100, concurrency=16)
+    assert kind == "latency"
+    assert seconds == pytest.approx(1.0)
+
+
+def test_the_larger_bound_wins_and_no_limits_means_no_bound() -> None:
+    assert report.bound(300, quota=150, window_ms=3000, latency_ms=100, concurrency=16)[1] == "quota"
+    assert report.bound(300, quota=None, window_ms=None, latency_ms=0, concurrency=16) == (None, "none")
+
+
+def test_readme_table_goes_between_the_markers_only(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{report.START}\nold table\n{report.END}\n\nAfter.\n")
+    assert report.write_readme(readme, "| new |\n")
+    assert readme.read_text() == f"# Title\n\n{report.START}\n| new |\n{report.END}\n\nAfter.\n"
+
+
+def test_readme_without_markers_is_left_alone(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n")
+    assert not report.write_readme(readme, "| new |\n")
+    assert readme.read_text() == "# Title\n"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"type":"RECORD","record":{"stream":"orders","data":{"id":1},"emitted_at":1}}\n',
+        b'{"type": "RECORD", "record": {"stream": "orders", "data": {"id": 1}, "emitted_at": 1.0}}\n',
+        b'{"type": "RECORD", "record": {"namespace": null, "stream": "orders", "data": {}}}\n',
+    ],
+)
+def test_record_lines_of_both_connectors_are_counted_by_stream(line: bytes) -> None:
+    found = measure._RECORD.match(line)
+    assert found is not None
+    assert found.group(1) == b"orders"
+
+
+def test_a_state_line_is_not_a_record() -> None:
+    assert measure._RECORD.match(b'{"type":"STATE","state":{"type":"STREAM"}}\n') is None
