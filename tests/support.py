@@ -30,20 +30,9 @@ from source_bigcommerce import catalog, cli, protocol
 from source_bigcommerce.config import parse_config
 from source_bigcommerce.http import DEFAULT_PAUSES, Pauses
 from source_bigcommerce.state import parse_state
-from source_bigcommerce.streams import schema
+from source_bigcommerce.streams import STREAMS, schema
 
-ALL_STREAMS = (
-    "customers",
-    "orders",
-    "transactions",
-    "pages",
-    "products",
-    "channels",
-    "store",
-    "order_products",
-    "brands",
-    "categories",
-)
+ALL_STREAMS = tuple(spec.name for spec in STREAMS)
 INCREMENTAL = ("customers", "orders", "transactions", "products", "channels", "order_products")
 
 

@@ -20,9 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
-
-from source_bigcommerce.errors import ConfigError
+from source_bigcommerce.errors import ConfigError, read_json_file
 from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec, schema
 
 SyncMode = Literal["full_refresh", "incremental"]
@@ -102,14 +100,4 @@ def load_configured_catalog(
 ) -> list[tuple[StreamSpec, SyncMode]]:
     """Read and parse a configured catalog file; every failure is a one-sentence :class:`ConfigError`."""
     origin = f"Catalog file {str(path)!r}"
-    try:
-        text = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{origin} does not exist.") from None
-    except OSError as exc:
-        raise ConfigError(f"{origin} cannot be read: {exc.strerror}.") from None
-    try:
-        raw = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise ConfigError(f"{origin} is not valid JSON ({exc.args[0]}).") from None
-    return parse_configured_catalog(raw, origin=origin, warn=warn)
+    return parse_configured_catalog(read_json_file(path, origin), origin=origin, warn=warn)

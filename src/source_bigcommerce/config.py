@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from source_bigcommerce.dates import from_epoch, to_epoch
-from source_bigcommerce.errors import ConfigError
+from source_bigcommerce.errors import ConfigError, read_json_file
 
 DEFAULT_API_URL = "https://api.bigcommerce.com"
 DEFAULT_MAX_CONCURRENT_REQUESTS = 16
@@ -208,17 +207,7 @@ def parse_config(raw: Any) -> Config:
 
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; every failure is a :class:`ConfigError` with one clear sentence."""
-    try:
-        text = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"Config file {str(path)!r} does not exist.") from None
-    except OSError as exc:
-        raise ConfigError(f"Config file {str(path)!r} cannot be read: {exc.strerror}.") from None
-    try:
-        raw = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise ConfigError(f"Config file {str(path)!r} is not valid JSON ({exc.args[0]}).") from None
-    return parse_config(raw)
+    return parse_config(read_json_file(path, f"Config file {str(path)!r}"))
 
 
 def describe_validation_error(exc: ValidationError) -> str:

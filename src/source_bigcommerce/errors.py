@@ -6,7 +6,10 @@ HTTP layer builds messages from the method, the path and the status only.
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
 
 FailureType = Literal["config_error", "system_error", "transient_error"]
 
@@ -31,3 +34,25 @@ class TransientError(ConnectorError):
     """BigCommerce or the network kept failing after every allowed retry; a rerun should succeed."""
 
     failure_type: FailureType = "transient_error"
+
+
+def read_json_file(path: str | Path, origin: str, remedy: str = "", *, empty: Any = ...) -> Any:
+    """A JSON file a user gave us (config, catalog, state), decoded.
+
+    Every failure is a one-sentence :class:`ConfigError` that names the file as ``origin`` ("Config file
+    'x.json'") and ends with ``remedy`` when one is given. An empty file is returned as ``empty`` when the
+    caller allows one (a state file); otherwise it is invalid JSON like any other.
+    """
+    tail = f"; {remedy}" if remedy else ""
+    try:
+        text = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{origin} does not exist{tail}.") from None
+    except OSError as exc:
+        raise ConfigError(f"{origin} cannot be read ({exc.strerror}){tail}.") from None
+    if empty is not ... and not text.strip():
+        return empty
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{origin} is not valid JSON ({exc.args[0]}){tail}.") from None

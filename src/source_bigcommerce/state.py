@@ -28,10 +28,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from source_bigcommerce import dates
-from source_bigcommerce.errors import ConfigError
+from source_bigcommerce.errors import ConfigError, read_json_file
 from source_bigcommerce.streams import BY_NAME, StreamSpec
 
 STATE_VERSION = 1
@@ -71,19 +69,9 @@ class _Malformed(Exception):
 def load_state(path: str | Path) -> dict[str, dict[str, Any]]:
     """Read a state file; an empty file means no state. Every failure is a one-sentence ConfigError."""
     origin = f"State file {str(path)!r}"
-    try:
-        text = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{origin} does not exist; check the path or start without --state.") from None
-    except OSError as exc:
-        raise ConfigError(f"{origin} cannot be read ({exc.strerror}); {_FILE_REMEDY}.") from None
-    if not text.strip():
-        return {}
-    try:
-        raw = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise ConfigError(f"{origin} is not valid JSON ({exc.args[0]}); {_FILE_REMEDY}.") from None
-    return parse_state(raw, origin=origin)
+    if not Path(path).exists():
+        raise ConfigError(f"{origin} does not exist; check the path or start without --state.")
+    return parse_state(read_json_file(path, origin, _FILE_REMEDY, empty=None), origin=origin)
 
 
 def parse_state(raw: Any, *, origin: str = "The state") -> dict[str, dict[str, Any]]:
