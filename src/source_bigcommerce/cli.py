@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from source_bigcommerce import __version__, catalog, protocol
 from source_bigcommerce.config import Config, load_config, refuse_future_start
@@ -123,13 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from source_bigcommerce import load
 
             return load.run(args)
+        if args.command == "check":
+            return check_file(args.config, out)
         config = load_config(args.config)
         writer = protocol.Writer(out, redact=[config.token])
         if args.command == "discover":
             writer.message(protocol.catalog_message(catalog.discover()))
             return 0
-        if args.command == "check":
-            return asyncio.run(check(config, writer))
         selection = catalog.load_configured_catalog(args.catalog)
         states = load_state(args.state) if args.state else {}
         quiet_gc()
@@ -230,6 +230,15 @@ PROBES: dict[str, tuple[str, str]] = {
 }
 
 
+def check_file(path: str, out: BinaryIO) -> int:
+    """``check``: a config that cannot be used is a failed connection too, reported the same way."""
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        return status(protocol.Writer(out), False, error.message)
+    return asyncio.run(check(config, protocol.Writer(out, redact=[config.token])))
+
+
 async def check(config: Config, writer: protocol.Writer) -> int:
     """CONNECTION_STATUS: FAILED for a bad token, unknown store or unreachable host; missing scopes named."""
     try:
@@ -276,10 +285,17 @@ def _needs_orders(spec: StreamSpec, missing: list[str]) -> bool:
 
 
 def status(writer: protocol.Writer, succeeded: bool, message: str | None) -> int:
+    """Report the check's verdict; the exit status is 0 either way.
+
+    Airbyte reads a failed connection from CONNECTION_STATUS and treats a non-zero exit of ``check`` as the
+    connector crashing, hiding the message behind "Check operation returned a non zero exit code"
+    (airbyte-platform, airbyte-connector-sidecar ConnectorMessageProcessor.run). A person reads the same
+    sentence on stderr.
+    """
     writer.message(protocol.connection_status(succeeded, message))
     if message:
         print(message, file=sys.stderr)
-    return 0 if succeeded else 1
+    return 0
 
 
 # -- read -----------------------------------------------------------------------------------------------
