@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -113,12 +114,16 @@ def sizes_for(preset: str, **overrides: int | None) -> Sizes:
 
 
 class ByteCache:
-    """Serialized records, bounded by total size; the oldest entries go first (insertion order)."""
+    """Serialized records, bounded by total size; the oldest entries go first (insertion order).
+
+    An OrderedDict, because taking the oldest key of a plain dict (``next(iter(d))``) walks past every
+    slot already popped from its front: eviction grew slower the longer the cache had been full.
+    """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self._items: dict[tuple[Any, ...], Any] = {}
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
     def get(self, key: tuple[Any, ...]) -> Any:
         return self._items.get(key)
@@ -129,8 +134,7 @@ class ByteCache:
         self._items[key] = (value, nbytes)
         self.size += nbytes
         while self.size > self.max_bytes:
-            old = next(iter(self._items))
-            self.size -= self._items.pop(old)[1]
+            self.size -= self._items.popitem(last=False)[1][1]
 
     def lookup(self, key: tuple[Any, ...]) -> Any:
         hit = self._items.get(key)
