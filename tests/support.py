@@ -198,6 +198,25 @@ def config_token(args: Sequence[str]) -> str:
     return token if isinstance(token, str) else ""
 
 
+class FakeTime:
+    """A clock that moves only when someone sleeps: retries, holds and windows cost nothing real.
+
+    Sleeping still yields to the event loop, so concurrent tasks interleave as they would.
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
 def write_json(path: Path, value: Any) -> Path:
     path.write_bytes(orjson.dumps(value))
     return path

@@ -521,6 +521,15 @@ def v3_page(
     return b'{"data":[' + b",".join(rows) + b'],"meta":' + orjson.dumps(meta) + b"}"
 
 
+def v3_list(
+    store: Store, resource: str, query: Query, params: dict[str, str], paging: Paging
+) -> web.Response:
+    """One page of a v3 list: the selection's records for ``paging`` in the v3 envelope."""
+    sel = store.select(resource, query)
+    rows = [store.record_bytes(resource, i) for i in sel.ids(paging.offset, paging.limit)]
+    return _json(v3_page(params, sel, paging, rows))
+
+
 def v2_rows(rows: list[bytes]) -> web.Response:
     if not rows:
         # An empty v2 page is 204 with no body, a page past the end included (see the facts file, §0).
@@ -940,9 +949,7 @@ async def products(request: web.Request) -> web.Response:
         desc = parse_direction(params.get("direction"))
     except ParamError as err:
         return param_error("v3", err)
-    sel = store.select("products", f.query(sort, desc))
-    rows = [store.record_bytes("products", i) for i in sel.ids(paging.offset, paging.limit)]
-    return _json(v3_page(params, sel, paging, rows))
+    return v3_list(store, "products", f.query(sort, desc), params, paging)
 
 
 async def brands(request: web.Request) -> web.Response:
@@ -963,9 +970,7 @@ async def brands(request: web.Request) -> web.Response:
         desc = parse_direction(params.get("direction"))
     except ParamError as err:
         return param_error("v3", err)
-    sel = store.select("brands", f.query(sort, desc))
-    rows = [store.record_bytes("brands", i) for i in sel.ids(paging.offset, paging.limit)]
-    return _json(v3_page(params, sel, paging, rows))
+    return v3_list(store, "brands", f.query(sort, desc), params, paging)
 
 
 async def categories(request: web.Request) -> web.Response:
@@ -991,9 +996,7 @@ async def categories(request: web.Request) -> web.Response:
         desc = parse_direction(params.get("direction"))
     except ParamError as err:
         return param_error("v3", err)
-    sel = store.select("categories", f.query(sort, desc))
-    rows = [store.record_bytes("categories", i) for i in sel.ids(paging.offset, paging.limit)]
-    return _json(v3_page(params, sel, paging, rows))
+    return v3_list(store, "categories", f.query(sort, desc), params, paging)
 
 
 async def tree_categories(request: web.Request) -> web.Response:
@@ -1016,9 +1019,7 @@ async def tree_categories(request: web.Request) -> web.Response:
             f.where.append(("is_visible", "eq", _bool("is_visible", params["is_visible"])))
     except ParamError as err:
         return param_error("v3", err)
-    sel = store.select("trees", f.query())
-    rows = [store.record_bytes("trees", i) for i in sel.ids(paging.offset, paging.limit)]
-    return _json(v3_page(params, sel, paging, rows))
+    return v3_list(store, "trees", f.query(), params, paging)
 
 
 async def channels(request: web.Request) -> web.Response:
@@ -1034,9 +1035,7 @@ async def channels(request: web.Request) -> web.Response:
     except ParamError as err:
         return param_error("v3", err)
     # reference/channels.v3.yml documents no sort: channels come in id order.
-    sel = store.select("channels", f.query())
-    rows = [store.record_bytes("channels", i) for i in sel.ids(paging.offset, paging.limit)]
-    return _json(v3_page(params, sel, paging, rows))
+    return v3_list(store, "channels", f.query(), params, paging)
 
 
 async def store_info(request: web.Request) -> web.Response:

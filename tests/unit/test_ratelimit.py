@@ -6,20 +6,7 @@ import asyncio
 
 from source_bigcommerce.ratelimit import RESET_MARGIN_S, Governor, Quota
 
-
-class FakeTime:
-    """A clock that only moves when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from support import FakeTime
 
 
 class FakeStore:
@@ -71,7 +58,7 @@ def run_requests(governor: Governor, store: FakeStore, n: int) -> int:
 
 
 def test_a_lone_client_spends_the_whole_quota_without_a_single_429() -> None:
-    time = FakeTime()
+    time = FakeTime(1000.0)
     store = FakeStore(time, quota=150, window=30.0)
     governor = Governor(time.clock, time.sleep)
     refused = run_requests(governor, store, 450)
@@ -84,7 +71,7 @@ def test_a_lone_client_spends_the_whole_quota_without_a_single_429() -> None:
 
 def test_answers_arriving_out_of_order_never_lead_to_an_overrun() -> None:
     """Requests in flight together, counted in one order and answered in another."""
-    time = FakeTime()
+    time = FakeTime(1000.0)
     store = FakeStore(time, quota=20, window=10.0)
     governor = Governor(time.clock, time.sleep)
 
@@ -108,7 +95,7 @@ def test_answers_arriving_out_of_order_never_lead_to_an_overrun() -> None:
 
 
 def test_when_another_app_spends_the_quota_the_governor_follows_the_headers() -> None:
-    time = FakeTime()
+    time = FakeTime(1000.0)
     store = FakeStore(time, quota=150, window=30.0)
     governor = Governor(time.clock, time.sleep)
     store.serve()  # open the window
@@ -120,7 +107,7 @@ def test_when_another_app_spends_the_quota_the_governor_follows_the_headers() ->
 
 
 def test_a_429_with_headers_holds_every_request_until_the_reset() -> None:
-    time = FakeTime()
+    time = FakeTime(1000.0)
     governor = Governor(time.clock, time.sleep)
     headers = {
         "X-Rate-Limit-Time-Window-Ms": "30000",
@@ -145,7 +132,7 @@ def test_a_429_with_headers_holds_every_request_until_the_reset() -> None:
 
 
 def test_a_429_without_headers_backs_off_exponentially() -> None:
-    time = FakeTime()
+    time = FakeTime(1000.0)
     governor = Governor(time.clock, time.sleep)
     pauses = [governor.rate_limited(time.now, {}) for _ in range(3)]
     # Each pause extends the hold from the same moment: 1 s, then 2 s, then 4 s.

@@ -40,7 +40,16 @@ from source_bigcommerce.http import (
 )
 from source_bigcommerce.ratelimit import Governor
 
-from support import ALL_STREAMS, Output, assert_no_secret, by_id, canonical_time, expected_record, read
+from support import (
+    ALL_STREAMS,
+    FakeTime,
+    Output,
+    assert_no_secret,
+    by_id,
+    canonical_time,
+    expected_record,
+    read,
+)
 
 SECRET = "tok-faults-7Qm2xV9pL4"
 """A token no message could contain by chance: every read below checks it never appears."""
@@ -327,22 +336,6 @@ def test_a_stream_failing_midway_resumes_from_what_it_delivered() -> None:
 
 
 # -- the bounds themselves -------------------------------------------------------------------------------
-
-
-class FakeTime:
-    """Time that passes only when the client sleeps: retries and holds cost nothing real."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 def get_with_fake_time(
