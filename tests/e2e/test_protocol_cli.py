@@ -104,3 +104,14 @@ def test_read_writes_only_protocol_messages_and_a_state_per_stream(
     assert again.returncode == 0, again.stderr
     streams_again = {m["record"]["stream"] for m in messages(again.stdout) if m["type"] == "RECORD"}
     assert streams_again == {"pages", "store", "brands", "categories"}
+
+
+def test_check_does_not_mistake_a_payment_service_outage_for_a_missing_scope(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    # BigCommerce answers 503 on transactions while its payment service is down (bigcommerce/docs PR #732):
+    # the scope was granted, the connection works.
+    sb = sandbox_factory(faults="503 p=1 /v3/orders/*/transactions")
+    done = run_cli("check", "--config", str(write_json(tmp_path / "config.json", sb.config)))
+    [status] = [m for m in messages(done.stdout) if m["type"] == "CONNECTION_STATUS"]
+    assert status["connectionStatus"]["status"] == "SUCCEEDED", status
