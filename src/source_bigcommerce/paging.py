@@ -307,6 +307,11 @@ class Walker:
                 group = []
                 if last:
                     break
+        if page.full:
+            # The planned last page came back full: the count or the total fell short of the listing (or
+            # the range ends exactly on a page). Only a short page proves the end, so walk on by keyset.
+            async for batch in self._keyset(hi):
+                yield batch
         # Everything up to `hi` is delivered: resume after it.
         self._cur, self._seen = hi + 1, set()
         yield Batch([], {}, self._cur)
@@ -400,9 +405,8 @@ class Walker:
             page = await self._fetch(params)
             out = [r for r in sorted(page.records, key=_order_key) if r["id"] not in self._seen]
             self._seen.update(r["id"] for r in out)
-            yield Batch(
-                out, {r["id"]: page.children[r["id"]] for r in out if r["id"] in page.children}, second
-            )
+            children = {r["id"]: page.children[r["id"]] for r in out if r["id"] in page.children}
+            yield Batch(out, children, second, dict(page.failures))
             if not page.full or (window.tie_walk == "after_cursor" and not page.end_cursor):
                 return
             last_id = max(r["id"] for r in page.records)
