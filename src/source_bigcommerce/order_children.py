@@ -118,10 +118,14 @@ class OrderChildren:
                 order["consignments"] = self._link(order_id)
             if "order_products" in wanted and modified >= wanted["order_products"]:
                 if items is not None:
-                    normalize = self.normalize["order_products"]
-                    for item in items:
-                        normalize(item)
-                    children.setdefault(order_id, {})["order_products"] = items
+                    try:
+                        for item in items:
+                            self.normalize["order_products"](item)
+                    except ConnectorError as error:  # an unreadable date: that child stream fails alone
+                        self.failed.setdefault("order_products", error)
+                        wanted.pop("order_products", None)
+                    else:
+                        children.setdefault(order_id, {})["order_products"] = items
                 else:
                     jobs.append(
                         ("order_products", order_id, self._start("order_products", self._products(order_id)))

@@ -110,3 +110,31 @@ def test_children_of_an_order_older_than_the_child_cursor_are_not_asked(stream: 
         assert client.transactions == client.products == 0
 
     asyncio.run(main())
+
+
+def test_an_unreadable_date_in_embedded_line_items_fails_order_products_alone() -> None:
+    from source_bigcommerce.records import normalizer
+
+    class Served:
+        async def get(self, api: str, path: str, *args: Any, **kwargs: Any) -> Response:
+            return Response(200, {"data": [{"id": 1, "order_id": "7"}], "meta": {}}, None)
+
+    item = {"id": 70, "order_id": 7, "quantity": 1, "event_date": "not a date"}
+    order = {
+        "id": 7,
+        "date_modified": "2024-01-01T00:00:00Z",
+        "items_total": 1,
+        "consignments": {"shipping": [{"id": 1, "line_items": [item]}], "pickups": [], "downloads": []},
+    }
+    children = OrderChildren(
+        client=cast(Client, Served()),
+        api_url="http://127.0.0.1:1",
+        store_hash="s",
+        since={"order_products": 0, "transactions": 0},
+        normalize={"order_products": normalizer("order_products"), "transactions": lambda record: None},
+        log=lambda level, message: None,
+    )
+    found, failures = asyncio.run(children([order]))
+    assert set(failures) == {"order_products"}
+    assert "event_date" in failures["order_products"].message
+    assert found[7]["transactions"], "the transactions of the order still come"
