@@ -100,11 +100,19 @@ class Engine:
         for item in progress.values():
             await self._sink.status(item.spec.name, "STARTED")
         family = [progress[name] for name in ORDER_FAMILY if name in progress]
-        tasks = [self._guard(family, self._orders(family, start))] if family else []
+        work = [self._guard(family, self._orders(family, start))] if family else []
         for item in progress.values():
             if item.spec.name not in ORDER_FAMILY:
-                tasks.append(self._guard([item], self._stream(item, start)))
-        await asyncio.gather(*tasks)
+                work.append(self._guard([item], self._stream(item, start)))
+        tasks = [asyncio.ensure_future(coroutine) for coroutine in work]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            # What escapes a stream's guard stops the read (the sink failed: the destination is gone);
+            # the other streams must not read on for nobody.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         return progress
 
     def _plan(
