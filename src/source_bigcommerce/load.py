@@ -41,7 +41,11 @@ package on disk and waits for the previous load before handing over the next, so
 and at most one chunk is ever lost to a crash. On every start, a package a killed sync left behind is loaded
 first (when the destination holds this pipeline's state, i.e. the package continues what is there), then the
 local working directory is dropped and the state is read back from the destination, which is the truth: a
-deleted DuckDB file or dropped schema means a full sync, never a cursor without its data.
+deleted DuckDB file or dropped schema means a full sync, never a cursor without its data. Each chunk's state
+names the chunk it follows, and a left-behind package is loaded only when it follows the destination's
+latest commit (see ``Loader._continues_destination``). Merged tables end equal to the store whatever the
+moment of the kill; appended ones may hold a killed chunk twice, because dlt re-runs a table's load job it
+had not recorded as done.
 
 **Working directory.** dlt keeps its packages under ``<pipelines dir>/<destination>-<digest>/bigcommerce_<store
 hash>``, where the pipelines dir is ``--pipelines-dir`` or dlt's default (``~/.dlt/pipelines``, or
@@ -64,6 +68,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -317,6 +322,8 @@ class Loader:
         self._debug = debug
         self._pipeline: Any = None
         self._chunk = 0
+        self._commit: str | None = None
+        """The last chunk committed (or extracted, in this run): the next chunk's package continues it."""
         self.resumed = False
         """True when a package a killed sync left behind was loaded first."""
 
@@ -334,14 +341,16 @@ class Loader:
                 destination=self._destination(),
                 dataset_name=self._target.dataset,
             )
-            if pipeline.has_pending_data and self._destination_has_state(pipeline):
+            if pipeline.has_pending_data and self._continues_destination(pipeline):
                 pipeline.normalize()
                 pipeline.load()
                 self.resumed = True
             pipeline = pipeline.drop()
             pipeline.sync_destination()
             self._pipeline = pipeline
-            saved = pipeline.state.get("sources", {}).get(SOURCE, {}).get("streams", {})
+            ours = pipeline.state.get("sources", {}).get(SOURCE, {})
+            self._commit = ours.get("commit", {}).get("id")
+            saved = ours.get("streams", {})
             return {name: dict(value) for name, value in saved.items() if isinstance(value, Mapping)}
 
     def extract(self, parts: list[Part]) -> dict[str, int]:
@@ -350,12 +359,13 @@ class Loader:
             import dlt
 
             self._chunk += 1
+            commit = {"id": uuid.uuid4().hex, "after": self._commit}
             loaded: dict[str, int] = {}
             resources = []
             for part in parts:
                 rows = _prepare(part)
                 loaded[part.spec.name] = len(rows)
-                resources.append(_resource(part, rows, duckdb=self._target.destination == "duckdb"))
+                resources.append(_resource(part, rows, commit, duckdb=self._target.destination == "duckdb"))
 
             @dlt.source(name=SOURCE, max_table_nesting=0)
             def bigcommerce() -> list[Any]:
@@ -364,6 +374,7 @@ class Loader:
             # dlt turns Arrow into CSV for Postgres by default, and its COPY reads an empty string as NULL.
             file_format = "insert_values" if self._target.destination == "postgres" else None
             self._pipeline.extract(bigcommerce(), loader_file_format=file_format)
+            self._commit = commit["id"]
             self._hold("extracted")
             return loaded
 
@@ -414,15 +425,26 @@ class Loader:
             return Destination.from_reference(target.destination, credentials=target.credentials)
         return Destination.from_reference(target.destination)
 
-    def _destination_has_state(self, pipeline: Any) -> bool:
+    def _continues_destination(self, pipeline: Any) -> bool:
+        """Whether the pending package was cut right after what the destination last committed.
+
+        Every chunk's state names the chunk it follows (``commit.after``). A package left by a killed sync
+        is loaded only when it follows the destination's latest commit: then loading it completes that sync,
+        including a first chunk whose tables were half committed. One that another sync has overtaken (a
+        different working directory, another machine) would write older rows over newer ones, so it is
+        dropped and its records are read again from the destination's state.
+        """
         from dlt.common.destination.exceptions import DestinationUndefinedEntity
         from dlt.pipeline.state_sync import load_pipeline_state_from_destination
 
+        pending = pipeline.state.get("sources", {}).get(SOURCE, {}).get("commit", {})
         try:
             with pipeline.destination_client() as client:
-                return load_pipeline_state_from_destination(self._name, client) is not None
+                remote = load_pipeline_state_from_destination(self._name, client)
         except DestinationUndefinedEntity:
-            return False
+            remote = None
+        committed = (remote or {}).get("sources", {}).get(SOURCE, {}).get("commit", {}).get("id")
+        return bool(pending) and pending.get("after") == committed
 
     def _hold(self, phase: str) -> None:
         if self._hold_at == (phase, self._chunk):
@@ -452,7 +474,7 @@ def _prepare(part: Part) -> list[Record]:
     return list({row.get(key): row for row in part.rows}.values())
 
 
-def _resource(part: Part, rows: list[Record], *, duckdb: bool) -> Any:
+def _resource(part: Part, rows: list[Record], commit: dict[str, Any], *, duckdb: bool) -> Any:
     import dlt
 
     name, state = part.spec.name, part.state
@@ -472,7 +494,9 @@ def _resource(part: Part, rows: list[Record], *, duckdb: bool) -> Any:
         if rows:
             yield rows if table is None else table
         # Set during extraction, so dlt writes it into this chunk's package next to the rows.
-        dlt.current.source_state().setdefault("streams", {})[name] = state
+        source_state = dlt.current.source_state()
+        source_state.setdefault("streams", {})[name] = state
+        source_state["commit"] = commit
 
     return dlt.resource(
         rows_then_state,
