@@ -22,7 +22,7 @@ import struct
 import threading
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -588,6 +588,14 @@ class _Filters:
         )
 
 
+def _v3_sort(params: dict[str, str], allowed: Collection[str]) -> tuple[str, bool]:
+    """``sort`` (default ``id``) checked against the endpoint's fields, and whether ``direction`` is desc."""
+    sort = params.get("sort", "id")
+    if sort not in allowed:
+        raise ParamError(f'Query parameter "sort" value is invalid. For input string: "{sort}".')
+    return sort, parse_direction(params.get("direction"))
+
+
 def _id_family(params: dict[str, str], f: _Filters, prefix: str = "id") -> None:
     if prefix in params:
         value = parse_int(prefix, params[prefix])
@@ -943,10 +951,7 @@ async def products(request: web.Request) -> web.Response:
         if "categories:in" in params:
             wanted = parse_int_list("categories:in", params["categories:in"])
             f.where.append(("categories", "any_in", wanted))
-        sort = params.get("sort", "id")
-        if sort not in _PRODUCT_SORTS:
-            raise ParamError(f'Query parameter "sort" value is invalid. For input string: "{sort}".')
-        desc = parse_direction(params.get("direction"))
+        sort, desc = _v3_sort(params, _PRODUCT_SORTS)
     except ParamError as err:
         return param_error("v3", err)
     return v3_list(store, "products", f.query(sort, desc), params, paging)
@@ -964,10 +969,7 @@ async def brands(request: web.Request) -> web.Response:
                 f.where.append((name, "eq", params[name]))
         if "name:like" in params:
             f.where.append(("name", "like", params["name:like"]))
-        sort = params.get("sort", "id")
-        if sort not in ("id", "name"):
-            raise ParamError(f'Query parameter "sort" value is invalid. For input string: "{sort}".')
-        desc = parse_direction(params.get("direction"))
+        sort, desc = _v3_sort(params, ("id", "name"))
     except ParamError as err:
         return param_error("v3", err)
     return v3_list(store, "brands", f.query(sort, desc), params, paging)
@@ -990,10 +992,7 @@ async def categories(request: web.Request) -> web.Response:
             f.where.append(("parent_id", "in", parse_int_list("parent_id:in", params["parent_id:in"])))
         if "is_visible" in params:
             f.where.append(("is_visible", "eq", _bool("is_visible", params["is_visible"])))
-        sort = params.get("sort", "id")
-        if sort not in ("id", "name", "parent_id", "sort_order"):
-            raise ParamError(f'Query parameter "sort" value is invalid. For input string: "{sort}".')
-        desc = parse_direction(params.get("direction"))
+        sort, desc = _v3_sort(params, ("id", "name", "parent_id", "sort_order"))
     except ParamError as err:
         return param_error("v3", err)
     return v3_list(store, "categories", f.query(sort, desc), params, paging)

@@ -864,24 +864,30 @@ def category_fields(basis: Basis, cid: int, version: int, parent_id: int) -> dic
     }
 
 
+CATEGORY_FIELDS = (
+    "name",
+    "description",
+    "views",
+    "sort_order",
+    "page_title",
+    "meta_keywords",
+    "meta_description",
+    "layout_file",
+    "image_url",
+    "is_visible",
+    "search_keywords",
+    "default_product_sort",
+)
+"""What the legacy categories endpoint and the category-trees endpoint share, in the specs' order."""
+
+
 def category(basis: Basis, cid: int, version: int, parent_id: int) -> dict[str, Any]:
     """The legacy /v3/catalog/categories shape."""
     f = category_fields(basis, cid, version, parent_id)
     return {
         "id": cid,
         "parent_id": parent_id,
-        "name": f["name"],
-        "description": f["description"],
-        "views": f["views"],
-        "sort_order": f["sort_order"],
-        "page_title": f["page_title"],
-        "meta_keywords": f["meta_keywords"],
-        "meta_description": f["meta_description"],
-        "layout_file": f["layout_file"],
-        "image_url": f["image_url"],
-        "is_visible": f["is_visible"],
-        "search_keywords": f["search_keywords"],
-        "default_product_sort": f["default_product_sort"],
+        **{name: f[name] for name in CATEGORY_FIELDS},
         "custom_url": {"url": f["slug"], "is_customized": False},
     }
 
@@ -895,18 +901,7 @@ def tree_category(basis: Basis, cid: int, version: int, parent_id: int, tree_id:
         "category_uuid": f["uuid"],
         "parent_id": parent_id,
         "tree_id": tree_id,
-        "name": f["name"],
-        "description": f["description"],
-        "views": f["views"],
-        "sort_order": f["sort_order"],
-        "page_title": f["page_title"],
-        "meta_keywords": f["meta_keywords"],
-        "meta_description": f["meta_description"],
-        "layout_file": f["layout_file"],
-        "image_url": f["image_url"],
-        "is_visible": f["is_visible"],
-        "search_keywords": f["search_keywords"],
-        "default_product_sort": f["default_product_sort"],
+        **{name: f[name] for name in CATEGORY_FIELDS},
         "url": {"path": f["slug"], "is_customized": False},
     }
 
