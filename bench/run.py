@@ -478,8 +478,9 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
         "makes one request at a time. Requests are the sandbox's counters, pin-start and count requests "
         "included (per route in latest.json).",
         "Records/CPU-s divides by the connector process's own user + system CPU (os.wait4 rusage), "
-        "interpreter start-up and imports included (the store-alone read shows that fixed cost); peak RSS "
-        "is its ru_maxrss.",
+        "interpreter start-up and imports included (the store-alone read shows that fixed cost), with our "
+        "modules byte-compiled beforehand as a pip install leaves them (`make bytecode`); peak RSS is its "
+        "ru_maxrss.",
         f"Store: `--size {result['store']['size']} --seed 1 --anchor {ANCHOR}` "
         f"({_counts(result['store']['records'])}); medium sandboxes start with `--warm`.",
     ]
