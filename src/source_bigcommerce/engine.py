@@ -15,6 +15,7 @@ letting records pile up in memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -233,17 +234,21 @@ class Engine:
             return
         walker = self._walker(spec)
         if spec.window is None:
-            async for batch in walker.everything():
-                await self._deliver(item, batch)
+            async with contextlib.aclosing(walker.everything()) as pages:
+                async for batch in pages:
+                    await self._deliver(item, batch)
             return
         batches = (
             walker.unsorted(item.lo, start)
             if spec.window.tie_walk == "pages"
             else walker.modified(item.lo, start)
         )
-        async for found in batches:
-            await self._deliver(item, found.records)
-            await self._advance(item, found.resume)
+        # Closed here when the sink fails, not later by the collector in a task of its own: the walk's own
+        # generators then close in order, and its pages in flight are cancelled before the read ends.
+        async with contextlib.aclosing(batches) as found_batches:
+            async for found in found_batches:
+                await self._deliver(item, found.records)
+                await self._advance(item, found.resume)
 
     async def _orders(self, family: list[Progress], start: int) -> None:
         """One walk over orders serves the orders stream and both children, each from its own cursor."""
@@ -265,8 +270,9 @@ class Engine:
             on_page=hook if children else None,
         )
         lo = min(item.lo for item in family)
-        async for batch in walker.modified(lo, start):
-            await self._orders_batch(by_name, batch)
+        async with contextlib.aclosing(walker.modified(lo, start)) as batches:
+            async for batch in batches:
+                await self._orders_batch(by_name, batch)
 
     async def _orders_batch(self, by_name: dict[str, Progress], batch: Batch) -> None:
         for name, error in batch.failures.items():

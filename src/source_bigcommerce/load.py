@@ -756,13 +756,21 @@ class LoadSink:
         return parts
 
     async def _load(self, loaded: dict[str, int]) -> None:
-        await self._guarded(self._loader.load)
+        """The load of one chunk, a task beside the reading. Its failure is kept in ``fatal`` only, where
+        every stream meets it: raised from a task no one awaited, asyncio would print it with its traceback
+        ("Task exception was never retrieved") when the task is collected."""
+        try:
+            await self._guarded(self._loader.load)
+        except ConnectorError:
+            return
         self._report.committed(loaded)
 
     async def _wait_loading(self) -> None:
         if self._loading is not None:
             loading, self._loading = self._loading, None
             await loading
+        if self.fatal is not None:
+            raise self.fatal
 
     async def _guarded(self, work: Callable[[], T]) -> T:
         try:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,7 +232,7 @@ class Walker:
 
     # -- windowed streams -------------------------------------------------------------------------------
 
-    async def modified(self, lo: int, start: int) -> AsyncIterator[Batch]:
+    async def modified(self, lo: int, start: int) -> AsyncGenerator[Batch, None]:
         """Every record last modified in ``[lo, start]``, in ``date_modified`` order, each exactly once.
 
         ``start`` is the sync's pinned start second: ``[lo, start-1]`` is read by concurrent snapshot passes,
@@ -241,24 +241,27 @@ class Walker:
         self._cur, self._seen = lo, set()
         while self._cur <= start - 1:
             finished, delivered = True, 0
-            async for batch in self._snapshot_pass(start - 1):
-                if batch.resume is None:
-                    finished = False
-                    break
-                delivered += len(batch.records)
-                yield batch
+            async with contextlib.aclosing(self._snapshot_pass(start - 1)) as batches:
+                async for batch in batches:
+                    if batch.resume is None:
+                        finished = False
+                        break
+                    delivered += len(batch.records)
+                    yield batch
             if finished:
                 break
             if not delivered:
                 # The store moved before one page could be checked. A keyset page needs no snapshot, so
                 # taking one makes every pass progress, however busy the store.
-                async for batch in self._keyset(start - 1, max_pages=1):
-                    yield batch
-        async for batch in self._keyset(start):
-            yield batch
+                async with contextlib.aclosing(self._keyset(start - 1, max_pages=1)) as batches:
+                    async for batch in batches:
+                        yield batch
+        async with contextlib.aclosing(self._keyset(start)) as batches:
+            async for batch in batches:
+                yield batch
         yield Batch([], {}, start)
 
-    async def _snapshot_pass(self, hi: int) -> AsyncIterator[Batch]:
+    async def _snapshot_pass(self, hi: int) -> AsyncGenerator[Batch, None]:
         """One pass over ``[cur, hi]`` by concurrent page numbers; a batch with ``resume=None`` means the
         snapshot moved and a new pass must start from ``cur``.
 
@@ -273,8 +276,9 @@ class Walker:
         if expected is None:
             # No total to check against: read this range by keyset instead.
             await self._attach_children([first])
-            async for batch in self._keyset(hi, first=first):
-                yield batch
+            async with contextlib.aclosing(self._keyset(hi, first=first)) as batches:
+                async for batch in batches:
+                    yield batch
             return
         pages = max(1, math.ceil(expected / self._limit))
         group_size = V2_GROUP_PAGES if self._spec.api == "v2" else 1
@@ -310,8 +314,9 @@ class Walker:
         if page.full:
             # The planned last page came back full: the count or the total fell short of the listing (or
             # the range ends exactly on a page). Only a short page proves the end, so walk on by keyset.
-            async for batch in self._keyset(hi):
-                yield batch
+            async with contextlib.aclosing(self._keyset(hi)) as batches:
+                async for batch in batches:
+                    yield batch
         # Everything up to `hi` is delivered: resume after it.
         self._cur, self._seen = hi + 1, set()
         yield Batch([], {}, self._cur)
@@ -350,7 +355,7 @@ class Walker:
 
     async def _keyset(
         self, hi: int, first: Page | None = None, max_pages: int | None = None
-    ) -> AsyncIterator[Batch]:
+    ) -> AsyncGenerator[Batch, None]:
         """Walk ``[cur, hi]`` one page after another, each starting at the last second delivered."""
         page = first
         taken = 0
@@ -361,8 +366,9 @@ class Walker:
             records = page.records
             if page.full and all(modified_at(r) == self._cur for r in records):
                 # A whole page of one second: more records share it than a page holds.
-                async for batch in self._walk_second(self._cur):
-                    yield batch
+                async with contextlib.aclosing(self._walk_second(self._cur)) as batches:
+                    async for batch in batches:
+                        yield batch
                 self._cur, self._seen = self._cur + 1, set()
                 page = None
                 continue
@@ -376,7 +382,7 @@ class Walker:
                 return
             page = None
 
-    async def _walk_second(self, second: int) -> AsyncIterator[Batch]:
+    async def _walk_second(self, second: int) -> AsyncGenerator[Batch, None]:
         """Every record of one second not yet delivered, walked by id (streams.TieWalk)."""
         window = self._spec.window
         assert window is not None
@@ -415,7 +421,7 @@ class Walker:
 
     # -- streams without a cursor -----------------------------------------------------------------------
 
-    async def unsorted(self, lo: int, start: int) -> AsyncIterator[Batch]:
+    async def unsorted(self, lo: int, start: int) -> AsyncGenerator[Batch, None]:
         """Records modified in ``[lo, start]`` from an endpoint that filters by date but cannot sort by it.
 
         /v3/channels is such an endpoint (reference/channels.v3.yml, getChannels); a store has a handful of
@@ -428,7 +434,7 @@ class Walker:
         unique = list({r["id"]: r for r in records}.values())
         yield Batch(unique, {}, start)
 
-    async def everything(self) -> AsyncIterator[list[Record]]:
+    async def everything(self) -> AsyncGenerator[list[Record], None]:
         """All records of a stream without a cursor (pages, brands, categories), each once.
 
         BigCommerce offers these no date filter; they are small, so pages are fetched concurrently and the
@@ -436,12 +442,13 @@ class Walker:
         """
         params = {**self._spec.params, **self._extra, "limit": str(self._limit)}
         delivered: set[int] = set()
-        async for page in self._consistent_pages(params):
-            fresh = [r for r in page.records if r["id"] not in delivered]
-            delivered.update(r["id"] for r in fresh)
-            yield fresh
+        async with contextlib.aclosing(self._consistent_pages(params)) as pages:
+            async for page in pages:
+                fresh = [r for r in page.records if r["id"] not in delivered]
+                delivered.update(r["id"] for r in fresh)
+                yield fresh
 
-    async def _consistent_pages(self, params: Mapping[str, str]) -> AsyncIterator[Page]:
+    async def _consistent_pages(self, params: Mapping[str, str]) -> AsyncGenerator[Page, None]:
         """Pages of one listing, fetched concurrently; after a pass whose totals disagree, another pass.
 
         Pages of a disagreeing pass may already have been yielded: callers de-duplicate by id.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
 from source_bigcommerce import cli
-from source_bigcommerce.load import Target
+from source_bigcommerce.load import DestinationError, Loader, Target
 from source_bigcommerce.report import Summary
 from sync_support import (
     DUCKDB_TYPES,
@@ -134,6 +136,37 @@ def test_an_incremental_sync_after_changes_leaves_the_merged_tables_equal_to_the
     assert second.streams["orders"].records == len(changed["orders"])
     for stream in ALL_STREAMS:
         assert_table_equals_export(duckdb_rows(target, stream), sandbox.export(stream), stream)
+
+
+def test_a_load_failing_mid_sync_is_its_sentence_with_no_traceback(
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Enough rows for many chunks, so the read is still going when the second load fails.
+    sb = sandbox_factory(size="tiny", seed=3, customers=600, orders=500, products=300)
+    failure = "Loading into duckdb failed: IOException: No space left on device."
+    loads = 0
+    real_load = Loader.load
+
+    def second_load_fails(self: Loader) -> None:
+        nonlocal loads
+        loads += 1
+        if loads == 2:
+            raise DestinationError(failure)
+        real_load(self)
+
+    monkeypatch.setattr(Loader, "load", second_load_fails)
+    with caplog.at_level(logging.ERROR):
+        summary = run_sync(sb.config, duckdb_target(tmp_path), chunk_rows=100)
+        # What was left unclosed or unretrieved reports itself when collected: an abandoned walk's generators,
+        # a load task's exception.
+        gc.collect()
+    assert loads >= 2
+    assert summary.error == failure
+    assert not summary.ok
+    assert [record.getMessage() for record in caplog.records if record.name == "asyncio"] == []
 
 
 def test_with_append_the_changed_records_appear_as_new_rows(sandbox: RunningSandbox, tmp_path: Path) -> None:
