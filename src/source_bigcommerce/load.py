@@ -25,11 +25,15 @@ variant column. Postgres is loaded with INSERT statements: dlt's CSV route for A
 NULL.
 
 **Write dispositions.** Incremental streams merge on their primary key (the newest version wins, so the table
-mirrors the store; a record hard-deleted in BigCommerce stays until a ``--full-refresh``), or with
-``--write-disposition append`` keep every version as a new row. Full-refresh streams (pages, store, brands,
-categories) replace their table, atomically per sync: they are buffered whole and loaded in one chunk, so a
-failure leaves the previous table untouched. ``--full-refresh`` ignores the saved state and replaces each
-selected table with its stream's first chunk.
+mirrors the store; a record hard-deleted in BigCommerce stays until a ``--full-refresh``); the children of an
+order read again (order products, transactions) replace all of its earlier ones, since an order is always read
+with every child it has, so a line item removed from an edited order leaves the table too. With
+``--write-disposition append`` they keep every version as a new row instead. Full-refresh streams (pages,
+store, brands, categories) replace their table, atomically per sync: they are buffered whole and loaded in one
+chunk, first into the staging dataset, then moved into the table in one transaction (dlt's
+``insert-from-staging``), so readers never see the table empty and a failure leaves the previous table
+untouched. ``--full-refresh`` ignores the saved state and replaces each selected table with its stream's first
+chunk.
 
 **State and resumption.** The engine's per-stream state goes into dlt's source state (``sources.bigcommerce
 .streams.<stream>``), which dlt stores in the destination (``_dlt_pipeline_state``) in the same load package
@@ -51,7 +55,11 @@ had not recorded as done.
 hash>``, where the pipelines dir is ``--pipelines-dir`` or dlt's default (``~/.dlt/pipelines``, or
 ``$DLT_DATA_DIR/pipelines``) plus ``source-bigcommerce``, and the digest names the destination, its location and
 the dataset: two targets never share pending packages. The pipeline name ``bigcommerce_<store hash>`` is what
-dlt files the state under in the destination, so each store keeps its own cursors.
+dlt files the state under in the destination, so each store keeps its own cursors. One sync at a time holds a
+store's working directory (an exclusive ``flock`` on ``bigcommerce_<store hash>.lock`` beside it, released
+when the process ends, however it ends): a second one started meanwhile, say by an hourly cron while the first
+sync of a large store still runs, would load or drop the first one's package in flight, so it stops at once
+with one sentence instead.
 
 dlt never sees the access token: it gets records and state only. Its anonymous telemetry is switched off
 (``RUNTIME__DLTHUB_TELEMETRY=false``) unless the environment says otherwise.
@@ -61,6 +69,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import hashlib
 import os
 import re
@@ -111,6 +120,10 @@ HOLD_PHASES = ("extracted", "normalized", "loaded")
 
 _DLT_SETTINGS = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",
+    # dlt's default, truncate-and-insert, empties a replaced table before its rows load, so readers see it
+    # empty meanwhile and a failed load leaves it so. This loads the staging dataset first, then swaps the
+    # rows in one transaction.
+    "DESTINATION__REPLACE_STRATEGY": "insert-from-staging",
     # Arrow tables get dlt's two bookkeeping columns too, so every table has them whichever path its rows took.
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
@@ -327,6 +340,26 @@ class Loader:
         self.resumed = False
         """True when a package a killed sync left behind was loaded first."""
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold this store's working directory for one sync (see the module docstring).
+
+        Raises:
+            ConnectorError: another sync of the same store into the same target holds it.
+        """
+        folder = self._target.working_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self._name}.lock"
+        with path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConnectorError(
+                    f"Another sync of this store into {self._target.location} is still running (it holds "
+                    f"{path}); let it finish, or stop it, then sync again."
+                ) from None
+            yield
+
     def open(self) -> dict[str, dict[str, Any]]:
         """Finish what a killed sync left, then read the state back from the destination; per stream."""
         with self._errors():
@@ -489,6 +522,9 @@ def _resource(part: Part, rows: list[Record], commit: dict[str, Any], *, duckdb:
         key = part.spec.primary_key
         hints[key] = {**hints[key], "nullable": False}
         extra["primary_key"] = key
+        if part.spec.parent_key is not None:
+            # dlt's delete-insert deletes the rows matching the primary key or this merge key, then inserts.
+            extra["merge_key"] = part.spec.parent_key
 
     def rows_then_state() -> Iterator[Any]:
         if rows:
@@ -856,12 +892,12 @@ async def sync(
         streams={spec.name: StreamResult(spec.name) for spec in options.streams},
     )
     loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlt-loader") as executor:
+    loader = Loader(target, config.store_hash, hold=hold, debug=debug)
+    with loader.exclusive(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlt-loader") as executor:
 
         def call(work: Callable[[], Any]) -> Awaitable[Any]:
             return loop.run_in_executor(executor, work)
 
-        loader = Loader(target, config.store_hash, hold=hold, debug=debug)
         saved = await call(loader.open)
         states = {} if options.full_refresh else saved
         report = Report(summary, clock, live=live, debug=debug)

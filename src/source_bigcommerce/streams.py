@@ -63,6 +63,9 @@ class StreamSpec:
     parent: str | None = None
     """Children are read through their parent's walk and follow its cursor (the parent's ``date_modified``):
     an incremental sync reads the children of changed parents only."""
+    parent_key: str | None = None
+    """The child's field holding its parent's id: a re-read parent comes with all of its children, so a
+    merged table replaces the parent's earlier children with them (a line item removed from an order goes)."""
     single: bool = False
     """The endpoint returns one object rather than a list (``/v2/store``)."""
     params: Mapping[str, str] = field(default_factory=dict, hash=False)
@@ -108,6 +111,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         path="/orders/{order_id}/transactions",
         scope="store_v2_transactions_read_only",
         parent="orders",
+        parent_key="order_id",
     ),
     StreamSpec(
         name="pages",
@@ -147,6 +151,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         path="/orders/{order_id}/products",
         scope="store_v2_orders_read_only",
         parent="orders",
+        parent_key="order_id",
     ),
     StreamSpec(
         name="brands",

@@ -104,6 +104,32 @@ def test_a_sync_into_postgres_equals_the_export_with_the_declared_types(
             assert_declared_types(postgres_types(target, stream), stream, POSTGRES_TYPES)
 
 
+def test_a_replaced_table_whose_load_fails_keeps_its_previous_rows(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    reason = postgres_available()
+    if reason:
+        pytest.skip(reason)
+    import psycopg2
+
+    with postgres_dataset() as dataset:
+        target = Target("postgres", POSTGRES_URL, dataset, str(tmp_path / "pipelines"))
+        assert run_sync(sandbox.config, target, "brands").ok
+        before = postgres_rows(target, "brands")
+        assert before
+        # From now on the table refuses any row of another load: the next sync's load of brands fails.
+        with psycopg2.connect(POSTGRES_URL) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                f'ALTER TABLE "{dataset}".brands ADD CONSTRAINT first_load_only '
+                f"CHECK (_dlt_load_id = '{before[0]['_dlt_load_id']}')"
+            )
+        again = run_sync(sandbox.config, target, "brands")
+        assert not again.ok
+        assert again.error is not None
+        assert "first_load_only" in again.error
+        assert postgres_rows(target, "brands") == before
+
+
 def mutate_everything(sandbox: RunningSandbox) -> dict[str, set[int]]:
     """Changes of every incremental kind (no hard deletes: an incremental read cannot see those)."""
     time.sleep(1.1)  # the changes land in a later second than the first sync's start
@@ -136,6 +162,26 @@ def test_an_incremental_sync_after_changes_leaves_the_merged_tables_equal_to_the
     assert second.streams["orders"].records == len(changed["orders"])
     for stream in ALL_STREAMS:
         assert_table_equals_export(duckdb_rows(target, stream), sandbox.export(stream), stream)
+
+
+def test_a_line_item_removed_from_an_order_leaves_the_merged_table_on_the_next_sync(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    # Seed 4's first removals come from orders that keep other line items (BigCommerce orders keep one).
+    sb = sandbox_factory(size="tiny", seed=4)
+    target = duckdb_target(tmp_path)
+    assert run_sync(sb.config, target).ok
+    time.sleep(1.1)  # the change lands in a later second than the first sync's start
+    change = sb.mutate("order_products", delete=2)
+    removed, orders = set(change["order_products"]["deleted"]), set(change["orders"]["updated"])
+    export = sb.export("order_products")
+    assert len(removed) == 2
+    assert orders <= {row["order_id"] for row in export}, "each changed order should keep a line item"
+    second = run_sync(sb.config, target)
+    assert second.ok, second.as_json()
+    rows = duckdb_rows(target, "order_products")
+    assert removed.isdisjoint(row["id"] for row in rows)
+    assert_table_equals_export(rows, export, "order_products")
 
 
 def test_a_load_failing_mid_sync_is_its_sentence_with_no_traceback(

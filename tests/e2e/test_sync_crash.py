@@ -92,6 +92,31 @@ def test_a_sync_killed_at_several_commit_points_and_rerun_ends_equal_to_the_stor
     assert PENDING_LOADED in after_normalized.seen
 
 
+def test_a_sync_started_while_another_runs_stops_with_a_sentence_and_leaves_its_package(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    sb = sandbox_factory(size="tiny", seed=3, customers=600, orders=500, products=300)
+    target = duckdb_target(tmp_path)
+    command = cli_command(write_json(tmp_path / "config.json", sb.config), target, "--chunk-rows", "200")
+    running = run_until_hold(command, "extracted:2")
+    try:
+        second = subprocess.run(command, capture_output=True, timeout=120, check=False)
+    finally:
+        kill(running)
+    assert second.returncode == 1
+    message = second.stderr.decode()
+    assert "Another sync of this store" in message, message[-2000:]
+    assert "Traceback" not in message
+    # The package the running sync had written is still there for the next sync to load.
+    rerun = subprocess.run(
+        command, capture_output=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"}, check=False
+    )
+    assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+    assert PENDING_LOADED in rerun.stderr.decode()
+    for stream in ALL_STREAMS:
+        assert_table_equals_export(duckdb_rows(target, stream), sb.export(stream), stream)
+
+
 @pytest.mark.slow
 def test_a_medium_store_survives_a_kill_at_every_phase_of_many_chunks(
     sandbox_factory: SandboxFactory, tmp_path: Path
