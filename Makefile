@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # pip compiles an installed package's modules once; an editable install leaves ours to each process, and
-# where PYTHONDONTWRITEBYTECODE is set (as on the machine CI runs on) every process compiles them again: about
-# 0.05-0.1 CPU-s per connector run, 12 CPU-s over `make test`. Compiling here keeps runs as installed ones.
+# where PYTHONDONTWRITEBYTECODE is set (as on the machine CI runs on) every process compiles them again:
+# about 0.05-0.1 CPU-s per connector run, 12 CPU-s over `make test`. Compiling here keeps runs as installed
+# ones.
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q src tests bench tools
 

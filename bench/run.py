@@ -14,13 +14,13 @@ with both (:data:`COMPARED`), so the ratio compares like with like; (c) also rea
 orders alone, the basis of the records-per-CPU-second target. Medium sandboxes start with ``--warm`` so no
 connector pays for the server's first, cold rendering of a record.
 
-Every connector run is one process measured by :mod:`bench.measure` (wall time, its own CPU and peak RSS
-from ``os.wait4``); requests, 429s and peak concurrency are the sandbox's own counters, reset before each
-run. Each scenario runs once per ``make bench``, except (c)'s reads of customers, products and orders and of
-the store alone, whose CPU is the median of :data:`CPU_REPEATS` reads: the machine is shared, so the notes
-give the load average seen before each run. A complete run writes ``bench/results/run-<time>.json``, ``latest.json``,
-``latest.md`` and the README's table; a partial one (``--scenarios``, ``--skip-airbyte``, another size)
-writes only its ``run-<time>.json``.
+Every connector run is one process measured by :mod:`bench.measure` (wall time, its own CPU and peak RSS from
+``os.wait4``); requests, 429s and peak concurrency are the sandbox's own counters, reset before each run. Each
+scenario runs once per ``make bench``, except (c)'s reads of customers, products and orders and of the store
+alone, whose CPU is the median of :data:`CPU_REPEATS` reads: the machine is shared, so the notes give the load
+average seen before each run. A complete run writes ``bench/results/run-<time>.json``, ``latest.json``,
+``latest.md`` and the README's table; a partial one (``--scenarios``, ``--skip-airbyte``, another size) writes
+only its ``run-<time>.json``.
 
     python -m bench.run [--scenarios abcde] [--skip-airbyte] [--size medium] [--large-size large]
 """
