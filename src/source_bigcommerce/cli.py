@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import sys
 import time
 import traceback
@@ -150,6 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read stdout closed it (`read ... | head`): nothing more can reach it. Pointing it at
+        # /dev/null lets the last flush, here and at exit, succeed instead of raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("Stopped: the reader of stdout closed it before the command finished.", file=sys.stderr)
+        return 1
     except Exception as exc:
         if args.debug:
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from airbyte_protocol.models import AirbyteMessage
 
 from bigcommerce_sandbox.app import RunningSandbox
 
-from support import ALL_STREAMS, configured_catalog, run_cli, write_json
+from support import ALL_STREAMS, child_env, configured_catalog, console_script, run_cli, write_json
 
 SandboxFactory = Any
 
@@ -115,3 +116,27 @@ def test_check_does_not_mistake_a_payment_service_outage_for_a_missing_scope(
     done = run_cli("check", "--config", str(write_json(tmp_path / "config.json", sb.config)))
     [status] = [m for m in messages(done.stdout) if m["type"] == "CONNECTION_STATUS"]
     assert status["connectionStatus"]["status"] == "SUCCEEDED", status
+
+
+def test_a_read_whose_stdout_is_closed_early_stops_with_a_sentence_not_a_traceback(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    # More output than a pipe holds, so the read must write again after its reader went away (`| head -1`).
+    sb = sandbox_factory(size="tiny", seed=3, customers=600, orders=500, products=300)
+    config = write_json(tmp_path / "config.json", sb.config)
+    catalog = write_json(tmp_path / "catalog.json", configured_catalog(("customers", "orders", "products")))
+    process = subprocess.Popen(
+        [str(console_script()), "read", "--config", str(config), "--catalog", str(catalog)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 1
+    assert orjson.loads(first)["type"] in ("TRACE", "RECORD", "LOG", "STATE")
+    assert stderr.strip() == "Stopped: the reader of stdout closed it before the command finished."
