@@ -339,6 +339,11 @@ class Loader:
         """The last chunk committed (or extracted, in this run): the next chunk's package continues it."""
         self.resumed = False
         """True when a package a killed sync left behind was loaded first."""
+        # dlt reads its settings once, when it is first used (finding the default working directory
+        # included), so they go into the environment before anything of dlt runs.
+        for key, value in _DLT_SETTINGS.items():
+            os.environ.setdefault(key, value)
+        os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING" if debug else "ERROR")
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -365,9 +370,6 @@ class Loader:
         with self._errors():
             import dlt
 
-            for key, value in _DLT_SETTINGS.items():
-                os.environ.setdefault(key, value)
-            os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING" if self._debug else "ERROR")
             pipeline = dlt.pipeline(
                 pipeline_name=self._name,
                 pipelines_dir=str(self._target.working_dir()),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -33,7 +34,7 @@ from sync_support import (
     run_sync,
 )
 
-from support import ALL_STREAMS, INCREMENTAL, run_cli, write_json
+from support import ALL_STREAMS, INCREMENTAL, child_env, console_script, run_cli, write_json
 
 SandboxFactory = Any
 Export = dict[str, list[dict[str, Any]]]
@@ -278,6 +279,30 @@ def test_a_stream_missing_its_scope_is_named_the_others_load_and_the_token_appea
     written = [done.stdout, done.stderr, target.duckdb_path().read_bytes()]
     written += [path.read_bytes() for path in Path(str(target.pipelines_dir)).rglob("*") if path.is_file()]
     assert not any(token.encode() in blob for blob in written)
+
+
+def test_dlts_settings_hold_in_its_default_working_directory(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    # No --pipelines-dir: finding dlt's default directory is dlt's first use, so its settings (log level,
+    # telemetry, replace strategy) must be in place before it.
+    done = subprocess.run(
+        [
+            str(console_script()),
+            "sync",
+            "--config",
+            str(write_json(tmp_path / "config.json", sandbox.config)),
+            "--credentials",
+            str(tmp_path / "store.duckdb"),
+            "--streams",
+            "brands,customers",
+        ],
+        capture_output=True,
+        timeout=300,
+        env={**child_env(), "DLT_DATA_DIR": str(tmp_path / "dlt")},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert (tmp_path / "dlt" / "pipelines" / "source-bigcommerce").is_dir()
+    assert "[WARNING]" not in done.stderr.decode()
 
 
 def test_an_unknown_stream_is_one_sentence_listing_the_valid_names(
