@@ -369,6 +369,28 @@ def test_a_value_that_does_not_fit_its_column_and_a_field_the_schema_lacks_still
     assert Loader(target, "drift").open() == {"customers": state}
 
 
+def test_a_field_the_schema_lacks_keeps_its_first_type_and_a_later_value_that_does_not_fit_is_kept_whole(
+    tmp_path: Path,
+) -> None:
+    from source_bigcommerce.load import Loader, Part
+    from source_bigcommerce.streams import BY_NAME
+
+    target = duckdb_target(tmp_path)
+    loader = Loader(target, "drift")
+    loader.open()
+    state = {"date_modified": "2024-01-02T00:00:00Z", "state_version": 1}
+    for row in ({"id": 1, "rank": 3}, {"id": 2, "rank": 5.5}):
+        record = {"date_modified": "2024-01-01T00:00:00Z", **row}
+        loader.extract([Part(BY_NAME["customers"], [record], state, "merge")])
+        loader.load()
+    assert duckdb_types(target, "customers")["rank"] == "BIGINT"
+    rows = {row["id"]: row for row in duckdb_rows(target, "customers")}
+    assert rows[1]["rank"] == 3
+    # 5.5 does not fit the column the first chunk made: it is kept in a variant column, never rounded to 6.
+    assert rows[2]["rank"] is None
+    assert rows[2]["rank__v_double"] == 5.5
+
+
 def test_on_a_terminal_each_stream_with_a_total_gets_one_for_its_eta(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
