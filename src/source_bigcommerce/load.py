@@ -510,10 +510,7 @@ class Loader:
 
 
 def _prepare(part: Part) -> list[Record]:
-    """Convert the rows and, when merging, keep the newest version of each key (dlt would keep any one)."""
-    convert = converter(part.spec.name)
-    for row in part.rows:
-        convert(row)
+    """When merging, keep the newest version of each key (dlt would keep any one)."""
     if part.disposition != "merge":
         return part.rows
     key = part.spec.primary_key
@@ -728,6 +725,7 @@ class LoadSink:
         self._report = report
         self._clock = clock
         self._buffers = {spec.name: _Buffer() for spec in options.streams}
+        self._converters = {spec.name: converter(spec.name) for spec in options.streams}
         self._replace = {
             spec.name for spec in options.streams if options.full_refresh or not spec.incremental
         }
@@ -745,7 +743,12 @@ class LoadSink:
             raise self.fatal
 
     async def records(self, stream: str, batch: list[Record]) -> None:
+        """Buffer a stream's records, converted for dlt here: a money value that is not an amount fails its
+        own stream (the engine's guard catches it), where in the loader it would stop the whole sync."""
         await self._pass()
+        convert = self._converters[stream]
+        for row in batch:
+            convert(row)
         self._buffers[stream].pending.extend(batch)
         self._report.read(stream, len(batch))
 

@@ -369,6 +369,36 @@ def test_a_value_that_does_not_fit_its_column_and_a_field_the_schema_lacks_still
     assert Loader(target, "drift").open() == {"customers": state}
 
 
+def test_a_money_value_that_is_not_an_amount_fails_its_streams_and_the_others_load(
+    sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from source_bigcommerce import load
+
+    real = load.converter
+
+    def receiving_a_bad_amount(stream: str) -> Any:
+        convert = real(stream)
+        if stream != "transactions":
+            return convert
+
+        def corrupted(record: dict[str, Any]) -> None:
+            record["amount"] = "N/A"  # as if BigCommerce had sent it
+            convert(record)
+
+        return corrupted
+
+    monkeypatch.setattr(load, "converter", receiving_a_bad_amount)
+    target = duckdb_target(tmp_path)
+    summary = run_sync(sandbox.config, target)
+    assert summary.error is None
+    assert "transactions" in summary.failed
+    message = summary.streams["transactions"].error
+    assert message is not None
+    assert "field 'amount' holds 'N/A', which is not an amount" in message
+    for stream in ("customers", "products", "pages", "brands", "categories", "channels", "store"):
+        assert_table_equals_export(duckdb_rows(target, stream), sandbox.export(stream), stream)
+
+
 def test_a_field_the_schema_lacks_keeps_its_first_type_and_a_later_value_that_does_not_fit_is_kept_whole(
     tmp_path: Path,
 ) -> None:
