@@ -11,7 +11,15 @@ from airbyte_protocol.models import AirbyteMessage
 
 from bigcommerce_sandbox.app import RunningSandbox
 
-from support import ALL_STREAMS, child_env, configured_catalog, console_script, run_cli, write_json
+from support import (
+    ALL_STREAMS,
+    SEVERAL_CHUNKS,
+    child_env,
+    configured_catalog,
+    console_script,
+    run_cli,
+    write_json,
+)
 
 SandboxFactory = Any
 
@@ -122,7 +130,7 @@ def test_a_read_whose_stdout_is_closed_early_stops_with_a_sentence_not_a_traceba
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
     # More output than a pipe holds, so the read must write again after its reader went away (`| head -1`).
-    sb = sandbox_factory(size="tiny", seed=3, customers=600, orders=500, products=300)
+    sb = sandbox_factory(**SEVERAL_CHUNKS)
     config = write_json(tmp_path / "config.json", sb.config)
     catalog = write_json(tmp_path / "catalog.json", configured_catalog(("customers", "orders", "products")))
     process = subprocess.Popen(

@@ -7,6 +7,7 @@ import logging
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,15 @@ from sync_support import (
     run_sync,
 )
 
-from support import ALL_STREAMS, INCREMENTAL, child_env, console_script, run_cli, write_json
+from support import (
+    ALL_STREAMS,
+    INCREMENTAL,
+    SEVERAL_CHUNKS,
+    child_env,
+    console_script,
+    run_cli,
+    write_json,
+)
 
 SandboxFactory = Any
 Export = dict[str, list[dict[str, Any]]]
@@ -90,45 +99,45 @@ def test_the_summary_counts_rows_per_table_and_the_requests_made(
     assert {"requests", "rate_limited", "duration_s", "failed"} <= set(as_json)
 
 
-def test_a_sync_into_postgres_equals_the_export_with_the_declared_types(
-    sandbox: RunningSandbox, tmp_path: Path
-) -> None:
+@pytest.fixture
+def postgres_target(tmp_path: Path) -> Iterator[Target]:
+    """A target in a fresh schema of the test Postgres, dropped afterwards; skipped where none answers."""
     reason = postgres_available()
     if reason:
         pytest.skip(reason)
     with postgres_dataset() as dataset:
-        target = Target("postgres", POSTGRES_URL, dataset, str(tmp_path / "pipelines"))
-        summary = run_sync(sandbox.config, target)
-        assert summary.ok, summary.as_json()
-        for stream in ALL_STREAMS:
-            assert_table_equals_export(postgres_rows(target, stream), sandbox.export(stream), stream)
-            assert_declared_types(postgres_types(target, stream), stream, POSTGRES_TYPES)
+        yield Target("postgres", POSTGRES_URL, dataset, str(tmp_path / "pipelines"))
+
+
+def test_a_sync_into_postgres_equals_the_export_with_the_declared_types(
+    sandbox: RunningSandbox, postgres_target: Target
+) -> None:
+    summary = run_sync(sandbox.config, postgres_target)
+    assert summary.ok, summary.as_json()
+    for stream in ALL_STREAMS:
+        assert_table_equals_export(postgres_rows(postgres_target, stream), sandbox.export(stream), stream)
+        assert_declared_types(postgres_types(postgres_target, stream), stream, POSTGRES_TYPES)
 
 
 def test_a_replaced_table_whose_load_fails_keeps_its_previous_rows(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, postgres_target: Target
 ) -> None:
-    reason = postgres_available()
-    if reason:
-        pytest.skip(reason)
     import psycopg2
 
-    with postgres_dataset() as dataset:
-        target = Target("postgres", POSTGRES_URL, dataset, str(tmp_path / "pipelines"))
-        assert run_sync(sandbox.config, target, "brands").ok
-        before = postgres_rows(target, "brands")
-        assert before
-        # From now on the table refuses any row of another load: the next sync's load of brands fails.
-        with psycopg2.connect(POSTGRES_URL) as connection, connection.cursor() as cursor:
-            cursor.execute(
-                f'ALTER TABLE "{dataset}".brands ADD CONSTRAINT first_load_only '
-                f"CHECK (_dlt_load_id = '{before[0]['_dlt_load_id']}')"
-            )
-        again = run_sync(sandbox.config, target, "brands")
-        assert not again.ok
-        assert again.error is not None
-        assert "first_load_only" in again.error
-        assert postgres_rows(target, "brands") == before
+    assert run_sync(sandbox.config, postgres_target, "brands").ok
+    before = postgres_rows(postgres_target, "brands")
+    assert before
+    # From now on the table refuses any row of another load: the next sync's load of brands fails.
+    with psycopg2.connect(POSTGRES_URL) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            f'ALTER TABLE "{postgres_target.dataset}".brands ADD CONSTRAINT first_load_only '
+            f"CHECK (_dlt_load_id = '{before[0]['_dlt_load_id']}')"
+        )
+    again = run_sync(sandbox.config, postgres_target, "brands")
+    assert not again.ok
+    assert again.error is not None
+    assert "first_load_only" in again.error
+    assert postgres_rows(postgres_target, "brands") == before
 
 
 def mutate_everything(sandbox: RunningSandbox) -> dict[str, set[int]]:
@@ -192,7 +201,7 @@ def test_a_load_failing_mid_sync_is_its_sentence_with_no_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Enough rows for many chunks, so the read is still going when the second load fails.
-    sb = sandbox_factory(size="tiny", seed=3, customers=600, orders=500, products=300)
+    sb = sandbox_factory(**SEVERAL_CHUNKS)
     failure = "Loading into duckdb failed: IOException: No space left on device."
     loads = 0
     real_load = Loader.load

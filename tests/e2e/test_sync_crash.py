@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from sync_support import (
     run_until_hold,
 )
 
-from support import ALL_STREAMS, write_json
+from support import ALL_STREAMS, SEVERAL_CHUNKS, write_json
 
 SandboxFactory = Any
 PENDING_LOADED = "Loaded the chunk an interrupted sync had left pending."
@@ -76,12 +77,25 @@ def finish_and_compare(command: list[str], target: Target, sandbox: RunningSandb
     return summary
 
 
-def test_a_sync_killed_at_several_commit_points_and_rerun_ends_equal_to_the_store(
-    sandbox_factory: SandboxFactory, tmp_path: Path
-) -> None:
-    sb = sandbox_factory(size="tiny", seed=3, customers=600, orders=500, products=300)
+@dataclass
+class Chunked:
+    """A store read in several 200-row chunks by the console script, into a DuckDB file."""
+
+    sandbox: RunningSandbox
+    target: Target
+    command: list[str]
+
+
+@pytest.fixture
+def chunked(sandbox_factory: SandboxFactory, tmp_path: Path) -> Chunked:
+    sb = sandbox_factory(**SEVERAL_CHUNKS)
     target = duckdb_target(tmp_path)
     command = cli_command(write_json(tmp_path / "config.json", sb.config), target, "--chunk-rows", "200")
+    return Chunked(sb, target, command)
+
+
+def test_a_sync_killed_at_several_commit_points_and_rerun_ends_equal_to_the_store(chunked: Chunked) -> None:
+    sb, target, command = chunked.sandbox, chunked.target, chunked.command
 
     kill_at(command, target, "extracted:2")
     after_extracted = kill_at(command, target, "normalized:2")
@@ -93,11 +107,9 @@ def test_a_sync_killed_at_several_commit_points_and_rerun_ends_equal_to_the_stor
 
 
 def test_a_sync_started_while_another_runs_stops_with_a_sentence_and_leaves_its_package(
-    sandbox_factory: SandboxFactory, tmp_path: Path
+    chunked: Chunked,
 ) -> None:
-    sb = sandbox_factory(size="tiny", seed=3, customers=600, orders=500, products=300)
-    target = duckdb_target(tmp_path)
-    command = cli_command(write_json(tmp_path / "config.json", sb.config), target, "--chunk-rows", "200")
+    sb, target, command = chunked.sandbox, chunked.target, chunked.command
     running = run_until_hold(command, "extracted:2")
     try:
         second = subprocess.run(command, capture_output=True, timeout=120, check=False)
