@@ -161,9 +161,10 @@ def assert_no_secret(secret: str, *texts: bytes | str, where: str) -> None:
 
 
 def run_cli(
-    *args: str, input_bytes: bytes | None = None, timeout: float = 120
+    *args: str, input_bytes: bytes | None = None, timeout: float = 120, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """The installed console script in a child process, as a user or Airbyte runs it.
+    """The installed console script in a child process, as a user or Airbyte runs it, with ``env`` added to
+    this process's environment.
 
     Its stdout and stderr are searched for the access token of the ``--config`` it was given.
     """
@@ -172,7 +173,7 @@ def run_cli(
         input=input_bytes,
         capture_output=True,
         timeout=timeout,
-        env=child_env(),
+        env={**child_env(), **(env or {})},
         check=False,
     )
     token = config_token(args)

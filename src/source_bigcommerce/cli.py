@@ -199,7 +199,7 @@ async def with_client(
 ) -> T:
     """Run ``work`` with a client for the configured store, its session closed afterwards."""
     loop = asyncio.get_running_loop()
-    async with make_session(config.max_concurrent_requests) as session:
+    async with make_session(config.max_concurrent_requests, config.api_url) as session:
         client = Client(
             session,
             api_url=config.api_url,

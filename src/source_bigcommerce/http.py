@@ -28,14 +28,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-import aiohttp
 import orjson
 
 from source_bigcommerce import __version__
 from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
 from source_bigcommerce.protocol import LogLevel
 from source_bigcommerce.ratelimit import PLATFORM_BACKOFF_S, Clock, Governor, Quota, Sleep
+from source_bigcommerce.tls import client_context, import_without_trust_store
+
+with import_without_trust_store("aiohttp"):
+    import aiohttp
 
 Log = Callable[[LogLevel, str], None]
 """``log(level, message)``: where the client reports waits and retries (LOG messages, or stderr)."""
@@ -455,9 +459,13 @@ def _detail(raw: bytes) -> str:
     return ""
 
 
-def make_session(concurrency: int) -> aiohttp.ClientSession:
-    """The session every request goes through: pooled connections, certificates verified, no cookies kept."""
-    connector = aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=300)
+def make_session(concurrency: int, api_url: str) -> aiohttp.ClientSession:
+    """The session every request goes through: pooled connections, certificates verified, no cookies kept.
+
+    Its TLS context is built here, for https only: aiohttp's own defaults hold no certificates (tls.py).
+    """
+    tls = client_context() if urlsplit(api_url).scheme == "https" else True
+    connector = aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=300, ssl=tls)
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
 

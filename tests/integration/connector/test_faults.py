@@ -345,7 +345,7 @@ def get_with_fake_time(
     logs: list[str] = []
 
     async def main() -> tuple[Client, BaseException]:
-        async with make_session(4) as session:
+        async with make_session(4, sb.url) as session:
             client = Client(
                 session,
                 api_url=sb.url,
