@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return check_file(args.config, out)
         config = load_config(args.config)
-        writer = protocol.Writer(out, redact=[config.token])
+        writer = protocol.Writer(out, redact=[config.access_token])
         if args.command == "discover":
             writer.message(protocol.catalog_message(catalog.discover()))
             return 0
@@ -204,7 +204,7 @@ async def with_client(
             session,
             api_url=config.api_url,
             store_hash=config.store_hash,
-            token=config.token,
+            token=config.access_token,
             governor=Governor(
                 loop.time,
                 asyncio.sleep,
@@ -253,7 +253,7 @@ def check_file(path: str, out: BinaryIO) -> int:
         config = load_config(path)
     except ConfigError as error:
         return status(protocol.Writer(out), False, error.message)
-    return asyncio.run(check(config, protocol.Writer(out, redact=[config.token])))
+    return asyncio.run(check(config, protocol.Writer(out, redact=[config.access_token])))
 
 
 async def check(config: Config, writer: protocol.Writer) -> int:
