@@ -34,6 +34,9 @@ from source_bigcommerce.streams import STREAMS, schema
 
 ALL_STREAMS = tuple(spec.name for spec in STREAMS)
 INCREMENTAL = ("customers", "orders", "transactions", "products", "channels", "order_products")
+LOOPBACK_CERTIFICATE = Path(__file__).parent / "e2e" / "selfsigned-loopback.pem"
+"""A self-signed CA certificate and its key for 127.0.0.1 and localhost, made for the tests (valid until
+2126)."""
 SEVERAL_CHUNKS: dict[str, Any] = {"size": "tiny", "seed": 3, "customers": 600, "orders": 500, "products": 300}
 """A sandbox store (``sandbox_factory(**SEVERAL_CHUNKS)``) still quick to read whose output fills several
 pages, several 200-row sync chunks and more than a pipe holds."""

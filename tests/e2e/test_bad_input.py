@@ -21,11 +21,9 @@ from bad_inputs import CASES, MISSING_SCOPES, SECRET, Case, Env, matches
 from bigcommerce_sandbox.app import Settings, running_sandbox
 from source_bigcommerce.config import DEFAULT_API_URL
 
-from support import ALL_STREAMS, configured_catalog, run_cli, write_json
+from support import ALL_STREAMS, LOOPBACK_CERTIFICATE, configured_catalog, run_cli, write_json
 
 ROOT = Path(__file__).resolve().parents[2]
-CERTIFICATE = Path(__file__).with_name("selfsigned-loopback.pem")
-"""A self-signed certificate and key for 127.0.0.1, made for this test only (valid until 2126)."""
 
 
 def free_port() -> int:
@@ -44,7 +42,7 @@ class _QuietServer(ThreadingHTTPServer):
 def untrusted_https() -> Iterator[str]:
     """An https server on loopback whose certificate no trust store holds."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(CERTIFICATE)
+    context.load_cert_chain(LOOPBACK_CERTIFICATE)
     server = _QuietServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

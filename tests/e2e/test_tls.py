@@ -19,10 +19,7 @@ import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox
 
-from support import child_env, run_cli, write_json
-
-CERTIFICATE = Path(__file__).with_name("selfsigned-loopback.pem")
-"""A self-signed CA certificate and key for 127.0.0.1 (the one test_bad_input.py's refused server uses)."""
+from support import LOOPBACK_CERTIFICATE, child_env, run_cli, write_json
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -36,10 +33,11 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 @contextlib.contextmanager
 def https_in_front_of(url: str) -> Iterator[str]:
-    """An https address on loopback, serving :data:`CERTIFICATE`, that forwards every connection to ``url``."""
+    """An https address on loopback, serving :data:`LOOPBACK_CERTIFICATE`, that forwards every connection
+    to ``url``."""
     target = urlsplit(url)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(CERTIFICATE)
+    context.load_cert_chain(LOOPBACK_CERTIFICATE)
     ready = threading.Event()
     running: dict[str, Any] = {}
 
@@ -79,7 +77,7 @@ def test_https_verifies_against_the_trust_store_the_environment_names(
 ) -> None:
     with https_in_front_of(sandbox.url) as url:
         config = write_json(tmp_path / "config.json", {**sandbox.config, "api_url": url})
-        trusted = check_status(config, {"SSL_CERT_FILE": str(CERTIFICATE)})
+        trusted = check_status(config, {"SSL_CERT_FILE": str(LOOPBACK_CERTIFICATE)})
         assert trusted.startswith("SUCCEEDED"), trusted
         # The same server, with the trust store this machine has: the certificate is refused.
         refused = check_status(config, {})
@@ -110,7 +108,7 @@ def imported(module: str, cert_file: str | None) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.parametrize("cert_file", [str(CERTIFICATE), None], ids=["SSL_CERT_FILE set", "unset"])
+@pytest.mark.parametrize("cert_file", [str(LOOPBACK_CERTIFICATE), None], ids=["SSL_CERT_FILE set", "unset"])
 def test_importing_the_connector_loads_no_certificates_and_leaves_ssl_cert_file_as_it_was(
     cert_file: str | None,
 ) -> None:
