@@ -4,7 +4,8 @@ spec's JSON Schema and the validation of a config file are made.
 A config file written for Airbyte's archived source-bigcommerce (``store_hash``, ``access_token``,
 ``start_date`` as ``YYYY-MM-DD``) is accepted unchanged; every other key is optional. Unknown keys are
 ignored, as Airbyte's spec allows (``additionalProperties: true``). Values are taken as leniently as
-pydantic's default mode took them, when this was a pydantic model: ``"16"`` or ``16.0`` for an integer.
+pydantic's default mode took them, when this was a pydantic model: ``"16"``, ``"16.0"`` or ``16.0`` for an
+integer, ``true`` for 1; the error sentences are pydantic's words too.
 
 The table replaced that model because importing pydantic and building the model cost about 0.45 G
 instructions on every run: two fifths of the connector's start-up, spent to check seven keys.
@@ -60,7 +61,7 @@ def refuse_future_start(start_date: int, now: float) -> None:
     """Refuse a ``start_date`` (epoch second) later than ``now``: it would read nothing and save a cursor in
     the future, so every later sync would read nothing either.
 
-    The model cannot check this itself, because it has no clock: the engine and ``check`` call this with
+    parse_config cannot check this itself, because it has no clock: the engine and ``check`` call this with
     the clock they were given.
 
     Raises:
@@ -90,23 +91,25 @@ def _api_url(value: str) -> str:
     return value.rstrip("/")
 
 
+Kind = Literal["string", "integer", "number"]
+
+
 @dataclass(frozen=True)
 class Option:
     """One config key: what the spec says about it, and how a value of it is checked."""
 
     name: str
-    kind: Literal["string", "integer", "number"]
+    kind: Kind
     title: str
     description: str
     default: str | int | float | None = None
     """``None``: the key is required."""
     limits: Mapping[str, int] = field(default_factory=dict)
-    """JSON Schema keywords, checked here as well: ``minLength``, ``minimum``, ``exclusiveMinimum``,
-    ``maximum``."""
+    """JSON Schema keywords, checked here as well: those :data:`LIMITS` knows."""
     examples: tuple[str, ...] = ()
     secret: bool = False
     """Marked ``airbyte_secret``, so platforms mask it; the connector never prints it either."""
-    check: Callable[[Any], Any] | None = None
+    check: Callable[[str], str] | None = None
     """Raises ValueError with a sentence, or returns the value to keep (``api_url`` loses a final slash)."""
 
 
@@ -235,11 +238,10 @@ def parse_config(raw: Any) -> Config:
             continue
         try:
             value = _typed(option.kind, raw[option.name])
-        except TypeError as exc:
-            raise ConfigError(f"Config key {option.name!r} has the wrong type: {exc}.") from None
-        try:
             _within(option.limits, value)
             values[option.name] = option.check(value) if option.check else value
+        except TypeError as exc:
+            raise ConfigError(f"Config key {option.name!r} has the wrong type: {exc}.") from None
         except ValueError as exc:
             raise ConfigError(f"Config key {option.name!r} is invalid: {exc}.") from None
     return Config(**values)
@@ -250,43 +252,62 @@ def load_config(path: str | Path) -> Config:
     return parse_config(read_json_file(path, f"Config file {str(path)!r}"))
 
 
-def _typed(kind: str, value: Any) -> Any:
-    """``value`` as ``kind``, taking numbers written as strings (and whole floats as integers) as pydantic's
-    lax mode did.
+def _typed(kind: Kind, value: Any) -> Any:
+    """``value`` as ``kind``, taken as leniently as pydantic's lax mode took it.
 
     Raises:
-        TypeError: with the sentence's end, such as "input should be a valid integer".
+        TypeError: not a value of that kind, with the sentence's end ("input should be a valid integer").
+        ValueError: of that kind but not exact, such as 2.5 for an integer.
     """
     if kind == "string":
         if isinstance(value, str):
             return value
         raise TypeError("input should be a valid string")
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if not isinstance(value, int | float | str):
         raise TypeError(f"input should be a valid {kind}")
-    try:
-        return float(value) if kind == "number" else _integer(value)
-    except ValueError:
-        article = "an" if kind == "integer" else "a"
-        raise TypeError(
-            f"input should be a valid {kind}, unable to parse string as {article} {kind}"
-        ) from None
-
-
-def _integer(value: int | float | str) -> int:
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            article = "an" if kind == "integer" else "a"
+            raise TypeError(
+                f"input should be a valid {kind}, unable to parse string as {article} {kind}"
+            ) from None
+    if kind == "number":
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError("input should be a finite number") from None
     if isinstance(value, float) and not value.is_integer():
-        raise TypeError("input should be a valid integer, got a number with a fractional part")
+        raise ValueError("input should be a valid integer, got a number with a fractional part")
     return int(value)
 
 
+LIMITS: Mapping[str, tuple[Callable[[Any, int], bool], Callable[[int], str]]] = {
+    # Each test says "within", so that NaN, which compares false with everything, is refused.
+    "minLength": (
+        lambda value, limit: len(value) >= limit,
+        lambda limit: f"string should have at least {limit} character{'s' * (limit != 1)}",
+    ),
+    "minimum": (
+        lambda value, limit: value >= limit,
+        lambda limit: f"input should be greater than or equal to {limit}",
+    ),
+    "exclusiveMinimum": (
+        lambda value, limit: value > limit,
+        lambda limit: f"input should be greater than {limit}",
+    ),
+    "maximum": (
+        lambda value, limit: value <= limit,
+        lambda limit: f"input should be less than or equal to {limit}",
+    ),
+}
+"""The JSON Schema keywords an :class:`Option` may limit its values by: the test, and pydantic's words."""
+
+
 def _within(limits: Mapping[str, int], value: Any) -> None:
-    """Raises ValueError, in pydantic's words, when ``value`` breaks one of the JSON Schema ``limits``."""
+    """Raises ValueError when ``value`` breaks one of the JSON Schema ``limits``."""
     for keyword, limit in limits.items():
-        if keyword == "minLength" and len(value) < limit:
-            raise ValueError(f"string should have at least {limit} character{'s' if limit > 1 else ''}")
-        # Written as "not within" so that NaN, which compares false with everything, is refused.
-        if keyword == "minimum" and not value >= limit:
-            raise ValueError(f"input should be greater than or equal to {limit}")
-        if keyword == "exclusiveMinimum" and not value > limit:
-            raise ValueError(f"input should be greater than {limit}")
-        if keyword == "maximum" and not value <= limit:
-            raise ValueError(f"input should be less than or equal to {limit}")
+        within, words = LIMITS[keyword]
+        if not within(value, limit):
+            raise ValueError(words(limit))

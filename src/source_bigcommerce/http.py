@@ -38,6 +38,7 @@ from source_bigcommerce.protocol import LogLevel
 from source_bigcommerce.ratelimit import PLATFORM_BACKOFF_S, Clock, Governor, Quota, Sleep
 from source_bigcommerce.tls import client_context, import_without_trust_store
 
+# aiohttp's import-time TLS contexts would parse the CA bundle for nothing; make_session brings its own.
 with import_without_trust_store("aiohttp"):
     import aiohttp
 
@@ -462,7 +463,8 @@ def _detail(raw: bytes) -> str:
 def make_session(concurrency: int, api_url: str) -> aiohttp.ClientSession:
     """The session every request goes through: pooled connections, certificates verified, no cookies kept.
 
-    Its TLS context is built here, for https only: aiohttp's own defaults hold no certificates (tls.py).
+    Its TLS context is built here, for https only. ``ssl=True`` (plain http) leaves aiohttp's default,
+    which holds no certificates (tls.py), so an https request on such a session could only fail.
     """
     tls = client_context() if urlsplit(api_url).scheme == "https" else True
     connector = aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=300, ssl=tls)

@@ -24,8 +24,9 @@ CERT_FILE_VARIABLE = "SSL_CERT_FILE"
 def import_without_trust_store(module: str) -> Iterator[None]:
     """Within the block, the first import of ``module`` loads no CA certificates into contexts it builds.
 
-    A no-op when ``module`` is already imported: the environment is then not touched at all, which keeps
-    this safe in a process whose other threads may read it.
+    A no-op when ``module`` is already imported, as in the tests, which import the sandbox (and so
+    aiohttp) first. Otherwise it assumes what the connector's entry point guarantees: no other thread runs
+    yet, since another one building a TLS context inside the block would find no certificates.
     """
     if module in sys.modules:
         yield
@@ -36,7 +37,7 @@ def import_without_trust_store(module: str) -> Iterator[None]:
         yield
     finally:
         if saved is None:
-            del os.environ[CERT_FILE_VARIABLE]
+            os.environ.pop(CERT_FILE_VARIABLE, None)
         else:
             os.environ[CERT_FILE_VARIABLE] = saved
 

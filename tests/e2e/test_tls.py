@@ -42,7 +42,11 @@ def https_in_front_of(url: str) -> Iterator[str]:
     running: dict[str, Any] = {}
 
     async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(target.hostname, target.port)
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(target.hostname, target.port)
+        except OSError:
+            writer.close()
+            return
         await asyncio.gather(
             _pipe(reader, upstream_writer), _pipe(upstream_reader, writer), return_exceptions=True
         )
@@ -57,7 +61,7 @@ def https_in_front_of(url: str) -> Iterator[str]:
 
     thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
     thread.start()
-    ready.wait(timeout=10)
+    assert ready.wait(timeout=10), "the https forwarder did not start"
     try:
         yield f"https://127.0.0.1:{running['port']}"
     finally:

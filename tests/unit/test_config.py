@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from source_bigcommerce.config import load_config, parse_config, spec_schema
+from source_bigcommerce.config import LIMITS, OPTIONS, Config, load_config, parse_config, spec_schema
 from source_bigcommerce.errors import ConfigError
 
 AIRBYTE_CONFIG = {"start_date": "2021-01-01", "store_hash": "abc123", "access_token": "tok-secret-1234567890"}
@@ -53,8 +54,11 @@ def test_the_spec_is_generated_from_the_model_with_airbytes_keys() -> None:
         ({"api_url": "ftp://127.0.0.1"}, "is not an http(s) URL"),
         ({"store_hash": ""}, "'store_hash' is invalid: string should have at least 1 character"),
         ({"max_concurrent_requests": 257}, "'max_concurrent_requests' is invalid: input should be less than"),
-        ({"max_retries": 2.5}, "'max_retries' has the wrong type: input should be a valid integer, got a"),
-        ({"max_retries": True}, "'max_retries' has the wrong type: input should be a valid integer"),
+        (
+            {"max_retries": 2.5},
+            "'max_retries' is invalid: input should be a valid integer, got a number with a",
+        ),
+        ({"max_retries": [3]}, "'max_retries' has the wrong type: input should be a valid integer"),
         (
             {"request_timeout_seconds": 0},
             "'request_timeout_seconds' is invalid: input should be greater than 0",
@@ -102,7 +106,6 @@ def test_the_token_is_not_in_the_configs_repr() -> None:
     config = parse_config(AIRBYTE_CONFIG)
     assert config.access_token == AIRBYTE_CONFIG["access_token"]
     assert AIRBYTE_CONFIG["access_token"] not in repr(config)
-    assert AIRBYTE_CONFIG["access_token"] not in str(config)
 
 
 def test_numbers_are_taken_as_leniently_as_pydantic_took_them() -> None:
@@ -125,11 +128,16 @@ def test_numbers_are_taken_as_leniently_as_pydantic_took_them() -> None:
     )
 
 
-def test_defaults_are_the_ones_the_spec_announces() -> None:
-    config = parse_config(AIRBYTE_CONFIG)
-    for name, prop in spec_schema()["properties"].items():
-        if "default" in prop:
-            assert getattr(config, name) == prop["default"], name
+def test_the_table_and_the_config_class_name_the_same_keys_with_the_same_types() -> None:
+    python_type = {"string": "str", "integer": "int", "number": "float"}
+    assert [(f.name, f.type) for f in fields(Config)] == [(o.name, python_type[o.kind]) for o in OPTIONS]
+    for option in OPTIONS:
+        assert set(option.limits) <= set(LIMITS), f"{option.name} is limited by a keyword nothing checks"
+
+
+def test_every_default_passes_its_own_checks() -> None:
+    defaults = {option.name: option.default for option in OPTIONS if option.default is not None}
+    assert parse_config({**AIRBYTE_CONFIG, **defaults}) == parse_config(AIRBYTE_CONFIG)
 
 
 CANDIDATES: list[dict[str, Any]] = [
@@ -159,7 +167,7 @@ def test_the_spec_and_the_validation_agree(raw: dict[str, Any]) -> None:
     assert by_connector == (by_spec or lenient_only)
 
 
-def test_a_read_does_not_import_pydantic() -> None:
+def test_the_connectors_entry_point_does_not_import_pydantic() -> None:
     # pydantic's import and a model's build were two fifths of the connector's start-up (config.py).
     code = "import sys, source_bigcommerce.cli; print(sorted(m for m in sys.modules if 'pydantic' in m))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
