@@ -76,7 +76,8 @@ def markdown(result: Mapping[str, Any]) -> str:
     """The results as Markdown: runs, the comparison with Airbyte, targets, and how they were measured."""
     lines = [
         f"Measured {result['finished_at']} by `{result['command']}` on {result['machine']['summary']}; "
-        f"one run per scenario on a shared, noisy machine, so expect ±10-20% between runs.",
+        "one run per scenario on a shared machine whose speed drifts from hour to hour, so absolute rates "
+        "differ between runs by more than within one; ratios measured in the same run are steadier.",
         "",
         "| Scenario | Connector | Streams | Wall s | Requests (min) | 429s | Bound s | Wall / bound "
         "| Records | Records/s | Records/CPU-s | Peak RSS MB |",
