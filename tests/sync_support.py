@@ -233,9 +233,14 @@ def cli_command(config_path: Path, target: Target, *extra: str) -> list[str]:
     ]
 
 
-def run_until_hold(command: list[str], hold: str, timeout: float = 120) -> Held:
-    """Start the sync with ``SOURCE_BIGCOMMERCE_TEST_HOLD=hold`` and return once it says it holds there."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", load.HOLD_ENV: hold}
+def run_until_hold(command: list[str], hold: str | None, timeout: float = 120) -> Held:
+    """Start the sync with ``SOURCE_BIGCOMMERCE_TEST_HOLD=hold`` and return once it says it holds there.
+
+    With ``hold=None`` the command holds by its own means (it prints ``test hold:`` all the same).
+    """
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if hold is not None:
+        env[load.HOLD_ENV] = hold
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert process.stderr is not None
     seen: list[str] = []

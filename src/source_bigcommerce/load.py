@@ -377,6 +377,7 @@ class Loader:
                 dataset_name=self._target.dataset,
             )
             if pipeline.has_pending_data and self._continues_destination(pipeline):
+                _finish_normalize_commit(pipeline)
                 pipeline.normalize()
                 pipeline.load()
                 self.resumed = True
@@ -507,6 +508,23 @@ class Loader:
             if self._debug:
                 traceback.print_exc(file=sys.stderr)
             raise DestinationError(describe(exc, self._target)) from exc
+
+
+def _finish_normalize_commit(pipeline: Any) -> None:
+    """Complete the commit of a normalized package that a kill interrupted between its two steps.
+
+    dlt commits one by renaming it into ``load/normalized``, then deleting its extracted original; it defers
+    SIGINT and SIGTERM across the two, but a SIGKILL (or a power cut) between them leaves both, and from then
+    on every normalize fails renaming onto the package already there ("Directory not empty"): no sync of the
+    store could run again. The renamed package is whole (the rename is the commit), so the original is what
+    dlt would have deleted next.
+    """
+    committed = {*pipeline.list_normalized_load_packages(), *pipeline.list_completed_load_packages()}
+    twice = [load_id for load_id in pipeline.list_extracted_load_packages() if load_id in committed]
+    if twice:
+        extracted = pipeline._get_normalize_storage().extracted_packages  # no public call deletes just one
+        for load_id in twice:
+            extracted.delete_package(load_id)
 
 
 def _prepare(part: Part) -> list[Record]:

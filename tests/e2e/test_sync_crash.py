@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +64,10 @@ def kill_at(command: list[str], target: Target, hold: str) -> Held:
     return held
 
 
-def finish_and_compare(command: list[str], target: Target, sandbox: RunningSandbox) -> dict[str, Any]:
+def finish_and_compare(
+    command: list[str], target: Target, sandbox: RunningSandbox
+) -> tuple[dict[str, Any], str]:
+    """Sync to the end; the tables must equal the store. The summary, and what the sync said on stderr."""
     done = subprocess.run(
         [*command, "--json"],
         capture_output=True,
@@ -74,7 +79,7 @@ def finish_and_compare(command: list[str], target: Target, sandbox: RunningSandb
     for stream in ALL_STREAMS:
         assert_table_equals_export(duckdb_rows(target, stream), sandbox.export(stream), stream)
     summary: dict[str, Any] = orjson.loads(done.stdout)
-    return summary
+    return summary, done.stderr.decode()
 
 
 @dataclass
@@ -104,6 +109,44 @@ def test_a_sync_killed_at_several_commit_points_and_rerun_ends_equal_to_the_stor
     # The chunk each kill left on disk was loaded by the next run, not read again.
     assert PENDING_LOADED in after_extracted.seen
     assert PENDING_LOADED in after_normalized.seen
+
+
+HOLD_INSIDE_NORMALIZE_COMMIT = """
+import sys, threading
+from dlt.common.storages.load_storage import LoadStorage
+from source_bigcommerce.cli import main
+
+rename = LoadStorage.commit_new_load_package
+renamed = 0
+
+def rename_then_hold(self, load_id):
+    global renamed
+    rename(self, load_id)
+    renamed += 1
+    if renamed == int(sys.argv[1]):
+        print("test hold: normalized package renamed, its extracted original left", file=sys.stderr, flush=True)
+        threading.Event().wait()
+
+LoadStorage.commit_new_load_package = rename_then_hold
+sys.exit(main(sys.argv[2:]))
+"""
+"""The console script, held inside dlt's normalize commit of chunk ``argv[1]``: after the normalized package is
+renamed into place, before the extracted one is deleted. dlt defers SIGTERM across the two steps; SIGKILL
+cannot be deferred."""
+
+
+def test_a_sync_killed_inside_dlts_normalize_commit_is_completed_by_the_next(chunked: Chunked) -> None:
+    sb, target, command = chunked.sandbox, chunked.target, chunked.command
+    kill(run_until_hold([sys.executable, "-c", HOLD_INSIDE_NORMALIZE_COMMIT, "2", *command[1:]], hold=None))
+    working = target.working_dir()
+    extracted = {path.name for path in working.glob("*/normalize/extracted/*")}
+    normalized = {path.name for path in working.glob("*/load/normalized/*")}
+    assert extracted, "the kill should leave the extracted package"
+    assert extracted == normalized, "the kill should leave the package normalized as well"
+
+    _, said = finish_and_compare(command, target, sb)
+    # Loaded as it was, not dropped and read again: the state it carries followed the destination's.
+    assert PENDING_LOADED in said
 
 
 def test_a_sync_started_while_another_runs_stops_with_a_sentence_and_leaves_its_package(
@@ -143,23 +186,27 @@ def test_a_medium_store_survives_a_kill_at_every_phase_of_many_chunks(
     # And at moments no hook chose: as soon as dlt reports its first, then its second loaded package.
     for packages in (1, 2):
         kill_after_loaded_packages(command, target, packages)
-    summary = finish_and_compare(command, target, sb)
+    summary, _ = finish_and_compare(command, target, sb)
     assert summary["ok"] is True
 
 
 def kill_after_loaded_packages(command: list[str], target: Target, packages: int) -> None:
     """SIGKILL once ``packages`` load packages are in dlt's loaded folder, wherever the sync then is."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     loaded = Path(str(target.pipelines_dir))
     deadline = time.monotonic() + 300
-    try:
-        while time.monotonic() < deadline and process.poll() is None:
-            if len(list(loaded.glob("*/*/load/loaded/*"))) >= packages:
-                break
-            time.sleep(0.01)
-        assert process.poll() is None, "the sync finished before it could be killed"
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        try:
+            while time.monotonic() < deadline and process.poll() is None:
+                if len(list(loaded.glob("*/*/load/loaded/*"))) >= packages:
+                    break
+                time.sleep(0.01)
+            if process.poll() is not None:
+                stderr.seek(0)
+                said = stderr.read().decode(errors="replace")[-3000:]
+                pytest.fail(f"the sync ended (exit {process.returncode}) before it could be killed:\n{said}")
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
     assert_no_duplicate_keys(target)
