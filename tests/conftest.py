@@ -7,8 +7,14 @@ every sandbox it started stops at the end of the test.
 
 Both yield a ``RunningSandbox``: ``.url`` (``http://127.0.0.1:PORT``), ``.config`` (a ready connector
 config: api_url, store_hash, access_token, start_date), ``.settings``, and helpers that go over HTTP to
-the admin routes: ``.stats()``, ``.reset_stats()``, ``.mutate(resource, update=, create=, delete=)``,
-``.export(resource)`` (the ground truth: every record exactly as its endpoint returns it).
+the admin routes: ``.stats()``, ``.reset_stats()``, ``.mutate(resource, update=, create=, delete=,
+archive=, bump_date_modified=)``, ``.export(resource)`` (the ground truth: every record exactly as its
+endpoint returns it).
+
+``strict_sandbox`` is a store served with every stingy option on (``Settings(strict=True)``: capped
+pages, shuffled ties, a lagging order count, heavy pages failing, archived orders hidden, ...; see
+docs/sandbox.md), sized so that every list spans several capped pages and the tie cluster is larger than
+any page. ``STRICT_STORE`` holds those sizes for ``sandbox_factory(strict=True, **STRICT_STORE, ...)``.
 """
 
 from __future__ import annotations
@@ -35,3 +41,22 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
 @pytest.fixture
 def sandbox(sandbox_factory: SandboxFactory) -> RunningSandbox:
     return sandbox_factory(size="tiny", seed=1)
+
+
+STRICT_STORE: dict[str, Any] = {
+    "size": "tiny",
+    "seed": 1,
+    "customers": 130,
+    "orders": 150,
+    "products": 100,
+    "brands": 90,
+    "categories": 100,
+    "channels": 35,
+    "pages": 35,
+    "tie_cluster": 75,
+}
+
+
+@pytest.fixture
+def strict_sandbox(sandbox_factory: SandboxFactory) -> RunningSandbox:
+    return sandbox_factory(strict=True, **STRICT_STORE)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import math
 import random
 import socket
@@ -22,10 +23,10 @@ import struct
 import threading
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 import orjson
 from aiohttp import web
@@ -50,6 +51,16 @@ from bigcommerce_sandbox.query import (
     with_time_of_day,
 )
 from bigcommerce_sandbox.store import PRESETS, RESOURCES, Query, Selection, Store, sizes_for
+from bigcommerce_sandbox.strict import (
+    ENCODED_DATES_REFUSED,
+    PAGED,
+    STRICT_COUNT_LAG,
+    STRICT_HEAVY_PAGE_ITEMS,
+    SUPPORTED_PARAMS,
+    LaggingAnswers,
+    Strictness,
+    resolve_page_caps,
+)
 
 ERROR_TYPE = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"
 JSON = "application/json"
@@ -66,10 +77,14 @@ READ_SCOPES = (
 
 @dataclass(frozen=True)
 class Settings:
-    """How a sandbox is generated and behaves. Every field has a CLI flag of the same name (cli.py).
+    """How a sandbox is generated and behaves. Every field has a CLI flag of the same name (cli.py;
+    ``page_cap`` and ``page_caps`` share ``--page-cap N|RESOURCE=N``).
 
     ``clock`` gives the wall time used for "now" (mutations, the products date quirk); ``monotonic``
     drives the rate-limit windows. Both are injectable so tests need no sleeping.
+
+    ``strict`` turns on every stingy option of strict.py; each option left at None follows it, and any
+    set explicitly wins (``Settings(strict=True, shuffle_ties=False)``).
     """
 
     host: str = "127.0.0.1"
@@ -98,6 +113,16 @@ class Settings:
     allow_remote: bool = False
     cache_mb: int = 256
     warm: bool = False
+    strict: bool = False
+    page_cap: int | None = None
+    page_caps: Mapping[str, int] | None = None
+    shuffle_ties: bool | None = None
+    count_lag: int | None = None
+    heavy_page_items: int | None = None
+    hide_archived: bool | None = None
+    reject_encoded_dates: bool | None = None
+    reject_unknown_params: bool | None = None
+    fill_rare_dates: bool | None = None
     clock: Callable[[], float] = field(default=time.time, compare=False)
     monotonic: Callable[[], float] = field(default=time.monotonic, compare=False)
 
@@ -143,11 +168,49 @@ class Settings:
                 f"refusing to bind {self.host!r}: the sandbox has no real security, so it listens on loopback "
                 "only unless --allow-remote is given"
             )
+        if self.page_cap is not None and self.page_cap < 1:
+            raise ValueError(f"--page-cap must be at least 1, not {self.page_cap}")
+        for resource, cap in (self.page_caps or {}).items():
+            if resource not in PAGED:
+                raise ValueError(f"--page-cap {resource}=... names no list; use one of {', '.join(PAGED)}")
+            if cap < 1:
+                raise ValueError(f"--page-cap {resource}={cap} must be at least 1")
+        for name in ("count_lag", "heavy_page_items"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be zero or more, not {value}")
         parse_faults(self.faults)
 
+    def strictness(self) -> Strictness:
+        def on(value: bool | None) -> bool:
+            return self.strict if value is None else value
 
-def is_loopback(host: str) -> bool:
-    return bool(host in ("localhost", "::1") or host.startswith("127."))
+        def amount(value: int | None, strict_value: int) -> int:
+            return (strict_value if self.strict else 0) if value is None else value
+
+        return Strictness(
+            page_caps=resolve_page_caps(self.strict, self.page_cap, self.page_caps),
+            shuffle_ties=on(self.shuffle_ties),
+            count_lag=amount(self.count_lag, STRICT_COUNT_LAG),
+            heavy_page_items=amount(self.heavy_page_items, STRICT_HEAVY_PAGE_ITEMS),
+            hide_archived=on(self.hide_archived),
+            reject_encoded_dates=on(self.reject_encoded_dates),
+            reject_unknown_params=on(self.reject_unknown_params),
+            fill_rare_dates=on(self.fill_rare_dates),
+        )
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether a host name or address is this machine's loopback: ``localhost`` or an address in
+    127.0.0.0/8 or ::1, parsed as an address (``127.attacker.example`` is a name, not loopback)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 # ------------------------------------------------------------------------------------------- stats
@@ -204,11 +267,21 @@ class Sandbox:
     limiter: FixedWindowLimiter
     faults: FaultPlan
     granted: frozenset[str]
+    strict: Strictness = field(default_factory=lambda: Strictness(page_caps={}))
+    counts: LaggingAnswers = field(default_factory=lambda: LaggingAnswers(0))
     stats: Stats = field(default_factory=Stats)
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    served: int = 0
+    """API requests handed to a route so far (never reset): with the seed, it salts shuffled ties."""
 
     def now(self) -> int:
         return int(self.settings.clock())
+
+    def tie_salt(self) -> int | None:
+        """The order of tied records for this request, or None when ties keep id order."""
+        if not self.strict.shuffle_ties:
+            return None
+        return rec.record_hash(self.store.basis.key("times"), self.served)
 
 
 def build_store(settings: Settings, base_url: str) -> Store:
@@ -231,6 +304,7 @@ def build_store(settings: Settings, base_url: str) -> Store:
         api_base=base_url,
         counts=sizes.counts(),
         tie_cluster=sizes.tie_cluster,
+        rare_dates=settings.strictness().fill_rare_dates,
     )
     store = Store(basis, cache_bytes=settings.cache_mb * 1024 * 1024)
     if settings.warm:
@@ -256,6 +330,7 @@ def make_sandbox(settings: Settings, base_url: str) -> Sandbox:
         quota = settings.quota
     if settings.window_ms is not None:
         window = settings.window_ms
+    strict = settings.strictness()
     return Sandbox(
         settings=settings,
         store=build_store(settings, base_url),
@@ -263,6 +338,8 @@ def make_sandbox(settings: Settings, base_url: str) -> Sandbox:
         limiter=FixedWindowLimiter(quota, window, clock=settings.monotonic),
         faults=FaultPlan(parse_faults(settings.faults), settings.seed),
         granted=granted_scopes(settings.scopes),
+        strict=strict,
+        counts=LaggingAnswers(strict.count_lag),
         rng=random.Random(settings.seed),
     )
 
@@ -362,6 +439,39 @@ _SERVER_ERRORS = {
 }
 
 
+# ------------------------------------------------------------------------------------- admin guard
+
+
+def _admin_refusal(request: web.Request, sb: Sandbox) -> web.Response | None:
+    """Why an admin request is refused, if it is: the routes have no auth, so a web page the user visits
+    must not reach them. A browser names the page's site in ``Origin`` on every cross-site POST, and a
+    page cannot send a JSON body (or any custom header) cross-site without a CORS preflight, which the
+    sandbox never grants; a ``Host`` other than loopback means DNS rebinding."""
+    if not sb.settings.allow_remote and not is_loopback(urlsplit("//" + request.host).hostname):
+        return _json(orjson.dumps({"status": 403, "title": "admin routes answer loopback hosts only"}), 403)
+    if request.method != "POST":
+        return None
+    origin = request.headers.get("Origin")
+    if origin is not None and not is_loopback(urlsplit(origin).hostname):
+        return _json(orjson.dumps({"status": 403, "title": "cross-site requests are refused"}), 403)
+    authorised = request.headers.get("X-Auth-Token") == sb.settings.token
+    if request.can_read_body and request.content_type != JSON and not authorised:
+        title = "send the body as application/json (or with the X-Auth-Token header)"
+        return _json(orjson.dumps({"status": 415, "title": title}), 415)
+    return None
+
+
+@web.middleware
+async def admin_guard(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if request.path.startswith("/__sandbox/"):
+        refusal = _admin_refusal(request, request.app[SANDBOX])
+        if refusal is not None:
+            return refusal
+    return await handler(request)
+
+
 # -------------------------------------------------------------------------------------------- gate
 
 
@@ -440,6 +550,7 @@ async def _gated(
             code = int(fault.kind)
             response = versioned_error(version, code, _SERVER_ERRORS[code])
         else:
+            sb.served += 1
             response = await handler(request)
     response.headers.update(limit_headers)
     if fault is not None and fault.kind in ("reset", "truncate", "badjson"):
@@ -498,19 +609,20 @@ def v3_page(
     extra: dict[str, Any] | None = None,
 ) -> bytes:
     total = sel.total
-    pages = math.ceil(total / paging.limit) if total else 0
-    links = {"current": _links_query(params, (("page", str(paging.page)), ("limit", str(paging.limit))))}
+    size = str(paging.size)
+    pages = math.ceil(total / paging.size) if total else 0
+    links = {"current": _links_query(params, (("page", str(paging.page)), ("limit", size)))}
     if paging.page > 1:
         links["previous"] = _links_query(
-            params, (("page", str(min(paging.page - 1, max(pages, 1)))), ("limit", str(paging.limit)))
+            params, (("page", str(min(paging.page - 1, max(pages, 1)))), ("limit", size))
         )
     if paging.page < pages:
-        links["next"] = _links_query(params, (("page", str(paging.page + 1)), ("limit", str(paging.limit))))
+        links["next"] = _links_query(params, (("page", str(paging.page + 1)), ("limit", size)))
     meta: dict[str, Any] = {
         "pagination": {
             "total": total,
             "count": len(rows),
-            "per_page": paging.limit,
+            "per_page": paging.size,
             "current_page": paging.page,
             "total_pages": pages,
             "links": links,
@@ -521,12 +633,12 @@ def v3_page(
     return b'{"data":[' + b",".join(rows) + b'],"meta":' + orjson.dumps(meta) + b"}"
 
 
-def v3_list(
-    store: Store, resource: str, query: Query, params: dict[str, str], paging: Paging
-) -> web.Response:
+def v3_list(sb: Sandbox, resource: str, query: Query, params: dict[str, str], paging: Paging) -> web.Response:
     """One page of a v3 list: the selection's records for ``paging`` in the v3 envelope."""
+    store = sb.store
     sel = store.select(resource, query)
-    rows = [store.record_bytes(resource, i) for i in sel.ids(paging.offset, paging.limit)]
+    ids = store.page_ids(resource, sel, query, paging.offset, paging.size, sb.tie_salt())
+    rows = [store.record_bytes(resource, i) for i in ids]
     return _json(v3_page(params, sel, paging, rows))
 
 
@@ -655,6 +767,27 @@ def _v2_dates(params: dict[str, str], f: _Filters) -> None:
             setattr(f, attr, lower_bound(inst) if name.startswith("min") else upper_bound(inst))
 
 
+_DATE_FILTERS = frozenset(
+    f"{name}{suffix}" for name in ("date_modified", "date_created") for suffix in ("", ":min", ":max")
+)
+
+
+def _encoded_date(request: web.Request, sb: Sandbox, resource: str) -> web.Response | None:
+    """A 400 for a date filter whose value arrived percent-encoded, where the list refuses those."""
+    if not sb.strict.reject_encoded_dates or resource not in ENCODED_DATES_REFUSED:
+        return None
+    _path, _, query = request.raw_path.partition("?")
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if "%" in value and unquote(key) in _DATE_FILTERS:
+            return v3_error(
+                400,
+                f'Query parameter "{unquote(key)}" value must be a date. For input string: "{value}".',
+                errors=False,
+            )
+    return None
+
+
 # -------------------------------------------------------------------------------------- API routes
 
 
@@ -665,8 +798,11 @@ def _sb(request: web.Request) -> Sandbox:
 async def customers(request: web.Request) -> web.Response:
     sb = _sb(request)
     params = _params(request)
+    refused = _encoded_date(request, sb, "customers")
+    if refused is not None:
+        return refused
     try:
-        paging = parse_paging(params)
+        paging = parse_paging(params, sb.strict.cap("customers"))
         f = _Filters()
         if "id:in" in params:
             f.ids_in(parse_int_list("id:in", params["id:in"]))
@@ -698,16 +834,17 @@ async def customers(request: web.Request) -> web.Response:
         return param_error("v3", err)
     store = sb.store
     if after is not None or before is not None:
-        return _customers_by_cursor(sb, params, f, paging.limit, after, before)
-    sel = store.select("customers", f.query(sort, desc))
-    ids = sel.ids(paging.offset, paging.limit)
+        return _customers_by_cursor(sb, params, f, paging.size, after, before)
+    query = f.query(sort, desc)
+    sel = store.select("customers", query)
+    ids = store.page_ids("customers", sel, query, paging.offset, paging.size, sb.tie_salt())
     rows = [store.record_bytes("customers", i) for i in ids]
     extra = None
     if paging.page == 1:
         # customers.v3.yml:3317: the first page carries both pagination and cursor_pagination.
         extra = {
             "cursor_pagination": _cursor_meta(
-                params, ids, paging.limit, has_prev=False, has_next=sel.total > len(ids)
+                params, ids, paging.size, has_prev=False, has_next=sel.total > len(ids)
             )
         }
     return _json(v3_page(params, sel, paging, rows, extra))
@@ -773,7 +910,7 @@ _ORDER_SORTS = (
 )
 
 
-def _order_query(params: dict[str, str]) -> Query:
+def _order_query(params: dict[str, str], hide_archived: bool) -> Query:
     f = _Filters()
     if "min_id" in params:
         f.lower_id(parse_int("min_id", params["min_id"]))
@@ -790,7 +927,12 @@ def _order_query(params: dict[str, str]) -> Query:
     sort, desc = ("id", False)
     if "sort" in params:
         sort, desc = parse_sort_v2(params["sort"], _ORDER_SORTS)
-    return f.query(sort, desc)
+    # Not in reference/orders.v2.oas2.yml, yet the way to list archived orders where they are hidden
+    # (bigcommerce/docs PR #360 notes the parameter as missing from the docs); a filter either way.
+    archived: bool | None = False if hide_archived else None
+    if "is_deleted" in params:
+        archived = _bool("is_deleted", params["is_deleted"])
+    return replace(f.query(sort, desc), archived=archived)
 
 
 def _consignment_mode(params: dict[str, str]) -> str:
@@ -807,23 +949,30 @@ def _consignment_mode(params: dict[str, str]) -> str:
 
 
 async def orders(request: web.Request) -> web.Response:
-    store = _sb(request).store
+    sb = _sb(request)
+    store = sb.store
     params = _params(request)
     try:
-        paging = parse_paging(params)
-        q = _order_query(params)
+        paging = parse_paging(params, sb.strict.cap("orders"))
+        q = _order_query(params, sb.strict.hide_archived)
     except ParamError as err:
         return param_error("v2", err)
     mode = _consignment_mode(params)
-    ids = store.select("orders", q).ids(paging.offset, paging.limit)
+    ids = store.page_ids("orders", store.select("orders", q), q, paging.offset, paging.size, sb.tie_salt())
+    heavy = sb.strict.heavy_page_items
+    # A page too expensive to build fails; one order a page always succeeds, so a reader that lowers its
+    # limit gets through (docs/start/about/status-codes.mdx: a 500 on an expensive call means reduce limit).
+    if heavy and mode == "line_items" and len(ids) > 1 and sum(map(store.line_item_count, ids)) > heavy:
+        return v2_error(500, _SERVER_ERRORS[500])
     return v2_rows([store.order_bytes(i, mode) for i in ids])
 
 
 async def orders_count(request: web.Request) -> web.Response:
-    store = _sb(request).store
+    sb = _sb(request)
+    store = sb.store
     params = _params(request)
     try:
-        q = _order_query(params)
+        q = _order_query(params, sb.strict.hide_archived)
     except ParamError as err:
         return param_error("v2", err)
     # Any order counts the same; pick the one whose index slices the filter for free.
@@ -833,6 +982,12 @@ async def orders_count(request: web.Request) -> web.Response:
         q = replace(q, sort="date_created", desc=False)
     else:
         q = replace(q, sort="id", desc=False)
+    # With count_lag, an answer trails the store for a few requests after each change of the orders.
+    body = sb.counts.answer(q, store.tables["orders"].epoch, lambda: _count_body(store, q))
+    return _json(body)
+
+
+def _count_body(store: Store, q: Query) -> bytes:
     ids = store.select("orders", q).ids()
     counts: dict[int, int] = dict.fromkeys(rec.STATUSES, 0)
     for oid in ids:
@@ -849,7 +1004,7 @@ async def orders_count(request: web.Request) -> web.Response:
         }
         for sid, (name, description, order) in sorted(rec.STATUSES.items(), key=lambda kv: kv[1][2])
     ]
-    return _json(orjson.dumps({"statuses": statuses, "count": len(ids)}))
+    return orjson.dumps({"statuses": statuses, "count": len(ids)})
 
 
 def _order_id(request: web.Request) -> int | None:
@@ -872,11 +1027,11 @@ async def order_products(request: web.Request) -> web.Response:
     if oid is None:
         return not_found("v2")
     try:
-        paging = parse_paging(_params(request))
+        paging = parse_paging(_params(request), _sb(request).strict.cap("order_products"))
     except ParamError as err:
         return param_error("v2", err)
     rows = _sb(request).store.order_products_bytes(oid)
-    return v2_rows(list(rows[paging.offset : paging.offset + paging.limit]))
+    return v2_rows(list(rows[paging.offset : paging.offset + paging.size]))
 
 
 async def transactions(request: web.Request) -> web.Response:
@@ -903,10 +1058,21 @@ async def transactions(request: web.Request) -> web.Response:
 
 
 async def pages(request: web.Request) -> web.Response:
-    store = _sb(request).store
+    sb = _sb(request)
+    store = sb.store
     params = _params(request)
+    unsupported = sorted(set(params) - SUPPORTED_PARAMS["pages"])
+    if sb.strict.reject_unknown_params and unsupported:
+        # reference/pages.v3.yml: 400, application/problem+json (ResponseErrorDetailed).
+        problem = {
+            "status": 400,
+            "title": f"The query parameter {unsupported[0]!r} is not supported by this endpoint.",
+            "type": ERROR_TYPE,
+            "detail": f"Supported: {', '.join(sorted(SUPPORTED_PARAMS['pages']))}.",
+        }
+        return web.Response(body=orjson.dumps(problem), status=400, content_type="application/problem+json")
     try:
-        paging = parse_paging(params)
+        paging = parse_paging(params, sb.strict.cap("pages"))
         f = _Filters()
         if "id:in" in params:
             f.ids_in(parse_int_list("id:in", params["id:in"]))
@@ -920,7 +1086,7 @@ async def pages(request: web.Request) -> web.Response:
         return param_error("v3", err)
     body = "body" in _str_set(params.get("include", ""))
     sel = store.select("pages", f.query())
-    rows = [store.record_bytes("pages", i, body=body) for i in sel.ids(paging.offset, paging.limit)]
+    rows = [store.record_bytes("pages", i, body=body) for i in sel.ids(paging.offset, paging.size)]
     return _json(v3_page(params, sel, paging, rows))
 
 
@@ -932,10 +1098,9 @@ _PRODUCT_SORTS = (
 
 async def products(request: web.Request) -> web.Response:
     sb = _sb(request)
-    store = sb.store
     params = _params(request)
     try:
-        paging = parse_paging(params)
+        paging = parse_paging(params, sb.strict.cap("products", _str_set(params.get("include", ""))))
         f = _Filters()
         _id_family(params, f)
         # products_catalog.v3.yml: a date-only date_modified:min/:max gets the request's time of day.
@@ -954,14 +1119,14 @@ async def products(request: web.Request) -> web.Response:
         sort, desc = _v3_sort(params, _PRODUCT_SORTS)
     except ParamError as err:
         return param_error("v3", err)
-    return v3_list(store, "products", f.query(sort, desc), params, paging)
+    return v3_list(sb, "products", f.query(sort, desc), params, paging)
 
 
 async def brands(request: web.Request) -> web.Response:
-    store = _sb(request).store
+    sb = _sb(request)
     params = _params(request)
     try:
-        paging = parse_paging(params)
+        paging = parse_paging(params, sb.strict.cap("brands"))
         f = _Filters()
         _id_family(params, f)
         for name in ("name", "page_title"):
@@ -972,14 +1137,14 @@ async def brands(request: web.Request) -> web.Response:
         sort, desc = _v3_sort(params, ("id", "name"))
     except ParamError as err:
         return param_error("v3", err)
-    return v3_list(store, "brands", f.query(sort, desc), params, paging)
+    return v3_list(sb, "brands", f.query(sort, desc), params, paging)
 
 
 async def categories(request: web.Request) -> web.Response:
-    store = _sb(request).store
+    sb = _sb(request)
     params = _params(request)
     try:
-        paging = parse_paging(params)
+        paging = parse_paging(params, sb.strict.cap("categories"))
         f = _Filters()
         _id_family(params, f)
         if "name" in params:
@@ -995,14 +1160,14 @@ async def categories(request: web.Request) -> web.Response:
         sort, desc = _v3_sort(params, ("id", "name", "parent_id", "sort_order"))
     except ParamError as err:
         return param_error("v3", err)
-    return v3_list(store, "categories", f.query(sort, desc), params, paging)
+    return v3_list(sb, "categories", f.query(sort, desc), params, paging)
 
 
 async def tree_categories(request: web.Request) -> web.Response:
-    store = _sb(request).store
+    sb = _sb(request)
     params = _params(request)
     try:
-        paging = parse_paging(params)
+        paging = parse_paging(params, sb.strict.cap("trees"))
         f = _Filters()
         _id_family(params, f, prefix="category_id")
         for name in ("tree_id", "parent_id"):
@@ -1018,14 +1183,17 @@ async def tree_categories(request: web.Request) -> web.Response:
             f.where.append(("is_visible", "eq", _bool("is_visible", params["is_visible"])))
     except ParamError as err:
         return param_error("v3", err)
-    return v3_list(store, "trees", f.query(), params, paging)
+    return v3_list(sb, "trees", f.query(), params, paging)
 
 
 async def channels(request: web.Request) -> web.Response:
-    store = _sb(request).store
+    sb = _sb(request)
     params = _params(request)
+    refused = _encoded_date(request, sb, "channels")
+    if refused is not None:
+        return refused
     try:
-        paging = parse_paging(params)
+        paging = parse_paging(params, sb.strict.cap("channels"))
         f = _Filters()
         _v3_dates(params, f)
         for name in ("status", "type", "platform"):
@@ -1034,7 +1202,7 @@ async def channels(request: web.Request) -> web.Response:
     except ParamError as err:
         return param_error("v3", err)
     # reference/channels.v3.yml documents no sort: channels come in id order.
-    return v3_list(store, "channels", f.query(), params, paging)
+    return v3_list(sb, "channels", f.query(), params, paging)
 
 
 async def store_info(request: web.Request) -> web.Response:
@@ -1064,17 +1232,26 @@ async def admin_stats_reset(request: web.Request) -> web.Response:
     return _json(b'{"status":"ok"}')
 
 
+_MUTATE_COUNTS = ("update", "create", "delete", "archive")
+
+
 async def admin_mutate(request: web.Request) -> web.Response:
     sb = _sb(request)
     try:
         payload = orjson.loads(await request.read())
         if not isinstance(payload, dict):
             raise ValueError("the body must be a JSON object")
+        unknown = sorted(set(payload) - {"resource", "bump_date_modified", *_MUTATE_COUNTS})
+        if unknown:
+            raise ValueError(f"unknown field {unknown[0]!r}; use resource, {', '.join(_MUTATE_COUNTS)}")
         resource = str(payload.get("resource", ""))
-        counts = {k: payload.get(k, 0) for k in ("update", "create", "delete")}
+        counts = {k: payload.get(k, 0) for k in _MUTATE_COUNTS}
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts.values()):
-            raise ValueError("update, create and delete must be integers")
-        result = sb.store.mutate(resource, now=sb.now(), **counts)
+            raise ValueError("update, create, delete and archive must be integers")
+        bump = payload.get("bump_date_modified", True)
+        if not isinstance(bump, bool):
+            raise ValueError("bump_date_modified must be true or false")
+        result = sb.store.mutate(resource, now=sb.now(), bump_date_modified=bump, **counts)
     except (ValueError, orjson.JSONDecodeError) as err:
         return _json(orjson.dumps({"status": 400, "title": str(err)}), 400)
     return _json(orjson.dumps(result))
@@ -1119,17 +1296,22 @@ async def _activity(sb: Sandbox) -> None:
             step += 1
             resource = _ACTIVITY_RESOURCES[step % len(_ACTIVITY_RESOURCES)]
             roll = step % 20
-            action = {"update": 1} if roll < 16 else ({"create": 1} if roll < 19 else {"delete": 1})
-            if resource in ("channels",) and "delete" in action:
-                action = {"update": 1}
-            sb.store.mutate(resource, now=sb.now(), **action)
+            if resource == "channels" and roll >= 19:
+                roll = 0
+            sb.store.mutate(
+                resource,
+                now=sb.now(),
+                update=int(roll < 16),
+                create=int(16 <= roll < 19),
+                delete=int(roll >= 19),
+            )
 
 
 # ------------------------------------------------------------------------------------------ app
 
 
 def build_app(sb: Sandbox) -> web.Application:
-    app = web.Application(middlewares=[gate])
+    app = web.Application(middlewares=[admin_guard, gate])
     app[SANDBOX] = sb
     handlers: dict[str, Callable[[web.Request], Awaitable[web.Response]]] = {
         "/v3/customers": customers,
@@ -1233,8 +1415,18 @@ class RunningSandbox:
     def reset_stats(self) -> None:
         self._call("/__sandbox/stats/reset", {})
 
-    def mutate(self, resource: str, update: int = 0, create: int = 0, delete: int = 0) -> dict[str, Any]:
-        body = {"resource": resource, "update": update, "create": create, "delete": delete}
+    def mutate(
+        self,
+        resource: str,
+        update: int = 0,
+        create: int = 0,
+        delete: int = 0,
+        archive: int = 0,
+        bump_date_modified: bool = True,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"resource": resource, "update": update, "create": create, "delete": delete}
+        if archive:
+            body.update(archive=archive, bump_date_modified=bump_date_modified)
         return orjson.loads(self._call("/__sandbox/mutate", body))  # type: ignore[no-any-return]
 
     def export(self, resource: str) -> list[dict[str, Any]]:

@@ -24,6 +24,13 @@ from bigcommerce_sandbox.faults import FaultSpecError
 from bigcommerce_sandbox.limits import PLANS
 from bigcommerce_sandbox.query import ParamError, parse_instant
 from bigcommerce_sandbox.store import PRESETS
+from bigcommerce_sandbox.strict import (
+    INCLUDE_CAP,
+    PAGED,
+    STRICT_COUNT_LAG,
+    STRICT_HEAVY_PAGE_ITEMS,
+    STRICT_PAGE_CAPS,
+)
 
 FAULTS_HELP = (
     "fault rules separated by ';', each 'KIND[:DELAY_MS] WHEN [PATH]': KIND is 500, 502, 503, 504, 429 "
@@ -39,10 +46,25 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Shows each option's default, except where there is none to show (a switch that is off, or a value
+    that comes from elsewhere, which the help text names)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        shown = not (default is None or default is False or default in ("", argparse.SUPPRESS))
+        if "%(default)" in text or not shown or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bigcommerce-sandbox", description="A faithful local BigCommerce API.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    s = commands.add_parser("serve", help="serve a generated store until interrupted")
+    s = commands.add_parser(
+        "serve", help="serve a generated store until interrupted", formatter_class=_DefaultsFormatter
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to bind (loopback unless --allow-remote)")
     s.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     s.add_argument("--seed", type=int, default=1, help="seed of the generated store")
@@ -64,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--faults", default="", help=FAULTS_HELP)
     s.add_argument("--scopes", default=None, help="comma-separated OAuth scopes granted (default: all)")
     s.add_argument("--activity", type=float, default=0.0, help="background changes per second")
-    s.add_argument("--store-hash", default="sandbox")
+    s.add_argument("--store-hash", default="sandbox", help="the store hash in request paths")
     s.add_argument("--token", default="sandbox-token", help="the X-Auth-Token the sandbox accepts")
     s.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     s.add_argument("--cache-mb", type=int, default=256, help="memory for cached serialized records")
@@ -73,7 +95,82 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="render records into the cache before serving (slower start, no cold first pass)",
     )
+    stingy = s.add_argument_group(
+        "stingy options", "what real BigCommerce does that a connector must survive; --strict turns on every "
+        "one, and each can be set on its own (see docs/sandbox.md)"
+    )  # fmt: skip
+    stingy.add_argument("--strict", action="store_true", help="turn on every stingy option below")
+    stingy.add_argument(
+        "--page-cap",
+        action="append",
+        default=None,
+        metavar="N|RESOURCE=N",
+        help="serve at most N rows a page, numbering pages by that size: N for every list, RESOURCE=N for "
+        f"one ({', '.join(PAGED)}); repeatable. With --strict: {_caps_text()}",
+    )
+    on_with_strict = "on with --strict"
+    stingy.add_argument(
+        "--shuffle-ties",
+        action=argparse.BooleanOptionalAction,
+        help=f"records that tie on a sort other than id come in a different order each request ({on_with_strict})",
+    )
+    stingy.add_argument(
+        "--count-lag",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"/v2/orders/count repeats its previous answer N times after the orders change "
+        f"({STRICT_COUNT_LAG} with --strict, else 0)",
+    )
+    stingy.add_argument(
+        "--heavy-page-items",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a page of orders with include=consignments.line_items holding more than N line items is a 500 "
+        f"({STRICT_HEAVY_PAGE_ITEMS} with --strict, else 0: off)",
+    )
+    stingy.add_argument(
+        "--hide-archived",
+        action=argparse.BooleanOptionalAction,
+        help=f"leave archived orders out of /v2/orders and its count unless is_deleted=true ({on_with_strict})",
+    )
+    stingy.add_argument(
+        "--reject-encoded-dates",
+        action=argparse.BooleanOptionalAction,
+        help=f"a percent-encoded date filter on /v3/customers or /v3/channels is a 400 ({on_with_strict})",
+    )
+    stingy.add_argument(
+        "--reject-unknown-params",
+        action=argparse.BooleanOptionalAction,
+        help=f"a query parameter /v3/content/pages does not support is a 400 ({on_with_strict})",
+    )
+    stingy.add_argument(
+        "--fill-rare-dates",
+        action=argparse.BooleanOptionalAction,
+        help=f"fill order products' event_date and products' date_last_imported ({on_with_strict})",
+    )
     return parser
+
+
+def _caps_text() -> str:
+    caps = ", ".join(f"{name} {cap}" for name, cap in STRICT_PAGE_CAPS.items())
+    return f"{caps}; products with include=options or modifiers {INCLUDE_CAP}"
+
+
+def parse_page_caps(values: Sequence[str]) -> tuple[int | None, dict[str, int]]:
+    """``--page-cap`` values: ``N`` for every list (the last one wins) and ``RESOURCE=N`` for one."""
+    every: int | None = None
+    one: dict[str, int] = {}
+    for value in values:
+        name, _, number = value.rpartition("=")
+        if not number.strip().isdigit():
+            raise ValueError(f"--page-cap wants N or RESOURCE=N, such as 40 or products=10, not {value!r}")
+        if name:
+            one[name.strip()] = int(number)
+        else:
+            every = int(number)
+    return every, one
 
 
 def parse_anchor(raw: str) -> int:
@@ -94,6 +191,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         scopes = tuple(s.strip() for s in args.scopes.split(",") if s.strip())
         if not scopes:
             raise ValueError("--scopes needs at least one scope name, such as store_v2_orders_read_only")
+    page_cap, page_caps = parse_page_caps(args.page_cap or ())
     settings = Settings(
         host=args.host,
         port=args.port,
@@ -121,6 +219,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
         allow_remote=args.allow_remote,
         cache_mb=args.cache_mb,
         warm=args.warm,
+        strict=args.strict,
+        page_cap=page_cap,
+        page_caps=page_caps or None,
+        shuffle_ties=args.shuffle_ties,
+        count_lag=args.count_lag,
+        heavy_page_items=args.heavy_page_items,
+        hide_archived=args.hide_archived,
+        reject_encoded_dates=args.reject_encoded_dates,
+        reject_unknown_params=args.reject_unknown_params,
+        fill_rare_dates=args.fill_rare_dates,
     )
     settings.validate()
     return settings

@@ -16,6 +16,11 @@ from email.utils import parsedate_tz
 
 MAX_LIMIT = 250
 DEFAULT_LIMIT = 50
+MAX_PAGE = 2**31 - 1
+MAX_INT = 2**63 - 1
+"""Bounds of integer parameters: BigCommerce's ids are int32 or int64 in the specs, and a page number is
+an int32; anything wider is refused as a bad value instead of reaching the store (a 30-digit ``page``
+once became a 500)."""
 
 
 class ParamError(ValueError):
@@ -29,17 +34,21 @@ class ParamError(ValueError):
 
 @dataclass(frozen=True)
 class Paging:
+    """A page request: ``limit`` as asked and ``size`` as served (smaller where the list caps its pages);
+    pages are numbered by the served size, as BigCommerce numbers them."""
+
     page: int
     limit: int
+    size: int
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.limit
+        return (self.page - 1) * self.size
 
 
-def parse_int(name: str, raw: str) -> int:
+def parse_int(name: str, raw: str, maximum: int = MAX_INT) -> int:
     text = raw.strip()
-    if not re.fullmatch(r"[+-]?\d+", text):
+    if not re.fullmatch(r"[+-]?\d{1,19}", text) or abs(int(text)) > maximum:
         # The v3 wording (reference/channels.v3.yml, error_422_invalid_filter_value_resp_example).
         raise ParamError(f'Query parameter "{name}" value must be integer. For input string: "{raw}".')
     return int(text)
@@ -50,9 +59,10 @@ def parse_int_list(name: str, raw: str) -> frozenset[int]:
     return frozenset(parse_int(name, p) for p in parts)
 
 
-def parse_paging(params: dict[str, str]) -> Paging:
-    page = parse_int("page", params["page"]) if "page" in params else 1
-    limit = parse_int("limit", params["limit"]) if "limit" in params else DEFAULT_LIMIT
+def parse_paging(params: dict[str, str], cap: int | None = None) -> Paging:
+    """``page`` and ``limit`` checked; ``cap`` (if any) is the most rows this list serves a page."""
+    page = parse_int("page", params["page"], MAX_PAGE) if "page" in params else 1
+    limit = parse_int("limit", params["limit"], MAX_PAGE) if "limit" in params else DEFAULT_LIMIT
     if page < 1:
         raise ParamError(
             f'Query parameter "page" must be 1 or greater. For input string: "{params["page"]}".'
@@ -63,7 +73,7 @@ def parse_paging(params: dict[str, str]) -> Paging:
         )
     if limit > MAX_LIMIT:
         raise ParamError("The specified limit exceeds the maximum allowed.", status=413)
-    return Paging(page=page, limit=limit)
+    return Paging(page=page, limit=limit, size=limit if cap is None else min(limit, cap))
 
 
 _ISO = re.compile(

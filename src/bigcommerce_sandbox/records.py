@@ -61,6 +61,10 @@ def iso_offset(ts: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(ts))
 
 
+def iso_date(ts: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
 def money4(cents: int) -> str:
     """v2 money: a string with four decimals, e.g. 1050 -> "10.5000" (exact for any realistic amount)."""
     return f"{cents / 100:.2f}00"
@@ -497,6 +501,8 @@ class Basis:
     tie_ts: int
     keys: dict[str, int]
     channels: tuple[int, ...] = ()
+    rare_dates: bool = False
+    """Fill fields most stores leave empty: order products' event_date, products' date_last_imported."""
 
     @property
     def span(self) -> int:
@@ -531,6 +537,7 @@ def make_basis(
     counts: dict[str, int],
     tie_cluster: int,
     years: int = 4,
+    rare_dates: bool = False,
 ) -> Basis:
     opened = anchor - years * 365 * 86400
     return Basis(
@@ -550,6 +557,7 @@ def make_basis(
         tie_ts=anchor - 7 * 86400 - 3601,
         keys={name: stream_key(seed, name) for name in RESOURCE_KEYS},
         channels=tuple(base_id("channels", i) for i in range(max(counts["channels"], 1))),
+        rare_dates=rare_dates,
     )
 
 
@@ -721,6 +729,10 @@ def product(
         description = "<p>" + " ".join(LOREM[(h + k) % len(LOREM)] for k in range(desc_len)) + "</p>"
     inventory = (v >> 33) % 500 if (h >> 60) % 2 else 0
     slug = name.split(" #")[0].lower().replace(" ", "-")
+    imported = ""
+    if basis.rare_dates and mix(h ^ 0x1D) % 4 == 0:
+        # A date-time like the spec's examples (products_catalog.v3.yml: '2015-07-03T18:16:02+00:00').
+        imported = iso_offset(created + mix(h ^ 0x1E) % max(1, modified - created + 1))
     return {
         "id": pid,
         "name": name,
@@ -760,7 +772,7 @@ def product(
         "upc": "" if (h >> 58) % 3 else f"{(h % 10**12):012d}",
         "mpn": "",
         "gtin": "",
-        "date_last_imported": "",
+        "date_last_imported": imported,
         "search_keywords": "",
         "availability": "preorder" if (h >> 59) % 50 == 0 else "available",
         "availability_description": "",
@@ -1327,6 +1339,12 @@ def order_product(basis: Basis, plan: OrderPlan, pos: int) -> dict[str, Any]:
             )
     discounted = total_inc if oh % 7 else total_inc - total_inc // 20
     weight = "0.0000" if li.ptype != "physical" else dims4(50 + (oh >> 12) % 2000)
+    event_name: str | None = None
+    event_date: str | None = None
+    if basis.rare_dates and mix(oh ^ 0xE7) % 8 == 0:
+        # orders.v2.oas2.yml, orderProducts.event_date: "format: date", a date and not a timestamp.
+        event_name = "Delivery Date"
+        event_date = iso_date(plan.created + (3 + mix(oh ^ 0xE8) % 28) * 86400)
     return {
         "id": li.op_id,
         "order_id": plan.oid,
@@ -1369,8 +1387,8 @@ def order_product(basis: Basis, plan: OrderPlan, pos: int) -> dict[str, Any]:
         "wrapping_cost_tax": "0.0000",
         "wrapping_message": "",
         "quantity_shipped": _shipped_qty(plan, pos, li),
-        "event_name": None,
-        "event_date": None,
+        "event_name": event_name,
+        "event_date": event_date,
         "fixed_shipping_cost": "0.0000",
         "ebay_item_id": "",
         "ebay_transaction_id": "",

@@ -31,6 +31,9 @@ RESOURCES = (
     "brands", "categories",
 )  # fmt: skip
 TABLES = ("customers", "orders", "products", "brands", "categories", "channels", "pages")
+MAX_MUTATE = 10_000
+"""The most records one mutation may change per action: each change is synchronous work in the server's
+event loop, so an unbounded count (``create: 100000000``) would stall every request."""
 _M32 = 0xFFFFFFFF
 _MAXREL = (1 << 31) - 1
 
@@ -220,12 +223,14 @@ class Table:
         self.versions.pop(rid, None)
         self.epoch += 1
 
-    def touch(self, rid: int, modified: int | None) -> None:
-        """A new version of a record; ``modified`` moves its date_modified (None keeps it)."""
+    def touch(self, rid: int, modified: int | None, *, new_version: bool = True) -> None:
+        """A new version of a record (unless not ``new_version``: a change kept outside the record's
+        version, such as an order's archived flag); ``modified`` moves its date_modified (None keeps it)."""
         pos = self.position(rid)
         if pos is None:
             return
-        self.versions[rid] = self.versions.get(rid, 0) + 1
+        if new_version:
+            self.versions[rid] = self.versions.get(rid, 0) + 1
         if modified is not None:
             old = self.modified[pos]
             modified = max(modified, self.created[pos])
@@ -300,6 +305,8 @@ class Query:
     where: tuple[tuple[str, str, Any], ...] = ()
     sort: str = "id"
     desc: bool = False
+    archived: bool | None = None
+    """Orders only: True selects archived orders (``is_deleted``), False the others, None both."""
 
 
 class Selection:
@@ -321,6 +328,10 @@ class Selection:
             raise ValueError("only an id-ordered selection can be searched by id")
         find = bisect.bisect_right if after else bisect.bisect_left
         return find(self._keys, rid, self._lo, self._hi) - self._lo
+
+    def id_at(self, offset: int) -> int:
+        key = self._keys[self._lo + offset]
+        return key & _M32 if self._packed else key
 
     def ids(self, offset: int = 0, limit: int | None = None) -> list[int]:
         start = self._lo + offset
@@ -355,7 +366,7 @@ class Store:
         self.mutations = 0
         self.tables: dict[str, Table] = {}
         self._cores: dict[int, tuple[str, str, int, str, int]] = {}
-        self._plans: dict[tuple[int, int], rec.OrderPlan] = {}
+        self._plans: dict[tuple[int, int, bool], rec.OrderPlan] = {}
         self._views: dict[str, _Views] = {name: _Views() for name in TABLES}
         counts = {
             "customers": basis.n_customers,
@@ -463,7 +474,7 @@ class Store:
         """The plan of an order's current version; every change to an order or its children bumps the
         version, so (id, version) identifies a plan and the last few are kept."""
         table = self.tables["orders"]
-        key = (oid, table.versions.get(oid, 0))
+        key = (oid, table.versions.get(oid, 0), oid in self.deleted_orders)
         plan = self._plans.get(key)
         if plan is not None:
             return plan
@@ -478,7 +489,7 @@ class Store:
             key[1],
             created,
             modified,
-            oid in self.deleted_orders,
+            key[2],
             self.line_items.of(pos),
             self.transactions.of(pos),
             self._product_core,
@@ -506,7 +517,14 @@ class Store:
         basis = self.basis
         table = self.tables["categories" if view == "trees" else view]
         version = table.versions.get(rid, 0)
-        key: tuple[Any, ...] = (view, rid, version, self.catalog_epoch if view == "products" else body)
+        # What besides the version a record's bytes depend on: the live catalog for products, whether an
+        # order is archived (kept outside its version), a page's body.
+        extra: Any = body
+        if view == "products":
+            extra = self.catalog_epoch
+        elif view == "orders":
+            extra = rid in self.deleted_orders
+        key: tuple[Any, ...] = (view, rid, version, extra)
         hit = self.cache.lookup(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
@@ -587,7 +605,7 @@ class Store:
         if not consignments:
             return self.record_bytes("orders", oid)
         version = self.tables["orders"].versions.get(oid, 0)
-        key = ("orders+", oid, version, consignments)
+        key = ("orders+", oid, version, oid in self.deleted_orders, consignments)
         hit = self.cache.lookup(key)
         if hit is None:
             # Splice the consignments object into the plain order's bytes in place of its link object.
@@ -620,9 +638,51 @@ class Store:
             views.selections[memo_key] = got
         return Selection(got, 0, len(got), packed=False)
 
+    def page_ids(
+        self, view: str, sel: Selection, q: Query, offset: int, limit: int, shuffle: int | None = None
+    ) -> list[int]:
+        """The ids of one page of a selection. With ``shuffle`` (a per-request salt), records that tie on
+        a sort other than id come in an order drawn from the salt, so it changes between requests; the
+        page still holds its share of the whole tie group, as if the server had sorted the group so."""
+        ids = sel.ids(offset, limit)
+        if shuffle is None or q.sort == "id" or not ids:
+            return ids
+        table = self.tables["categories" if view == "trees" else view]
+
+        def tie(rid: int) -> Any:
+            if q.sort in ("date_modified", "date_created") and table.dated:
+                pos = table.position(rid)
+                col = table.modified if q.sort == "date_modified" else table.created
+                return col[pos] if pos is not None else 0
+            return self.sort_key(view, rid, q.sort)
+
+        start, stop = offset, offset + len(ids)
+        first, last = tie(ids[0]), tie(ids[-1])
+        while start > 0 and tie(sel.id_at(start - 1)) == first:
+            start -= 1
+        while stop < sel.total and tie(sel.id_at(stop)) == last:
+            stop += 1
+        window = sel.ids(start, stop - start)
+        shuffled: list[int] = []
+        group: list[int] = []
+        group_key: Any = None
+        for rid in window:
+            key = tie(rid)
+            if group and key != group_key:
+                shuffled.extend(sorted(group, key=lambda r: rec.mix(shuffle ^ r)))
+                group = []
+            group.append(rid)
+            group_key = key
+        shuffled.extend(sorted(group, key=lambda r: rec.mix(shuffle ^ r)))
+        return shuffled[offset - start : offset - start + limit]
+
+    def line_item_count(self, oid: int) -> int:
+        pos = self.order_pos(oid)
+        return 0 if pos is None else len(self.line_items.of(pos))
+
     def _direct(self, table: Table, q: Query) -> Selection | None:
         """A free slice of an index when the query needs nothing but bounds on its own sort key."""
-        if q.id_in is not None or q.id_not_in or q.where:
+        if q.id_in is not None or q.id_not_in or q.where or q.archived is not None:
             return None
         if q.sort == "id" and q.modified_min is None and q.modified_max is None:
             if q.created_min is not None or q.created_max is not None:
@@ -666,6 +726,8 @@ class Store:
         if q.id_max is not None and rid > q.id_max:
             return False
         if rid in q.id_not_in:
+            return False
+        if q.archived is not None and (rid in self.deleted_orders) != q.archived:
             return False
         if table.dated and (
             q.modified_min is not None or q.modified_max is not None or q.created_min is not None
@@ -751,19 +813,34 @@ class Store:
     # ------------------------------------------------------------------------------------- mutations
 
     def mutate(
-        self, resource: str, *, update: int = 0, create: int = 0, delete: int = 0, now: int
+        self,
+        resource: str,
+        *,
+        update: int = 0,
+        create: int = 0,
+        delete: int = 0,
+        archive: int = 0,
+        now: int,
+        bump_date_modified: bool = True,
     ) -> dict[str, dict[str, list[Any]]]:
         """Change records the way the API would; returns the affected ids per resource and action.
 
         The records chosen depend only on the seed and how many mutations came before, so a test that
-        replays the same mutations sees the same ids. Orders are soft-deleted (``is_deleted``), channels
-        get status ``deleted``; others disappear. Mutating a line item or a transaction moves its order's
-        date_modified too.
+        replays the same mutations sees the same ids. Deleted customers, products, brands, categories and
+        pages disappear (BigCommerce hard-deletes them); channels get status ``deleted``; orders are
+        archived (``is_deleted``), as DELETE /v2/orders/{id} does (reference/orders.v2.oas2.yml, "Archives
+        an order"). ``archive`` archives orders too, moving their date_modified only if
+        ``bump_date_modified``: BigCommerce does not document whether archiving does. Mutating a line item
+        or a transaction moves its order's date_modified too.
         """
         if resource not in RESOURCES:
             raise ValueError(f"unknown resource {resource!r}; use one of {', '.join(RESOURCES)}")
-        if min(update, create, delete) < 0:
-            raise ValueError("update, create and delete must be zero or more")
+        if min(update, create, delete, archive) < 0:
+            raise ValueError("update, create, delete and archive must be zero or more")
+        if max(update, create, delete, archive) > MAX_MUTATE:
+            raise ValueError(f"update, create, delete and archive may each be at most {MAX_MUTATE:,}")
+        if archive and resource != "orders":
+            raise ValueError("only orders can be archived; delete other records instead")
         self.mutations += 1
         picker = _Picker(rec.record_hash(self.basis.key("mutate"), self.mutations))
         out: dict[str, dict[str, list[Any]]] = {}
@@ -792,6 +869,11 @@ class Store:
         for rid in picker.sample(self._deletable_ids(resource, table, set(result["updated"])), delete):
             self._delete(resource, table, rid, now)
             result["deleted"].append(rid)
+        if archive:
+            result["archived"] = []
+            for rid in picker.sample(self._deletable_ids(resource, table, set(result["updated"])), archive):
+                self._archive(table, rid, now if bump_date_modified else None)
+                result["archived"].append(rid)
         out[resource] = result
         return out
 
@@ -829,10 +911,14 @@ class Store:
                 self.deleted_orders.add(rid)
         return rid
 
+    def _archive(self, table: Table, oid: int, modified: int | None) -> None:
+        """Only ``is_deleted`` (and date_modified, if given) changes: the order keeps its version."""
+        self.deleted_orders.add(oid)
+        table.touch(oid, modified, new_version=False)
+
     def _delete(self, resource: str, table: Table, rid: int, now: int) -> None:
         if resource == "orders":
-            self.deleted_orders.add(rid)
-            table.touch(rid, now)
+            self._archive(table, rid, now)
             return
         if resource == "channels":
             self.deleted_channels.add(rid)

@@ -1,6 +1,6 @@
 """Response schemas from BigCommerce's official OpenAPI files, as JSON Schema for ``jsonschema``.
 
-The specs live beside the repository in ../shared/bigcommerce-api-specs. Local ``$ref``s are inlined,
+The specs live beside the repository in ../shared/bigcommerce-api-specs (or beside a folder above it). Local ``$ref``s are inlined,
 OpenAPI 3.0's ``nullable: true`` becomes a JSON-Schema type union, and ``oneOf`` is validated as
 ``anyOf``: the specs use ``oneOf`` for alternatives that overlap (a consignments link object and the
 consignments object declare no required keys, so any object matches both), and jsonschema's strict
@@ -16,7 +16,19 @@ from typing import Any
 import jsonschema
 import yaml
 
-SPECS = Path(__file__).resolve().parents[3].parent / "shared" / "bigcommerce-api-specs" / "reference"
+
+def _find_specs() -> Path:
+    """``shared/bigcommerce-api-specs`` beside the checkout or beside any folder above it, so a git worktree
+    nested one level deeper (``wt/<name>``) finds the same specs as the main checkout."""
+    here = Path(__file__).resolve().parents[3]
+    for folder in here.parents:
+        candidate = folder / "shared" / "bigcommerce-api-specs" / "reference"
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "shared" / "bigcommerce-api-specs" / "reference"
+
+
+SPECS = _find_specs()
 
 
 def specs_available() -> bool:

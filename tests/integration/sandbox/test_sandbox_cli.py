@@ -51,6 +51,11 @@ def test_serve_prints_a_ready_config_first_then_serves_until_signalled(sig: sign
         (["--anchor", "next tuesday"], "--anchor"),
         (["--port", "notaport"], "--port"),
         (["--scopes", ","], "--scopes"),
+        (["--host", "127.attacker.example"], "--allow-remote"),
+        (["--page-cap", "forty"], "--page-cap"),
+        (["--page-cap", "widgets=3"], "--page-cap widgets"),
+        (["--page-cap", "0"], "--page-cap"),
+        (["--count-lag", "-1"], "--count-lag"),
     ],
 )
 def test_bad_arguments_get_one_sentence_and_exit_2(args: list[str], fragment: str) -> None:
@@ -61,3 +66,45 @@ def test_bad_arguments_get_one_sentence_and_exit_2(args: list[str], fragment: st
     assert len(lines) == 1
     assert fragment in lines[0]
     assert "Traceback" not in lines[0]
+
+
+def test_serve_help_shows_the_defaults() -> None:
+    done = subprocess.run([*SERVE, "--help"], capture_output=True, timeout=30, check=False)
+    assert done.returncode == 0
+    text = " ".join(done.stdout.decode().split())
+    for shown in (
+        "(default: 127.0.0.1)",
+        "(default: 0)",
+        "(default: 1)",
+        "(default: tiny)",
+        "(default: unlimited)",
+        "(default: sandbox)",
+        "(default: sandbox-token)",
+        "(default: 256)",
+        "3 with --strict, else 0",
+    ):
+        assert shown in text, shown
+    assert "(default: None)" not in text
+    assert "(default: False)" not in text
+
+
+def test_serve_strict_with_page_caps_serves_capped_pages() -> None:
+    proc = subprocess.Popen(
+        [*SERVE, "--strict", "--customers", "100", "--page-cap", "40", "--page-cap", "products=7"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        config = orjson.loads(proc.stdout.readline())
+        base = f"{config['api_url']}/stores/{config['store_hash']}"
+        token = config["access_token"]
+        customers = get_url(f"{base}/v3/customers?limit=250", token=token).json()
+        assert customers["meta"]["pagination"]["per_page"] == 40
+        products = get_url(f"{base}/v3/catalog/products?limit=250", token=token).json()
+        assert products["meta"]["pagination"]["per_page"] == 7
+        refused = get_url(f"{base}/v3/content/pages?sort=name", token=token)
+        assert refused.status == 400, "--strict turns on the other options too"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)

@@ -337,6 +337,34 @@ def test_created_records_get_ids_above_the_max_and_deleted_ones_disappear(sandbo
     assert get(sandbox, f"/v3/catalog/products?id:in={result['deleted'][0]}").json()["data"] == []
 
 
+HARD_DELETED = {
+    "customers": "/v3/customers?limit=250",
+    "products": "/v3/catalog/products?limit=250",
+    "brands": "/v3/catalog/brands?limit=250",
+    "categories": "/v3/catalog/categories?limit=250",
+    "pages": "/v3/content/pages?limit=250&include=body",
+}
+
+
+@pytest.mark.parametrize(("resource", "path"), sorted(HARD_DELETED.items()))
+def test_hard_deleted_records_leave_the_export_and_the_list(
+    sandbox: RunningSandbox, resource: str, path: str
+) -> None:
+    before = {r["id"] for r in sandbox.export(resource)}
+    deleted = sandbox.mutate(resource, delete=2)[resource]["deleted"]
+    assert len(deleted) == 2
+    after = sandbox.export(resource)
+    assert {r["id"] for r in after} == before - set(deleted)
+    assert get(sandbox, path).json()["data"] == after
+    if resource in ("brands", "categories"):
+        for product in sandbox.export("products"):
+            assert product["brand_id"] not in deleted
+            assert not set(product["categories"]) & set(deleted)
+    if resource == "categories":
+        trees = get(sandbox, "/v3/catalog/trees/categories?limit=250").json()["data"]
+        assert {c["category_id"] for c in trees} == {c["id"] for c in after}
+
+
 def test_deleted_orders_are_soft_deleted_and_stay_listed(sandbox: RunningSandbox) -> None:
     deleted = sandbox.mutate("orders", delete=1)["orders"]["deleted"][0]
     order = get(sandbox, f"/v2/orders/{deleted}").json()
@@ -380,7 +408,9 @@ def test_mutate_rejects_bad_requests(sandbox: RunningSandbox) -> None:
     import urllib.request
 
     for payload in ({"resource": "widgets", "update": 1}, {"resource": "customers", "update": -1}):
-        req = urllib.request.Request(request, data=orjson.dumps(payload), method="POST")
+        req = urllib.request.Request(
+            request, data=orjson.dumps(payload), method="POST", headers={"Content-Type": "application/json"}
+        )
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(req, timeout=10)
         assert err.value.code == 400
