@@ -65,5 +65,11 @@ lint: $(STAMP)
 bench: bytecode
 	$(BIN)/python -m bench.run
 
+# dlt keeps its working files for ./bigcommerce.duckdb in its data directory (/var/dlt for root, ~/.dlt for
+# anyone else, or $DLT_DATA_DIR), not here: they go with the file; other targets' stay.
 clean:
+	@test ! -x $(BIN)/python || $(BIN)/python -c "import shutil; \
+		from source_bigcommerce.load import Target, default_dataset; \
+		folder = Target('duckdb', None, default_dataset('duckdb')).working_dir(); \
+		print('rm -rf', folder); shutil.rmtree(folder, ignore_errors=True)"
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bigcommerce.duckdb
