@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument(
         "--pipelines-dir",
-        help="dlt's working directory (default ~/.dlt/pipelines/source-bigcommerce)",
+        help="dlt's working directory (default: source-bigcommerce in dlt's pipelines directory, "
+        "~/.dlt/pipelines, or /var/dlt/pipelines for root, or $DLT_DATA_DIR/pipelines)",
     )
     sync.add_argument("--json", action="store_true", help="print the final summary as JSON")
     sync.add_argument(
