@@ -5,10 +5,10 @@ A config file written for Airbyte's archived source-bigcommerce (``store_hash``,
 ``start_date`` as ``YYYY-MM-DD``) is accepted unchanged; every other key is optional. A key no option has
 is named with the closest valid one (:func:`unknown_key`): an error by default, because a misspelt key
 (``max_concurent_requests``) would otherwise do nothing, silently; the Airbyte protocol commands only warn,
-because the spec allows other keys (``additionalProperties: true``) and a platform may add its own. Values are
-taken as leniently as
-pydantic's default mode took them, when this was a pydantic model: ``"16"``, ``"16.0"`` or ``16.0`` for an
-integer, ``true`` for 1; the error sentences are pydantic's words too.
+because the spec allows other keys (``additionalProperties: true``) and a platform may add its own.
+
+Values are taken as leniently as pydantic's default mode took them, when this was a pydantic model:
+``"16"``, ``"16.0"`` or ``16.0`` for an integer, ``true`` for 1; the error sentences are pydantic's words too.
 
 The table replaced that model because importing pydantic and building the model cost about 0.45 G
 instructions on every run: two fifths of the connector's start-up, spent to check seven keys.

@@ -34,7 +34,9 @@ def test_a_misspelt_key_is_an_error_that_names_the_closest_valid_key() -> None:
 
 
 def test_a_misspelt_required_key_is_named_as_misspelt_rather_than_as_missing() -> None:
-    raw = {key: value for key, value in AIRBYTE_CONFIG.items() if key != "store_hash"} | {"store_hsh": "abc123"}
+    raw = {key: value for key, value in AIRBYTE_CONFIG.items() if key != "store_hash"} | {
+        "store_hsh": "abc123"
+    }
     with pytest.raises(ConfigError) as raised:
         parse_config(raw)
     assert raised.value.message == "Config key 'store_hsh' is unknown; did you mean 'store_hash'?"
