@@ -102,6 +102,7 @@ PLAIN_HTTP = (
     "use https (http is allowed only for localhost, to reach bigcommerce-sandbox)."
 )
 NO_CONFIG = "Config file '…' does not exist."
+MISSPELT = "Config key 'max_concurent_requests' is unknown; did you mean 'max_concurrent_requests'?"
 UNKNOWN_STREAM = (
     "Catalog file '…' names stream 'nope', which this connector does not have (it has customers, orders, "
     "transactions, pages, products, channels, store, order_products, brands, categories)."
@@ -162,6 +163,13 @@ CASES: list[Case] = [
     Case("the config is not JSON", "discover", _bad_json, (BAD_JSON,), "TRACE config_error"),
     Case("the config is not JSON", "sync", _bad_json, (BAD_JSON,), "-"),
     Case("a required key is missing", "read", _missing_key, (MISSING,), "TRACE config_error"),
+    Case(
+        "a key is misspelt (the protocol commands log this as a warning and go on)",
+        "sync",
+        lambda env: env.good(max_concurent_requests=4),
+        (MISSPELT,),
+        "-",
+    ),
     Case(
         "a key has the wrong type",
         "read",

@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument(
         "--pipelines-dir",
-        help="dlt's working directory (default ~/.dlt/pipelines/source-bigcommerce)",
+        help="dlt's working directory (default: source-bigcommerce in dlt's pipelines directory, "
+        "~/.dlt/pipelines, or /var/dlt/pipelines for root, or $DLT_DATA_DIR/pipelines)",
     )
     sync.add_argument("--json", action="store_true", help="print the final summary as JSON")
     sync.add_argument(
@@ -136,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return load.run(args)
         if args.command == "check":
             return check_file(args.config, out)
-        config = load_config(args.config)
+        config = load_config(args.config, on_unknown_key=warning(writer))
         writer = protocol.Writer(out, redact=[config.access_token])
         if args.command == "discover":
             writer.message(protocol.catalog_message(catalog.discover()))
@@ -249,11 +250,18 @@ PROBES: dict[str, tuple[str, str]] = {
 
 def check_file(path: str, out: BinaryIO) -> int:
     """``check``: a config that cannot be used is a failed connection too, reported the same way."""
+    writer = protocol.Writer(out)
     try:
-        config = load_config(path)
+        config = load_config(path, on_unknown_key=warning(writer))
     except ConfigError as error:
-        return status(protocol.Writer(out), False, error.message)
+        return status(writer, False, error.message)
     return asyncio.run(check(config, protocol.Writer(out, redact=[config.access_token])))
+
+
+def warning(writer: protocol.Writer) -> Callable[[str], None]:
+    """A config key the connector does not know is a WARN LOG for the protocol face, not a failure:
+    Airbyte's spec allows other keys, and a platform may add its own."""
+    return lambda sentence: writer.message(protocol.log("WARN", sentence))
 
 
 async def check(config: Config, writer: protocol.Writer) -> int:

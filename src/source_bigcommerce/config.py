@@ -2,10 +2,13 @@
 spec's JSON Schema and the validation of a config file are made.
 
 A config file written for Airbyte's archived source-bigcommerce (``store_hash``, ``access_token``,
-``start_date`` as ``YYYY-MM-DD``) is accepted unchanged; every other key is optional. Unknown keys are
-ignored, as Airbyte's spec allows (``additionalProperties: true``). Values are taken as leniently as
-pydantic's default mode took them, when this was a pydantic model: ``"16"``, ``"16.0"`` or ``16.0`` for an
-integer, ``true`` for 1; the error sentences are pydantic's words too.
+``start_date`` as ``YYYY-MM-DD``) is accepted unchanged; every other key is optional. A key no option has
+is named with the closest valid one (:func:`unknown_key`): an error by default, because a misspelt key
+(``max_concurent_requests``) would otherwise do nothing, silently; the Airbyte protocol commands only warn,
+because the spec allows other keys (``additionalProperties: true``) and a platform may add its own.
+
+Values are taken as leniently as pydantic's default mode took them, when this was a pydantic model:
+``"16"``, ``"16.0"`` or ``16.0`` for an integer, ``true`` for 1; the error sentences are pydantic's words too.
 
 The table replaced that model because importing pydantic and building the model cost about 0.45 G
 instructions on every run: two fifths of the connector's start-up, spent to check seven keys.
@@ -13,6 +16,7 @@ instructions on every run: two fifths of the connector's start-up, spent to chec
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
@@ -222,13 +226,36 @@ def spec_schema() -> dict[str, Any]:
     }
 
 
-def parse_config(raw: Any) -> Config:
+def unknown_key(key: str) -> str:
+    """The sentence for a config key no option has: the closest valid key, or all of them when none is
+    close. It names keys only, never a value, which may be a secret."""
+    names = [option.name for option in OPTIONS]
+    close = difflib.get_close_matches(key, names, n=1)
+    if close:
+        return f"Config key {key!r} is unknown; did you mean {close[0]!r}?"
+    return f"Config key {key!r} is unknown; the keys are {', '.join(names)}."
+
+
+def parse_config(raw: Any, *, on_unknown_key: Callable[[str], None] | None = None) -> Config:
     """Validate a decoded config; the first problem is a :class:`ConfigError` whose one sentence says what
-    to fix and never holds a secret's value."""
+    to fix and never holds a secret's value.
+
+    Args:
+        raw: the decoded config.
+        on_unknown_key: receives :func:`unknown_key`'s sentence for each key no option has, which is then
+            ignored; without it the first such key is the error. Unknown keys are checked first, so a
+            misspelt required key is named as misspelt rather than as missing.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(
             'The config must be a JSON object such as {"store_hash": ..., "access_token": ...}.'
         )
+    known = {option.name for option in OPTIONS}
+    for key in raw:
+        if key not in known:
+            if on_unknown_key is None:
+                raise ConfigError(unknown_key(key))
+            on_unknown_key(unknown_key(key))
     values: dict[str, Any] = {}
     for option in OPTIONS:
         if option.name not in raw:
@@ -247,9 +274,10 @@ def parse_config(raw: Any) -> Config:
     return Config(**values)
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a config file; every failure is a :class:`ConfigError` with one clear sentence."""
-    return parse_config(read_json_file(path, f"Config file {str(path)!r}"))
+def load_config(path: str | Path, *, on_unknown_key: Callable[[str], None] | None = None) -> Config:
+    """Read and validate a config file; every failure is a :class:`ConfigError` with one clear sentence.
+    ``on_unknown_key`` as in :func:`parse_config`."""
+    return parse_config(read_json_file(path, f"Config file {str(path)!r}"), on_unknown_key=on_unknown_key)
 
 
 def _typed(kind: Kind, value: Any) -> Any:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from airbyte_protocol.models import AirbyteMessage
 
 from bigcommerce_sandbox.app import RunningSandbox
@@ -113,6 +114,32 @@ def test_read_writes_only_protocol_messages_and_a_state_per_stream(
     assert again.returncode == 0, again.stderr
     streams_again = {m["record"]["stream"] for m in messages(again.stdout) if m["type"] == "RECORD"}
     assert streams_again == {"pages", "store", "brands", "categories"}
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"), [("check", "CONNECTION_STATUS"), ("discover", "CATALOG"), ("read", "RECORD")]
+)
+def test_an_unknown_config_key_is_a_warning_log_naming_the_closest_key_and_the_command_goes_on(
+    command: str, answer: str, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    config = write_json(tmp_path / "config.json", {**sandbox.config, "max_concurent_requests": 4})
+    catalog = write_json(tmp_path / "catalog.json", configured_catalog(("brands",)))
+    done = run_cli(
+        command, "--config", str(config), *(["--catalog", str(catalog)] if command == "read" else [])
+    )
+    assert done.returncode == 0, done.stderr
+    parsed = messages(done.stdout)
+    assert parsed[0] == {
+        "type": "LOG",
+        "log": {
+            "level": "WARN",
+            "message": "Config key 'max_concurent_requests' is unknown; did you mean 'max_concurrent_requests'?",
+        },
+    }
+    assert answer in {m["type"] for m in parsed}
+    if command == "check":
+        [status] = [m["connectionStatus"] for m in parsed if m["type"] == "CONNECTION_STATUS"]
+        assert status["status"] == "SUCCEEDED"
 
 
 def test_check_does_not_mistake_a_payment_service_outage_for_a_missing_scope(

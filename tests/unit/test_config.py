@@ -25,8 +25,46 @@ def test_a_config_written_for_airbytes_connector_is_accepted_unchanged() -> None
     assert config.access_token == AIRBYTE_CONFIG["access_token"]
 
 
-def test_unknown_keys_are_ignored_as_airbytes_spec_allows() -> None:
-    assert parse_config({**AIRBYTE_CONFIG, "something_else": 1}).store_hash == "abc123"
+def test_a_misspelt_key_is_an_error_that_names_the_closest_valid_key() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config({**AIRBYTE_CONFIG, "max_concurent_requests": 4})
+    assert raised.value.message == (
+        "Config key 'max_concurent_requests' is unknown; did you mean 'max_concurrent_requests'?"
+    )
+
+
+def test_a_misspelt_required_key_is_named_as_misspelt_rather_than_as_missing() -> None:
+    raw = {key: value for key, value in AIRBYTE_CONFIG.items() if key != "store_hash"} | {
+        "store_hsh": "abc123"
+    }
+    with pytest.raises(ConfigError) as raised:
+        parse_config(raw)
+    assert raised.value.message == "Config key 'store_hsh' is unknown; did you mean 'store_hash'?"
+
+
+def test_a_key_close_to_no_option_is_answered_with_every_valid_key() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config({**AIRBYTE_CONFIG, "colour": "blue"})
+    names = ", ".join(option.name for option in OPTIONS)
+    assert raised.value.message == f"Config key 'colour' is unknown; the keys are {names}."
+
+
+def test_the_unknown_key_sentence_names_the_key_but_never_its_value() -> None:
+    raw = {key: value for key, value in AIRBYTE_CONFIG.items() if key != "access_token"}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(raw | {"acces_token": AIRBYTE_CONFIG["access_token"]})
+    assert raised.value.message == "Config key 'acces_token' is unknown; did you mean 'access_token'?"
+
+
+def test_given_a_warning_callback_each_unknown_key_is_reported_and_ignored() -> None:
+    warned: list[str] = []
+    config = parse_config(
+        {**AIRBYTE_CONFIG, "max_retrys": 3, "__injected_by_a_platform": {}}, on_unknown_key=warned.append
+    )
+    assert config == parse_config(AIRBYTE_CONFIG)
+    assert warned[0] == "Config key 'max_retrys' is unknown; did you mean 'max_retries'?"
+    assert warned[1].startswith("Config key '__injected_by_a_platform' is unknown; the keys are store_hash, ")
+    assert len(warned) == 2
 
 
 def test_the_spec_is_generated_from_the_model_with_airbytes_keys() -> None:
@@ -156,11 +194,12 @@ CANDIDATES: list[dict[str, Any]] = [
 def test_the_spec_and_the_validation_agree(raw: dict[str, Any]) -> None:
     # Both come from one table; a platform validating against the spec and the connector validating the
     # file must accept the same configs (the spec cannot say what a date or a safe URL is, and does not
-    # take numbers written as strings: the candidates stay clear of those).
+    # take numbers written as strings: the candidates stay clear of those). The platform's connector is the
+    # protocol face, which only warns of a key the spec leaves open.
     lenient_only = isinstance(raw.get("max_concurrent_requests"), str)
     by_spec = jsonschema.Draft7Validator(spec_schema()).is_valid(raw)
     try:
-        parse_config(raw)
+        parse_config(raw, on_unknown_key=lambda sentence: None)
         by_connector = True
     except ConfigError:
         by_connector = False
