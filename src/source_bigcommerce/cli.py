@@ -210,7 +210,7 @@ async def with_client(
                 loop.time,
                 asyncio.sleep,
                 platform_backoff=pauses.platform,
-                log=lambda message: log("INFO", message),
+                log=log,
             ),
             concurrency=config.max_concurrent_requests,
             timeout_s=config.request_timeout_seconds,

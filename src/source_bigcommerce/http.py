@@ -286,16 +286,24 @@ class Client:
                     )
                 continue
             failures += 1
-            # A 429 without headers is already held by the governor, for every request: no second wait.
+            # A 429 without headers is already held by the governor, for every request: no second wait,
+            # unless the server asked this request for a longer one.
             pause = (
                 result.held
                 if result.held is not None
                 else self._backoff[min(failures, len(self._backoff)) - 1]
             )
+            if result.after is not None:
+                pause = max(pause, result.after)
             if failures > retries_allowed or self._clock() - started + pause > MAX_RETRY_SECONDS:
                 if result.unreachable:
                     raise Unreachable(
                         f"C{result.reason[1:]} after {failures} attempts: {UNREACHABLE_REMEDY}."
+                    )
+                if result.after is not None and failures <= retries_allowed:
+                    raise TransientError(
+                        f"{where} was told to retry after {result.after:.0f} s (Retry-After), longer than "
+                        f"one request may wait ({MAX_RETRY_SECONDS:g} s); it was not retried."
                     )
                 raise TransientError(f"{where} failed after {failures} attempts: {result.reason}.")
             self.stats.retries += 1
@@ -309,7 +317,7 @@ class Client:
             self._log(
                 "WARN", f"{where}: {result.reason}; retry {failures} of {retries_allowed} in {pause:.3g} s."
             )
-            if result.held is None:
+            if pause > (result.held or 0.0):
                 await self._sleep(pause)
 
     async def _attempt(
@@ -365,8 +373,13 @@ class Client:
         if outcome is Outcome.RATE_LIMITED:
             pause = self._governor.rate_limited(received_at, headers)
             if Quota.from_headers(headers) is None:
-                # Platform load, not the store's quota (bigcommerce/docs PR #325): a retry like a 5xx.
-                return _Failed("HTTP 429 without rate-limit headers (BigCommerce is under load)", held=pause)
+                # Platform load, not the store's quota (bigcommerce/docs PR #325): a retry like a 5xx. A
+                # Retry-After holds this request only; the governor holds the others for its own backoff.
+                return _Failed(
+                    "HTTP 429 without rate-limit headers (BigCommerce is under load)",
+                    held=pause,
+                    after=_retry_after(headers),
+                )
             self._log(
                 "INFO", f"{where}: rate limited (429); every request waits {pause:.1f} s for the quota."
             )
@@ -392,6 +405,8 @@ class _Failed:
     """No connection could be made: retried, and if it never comes, :class:`Unreachable`."""
     held: float | None = None
     """The governor already holds every request this long (a 429 without headers); no second pause."""
+    after: float | None = None
+    """The server asked this request to wait this long before retrying (``Retry-After``)."""
 
 
 class _Probe:
@@ -458,6 +473,12 @@ def _detail(raw: bytes) -> str:
         if isinstance(text, str) and text:
             return f": {text.rstrip('.')}"
     return ""
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` (or BigCommerce's ``X-Retry-After``) in seconds; None when absent or not a number."""
+    value = headers.get("Retry-After") or headers.get("X-Retry-After")
+    return float(value) if value is not None and value.strip().isdigit() else None
 
 
 def make_session(concurrency: int, api_url: str) -> aiohttp.ClientSession:
