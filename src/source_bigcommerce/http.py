@@ -34,7 +34,7 @@ import orjson
 
 from source_bigcommerce import __version__
 from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
-from source_bigcommerce.protocol import LogLevel
+from source_bigcommerce.protocol import MIN_REDACTED, LogLevel
 from source_bigcommerce.ratelimit import PLATFORM_BACKOFF_S, Clock, Governor, Quota, Sleep
 from source_bigcommerce.tls import client_context, import_without_trust_store
 
@@ -51,6 +51,10 @@ MAX_RETRY_SECONDS = 300.0
 """No request keeps retrying server errors for longer than this, whatever ``max_retries`` allows."""
 MAX_RATE_LIMITED = 40
 """429s one request may meet before its stream fails: 40 Standard-plan windows is 20 minutes of waiting."""
+MAX_SHOWN_CHARS = 200
+"""How much of an error body's title or message a sentence quotes."""
+REDACTED_TEXT = "[access token]"
+"""What stands in a server's text where it quoted the access token back."""
 
 
 class Outcome(enum.Enum):
@@ -216,6 +220,7 @@ class Client:
             "Accept": "application/json",
             "User-Agent": f"source-bigcommerce/{__version__}",
         }
+        self._token = token
         self._governor = governor
         self._slots = asyncio.Semaphore(concurrency)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -393,7 +398,7 @@ class Client:
             return Response(status=status, body=body, date=headers.get("Date"))
         if outcome is Outcome.RETRY:
             return _Failed(f"HTTP {status}")
-        raise _error(outcome, status, where, raw)
+        raise _error(outcome, status, where, _detail(raw, self._token))
 
 
 @dataclass(frozen=True)
@@ -444,8 +449,7 @@ def _ssl_reason(error: BaseException) -> str:
     return getattr(error, "verify_message", None) or getattr(error, "reason", None) or type(error).__name__
 
 
-def _error(outcome: Outcome, status: int, where: str, raw: bytes) -> ApiError:
-    detail = _detail(raw)
+def _error(outcome: Outcome, status: int, where: str, detail: str) -> ApiError:
     if outcome is Outcome.UNAUTHORIZED:
         return Unauthorized(
             "BigCommerce rejected the access token (HTTP 401): check access_token and that its API account "
@@ -460,8 +464,8 @@ def _error(outcome: Outcome, status: int, where: str, raw: bytes) -> ApiError:
     return ApiError(f"{where} failed with HTTP {status}{detail}.", status, where)
 
 
-def _detail(raw: bytes) -> str:
-    """The title (v3) or message (v2) of an error body, for the user; never the request."""
+def _detail(raw: bytes | bytearray, token: str) -> str:
+    """The title (v3) or message (v2) of an error body, for the user, as :func:`shown`; never the request."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -470,9 +474,19 @@ def _detail(raw: bytes) -> str:
         body = body[0]
     if isinstance(body, dict):
         text = body.get("title") or body.get("message")
-        if isinstance(text, str) and text:
-            return f": {text.rstrip('.')}"
+        if isinstance(text, str) and text.strip():
+            return f": {shown(text, token).rstrip('.')}"
     return ""
+
+
+def shown(text: str, token: str) -> str:
+    """Text a server wrote, fit to quote in a sentence: on one line, at most :data:`MAX_SHOWN_CHARS`
+    characters, and the access token, should the server have quoted it back, replaced by
+    :data:`REDACTED_TEXT`."""
+    text = " ".join(text.split())
+    if len(token) >= MIN_REDACTED:
+        text = text.replace(token, REDACTED_TEXT)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -11,9 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hostile_http import STORE_HASH, Reply, always, hostile_server, in_turn, v3_page
+import pytest
+
+from hostile_http import STORE_HASH, Reply, always, hostile_server, in_turn, raw_reply, v3_page
+from source_bigcommerce import http
 from source_bigcommerce.errors import TransientError
-from source_bigcommerce.http import MAX_RETRY_SECONDS, Client, make_session
+from source_bigcommerce.http import MAX_RETRY_SECONDS, REDACTED_TEXT, ApiError, Client, make_session
 from source_bigcommerce.ratelimit import Governor
 
 from support import FakeTime, assert_no_secret
@@ -83,3 +86,31 @@ def test_a_retry_after_beyond_the_retry_budget_fails_its_request_alone_and_at_on
     )
     assert outcome.results["/v3/catalog/categories"].body == PAGE
     assert max(outcome.slept, default=0.0) <= 1.0, "only the governor's platform backoff was waited"
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"title": f"Token {SECRET} is not valid"}, f": Token {REDACTED_TEXT} is not valid."),
+        ([{"status": 422, "message": f"bad token {SECRET}."}], f": bad token {REDACTED_TEXT}."),
+        ({"title": "two\nlines\r\n\tand a tab"}, ": two lines and a tab."),
+        ({"title": "x" * 5000}, f": {'x' * (http.MAX_SHOWN_CHARS - 1)}…."),
+        ({"title": "   "}, "."),
+    ],
+)
+def test_a_servers_error_text_is_shown_on_one_line_bounded_and_without_the_token(
+    body: Any, detail: str
+) -> None:
+    outcome = get_all({"/v3/catalog/brands": always(body, 422)}, ["/v3/catalog/brands"])
+    error = outcome.results["/v3/catalog/brands"]
+    assert isinstance(error, ApiError)
+    assert str(error) == f"GET /v3/catalog/brands failed with HTTP 422{detail}"
+
+
+def test_a_token_the_server_escaped_in_json_is_still_found() -> None:
+    escaped = "".join(f"\\u{ord(char):04x}" for char in SECRET)
+    body = b'{"title": "Token ' + escaped.encode() + b' is not valid"}'
+    outcome = get_all({"/v3/catalog/brands": raw_reply(body, {}, status=403)}, ["/v3/catalog/brands"])
+    error = outcome.results["/v3/catalog/brands"]
+    assert isinstance(error, ApiError)
+    assert str(error) == f"GET /v3/catalog/brands was refused (HTTP 403): Token {REDACTED_TEXT} is not valid."
