@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from source_bigcommerce import __version__
+from source_bigcommerce.config import DEFAULT_MAX_RESPONSE_MB, MB
 from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
 from source_bigcommerce.protocol import MIN_REDACTED, LogLevel
 from source_bigcommerce.ratelimit import PLATFORM_BACKOFF_S, Clock, Governor, Quota, Sleep
@@ -51,6 +52,9 @@ MAX_RETRY_SECONDS = 300.0
 """No request keeps retrying server errors for longer than this, whatever ``max_retries`` allows."""
 MAX_RATE_LIMITED = 40
 """429s one request may meet before its stream fails: 40 Standard-plan windows is 20 minutes of waiting."""
+MAX_RECORD_BYTES = 20 * MB
+"""The largest record a stream may deliver, written as JSON: Airbyte Cloud's limit for one record ("Size of
+a single record: 20MB", docs.airbyte.com, Airbyte Cloud limits). No BigCommerce record comes near it."""
 MAX_SHOWN_CHARS = 200
 """How much of an error body's title or message a sentence quotes."""
 REDACTED_TEXT = "[access token]"
@@ -115,6 +119,11 @@ class Unreachable(TransientError):
 
 class Untrusted(ConfigError):
     """The server's TLS certificate failed verification; retrying cannot help and it is never skipped."""
+
+
+class TooLarge(ConnectorError):
+    """A response body beyond ``max_response_mb``, or a record beyond :data:`MAX_RECORD_BYTES`: its stream
+    fails at once, as asking again would bring the same bytes back."""
 
 
 UNREACHABLE_REMEDY = "check api_url and that this machine can reach it"
@@ -211,8 +220,10 @@ class Client:
         sleep: Sleep,
         log: Log,
         backoff: Sequence[float] = BACKOFF_S,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_MB * MB,
     ) -> None:
-        """``backoff`` replaces :data:`BACKOFF_S`, the pauses before retries (tests use milliseconds)."""
+        """``backoff`` replaces :data:`BACKOFF_S`, the pauses before retries (tests use milliseconds);
+        ``max_response_bytes`` is the largest body read, counted after decompression."""
         self._session = session
         self._base = f"{api_url.rstrip('/')}/stores/{store_hash}"
         self._headers = {
@@ -221,6 +232,7 @@ class Client:
             "User-Agent": f"source-bigcommerce/{__version__}",
         }
         self._token = token
+        self._max_response = max_response_bytes
         self._governor = governor
         self._slots = asyncio.Semaphore(concurrency)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -351,7 +363,7 @@ class Client:
                 received_at = self._clock()
                 status = resp.status
                 headers = resp.headers
-                raw = await resp.read()
+                raw = await _read_within(resp, self._max_response)
         except asyncio.TimeoutError:
             return _Failed(f"no complete answer within {self._timeout.total:g} s")
         except aiohttp.ClientConnectorCertificateError as exc:
@@ -390,15 +402,43 @@ class Client:
             )
             return Outcome.RATE_LIMITED
         self._governor.observe(received_at, headers)
+        if raw is None:
+            unpacked = " once decompressed" if headers.get("Content-Encoding") else ""
+            raise TooLarge(
+                f"{where} answered with a body larger than {self._max_response // MB} MB{unpacked} "
+                "(max_response_mb); raise max_response_mb if this store's pages really are that large."
+            )
         if outcome is Outcome.OK:
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
                 return _Failed(f"HTTP {status} with a body that is not valid JSON")
+            if len(raw) > MAX_RECORD_BYTES:
+                self._refuse_large_record(body, where)
             return Response(status=status, body=body, date=headers.get("Date"))
         if outcome is Outcome.RETRY:
             return _Failed(f"HTTP {status}")
         raise _error(outcome, status, where, _detail(raw, self._token))
+
+    def _refuse_large_record(self, body: Any, where: str) -> None:
+        """Raise :class:`TooLarge` for the first record of ``body`` whose JSON passes :data:`MAX_RECORD_BYTES`.
+
+        Only a body larger than the limit can hold such a record, so ordinary pages never pay for this.
+        """
+        if isinstance(body, dict) and isinstance(body.get("data"), list):
+            body = body["data"]
+        for record in body if isinstance(body, list) else [body]:
+            try:
+                size = len(orjson.dumps(record))
+            except orjson.JSONEncodeError:
+                continue  # nested too deep to write: refused where it would be written
+            if size > MAX_RECORD_BYTES:
+                ident = record.get("id") if isinstance(record, dict) else None
+                raise TooLarge(
+                    f"{where} answered with a record (id {shown(repr(ident), self._token)}) of "
+                    f"{size / MB:.0f} MB, more than the {MAX_RECORD_BYTES // MB} MB one record may have; "
+                    "its stream stops before it."
+                )
 
 
 @dataclass(frozen=True)
@@ -493,6 +533,19 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     """``Retry-After`` (or BigCommerce's ``X-Retry-After``) in seconds; None when absent or not a number."""
     value = headers.get("Retry-After") or headers.get("X-Retry-After")
     return float(value) if value is not None and value.strip().isdigit() else None
+
+
+async def _read_within(resp: aiohttp.ClientResponse, limit: int) -> bytearray | None:
+    """The body, read as it arrives; None, with the connection closed, as soon as it passes ``limit``
+    bytes. aiohttp decompresses in bounded steps as the body is read (>= 3.14.4), so a small gzip that
+    expands to gigabytes stops here too, after ``limit`` bytes of it."""
+    body = bytearray()
+    async for chunk in resp.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            resp.close()
+            return None
+    return body
 
 
 def make_session(concurrency: int, api_url: str) -> aiohttp.ClientSession:

@@ -7,16 +7,17 @@ tests/e2e/test_hostile_server.py.
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from hostile_http import STORE_HASH, Reply, always, hostile_server, in_turn, raw_reply, v3_page
+from hostile_http import STORE_HASH, Reply, always, big_records, hostile_server, in_turn, raw_reply, v3_page
 from source_bigcommerce import http
 from source_bigcommerce.errors import TransientError
-from source_bigcommerce.http import MAX_RETRY_SECONDS, REDACTED_TEXT, ApiError, Client, make_session
+from source_bigcommerce.http import MAX_RETRY_SECONDS, REDACTED_TEXT, ApiError, Client, TooLarge, make_session
 from source_bigcommerce.ratelimit import Governor
 
 from support import FakeTime, assert_no_secret
@@ -86,6 +87,47 @@ def test_a_retry_after_beyond_the_retry_budget_fails_its_request_alone_and_at_on
     )
     assert outcome.results["/v3/catalog/categories"].body == PAGE
     assert max(outcome.slept, default=0.0) <= 1.0, "only the governor's platform backoff was waited"
+
+
+def test_a_body_beyond_the_limit_fails_its_request_without_a_retry() -> None:
+    routes = {"/v3/catalog/brands": raw_reply(b" " * 5000, {})}
+    outcome = get_all(routes, ["/v3/catalog/brands"], max_response_bytes=4096)
+    error = outcome.results["/v3/catalog/brands"]
+    assert isinstance(error, TooLarge)
+    assert str(error).startswith("GET /v3/catalog/brands answered with a body larger than 0 MB (max_res")
+    assert outcome.slept == []
+
+
+def test_a_body_at_the_limit_is_read() -> None:
+    body = b'{"data": [], "meta": {}}'
+    outcome = get_all(
+        {"/v3/catalog/brands": raw_reply(body, {})}, ["/v3/catalog/brands"], max_response_bytes=len(body)
+    )
+    assert outcome.results["/v3/catalog/brands"].body == {"data": [], "meta": {}}
+
+
+def test_a_compressed_body_is_limited_by_its_decompressed_size() -> None:
+    small = gzip.compress(b" " * (1 << 20))  # 1 KB that expands to 1 MiB
+    routes = {"/v3/catalog/brands": raw_reply(small, {"Content-Encoding": "gzip"})}
+    outcome = get_all(routes, ["/v3/catalog/brands"], max_response_bytes=64 << 10)
+    error = outcome.results["/v3/catalog/brands"]
+    assert isinstance(error, TooLarge)
+    assert "once decompressed (max_response_mb)" in str(error)
+
+
+def test_a_record_beyond_the_record_limit_fails_its_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http, "MAX_RECORD_BYTES", 1 << 20)
+    routes = {"/v3/catalog/brands": big_records(3, (1 << 20) - 100, total=3)}
+    outcome = get_all(routes, ["/v3/catalog/brands"])
+    assert isinstance(outcome.results["/v3/catalog/brands"], http.Response)  # each just under 1 MiB
+
+    routes = {"/v3/catalog/brands": big_records(3, 3 << 20, total=3)}
+    error = get_all(routes, ["/v3/catalog/brands"]).results["/v3/catalog/brands"]
+    assert isinstance(error, TooLarge)
+    assert str(error) == (
+        "GET /v3/catalog/brands answered with a record (id 1) of 3 MB, more than the 1 MB one record may "
+        "have; its stream stops before it."
+    )
 
 
 @pytest.mark.parametrize(
