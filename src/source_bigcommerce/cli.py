@@ -219,6 +219,7 @@ async def with_client(
             sleep=asyncio.sleep,
             log=log,
             backoff=pauses.retry,
+            max_response_bytes=config.max_response_bytes,
         )
         return await work(client)
 
