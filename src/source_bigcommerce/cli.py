@@ -322,7 +322,7 @@ def status(writer: protocol.Writer, succeeded: bool, message: str | None) -> int
     """
     writer.message(protocol.connection_status(succeeded, message))
     if message:
-        print(message, file=sys.stderr)
+        print(writer.scrub(message), file=sys.stderr)
     return 0
 
 
@@ -353,7 +353,7 @@ class ProtocolSink:
     async def failed(self, stream: str, error: ConnectorError) -> None:
         self.failures.append(stream)
         self._writer.message(protocol.trace_error(error.message, error.failure_type, stream=stream))
-        print(error.message, file=sys.stderr)
+        print(self._writer.scrub(error.message), file=sys.stderr)
 
     def log(self, level: protocol.LogLevel, message: str) -> None:
         if level != "DEBUG" or self._debug:
