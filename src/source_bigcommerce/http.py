@@ -504,7 +504,7 @@ def _error(outcome: Outcome, status: int, where: str, detail: str) -> ApiError:
     return ApiError(f"{where} failed with HTTP {status}{detail}.", status, where)
 
 
-def _detail(raw: bytes | bytearray, token: str) -> str:
+def _detail(raw: bytes, token: str) -> str:
     """The title (v3) or message (v2) of an error body, for the user, as :func:`shown`; never the request."""
     try:
         body = orjson.loads(raw)
@@ -535,17 +535,19 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return float(value) if value is not None and value.strip().isdigit() else None
 
 
-async def _read_within(resp: aiohttp.ClientResponse, limit: int) -> bytearray | None:
+async def _read_within(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
     """The body, read as it arrives; None, with the connection closed, as soon as it passes ``limit``
     bytes. aiohttp decompresses in bounded steps as the body is read (>= 3.14.4), so a small gzip that
     expands to gigabytes stops here too, after ``limit`` bytes of it."""
-    body = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in resp.content.iter_any():
-        body += chunk
-        if len(body) > limit:
+        size += len(chunk)
+        if size > limit:
             resp.close()
             return None
-    return body
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def make_session(concurrency: int, api_url: str) -> aiohttp.ClientSession:
