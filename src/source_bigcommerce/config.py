@@ -231,8 +231,7 @@ OPTIONS: tuple[Option, ...] = (
         "integer",
         "Maximum response size (MB)",
         "The largest response body accepted, in MiB after decompression. A larger one fails its stream "
-        "instead of filling the machine's memory: whatever BigCommerce or a proxy sends, a read holds at "
-        "most a few responses of this size at once.",
+        "instead of filling the machine's memory.",
         default=DEFAULT_MAX_RESPONSE_MB,
         limits={"minimum": 1, "maximum": 1024},
     ),
