@@ -18,6 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from bigcommerce_sandbox.app import RunningSandbox
+from hostile_http import (
+    Reply,
+    always,
+    big_records,
+    deep_page,
+    endless,
+    gzip_bomb,
+    in_turn,
+    raw_reply,
+    v3_page,
+)
 
 SECRET = "tok-badinput-Xr8Lw3Qz"
 """The access token of every case: distinctive, so a search of all output for it means something."""
@@ -100,6 +111,23 @@ FUTURE = (
 PLAIN_HTTP = (
     "Config key 'api_url' is invalid: api_url 'http://example.com' uses plain http to a non-loopback host; "
     "use https (http is allowed only for localhost, to reach bigcommerce-sandbox)."
+)
+USERINFO = (
+    "Config key 'api_url' is invalid: api_url 'http://…@127.0.0.1:…' carries a user name or password before the "
+    "host; remove it (the access token goes in access_token)."
+)
+QUERY = (
+    "Config key 'api_url' is invalid: api_url 'http://127.0.0.1:…/?store=abc' has a query (?...) or a fragment "
+    "(#...); give the base URL alone, such as https://api.bigcommerce.com."
+)
+SPACE = "Config key 'api_url' is invalid: api_url 'http://127.0.0.1:… ' holds a space or a control character; remove it."
+PATH_HASH = (
+    "Config key 'store_hash' is invalid: store_hash '../sandbox' is not a store hash, which is letters and digits "
+    "only, such as 17hoqh4ddx (the part after /stores/ in the API path of your API account)."
+)
+CONTROL_TOKEN = (
+    "Config key 'access_token' is invalid: the token holds a control character (a line break or a tab, say), "
+    "which no access token has; copy it again without it."
 )
 NO_CONFIG = "Config file '…' does not exist."
 MISSPELT = "Config key 'max_concurent_requests' is unknown; did you mean 'max_concurrent_requests'?"
@@ -212,6 +240,72 @@ CASES: list[Case] = [
         lambda env: env.good(api_url="http://example.com"),
         (PLAIN_HTTP,),
         "TRACE config_error",
+    ),
+    Case(
+        "api_url carries a user name and password (http://someone:hunter2@...)",
+        "read",
+        lambda env: env.good(api_url=env.store.url.replace("http://", "http://someone:hunter2@")),
+        (USERINFO,),
+        "TRACE config_error",
+    ),
+    Case(
+        "api_url carries a user name and password (http://someone:hunter2@...)",
+        "check",
+        lambda env: env.good(api_url=env.store.url.replace("http://", "http://someone:hunter2@")),
+        (USERINFO,),
+        "CONNECTION_STATUS FAILED",
+        exit=0,
+    ),
+    Case(
+        "api_url has a query",
+        "read",
+        lambda env: env.good(api_url=f"{env.store.url}/?store=abc"),
+        (QUERY,),
+        "TRACE config_error",
+    ),
+    Case(
+        "api_url ends in a space",
+        "read",
+        lambda env: env.good(api_url=f"{env.store.url} "),
+        (SPACE,),
+        "TRACE config_error",
+    ),
+    Case(
+        "store_hash climbs out of its path segment (../)",
+        "read",
+        lambda env: env.good(store_hash="../sandbox"),
+        (PATH_HASH,),
+        "TRACE config_error",
+    ),
+    Case(
+        "store_hash climbs out of its path segment (../)",
+        "check",
+        lambda env: env.good(store_hash="../sandbox"),
+        (PATH_HASH,),
+        "CONNECTION_STATUS FAILED",
+        exit=0,
+    ),
+    Case(
+        "access_token ends in a line break",
+        "read",
+        lambda env: env.good(access_token=SECRET + "\n"),
+        (CONTROL_TOKEN,),
+        "TRACE config_error",
+    ),
+    Case(
+        "access_token ends in a line break",
+        "check",
+        lambda env: env.good(access_token=SECRET + "\n"),
+        (CONTROL_TOKEN,),
+        "CONNECTION_STATUS FAILED",
+        exit=0,
+    ),
+    Case(
+        "access_token ends in a line break",
+        "sync",
+        lambda env: env.good(access_token=SECRET + "\n"),
+        (CONTROL_TOKEN,),
+        "-",
     ),
     # The catalog and the state.
     Case(
@@ -346,24 +440,197 @@ CASES: list[Case] = [
 ]
 
 
-def render_table(cases: list[Case] = CASES) -> str:
-    """The Markdown table of docs/errors.md."""
+# -- what a server sends ------------------------------------------------------------------------------------
+
+MAX_RSS_MB = 256
+"""The most memory (the child's ru_maxrss) a run may take whatever the server sends: about 40 MB of
+interpreter and libraries, plus one response of the default max_response_mb (64 MB) as it grows. Before
+the limits, a gzip bomb took a read to 4 GB and an endless body to 11 GB."""
+HUGE_RESET = {
+    "X-Rate-Limit-Requests-Left": "0",
+    "X-Rate-Limit-Time-Reset-Ms": str(10**12),
+    "X-Rate-Limit-Requests-Quota": "150",
+    "X-Rate-Limit-Time-Window-Ms": "200",
+}
+"""Rate-limit headers announcing a reset in 10^9 s, in a window of 0.2 s."""
+ONE_BRAND = v3_page([{"id": 1, "name": "Sagaform"}])
+CAPPED_RESET = (
+    "The API announced a rate-limit reset in 1000000000.0 s, longer than its window of 0.2 s; the connector "
+    "waits 0.2 s at most instead."
+)
+RETRY_AFTER = (
+    "GET /v3/catalog/brands was told to retry after 99999999 s (Retry-After), longer than one request may wait "
+    "(300 s); it was not retried."
+)
+TOO_LARGE = (
+    "GET /v3/catalog/brands answered with a body larger than 64 MB (max_response_mb); raise max_response_mb if "
+    "this store's pages really are that large."
+)
+BOMB = (
+    "GET /v3/catalog/brands answered with a body larger than 64 MB once decompressed (max_response_mb); raise "
+    "max_response_mb if this store's pages really are that large."
+)
+HUGE_RECORD = (
+    "GET /v3/catalog/brands answered with a record (id 1) of 21 MB, more than the 20 MB one record may have; "
+    "its stream stops before it."
+)
+TOO_DEEP = (
+    "brands: record 1 cannot be written as JSON: it is nested more than 254 levels deep; the stream stops "
+    "before it."
+)
+NO_ID = "brands: a record came without its id, which tells records apart; the stream stops before it."
+ECHOED = "GET /v3/… failed with HTTP 422: Token [access token] is not valid here."
+INCOMPLETE = "These streams did not sync completely: brands."
+
+
+@dataclass(frozen=True)
+class Served:
+    """Something a server sends that BigCommerce never should: ``routes`` (API path -> reply) script the
+    hostile server of tests/hostile_http.py, and the connector must still end in bounded time and memory,
+    saying :attr:`says` and never the token. ``tests/e2e/test_hostile_server.py`` runs each one."""
+
+    problem: str
+    command: str
+    routes: Callable[[], dict[str, Reply]]
+    """Built afresh for each run: some replies count the requests they answered."""
+    says: tuple[str, ...]
+    reports: str
+    exit: int = 1
+    catalog: tuple[str, ...] = ("brands",)
+    completes: tuple[str, ...] = ()
+    """Streams that must still end COMPLETE, with their records."""
+    logs: tuple[str, ...] = ()
+    """LOG messages the run must write on stdout."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.command}: {self.problem}"
+
+
+SERVED: list[Served] = [
+    Served(
+        "a 429 announces a rate-limit reset in 10^9 s",
+        "read",
+        lambda: {"/v3/catalog/brands": in_turn(always({}, 429, HUGE_RESET), always(ONE_BRAND))},
+        (),
+        "RECORD, LOG WARN",
+        exit=0,
+        completes=("brands",),
+        logs=(CAPPED_RESET,),
+    ),
+    Served(
+        "every answer has 0 requests left and a reset in 10^9 s",
+        "read",
+        lambda: {"/v3/catalog/brands": always(ONE_BRAND, headers=HUGE_RESET)},
+        (),
+        "RECORD, LOG WARN",
+        exit=0,
+        completes=("brands",),
+        logs=(CAPPED_RESET,),
+    ),
+    Served(
+        "a 429 without rate-limit headers says Retry-After: 99999999 (the other streams go on)",
+        "read",
+        lambda: {
+            "/v3/catalog/brands": always({}, 429, {"Retry-After": "99999999"}),
+            "/v3/catalog/categories": always(v3_page([{"id": 1, "name": "Kitchen"}])),
+        },
+        (RETRY_AFTER, INCOMPLETE),
+        "TRACE transient_error",
+        catalog=("brands", "categories"),
+        completes=("categories",),
+    ),
+    Served(
+        "a 2 MB gzip body expands to 2 GB",
+        "read",
+        lambda: {"/v3/catalog/brands": raw_reply(gzip_bomb(2), {"Content-Encoding": "gzip"})},
+        (BOMB, INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
+        "a chunked body never ends",
+        "read",
+        lambda: {"/v3/catalog/brands": endless()},
+        (TOO_LARGE, INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
+        "pages of 250 records of 1 MB (2,000 records in all)",
+        "read",
+        lambda: {"/v3/catalog/brands": big_records(250, 1 << 20, total=2000)},
+        (TOO_LARGE, INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
+        "a record of 21 MB",
+        "read",
+        lambda: {"/v3/catalog/brands": big_records(1, 21 << 20, total=1)},
+        (HUGE_RECORD, INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
+        "a record nested 300 levels deep",
+        "read",
+        lambda: {"/v3/catalog/brands": raw_reply(deep_page(300), {})},
+        (TOO_DEEP, INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
+        "a record nested 1,000 levels deep",
+        "read",
+        lambda: {"/v3/catalog/brands": raw_reply(deep_page(1000), {})},
+        (TOO_DEEP, INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
+        "a record without an id",
+        "read",
+        lambda: {"/v3/catalog/brands": always(v3_page([{"name": "no id"}]))},
+        (NO_ID, INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
+        "an error body quotes the access token back",
+        "read",
+        lambda: {"/v3/catalog/brands": always({"title": f"Token {SECRET} is not valid here"}, 422)},
+        (ECHOED, INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
+        "an error body quotes the access token back",
+        "check",
+        lambda: {"/v3/customers": always({"title": f"Token {SECRET} is not valid here"}, 422)},
+        (ECHOED,),
+        "CONNECTION_STATUS FAILED",
+        exit=0,
+    ),
+]
+
+
+def render_table(cases: list[Case] | list[Served]) -> str:
+    """A Markdown table of docs/errors.md."""
     lines = [
         "| What is wrong | Command | Exit | stdout | stderr says |",
         "|---|---|---:|---|---|",
     ]
     for case in cases:
         says = "<br>".join(f"`{sentence}`" for sentence in case.says)
-        lines.append(f"| {case.problem} | `{case.command}` | {case.exit} | {case.reports} | {says} |")
+        stdout = "<br>".join([case.reports, *(f"`{log}`" for log in getattr(case, "logs", ()))])
+        lines.append(f"| {case.problem} | `{case.command}` | {case.exit} | {stdout} | {says} |")
     return "\n".join(lines) + "\n"
 
 
 BEGIN = "<!-- begin: generated by tools/errors_table.py from tests/bad_inputs.py -->\n"
+BEGIN_SERVED = "<!-- begin: generated by tools/errors_table.py from tests/bad_inputs.py SERVED -->\n"
 END = "<!-- end: generated -->\n"
 
 
 def with_table(document: str) -> str:
-    """``document`` with the text between :data:`BEGIN` and :data:`END` replaced by the current table."""
-    head, _, rest = document.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    return f"{head}{BEGIN}{render_table()}{END}{tail}"
+    """``document`` with the text after :data:`BEGIN` (and after :data:`BEGIN_SERVED`), up to :data:`END`,
+    replaced by the current table of :data:`CASES` (and of :data:`SERVED`)."""
+    for begin, cases in ((BEGIN, CASES), (BEGIN_SERVED, SERVED)):
+        head, found, rest = document.partition(begin)
+        if found:
+            _, _, tail = rest.partition(END)
+            document = f"{head}{begin}{render_table(cases)}{END}{tail}"
+    return document

@@ -210,7 +210,7 @@ async def with_client(
                 loop.time,
                 asyncio.sleep,
                 platform_backoff=pauses.platform,
-                log=lambda message: log("INFO", message),
+                log=log,
             ),
             concurrency=config.max_concurrent_requests,
             timeout_s=config.request_timeout_seconds,
@@ -219,6 +219,7 @@ async def with_client(
             sleep=asyncio.sleep,
             log=log,
             backoff=pauses.retry,
+            max_response_bytes=config.max_response_bytes,
         )
         return await work(client)
 
@@ -321,7 +322,7 @@ def status(writer: protocol.Writer, succeeded: bool, message: str | None) -> int
     """
     writer.message(protocol.connection_status(succeeded, message))
     if message:
-        print(message, file=sys.stderr)
+        print(writer.scrub(message), file=sys.stderr)
     return 0
 
 
@@ -352,7 +353,7 @@ class ProtocolSink:
     async def failed(self, stream: str, error: ConnectorError) -> None:
         self.failures.append(stream)
         self._writer.message(protocol.trace_error(error.message, error.failure_type, stream=stream))
-        print(error.message, file=sys.stderr)
+        print(self._writer.scrub(error.message), file=sys.stderr)
 
     def log(self, level: protocol.LogLevel, message: str) -> None:
         if level != "DEBUG" or self._debug:

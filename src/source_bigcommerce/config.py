@@ -31,10 +31,18 @@ from source_bigcommerce.errors import ConfigError, read_json_file
 
 DEFAULT_API_URL = "https://api.bigcommerce.com"
 DEFAULT_MAX_CONCURRENT_REQUESTS = 16
+DEFAULT_MAX_RESPONSE_MB = 64
+"""Generous: a page of 250 orders with their line items is a few MB."""
+MB = 1 << 20
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ZONED = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+STORE_HASH = re.compile(r"^[A-Za-z0-9]{1,64}$")
+"""What a store hash is made of (``17hoqh4ddx`` in reference/orders.v2.oas2.yml's examples): it becomes a
+segment of every request's path, so nothing that could change the path (``/``, ``..``, ``%``) gets in."""
+PRINTABLE = re.compile(r"^[^\u0000-\u001f\u007f]*$")
+"""A header value without control characters: a line break in the token would end the header."""
 
 
 def is_loopback(host: str) -> bool:
@@ -83,8 +91,41 @@ def _start_date(value: str) -> str:
     return value
 
 
+def _store_hash(value: str) -> str:
+    if not STORE_HASH.fullmatch(value):
+        raise ValueError(
+            f"store_hash {value!r} is not a store hash, which is letters and digits only, such as 17hoqh4ddx "
+            "(the part after /stores/ in the API path of your API account)"
+        )
+    return value
+
+
+def _access_token(value: str) -> str:
+    if not PRINTABLE.fullmatch(value):
+        # The value itself is never shown: it is a secret.
+        raise ValueError(
+            "the token holds a control character (a line break or a tab, say), which no access token has; "
+            "copy it again without it"
+        )
+    return value
+
+
 def _api_url(value: str) -> str:
     parts = urlsplit(value)
+    if "@" in parts.netloc:
+        # Shown without the part before the host: it may be a password.
+        shown = f"{parts.scheme}://…@{parts.netloc.rpartition('@')[2]}"
+        raise ValueError(
+            f"api_url {shown!r} carries a user name or password before the host; remove it "
+            "(the access token goes in access_token)"
+        )
+    if not value.isprintable() or any(char.isspace() for char in value):
+        raise ValueError(f"api_url {value!r} holds a space or a control character; remove it")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError(
+            f"api_url {value!r} has a query (?...) or a fragment (#...); give the base URL alone, "
+            f"such as {DEFAULT_API_URL}"
+        )
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(f"api_url {value!r} is not an http(s) URL")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
@@ -111,6 +152,10 @@ class Option:
     limits: Mapping[str, int] = field(default_factory=dict)
     """JSON Schema keywords, checked here as well: those :data:`LIMITS` knows."""
     examples: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
+    """Given to the spec as JSON Schema ``pattern``, so platforms refuse what ``check`` refuses. ``check``
+    enforces it here, whole (``fullmatch``: the ``$`` of Python's and Java's validators lets a final line
+    break through), in a sentence that says what the value should be."""
     secret: bool = False
     """Marked ``airbyte_secret``, so platforms mask it; the connector never prints it either."""
     check: Callable[[str], str] | None = None
@@ -125,13 +170,17 @@ OPTIONS: tuple[Option, ...] = (
         "The store's hash code. For https://api.bigcommerce.com/stores/HASH_CODE/v3/, "
         "the store hash is 'HASH_CODE'.",
         limits={"minLength": 1},
+        pattern=STORE_HASH,
+        check=_store_hash,
     ),
     Option(
         "access_token",
         "string",
         "Access Token",
         "The access token of a store-level API account (Settings > Store-level API accounts).",
+        pattern=PRINTABLE,
         secret=True,
+        check=_access_token,
     ),
     Option(
         "start_date",
@@ -177,6 +226,15 @@ OPTIONS: tuple[Option, ...] = (
         default=8,
         limits={"minimum": 0, "maximum": 50},
     ),
+    Option(
+        "max_response_mb",
+        "integer",
+        "Maximum response size (MB)",
+        "The largest response body accepted, in MiB after decompression. A larger one fails its stream "
+        "instead of filling the machine's memory.",
+        default=DEFAULT_MAX_RESPONSE_MB,
+        limits={"minimum": 1, "maximum": 1024},
+    ),
 )
 
 
@@ -191,10 +249,15 @@ class Config:
     max_concurrent_requests: int
     request_timeout_seconds: float
     max_retries: int
+    max_response_mb: int
 
     @property
     def start(self) -> datetime:
         return parse_start_date(self.start_date)
+
+    @property
+    def max_response_bytes(self) -> int:
+        return self.max_response_mb * MB
 
 
 def spec_schema() -> dict[str, Any]:
@@ -212,6 +275,8 @@ def spec_schema() -> dict[str, Any]:
             prop["default"] = option.default
         if option.examples:
             prop["examples"] = list(option.examples)
+        if option.pattern is not None:
+            prop["pattern"] = option.pattern.pattern
         if option.secret:
             prop["airbyte_secret"] = True
         properties[option.name] = prop

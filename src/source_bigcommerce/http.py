@@ -33,8 +33,9 @@ from urllib.parse import urlsplit
 import orjson
 
 from source_bigcommerce import __version__
+from source_bigcommerce.config import DEFAULT_MAX_RESPONSE_MB, MB
 from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
-from source_bigcommerce.protocol import LogLevel
+from source_bigcommerce.protocol import MIN_REDACTED, LogLevel
 from source_bigcommerce.ratelimit import PLATFORM_BACKOFF_S, Clock, Governor, Quota, Sleep
 from source_bigcommerce.tls import client_context, import_without_trust_store
 
@@ -51,6 +52,13 @@ MAX_RETRY_SECONDS = 300.0
 """No request keeps retrying server errors for longer than this, whatever ``max_retries`` allows."""
 MAX_RATE_LIMITED = 40
 """429s one request may meet before its stream fails: 40 Standard-plan windows is 20 minutes of waiting."""
+MAX_RECORD_BYTES = 20 * MB
+"""The largest record a stream may deliver, written as JSON: Airbyte Cloud's limit for one record ("Size of
+a single record: 20MB", docs.airbyte.com, Airbyte Cloud limits). No BigCommerce record comes near it."""
+MAX_SHOWN_CHARS = 200
+"""How much of an error body's title or message a sentence quotes."""
+REDACTED_TEXT = "[access token]"
+"""What stands in a server's text where it quoted the access token back."""
 
 
 class Outcome(enum.Enum):
@@ -111,6 +119,11 @@ class Unreachable(TransientError):
 
 class Untrusted(ConfigError):
     """The server's TLS certificate failed verification; retrying cannot help and it is never skipped."""
+
+
+class TooLarge(ConnectorError):
+    """A response body beyond ``max_response_mb``, or a record beyond :data:`MAX_RECORD_BYTES`: its stream
+    fails at once, as asking again would bring the same bytes back."""
 
 
 UNREACHABLE_REMEDY = "check api_url and that this machine can reach it"
@@ -207,8 +220,10 @@ class Client:
         sleep: Sleep,
         log: Log,
         backoff: Sequence[float] = BACKOFF_S,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_MB * MB,
     ) -> None:
-        """``backoff`` replaces :data:`BACKOFF_S`, the pauses before retries (tests use milliseconds)."""
+        """``backoff`` replaces :data:`BACKOFF_S`, the pauses before retries (tests use milliseconds);
+        ``max_response_bytes`` is the largest body read, counted after decompression."""
         self._session = session
         self._base = f"{api_url.rstrip('/')}/stores/{store_hash}"
         self._headers = {
@@ -216,6 +231,8 @@ class Client:
             "Accept": "application/json",
             "User-Agent": f"source-bigcommerce/{__version__}",
         }
+        self._token = token
+        self._max_response = max_response_bytes
         self._governor = governor
         self._slots = asyncio.Semaphore(concurrency)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -286,16 +303,24 @@ class Client:
                     )
                 continue
             failures += 1
-            # A 429 without headers is already held by the governor, for every request: no second wait.
+            # A 429 without headers is already held by the governor, for every request: no second wait,
+            # unless the server asked this request for a longer one.
             pause = (
                 result.held
                 if result.held is not None
                 else self._backoff[min(failures, len(self._backoff)) - 1]
             )
+            if result.after is not None:
+                pause = max(pause, result.after)
             if failures > retries_allowed or self._clock() - started + pause > MAX_RETRY_SECONDS:
                 if result.unreachable:
                     raise Unreachable(
                         f"C{result.reason[1:]} after {failures} attempts: {UNREACHABLE_REMEDY}."
+                    )
+                if result.after is not None and failures <= retries_allowed:
+                    raise TransientError(
+                        f"{where} was told to retry after {result.after:.0f} s (Retry-After), longer than "
+                        f"one request may wait ({MAX_RETRY_SECONDS:g} s); it was not retried."
                     )
                 raise TransientError(f"{where} failed after {failures} attempts: {result.reason}.")
             self.stats.retries += 1
@@ -309,7 +334,7 @@ class Client:
             self._log(
                 "WARN", f"{where}: {result.reason}; retry {failures} of {retries_allowed} in {pause:.3g} s."
             )
-            if result.held is None:
+            if pause > (result.held or 0.0):
                 await self._sleep(pause)
 
     async def _attempt(
@@ -338,7 +363,7 @@ class Client:
                 received_at = self._clock()
                 status = resp.status
                 headers = resp.headers
-                raw = await resp.read()
+                raw = await _read_within(resp, self._max_response)
         except asyncio.TimeoutError:
             return _Failed(f"no complete answer within {self._timeout.total:g} s")
         except aiohttp.ClientConnectorCertificateError as exc:
@@ -365,22 +390,55 @@ class Client:
         if outcome is Outcome.RATE_LIMITED:
             pause = self._governor.rate_limited(received_at, headers)
             if Quota.from_headers(headers) is None:
-                # Platform load, not the store's quota (bigcommerce/docs PR #325): a retry like a 5xx.
-                return _Failed("HTTP 429 without rate-limit headers (BigCommerce is under load)", held=pause)
+                # Platform load, not the store's quota (bigcommerce/docs PR #325): a retry like a 5xx. A
+                # Retry-After holds this request only; the governor holds the others for its own backoff.
+                return _Failed(
+                    "HTTP 429 without rate-limit headers (BigCommerce is under load)",
+                    held=pause,
+                    after=_retry_after(headers),
+                )
             self._log(
                 "INFO", f"{where}: rate limited (429); every request waits {pause:.1f} s for the quota."
             )
             return Outcome.RATE_LIMITED
         self._governor.observe(received_at, headers)
+        if raw is None:
+            unpacked = " once decompressed" if headers.get("Content-Encoding") else ""
+            raise TooLarge(
+                f"{where} answered with a body larger than {self._max_response // MB} MB{unpacked} "
+                "(max_response_mb); raise max_response_mb if this store's pages really are that large."
+            )
         if outcome is Outcome.OK:
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
                 return _Failed(f"HTTP {status} with a body that is not valid JSON")
+            if len(raw) > MAX_RECORD_BYTES:
+                self._refuse_large_record(body, where)
             return Response(status=status, body=body, date=headers.get("Date"))
         if outcome is Outcome.RETRY:
             return _Failed(f"HTTP {status}")
-        raise _error(outcome, status, where, raw)
+        raise _error(outcome, status, where, _detail(raw, self._token))
+
+    def _refuse_large_record(self, body: Any, where: str) -> None:
+        """Raise :class:`TooLarge` for the first record of ``body`` whose JSON passes :data:`MAX_RECORD_BYTES`.
+
+        Only a body larger than the limit can hold such a record, so ordinary pages never pay for this.
+        """
+        if isinstance(body, dict) and isinstance(body.get("data"), list):
+            body = body["data"]
+        for record in body if isinstance(body, list) else [body]:
+            try:
+                size = len(orjson.dumps(record))
+            except orjson.JSONEncodeError:
+                continue  # nested too deep to write: refused where it would be written
+            if size > MAX_RECORD_BYTES:
+                ident = record.get("id") if isinstance(record, dict) else None
+                raise TooLarge(
+                    f"{where} answered with a record (id {shown(repr(ident), self._token)}) of "
+                    f"{size / MB:.0f} MB, more than the {MAX_RECORD_BYTES // MB} MB one record may have; "
+                    "its stream stops before it."
+                )
 
 
 @dataclass(frozen=True)
@@ -392,6 +450,8 @@ class _Failed:
     """No connection could be made: retried, and if it never comes, :class:`Unreachable`."""
     held: float | None = None
     """The governor already holds every request this long (a 429 without headers); no second pause."""
+    after: float | None = None
+    """The server asked this request to wait this long before retrying (``Retry-After``)."""
 
 
 class _Probe:
@@ -429,8 +489,7 @@ def _ssl_reason(error: BaseException) -> str:
     return getattr(error, "verify_message", None) or getattr(error, "reason", None) or type(error).__name__
 
 
-def _error(outcome: Outcome, status: int, where: str, raw: bytes) -> ApiError:
-    detail = _detail(raw)
+def _error(outcome: Outcome, status: int, where: str, detail: str) -> ApiError:
     if outcome is Outcome.UNAUTHORIZED:
         return Unauthorized(
             "BigCommerce rejected the access token (HTTP 401): check access_token and that its API account "
@@ -445,8 +504,8 @@ def _error(outcome: Outcome, status: int, where: str, raw: bytes) -> ApiError:
     return ApiError(f"{where} failed with HTTP {status}{detail}.", status, where)
 
 
-def _detail(raw: bytes) -> str:
-    """The title (v3) or message (v2) of an error body, for the user; never the request."""
+def _detail(raw: bytes, token: str) -> str:
+    """The title (v3) or message (v2) of an error body, for the user, as :func:`shown`; never the request."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -455,9 +514,40 @@ def _detail(raw: bytes) -> str:
         body = body[0]
     if isinstance(body, dict):
         text = body.get("title") or body.get("message")
-        if isinstance(text, str) and text:
-            return f": {text.rstrip('.')}"
+        if isinstance(text, str) and text.strip():
+            return f": {shown(text, token).rstrip('.')}"
     return ""
+
+
+def shown(text: str, token: str) -> str:
+    """Text a server wrote, fit to quote in a sentence: on one line, at most :data:`MAX_SHOWN_CHARS`
+    characters, and the access token, should the server have quoted it back, replaced by
+    :data:`REDACTED_TEXT`."""
+    text = " ".join(text.split())
+    if len(token) >= MIN_REDACTED:
+        text = text.replace(token, REDACTED_TEXT)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` (or BigCommerce's ``X-Retry-After``) in seconds; None when absent or not a number."""
+    value = headers.get("Retry-After") or headers.get("X-Retry-After")
+    return float(value) if value is not None and value.strip().isdigit() else None
+
+
+async def _read_within(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The body, read as it arrives; None, with the connection closed, as soon as it passes ``limit``
+    bytes. aiohttp decompresses in bounded steps as the body is read (>= 3.14.4), so a small gzip that
+    expands to gigabytes stops here too, after ``limit`` bytes of it."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            resp.close()
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def make_session(concurrency: int, api_url: str) -> aiohttp.ClientSession:

@@ -20,7 +20,11 @@ that, without ever sending a request it expects to be refused:
 * Another app spending the same quota shows up as fewer requests left than we expected; the headers are
   re-read on every response, so the governor simply follows them.
 * A 429 with the headers holds every request until the reset. A 429 without them means BigCommerce is
-  under platform load (bigcommerce/docs PR #325): hold everything for an exponentially growing pause.
+  under platform load (bigcommerce/docs PR #325): hold everything for an exponentially growing pause. A
+  ``Retry-After`` on such a 429 is the answered request's own business (http.Client), never everyone's.
+* No wait outlasts the window: BigCommerce's is 30 s on every plan, so a reset announced beyond the window
+  (or a window beyond :data:`MAX_WINDOW_S`) comes from a broken or hostile server, and is cut to the window
+  and logged rather than believed.
 
 The clock and sleep are injected, so tests drive the governor exactly, without real waiting.
 """
@@ -30,6 +34,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from source_bigcommerce.protocol import LogLevel
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -37,6 +43,10 @@ RESET_MARGIN_S = 0.01
 """Added to every computed reset, so a request never reaches BigCommerce a hair before its window ends."""
 PLATFORM_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 """Pauses after consecutive 429s that carry no rate-limit headers (platform load), then the last repeats."""
+DEFAULT_WINDOW_S = 30.0
+"""The window until a response says otherwise: 30 s on every plan (reference/bigcommerce-api-facts.md §3)."""
+MAX_WINDOW_S = 300.0
+"""The longest window believed, whatever ``X-Rate-Limit-Time-Window-Ms`` says: ten times BigCommerce's."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +68,12 @@ class Quota:
         try:
             quota = headers.get("X-Rate-Limit-Requests-Quota")
             window = headers.get("X-Rate-Limit-Time-Window-Ms")
+            window_ms = int(window) if window is not None else None
             return cls(
                 left=int(left),
                 reset_ms=max(0, int(reset)),
                 quota=int(quota) if quota is not None else None,
-                window_ms=int(window) if window is not None else None,
+                window_ms=window_ms if window_ms is not None and window_ms > 0 else None,
             )
         except ValueError:
             return None
@@ -89,20 +100,22 @@ class Governor:
         clock: Clock,
         sleep: Sleep,
         platform_backoff: Sequence[float] = PLATFORM_BACKOFF_S,
-        log: Callable[[str], None] | None = None,
+        log: Callable[[LogLevel, str], None] | None = None,
     ) -> None:
         """``platform_backoff`` replaces :data:`PLATFORM_BACKOFF_S` (tests use milliseconds); ``log`` hears
-        of every wait for a window to reset, once per window, with its length and reason."""
+        of every wait for a window to reset, once per window, with its length and reason, and of the first
+        reset it refused to believe."""
         self._clock = clock
         self._sleep = sleep
         self._log = log
         self._announced = 0.0
+        self._disbelieved = False
         self._platform_backoff = tuple(platform_backoff) or PLATFORM_BACKOFF_S
         self._in_flight = 0
         self._left: int | None = None
         self._reset_at = 0.0
         self._quota: int | None = None
-        self._window_s = 30.0
+        self._window_s = DEFAULT_WINDOW_S
         self._hold_until = 0.0
         self._platform_strikes = 0
         self.stats = GovernorStats()
@@ -125,8 +138,9 @@ class Governor:
                     if self._log is not None and self._reset_at > self._announced + self._window_s / 2:
                         self._announced = self._reset_at
                         self._log(
+                            "INFO",
                             f"The store's quota of {self._quota or '?'} requests is spent for this window; "
-                            f"every request waits {self._reset_at - now:.1f} s for it to reset."
+                            f"every request waits {self._reset_at - now:.1f} s for it to reset.",
                         )
                     await self._wait(self._reset_at - now)
                     continue
@@ -153,11 +167,7 @@ class Governor:
         if quota is None:
             return
         self._platform_strikes = 0
-        if quota.quota is not None:
-            self._quota = quota.quota
-        if quota.window_ms:
-            self._window_s = quota.window_ms / 1000
-        reset_at = received_at + quota.reset_ms / 1000 + RESET_MARGIN_S
+        reset_at = received_at + self._learn(quota) + RESET_MARGIN_S
         half_window = self._window_s / 2
         if reset_at > self._reset_at + half_window:
             # Bounds from one window differ only by latency; this one is of a later window.
@@ -173,21 +183,33 @@ class Governor:
         now = self._clock()
         if quota is not None:
             self.stats.rate_limited += 1
-            if quota.quota is not None:
-                self._quota = quota.quota
-            if quota.window_ms:
-                self._window_s = quota.window_ms / 1000
             self._left = 0
-            self._reset_at = received_at + quota.reset_ms / 1000 + RESET_MARGIN_S
+            self._reset_at = received_at + self._learn(quota) + RESET_MARGIN_S
             hold_until = self._reset_at
         else:
             self.stats.platform_limited += 1
             backoff = self._platform_backoff
             pause = backoff[min(self._platform_strikes, len(backoff) - 1)]
             self._platform_strikes += 1
-            retry_after = headers.get("X-Retry-After") or headers.get("Retry-After")
-            if retry_after is not None and retry_after.isdigit():
-                pause = max(pause, float(retry_after))
             hold_until = now + pause
         self._hold_until = max(self._hold_until, hold_until)
         return max(0.0, self._hold_until - now)
+
+    def _learn(self, quota: Quota) -> float:
+        """Take the quota and window a response reported; returns the seconds until the reset it announced,
+        cut to the window (and, the first time, logged) when it announced more."""
+        if quota.quota is not None:
+            self._quota = quota.quota
+        if quota.window_ms is not None:
+            self._window_s = min(quota.window_ms / 1000, MAX_WINDOW_S)
+        reset = quota.reset_ms / 1000
+        if reset <= self._window_s:
+            return reset
+        if not self._disbelieved and self._log is not None:
+            self._disbelieved = True
+            self._log(
+                "WARN",
+                f"The API announced a rate-limit reset in {reset:.1f} s, longer than its window of "
+                f"{self._window_s:g} s; the connector waits {self._window_s:g} s at most instead.",
+            )
+        return self._window_s

@@ -104,6 +104,18 @@ def test_the_spec_is_generated_from_the_model_with_airbytes_keys() -> None:
         ({"request_timeout_seconds": "nan"}, "'request_timeout_seconds' is invalid"),
         ({"request_timeout_seconds": "soon"}, "unable to parse string as a number"),
         ({"access_token": 12345}, "'access_token' has the wrong type: input should be a valid string"),
+        ({"store_hash": "../../v3/customers"}, "'../../v3/customers' is not a store hash"),
+        ({"store_hash": "abc%2F"}, "is not a store hash, which is letters and digits only"),
+        ({"access_token": "tok-secret-1234567890\n"}, "'access_token' is invalid: the token holds a control"),
+        ({"access_token": "tok-secret\r\nX-Evil: 1"}, "'access_token' is invalid: the token holds a control"),
+        ({"api_url": "http://user:hunter2@127.0.0.1:9"}, "'http://…@127.0.0.1:9' carries a user name or"),
+        ({"api_url": "https://:hunter2@api.example.com"}, "carries a user name or password before the host"),
+        ({"api_url": "http://127.0.0.1:9/?store=abc"}, "has a query (?...) or a fragment (#...)"),
+        ({"api_url": "http://127.0.0.1:9/#top"}, "has a query (?...) or a fragment (#...)"),
+        ({"api_url": "https://api.bigcommerce.com?"}, "has a query (?...) or a fragment (#...)"),
+        ({"api_url": "http://127.0.0.1:9/ api"}, "holds a space or a control character"),
+        ({"api_url": "http://127.0.0.1:9\n"}, "holds a space or a control character"),
+        ({"max_response_mb": 0}, "'max_response_mb' is invalid: input should be greater than or equal to 1"),
     ],
 )
 def test_a_bad_value_gets_one_sentence_naming_the_key(change: dict[str, Any], fragment: str) -> None:
@@ -114,6 +126,7 @@ def test_a_bad_value_gets_one_sentence_naming_the_key(change: dict[str, Any], fr
     assert message.count(". ") == 0
     assert message.endswith(".")
     assert AIRBYTE_CONFIG["access_token"] not in message
+    assert "hunter2" not in message, "a password in api_url is a secret too"
 
 
 @pytest.mark.parametrize("key", ["store_hash", "access_token", "start_date"])
@@ -187,6 +200,9 @@ CANDIDATES: list[dict[str, Any]] = [
     *({**AIRBYTE_CONFIG, "max_retries": n} for n in (-1, 0, 50, 51, None)),
     {**AIRBYTE_CONFIG, "access_token": 5},
     {**AIRBYTE_CONFIG, "unknown": [1]},
+    *({**AIRBYTE_CONFIG, "store_hash": h} for h in ("17hoqh4ddx", "ABC123", "../x", "a/b", "a" * 65)),
+    *({**AIRBYTE_CONFIG, "access_token": t} for t in ("tok\nX", "\ttok", "tok\x7f", "tök 1")),
+    *({**AIRBYTE_CONFIG, "max_response_mb": n} for n in (0, 1, 1024, 1025)),
 ]
 
 

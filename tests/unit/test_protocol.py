@@ -10,6 +10,7 @@ from airbyte_protocol.models import AirbyteMessage
 from source_bigcommerce.config import spec_schema
 from source_bigcommerce.protocol import (
     REDACTED,
+    Unwritable,
     Writer,
     catalog_message,
     connection_status,
@@ -171,3 +172,20 @@ def test_the_access_token_is_blanked_out_of_non_record_messages() -> None:
     assert b"tok3n-abc123" not in written
     assert REDACTED in written
     valid(orjson.loads(written))
+
+
+@pytest.mark.parametrize("depth", [255, 300, 1000])
+def test_a_record_too_deep_to_write_fails_with_a_sentence_and_leaves_no_partial_line(depth: int) -> None:
+    deep: Any = []
+    for _ in range(depth - 1):
+        deep = [deep]
+    out = Spy()
+    writer = Writer(out)
+    with pytest.raises(Unwritable) as caught:
+        writer.records("brands", [{"id": 1}, {"id": 2, "nested": deep}, {"id": 3}], 1)
+    writer.message(log("ERROR", "the stream failed"))
+    assert caught.value.message == (
+        "brands: record 2 cannot be written as JSON: it is nested more than 254 levels deep; the stream stops "
+        "before it."
+    )
+    assert [line["type"] for line in out.lines()] == ["RECORD", "LOG"]  # every line whole JSON

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from source_bigcommerce.ratelimit import RESET_MARGIN_S, Governor, Quota
+import pytest
+
+from source_bigcommerce.ratelimit import MAX_WINDOW_S, RESET_MARGIN_S, Governor, Quota
 
 from support import FakeTime
 
@@ -156,3 +158,57 @@ def test_headers_are_read_case_insensitively_and_junk_is_ignored() -> None:
         Quota.from_headers({"X-Rate-Limit-Requests-Left": "lots", "X-Rate-Limit-Time-Reset-Ms": "1"}) is None
     )
     assert Quota.from_headers({}) is None
+
+
+# -- waits that a broken or hostile server announces -------------------------------------------------------
+
+
+def huge_reset(window_ms: int = 30_000) -> dict[str, str]:
+    return {
+        "X-Rate-Limit-Time-Window-Ms": str(window_ms),
+        "X-Rate-Limit-Time-Reset-Ms": str(10**12),
+        "X-Rate-Limit-Requests-Quota": "150",
+        "X-Rate-Limit-Requests-Left": "0",
+    }
+
+
+def test_a_429_announcing_a_reset_beyond_its_window_holds_for_the_window_and_says_so_once() -> None:
+    time = FakeTime(1000.0)
+    logs: list[tuple[str, str]] = []
+    governor = Governor(time.clock, time.sleep, log=lambda level, message: logs.append((level, message)))
+    pauses = [governor.rate_limited(time.now, huge_reset()) for _ in range(3)]
+    assert pauses == pytest.approx([30.0 + RESET_MARGIN_S] * 3)
+    assert logs == [
+        (
+            "WARN",
+            "The API announced a rate-limit reset in 1000000000.0 s, longer than its window of 30 s; the "
+            "connector waits 30 s at most instead.",
+        )
+    ]
+
+
+def test_a_reset_beyond_the_window_on_a_200_delays_the_next_request_by_the_window_at_most() -> None:
+    time = FakeTime(1000.0)
+    governor = Governor(time.clock, time.sleep)
+    governor.observe(time.now, huge_reset(window_ms=2_000))
+
+    async def one_request() -> None:
+        await governor.acquire()
+        governor.release()
+
+    asyncio.run(one_request())
+    assert time.now - 1000.0 <= 2.0 + RESET_MARGIN_S + 1e-9
+
+
+def test_a_window_longer_than_five_minutes_is_not_believed() -> None:
+    time = FakeTime(1000.0)
+    governor = Governor(time.clock, time.sleep)
+    pause = governor.rate_limited(time.now, huge_reset(window_ms=10**12))
+    assert pause == pytest.approx(MAX_WINDOW_S + RESET_MARGIN_S)
+
+
+def test_a_retry_after_on_a_429_without_headers_does_not_hold_every_request() -> None:
+    # The Retry-After is the answered request's own (http.Client); the others wait the platform backoff only.
+    time = FakeTime(1000.0)
+    governor = Governor(time.clock, time.sleep)
+    assert governor.rate_limited(time.now, {"Retry-After": "99999999"}) == 1.0

@@ -12,7 +12,7 @@ from jsonschema import Draft7Validator, FormatChecker
 
 from source_bigcommerce.dates import to_rfc3339
 from source_bigcommerce.errors import ConnectorError
-from source_bigcommerce.records import money_fields, normalizer, timestamp_fields
+from source_bigcommerce.records import BadRecord, money_fields, normalizer, timestamp_fields
 from source_bigcommerce.streams import STREAMS, schema
 
 SPECS = Path(__file__).resolve().parents[3] / "shared" / "bigcommerce-api-specs" / "reference"
@@ -175,7 +175,7 @@ def test_catalog_offset_dates_become_z_and_a_null_date_stays_null() -> None:
 
 
 def test_absent_timestamps_are_not_added() -> None:
-    record: dict[str, Any] = {"id": 7, "name": "no dates here", "consignments": None}
+    record: dict[str, Any] = {"id": 7, "name": "only its cursor", "date_modified": "2024-01-01T00:00:00Z"}
     out = normalized("orders", record)
     assert out == record
 
@@ -294,4 +294,29 @@ def test_the_specs_own_examples_are_valid_records_once_normalised(stream: str) -
 
 def test_every_stream_has_a_normalizer() -> None:
     for spec in STREAMS:
-        normalizer(spec.name)({"id": 1})
+        record: dict[str, Any] = {"id": "abc123" if spec.name == "store" else 1}
+        if spec.window is not None:
+            record["date_modified"] = "2024-01-01T00:00:00Z"
+        normalizer(spec.name)(record)
+
+
+@pytest.mark.parametrize(
+    ("stream", "record", "says"),
+    [
+        ("brands", {"name": "no id"}, "brands: a record came without its id, which tells records apart;"),
+        ("brands", {"id": None}, "brands: a record came without its id"),
+        ("brands", {"id": "7"}, "brands: a record has the id '7', not an integer;"),
+        ("brands", {"id": 1.5e19}, "brands: a record has the id 1.5e+19, not an integer;"),
+        ("store", {"id": 5}, "store: a record has the id 5, not a string;"),
+        ("customers", [1, 2], "customers: a record is a JSON list, not an object;"),
+        ("customers", {"id": 3}, "customers: record 3 came without its date_modified, by which the stream"),
+        ("orders", {"id": 3, "date_modified": ""}, "orders: record 3 came without its date_modified"),
+    ],
+)
+def test_a_record_without_its_key_or_cursor_is_one_sentence_for_its_stream(
+    stream: str, record: Any, says: str
+) -> None:
+    with pytest.raises(BadRecord) as caught:
+        normalizer(stream)(record)
+    assert caught.value.message.startswith(says)
+    assert caught.value.message.endswith("; the stream stops before it.")
