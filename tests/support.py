@@ -35,6 +35,22 @@ from source_bigcommerce.streams import STREAMS, schema
 ALL_STREAMS = tuple(spec.name for spec in STREAMS)
 INCREMENTAL = ("customers", "orders", "transactions", "products", "channels", "order_products")
 LOOPBACK_CERTIFICATE = Path(__file__).parent / "e2e" / "selfsigned-loopback.pem"
+
+
+def _find_specs() -> Path:
+    """``shared/bigcommerce-api-specs`` beside the checkout or beside any folder above it, so a git worktree
+    nested deeper than the main checkout finds the same specs; where there are none, the place they belong."""
+    checkout = Path(__file__).resolve().parents[1]
+    for folder in checkout.parents:
+        candidate = folder / "shared" / "bigcommerce-api-specs"
+        if (candidate / "reference").is_dir():
+            return candidate
+    return checkout.parent / "shared" / "bigcommerce-api-specs"
+
+
+SPECS = _find_specs()
+"""BigCommerce's official OpenAPI files (their ``reference/`` folder holds the YAML); tests that need them skip
+with a visible reason where they are absent."""
 """A self-signed CA certificate and its key for 127.0.0.1 and localhost, made for the tests (valid until
 2126)."""
 SEVERAL_CHUNKS: dict[str, Any] = {"size": "tiny", "seed": 3, "customers": 600, "orders": 500, "products": 300}

@@ -13,8 +13,10 @@ from jsonschema import Draft7Validator
 
 from source_bigcommerce.streams import BY_NAME, STREAMS, schema
 
+import support
+
 ROOT = Path(__file__).resolve().parents[2]
-SPECS = ROOT.parent / "shared" / "bigcommerce-api-specs"
+SPECS = support.SPECS
 DATE_TIME = {"type": ["null", "string"], "format": "date-time"}
 
 

@@ -10,25 +10,14 @@ consignments object declare no required keys, so any object matches both), and j
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
+import support
 
-def _find_specs() -> Path:
-    """``shared/bigcommerce-api-specs`` beside the checkout or beside any folder above it, so a git worktree
-    nested one level deeper (``wt/<name>``) finds the same specs as the main checkout."""
-    here = Path(__file__).resolve().parents[3]
-    for folder in here.parents:
-        candidate = folder / "shared" / "bigcommerce-api-specs" / "reference"
-        if candidate.is_dir():
-            return candidate
-    return here.parent / "shared" / "bigcommerce-api-specs" / "reference"
-
-
-SPECS = _find_specs()
+SPECS = support.SPECS / "reference"
 
 
 def specs_available() -> bool:
