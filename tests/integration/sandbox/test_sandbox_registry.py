@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +21,7 @@ from sandbox_http import get
 
 from bigcommerce_sandbox.app import RunningSandbox, Settings, build_app, make_sandbox, running_sandbox
 from bigcommerce_sandbox.gate import PREFIX
-from bigcommerce_sandbox.registry import EXPORTED, PRESETS, REGISTRY, TABLES, Filter, Resource
+from bigcommerce_sandbox.registry import EXPORTED, PRESETS, REGISTRY, TABLES, TIE_CLUSTER, Filter, Resource
 
 LISTS = [r for r in REGISTRY if r.kind in ("list", "orders")]
 
@@ -225,3 +226,28 @@ def test_every_declared_sort_orders_with_ties_by_id(
     got = _walk(store, entry, _sort_query(entry, name, desc))
     assert [r["id"] for r in got] == [r["id"] for r in expected]
     assert get(store, f"{entry.path}?sort=nonsense").status == (400 if entry.version == "v2" else 422)
+
+
+# ----------------------------------------------------------------------------------------- the docs
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "sandbox.md"
+
+
+def test_the_docs_list_every_route_and_the_preset_sizes_of_the_registry() -> None:
+    text = DOCS.read_text()
+    routes = text.split("## Routes", 1)[1].split("\n## ", 1)[0]
+    for entry in REGISTRY:
+        for path in entry.routes:
+            assert f"`{path}`" in routes, f"docs/sandbox.md, Routes, lacks {path}"
+    table = text.split("## Store sizes", 1)[1].split("\n\n", 2)[1].splitlines()
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    for line in table[2:]:
+        cells = [cell.strip().strip("`").replace(",", "") for cell in line.strip("|").split("|")]
+        column = PRESETS.index(cells[0])
+        for name, cell in zip(header[1:], cells[1:], strict=True):
+            if name in TABLES:
+                entry = next(r for r in REGISTRY if r.name == name)
+                assert int(cell) == entry.sizes[column], f"docs/sandbox.md, Store sizes: {cells[0]} {name}"
+            else:
+                assert name == "tie cluster"
+                assert int(cell) == TIE_CLUSTER[cells[0]]
