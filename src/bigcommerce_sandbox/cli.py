@@ -13,7 +13,7 @@ import calendar
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import NoReturn
 
@@ -23,14 +23,8 @@ from bigcommerce_sandbox.app import Settings, base_url_of, bind, connector_confi
 from bigcommerce_sandbox.faults import FaultSpecError
 from bigcommerce_sandbox.limits import PLANS
 from bigcommerce_sandbox.query import ParamError, parse_instant
-from bigcommerce_sandbox.store import PRESETS
-from bigcommerce_sandbox.strict import (
-    INCLUDE_CAP,
-    PAGED,
-    STRICT_COUNT_LAG,
-    STRICT_HEAVY_PAGE_ITEMS,
-    STRICT_PAGE_CAPS,
-)
+from bigcommerce_sandbox.registry import BY_NAME, PAGED, PRESETS, TABLES
+from bigcommerce_sandbox.strict import STRICT_COUNT_LAG, STRICT_HEAVY_PAGE_ITEMS, STRICT_PAGE_CAPS
 
 FAULTS_HELP = (
     "fault rules separated by ';', each 'KIND[:DELAY_MS] WHEN [PATH]': KIND is 500, 502, 503, 504, 429 "
@@ -69,8 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     s.add_argument("--seed", type=int, default=1, help="seed of the generated store")
     s.add_argument("--size", default="tiny", choices=tuple(PRESETS), help="preset store size")
-    for name in ("customers", "orders", "products", "brands", "categories", "channels", "pages"):
-        s.add_argument(f"--{name}", type=int, default=None, help=f"number of {name} (overrides --size)")
+    for name in TABLES:
+        s.add_argument(
+            f"--{name.replace('_', '-')}", type=int, default=None, help=f"number of {name} (overrides --size)"
+        )
     s.add_argument("--tie-cluster", type=int, default=None, help="records sharing one date_modified second")
     s.add_argument(
         "--anchor",
@@ -155,7 +151,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _caps_text() -> str:
     caps = ", ".join(f"{name} {cap}" for name, cap in STRICT_PAGE_CAPS.items())
-    return f"{caps}; products with include=options or modifiers {INCLUDE_CAP}"
+    smaller = [
+        f"{name} with include={' or '.join(includes)} {cap}"
+        for name in PAGED
+        for cap, includes in _by_cap(BY_NAME[name].include_caps).items()
+    ]
+    return "; ".join([caps, *smaller])
+
+
+def _by_cap(include_caps: Mapping[str, int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for include, cap in include_caps.items():
+        out.setdefault(cap, []).append(include)
+    return out
 
 
 def parse_page_caps(values: Sequence[str]) -> tuple[int | None, dict[str, int]]:
@@ -197,13 +205,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         port=args.port,
         seed=args.seed,
         size=args.size,
-        customers=args.customers,
-        orders=args.orders,
-        products=args.products,
-        brands=args.brands,
-        categories=args.categories,
-        channels=args.channels,
-        pages=args.pages,
+        counts={name: getattr(args, name) for name in TABLES if getattr(args, name) is not None},
         tie_cluster=args.tie_cluster,
         anchor=parse_anchor(args.anchor) if args.anchor is not None else None,
         plan=args.plan,

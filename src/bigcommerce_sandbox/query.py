@@ -1,6 +1,6 @@
 """Query-string parsing: paging, date and id filters, sorts and cursors, with BigCommerce's error texts.
 
-Pure functions that raise ``ParamError``; app.py turns one into a 422 (v3) or 400 (v2) body, or a 413
+Pure functions that raise ``ParamError``; bodies.param_error turns one into a 422 (v3) or 400 (v2) body, or a 413
 when a limit is over the maximum.
 """
 

@@ -6,9 +6,9 @@ sandbox can be as stingy as BigCommerce is documented (or known) to be:
 * **page caps**: a list serves fewer rows than the ``limit`` asked and numbers its pages by the size it
   served (v3 ``meta.pagination.per_page``, ``total_pages`` and ``links`` say so; a v2 list just returns
   fewer rows). BigCommerce documents one cap: products with ``include=options`` or ``modifiers`` come 10 a
-  page (reference/catalog/products_catalog.v3.yml, the ``include`` parameter). The others in
-  :data:`STRICT_PAGE_CAPS` are stand-ins that do not divide 250, so a reader that assumes the page size it
-  asked for, or 250, drops records;
+  page (reference/catalog/products_catalog.v3.yml, the ``include`` parameter). The others (each
+  resource's ``strict_cap`` in registry.py) are stand-ins that do not divide 250, so a reader that assumes
+  the page size it asked for, or 250, drops records;
 * **shuffled ties**: records that share a sort value (a ``date_modified`` second) come back in an order
   that changes from request to request, unless the request sorts by id;
 * **a lagging count**: ``/v2/orders/count`` keeps giving its previous figures for a few requests after
@@ -19,7 +19,8 @@ sandbox can be as stingy as BigCommerce is documented (or known) to be:
 * **hidden archived orders**: archived orders (``is_deleted: true``) are left out of ``/v2/orders`` and
   ``/v2/orders/count`` unless the request says ``is_deleted=true``. The spec does not list that parameter
   (reference/orders.v2.oas2.yml; bigcommerce/docs PR #360 notes it as missing from the docs);
-* **percent-encoded dates refused**: ``/v3/customers`` and ``/v3/channels`` refuse a date filter whose
+* **percent-encoded dates refused**: ``/v3/customers`` and ``/v3/channels`` (``refuse_encoded_dates`` in
+  the registry) refuse a date filter whose
   value is percent-encoded (``2024-10-19T20%3A00%3A00Z``) with a 400 (bigcommerce/docs issue #620: "the
   date string must not be URI nor form encoded"); products accept them, as their spec's own examples
   encode them (products_catalog.v3.yml, ``date_last_imported:min``);
@@ -35,32 +36,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
-# Resources whose lists page, keyed as page caps are: the route's resource ("trees" is
-# /v3/catalog/trees/categories, "order_products" is /v2/orders/{id}/products).
-PAGED = (
-    "customers", "orders", "order_products", "products", "brands", "categories", "trees", "channels", "pages",
-)  # fmt: skip
-STRICT_PAGE_CAPS: Mapping[str, int] = {
-    "customers": 40,
-    "orders": 60,
-    "order_products": 45,
-    "products": 40,
-    "brands": 70,
-    "categories": 70,
-    "trees": 70,
-    "channels": 30,
-    "pages": 30,
-}
-INCLUDE_CAP = 10
-"""Products with ``include=options`` or ``include=modifiers``: "results are limited to 10 per page"
-(reference/catalog/products_catalog.v3.yml, the ``include`` parameter)."""
+from bigcommerce_sandbox.registry import BY_NAME, PAGED, REGISTRY
+
+STRICT_PAGE_CAPS: Mapping[str, int] = {r.name: r.strict_cap for r in REGISTRY if r.strict_cap is not None}
+"""Each list's cap under ``--strict`` (the registry's ``strict_cap``)."""
 STRICT_COUNT_LAG = 3
 STRICT_HEAVY_PAGE_ITEMS = 200
-ENCODED_DATES_REFUSED = frozenset({"customers", "channels"})
-SUPPORTED_PARAMS: Mapping[str, frozenset[str]] = {
-    # reference/pages.v3.yml, GET /content/pages: the only list whose spec says unknown parameters are a 400.
-    "pages": frozenset({"channel_id", "id:in", "name", "name:like", "limit", "page", "include"}),
-}
 
 
 @dataclass(frozen=True)
@@ -77,10 +58,13 @@ class Strictness:
     fill_rare_dates: bool = False
 
     def cap(self, resource: str, include: frozenset[str] = frozenset()) -> int | None:
-        """The most rows a page of ``resource`` holds, or None for no cap beyond ``limit``."""
+        """The most rows a page of ``resource`` holds, or None for no cap beyond ``limit``. Includes with a
+        documented smaller page (products with ``options``) apply whenever any cap is on."""
         cap = self.page_caps.get(resource)
-        if resource == "products" and self.page_caps and include & {"options", "modifiers"}:
-            cap = INCLUDE_CAP if cap is None else min(cap, INCLUDE_CAP)
+        if self.page_caps:
+            for name, smaller in BY_NAME[resource].include_caps.items():
+                if name in include:
+                    cap = smaller if cap is None else min(cap, smaller)
         return cap
 
 

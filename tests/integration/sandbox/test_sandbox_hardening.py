@@ -10,7 +10,7 @@ import pytest
 from sandbox_http import get
 
 from bigcommerce_sandbox.app import RunningSandbox, Settings, is_loopback
-from bigcommerce_sandbox.store import MAX_MUTATE
+from bigcommerce_sandbox.mutations import MAX_MUTATE
 
 HUGE = "1" + "0" * 29  # 30 digits
 

@@ -11,6 +11,7 @@ import pytest
 from sandbox_http import get, get_url
 
 from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory, Settings, running_sandbox
+from bigcommerce_sandbox.registry import ROUTE_SCOPES
 
 ERROR_TYPE = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"
 ANCHOR = 1_750_000_000
@@ -61,21 +62,8 @@ def test_unknown_paths_are_404_with_the_version_body(sandbox: RunningSandbox) ->
     assert missing.json()["status"] == 404
 
 
-SCOPE_OF = {
-    "/v3/customers": "store_v2_customers_read_only",
-    "/v2/orders": "store_v2_orders_read_only",
-    "/v2/orders/count": "store_v2_orders_read_only",
-    "/v2/orders/102": "store_v2_orders_read_only",
-    "/v2/orders/102/products": "store_v2_orders_read_only",
-    "/v3/orders/102/transactions": "store_v2_transactions_read_only",
-    "/v3/content/pages": "store_v2_content_read_only",
-    "/v3/catalog/products": "store_v2_products_read_only",
-    "/v3/catalog/brands": "store_v2_products_read_only",
-    "/v3/catalog/categories": "store_v2_products_read_only",
-    "/v3/catalog/trees/categories": "store_v2_products_read_only",
-    "/v3/channels": "store_channel_settings_read_only",
-    "/v2/store": "store_v2_information_read_only",
-}
+# Every route of the registry, with an order id where the path takes one.
+SCOPE_OF = {path.replace("{id}", "102"): scope for path, scope in ROUTE_SCOPES.items()}
 
 
 @pytest.mark.parametrize(("path", "scope"), sorted(SCOPE_OF.items()))

@@ -11,7 +11,10 @@ import pytest
 from sandbox_http import get
 
 from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory, Settings
-from bigcommerce_sandbox.strict import INCLUDE_CAP, STRICT_PAGE_CAPS
+from bigcommerce_sandbox.registry import BY_NAME
+from bigcommerce_sandbox.strict import STRICT_PAGE_CAPS
+
+INCLUDE_CAP = BY_NAME["products"].include_caps["options"]
 
 ANCHOR = 1_750_000_000
 LINE_ITEMS = "include=consignments.line_items&consignment_structure=object"

@@ -1,0 +1,190 @@
+"""Changing the store the way the API would, for POST /__sandbox/mutate and ``--activity``.
+
+The records chosen depend only on the seed and how many mutations came before, so a test that replays
+the same mutations sees the same ids. What a delete does is the resource's ``deletes`` in the registry:
+customers, products, brands, categories and pages disappear (BigCommerce hard-deletes them; a category
+only once no other names it as parent), channels get status ``deleted`` (never channel 1), orders are
+archived (``is_deleted``), as DELETE /v2/orders/{id} does (reference/orders.v2.oas2.yml, "Archives an
+order"). Mutating a line item or a transaction moves its order's date_modified too, because on
+BigCommerce a child changes with its parent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bigcommerce_sandbox.basis import mix, record_hash
+from bigcommerce_sandbox.generators.orders import order_shape
+from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, Resource
+from bigcommerce_sandbox.store import Store
+from bigcommerce_sandbox.tables import Table
+
+MAX_MUTATE = 10_000
+"""The most records one mutation may change per action: each change is synchronous work in the server's
+event loop, so an unbounded count (``create: 100000000``) would stall every request."""
+
+Changes = dict[str, dict[str, list[Any]]]
+
+
+def mutate(
+    store: Store,
+    resource: str,
+    *,
+    update: int = 0,
+    create: int = 0,
+    delete: int = 0,
+    archive: int = 0,
+    now: int,
+    bump_date_modified: bool = True,
+) -> Changes:
+    """Change records; returns the affected ids per resource and action. ``archive`` archives orders,
+    moving their date_modified only if ``bump_date_modified``: BigCommerce does not document whether
+    archiving does, so a connector must survive both."""
+    if resource not in EXPORTED:
+        raise ValueError(f"unknown resource {resource!r}; use one of {', '.join(EXPORTED)}")
+    if min(update, create, delete, archive) < 0:
+        raise ValueError("update, create, delete and archive must be zero or more")
+    if max(update, create, delete, archive) > MAX_MUTATE:
+        raise ValueError(f"update, create, delete and archive may each be at most {MAX_MUTATE:,}")
+    entry = BY_NAME[resource]
+    if archive and entry.deletes != "archive":
+        raise ValueError("only orders can be archived; delete other records instead")
+    store.mutations += 1
+    picker = Picker(record_hash(store.basis.key("mutate"), store.mutations))
+    if entry.kind == "object":
+        if create or delete:
+            raise ValueError(f"the {resource} object can only be updated")
+        if update:
+            store.store_version += 1
+        return {
+            resource: {"updated": [store.basis.store_hash] if update else [], "created": [], "deleted": []}
+        }
+    if entry.kind == "order_child":
+        return _mutate_children(store, resource, update, create, delete, now, picker)
+    table = store.tables[resource]
+    result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
+    for rid in picker.sample(table.ids, update):
+        table.touch(rid, now if entry.dated else None)
+        result["updated"].append(rid)
+    for _ in range(create):
+        result["created"].append(_create(store, entry, table, now))
+    for rid in picker.sample(_deletable(store, entry, table, set(result["updated"])), delete):
+        _delete(store, entry, table, rid, now)
+        result["deleted"].append(rid)
+    if archive:
+        result["archived"] = []
+        for rid in picker.sample(_deletable(store, entry, table, set(result["updated"])), archive):
+            _archive(store, resource, table, rid, now if bump_date_modified else None)
+            result["archived"].append(rid)
+    return {resource: result}
+
+
+def _deletable(store: Store, entry: Resource, table: Table, exclude: set[int]) -> list[int]:
+    if entry.deletes == "never":
+        raise ValueError(f"the {entry.name} object cannot be deleted")
+    deleted = store.deleted.get(entry.name, set())
+    skip = exclude | deleted
+    if entry.deletes == "status":
+        skip = skip | {entry.ids(0)}
+    if entry.deletes == "leaves":
+        skip = skip | set(store.category_parents.values())
+    return [i for i in table.ids if i not in skip]
+
+
+def _create(store: Store, entry: Resource, table: Table, now: int) -> int:
+    rid = table.next_id
+    if entry.name == "channels":
+        store.channel_indexes[rid] = len(store.channel_indexes)
+    if entry.name == "categories":
+        parents = list(table.ids)
+        store.category_parents[rid] = parents[rid % len(parents)] if parents and rid % 3 else 0
+        store.category_trees[rid] = store.category_trees.get(store.category_parents[rid], 1)
+    table.add(rid, now, now)
+    if entry.kind == "orders":
+        pos = len(store.order_ids_by_pos)
+        store.order_ids_by_pos.append(rid)
+        shape = order_shape(store.basis, rid, pos)
+        store.base_status.append(shape.status)
+        store.line_items.append_order(shape.items)
+        store.transactions.append_order(shape.transactions)
+        if shape.deleted:
+            store.deleted["orders"].add(rid)
+    return rid
+
+
+def _archive(store: Store, resource: str, table: Table, rid: int, modified: int | None) -> None:
+    """Only ``is_deleted`` (and date_modified, if given) changes: the order keeps its version."""
+    store.deleted[resource].add(rid)
+    table.touch(rid, modified, new_version=False)
+
+
+def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> None:
+    if entry.deletes == "archive":
+        _archive(store, entry.name, table, rid, now)
+    elif entry.deletes == "status":
+        store.deleted[entry.name].add(rid)
+        table.touch(rid, now)
+    else:
+        table.remove(rid)
+        if entry.referenced:
+            store.catalog_epoch += 1
+
+
+def _mutate_children(
+    store: Store, resource: str, update: int, create: int, delete: int, now: int, picker: Picker
+) -> Changes:
+    children = store.line_items if resource == "order_products" else store.transactions
+    orders = store.tables["orders"]
+    result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
+    touched: list[int] = []
+    n_pos = len(store.order_ids_by_pos)
+    with_children = [p for p in range(n_pos) if children.of(p)] if update or delete else []
+    for pos in picker.sample(with_children, update):
+        items = children.editable(pos)
+        k = picker.below(len(items))
+        cid, version = items[k]
+        items[k] = (cid, version + 1)
+        result["updated"].append(cid)
+        touched.append(store.order_ids_by_pos[pos])
+    for pos in picker.sample(range(n_pos), create):
+        items = children.editable(pos)
+        cid = children.next_id
+        children.next_id += 1
+        items.append((cid, 0))
+        result["created"].append(cid)
+        touched.append(store.order_ids_by_pos[pos])
+    remaining = [p for p in with_children if children.of(p)]
+    for pos in picker.sample(remaining, delete):
+        items = children.editable(pos)
+        cid, _v = items.pop(picker.below(len(items)))
+        result["deleted"].append(cid)
+        touched.append(store.order_ids_by_pos[pos])
+    bumped: list[int] = []
+    for oid in dict.fromkeys(touched):
+        orders.touch(oid, now)
+        bumped.append(oid)
+    return {resource: result, "orders": {"updated": bumped, "created": [], "deleted": []}}
+
+
+class Picker:
+    """Deterministic choices for one mutation, seeded from the store seed and the mutation count."""
+
+    def __init__(self, seed: int) -> None:
+        self._state = seed
+        self._n = 0
+
+    def below(self, n: int) -> int:
+        self._n += 1
+        return mix(self._state + self._n * 0x9E3779B97F4A7C15) % max(n, 1)
+
+    def sample(self, population: Sequence[int] | range, k: int) -> list[int]:
+        n = len(population)
+        if k <= 0 or n == 0:
+            return []
+        if k >= n:
+            return list(population)
+        chosen: dict[int, None] = {}
+        while len(chosen) < k:
+            chosen[self.below(n)] = None
+        return [population[i] for i in chosen]

@@ -1,0 +1,371 @@
+"""The resource registry: one entry per resource, and everything about it the sandbox derives.
+
+Routes and their OAuth scopes, store presets, id layouts, the filters and sorts a list accepts, its page
+cap under ``--strict``, the CLI's count flags, mutations and the export all come from :data:`REGISTRY`.
+Adding a plain list resource (a v3 ``{data, meta}`` list or a v2 array) is one :class:`Resource` entry
+here and one generator module in generators/; docs/sandbox.md ("Adding a resource") walks through it.
+
+Filters are data: ``Filter(param, op, field, kind)`` reads one query parameter (``kind`` says how its
+value parses) and adds a condition to the query. The id operators bound the id index (``id_eq``,
+``id_in``, ``id_not_in``, ``id_min``, ``id_max``, ``id_greater``, ``id_less``); the field operators test
+the rendered record (``eq``, ``in``, ``not_in``, ``like``, ``any_in``), which is fine for lists of
+thousands and slow for a million. Date filters are ``dates`` (v3 ``date_modified[:min|:max]``, whole days
+for a date alone) or ``v2_dates`` (``min_date_modified``...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bigcommerce_sandbox.basis import IdLayout, Render, SortKey, gapped
+from bigcommerce_sandbox.generators import (
+    brands,
+    categories,
+    channels,
+    customers,
+    orders,
+    pages,
+    products,
+    store,
+)
+
+PRESETS = ("tiny", "small", "medium", "large")
+PRODUCT_SORTS = (
+    "id", "name", "sku", "price", "date_modified", "date_last_imported", "inventory_level", "is_visible",
+    "total_sold", "calculated_price",
+)  # fmt: skip
+TIE_CLUSTER = {"tiny": 6, "small": 300, "medium": 500, "large": 1_000}
+"""Records of each tied resource that share one date_modified second, per preset."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One query parameter of a list: ``op`` on ``field`` (for field operators), its value parsed as
+    ``kind``: ``int``, ``str``, ``bool``, ``ints`` or ``strs`` (comma-separated lists)."""
+
+    param: str
+    op: str
+    field: str = ""
+    kind: str = "str"
+
+
+def id_family(prefix: str = "id") -> tuple[Filter, ...]:
+    """``id``, ``id:in``, ``id:not_in``, ``id:min``, ``id:max``, ``id:greater``, ``id:less`` (QP, the specs)."""
+    ops = (
+        ("", "id_eq"), (":in", "id_in"), (":not_in", "id_not_in"), (":min", "id_min"), (":max", "id_max"),
+        (":greater", "id_greater"), (":less", "id_less"),
+    )  # fmt: skip
+    return tuple(
+        Filter(prefix + suffix, op, kind="ints" if op in ("id_in", "id_not_in") else "int")
+        for suffix, op in ops
+    )
+
+
+def eq(name: str, kind: str = "str") -> Filter:
+    return Filter(name, "eq", name, kind)
+
+
+def like(name: str) -> Filter:
+    return Filter(f"{name}:like", "like", name)
+
+
+def in_(name: str, kind: str = "strs") -> Filter:
+    return Filter(f"{name}:in", "in", name, kind)
+
+
+def not_in(name: str, kind: str = "ints") -> Filter:
+    return Filter(f"{name}:not_in", "not_in", name, kind)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource: its records (generator, sizes, ids, dates), its route (path, scope, filters, sorts,
+    paging) and how it changes (deletes).
+
+    ``kind`` picks the route handler: ``list`` (a v3 or v2 list served entirely from this entry),
+    ``orders`` (orders, their count and one order: includes, archived orders, heavy pages),
+    ``order_child`` (line items and transactions, read per order) or ``object`` (one object).
+    ``table`` makes the entry a second view of another resource's records (trees of categories).
+    """
+
+    name: str
+    path: str
+    scope: str
+    spec: tuple[str, str]
+    """The official OpenAPI file (under bigcommerce-api-specs/reference) and path its records follow; the
+    conformance tests validate what the sandbox serves against it."""
+    render: Render | None
+    sizes: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """Records in the tiny, small, medium and large presets (0 for views and children)."""
+    ids: IdLayout = field(default=gapped(1))
+    kind: str = "list"
+    dated: bool = False
+    """Has date_created/date_modified, indexed for date filters and sorts; updates move date_modified."""
+    tied: bool = False
+    """Takes part in the tie cluster (records sharing one date_modified second)."""
+    first_at_opening: bool = False
+    """The first record was created when the store opened (channel 1, the default storefront)."""
+    filters: tuple[Filter, ...] = ()
+    dates: tuple[str, ...] = ()
+    date_quirk: bool = False
+    """products_catalog.v3.yml: a date-only ``date_modified:min``/``:max`` gets the request's time of day."""
+    v2_dates: bool = False
+    sorts: tuple[str, ...] = ()
+    sort_style: str = "direction"
+    """``direction`` (``sort=f&direction=desc``), ``colon`` (``sort=f:desc``, direction required) or
+    ``v2`` (``sort=f`` or ``f:asc|desc``)."""
+    sort_key: SortKey | None = None
+    variants: frozenset[str] = frozenset()
+    """``include`` values that change the rendered record (pages' ``body``)."""
+    cursors: bool = False
+    """``before``/``after`` cursor paging beside page numbers (customers.v3.yml)."""
+    paged: bool = True
+    strict_cap: int | None = None
+    """Rows a page under ``--strict``; None: the ``limit`` asked."""
+    include_caps: Mapping[str, int] = field(default_factory=dict)
+    """Documented smaller pages for some includes (products with ``options``), whenever caps are on."""
+    refuse_encoded_dates: bool = False
+    supported_params: frozenset[str] | None = None
+    """Where the spec says unsupported parameters are a 400: the ones this list supports."""
+    deletes: str = "remove"
+    """``remove`` (gone, as BigCommerce hard-deletes), ``leaves`` (gone, but only records no other one
+    names as parent), ``archive`` (stays, ``is_deleted``), ``status`` (stays, status ``deleted``; never the
+    first record) or ``never``."""
+    referenced: bool = False
+    """Other records name these (products name brands and categories): deleting one re-renders them."""
+    table: str | None = None
+    exported: bool = True
+
+    @property
+    def version(self) -> str:
+        return self.path.split("/", 2)[1]
+
+    @property
+    def table_name(self) -> str:
+        return self.table or self.name
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        """Every path the resource answers: orders also have their count and one order by id."""
+        if self.kind == "orders":
+            return (self.path, f"{self.path}/count", f"{self.path}/{{id}}")
+        return (self.path,)
+
+
+REGISTRY: tuple[Resource, ...] = (
+    Resource(
+        name="customers",
+        path="/v3/customers",
+        scope="store_v2_customers_read_only",
+        spec=("customers.v3.yml", "/customers"),
+        render=customers.render,
+        sizes=(40, 1_500, 20_000, 250_000),
+        ids=gapped(1, 9),
+        dated=True,
+        tied=True,
+        filters=(
+            Filter("id:in", "id_in", kind="ints"),
+            in_("email"),
+            in_("customer_group_id", "ints"),
+            in_("company"),
+        ),
+        dates=("date_modified", "date_created"),
+        sorts=("date_created", "date_modified", "last_name"),
+        sort_style="colon",
+        sort_key=customers.sort_key,
+        cursors=True,
+        strict_cap=40,
+        refuse_encoded_dates=True,
+    ),
+    Resource(
+        name="orders",
+        path="/v2/orders",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders"),
+        render=orders.render,
+        sizes=(50, 2_000, 10_000, 1_000_000),
+        ids=gapped(100, 11),
+        kind="orders",
+        dated=True,
+        tied=True,
+        filters=(
+            Filter("min_id", "id_min", kind="int"),
+            Filter("max_id", "id_max", kind="int"),
+            eq("customer_id", "int"),
+            eq("status_id", "int"),
+            eq("channel_id", "int"),
+            eq("cart_id"),
+            eq("payment_method"),
+        ),
+        v2_dates=True,
+        sorts=(
+            "id",
+            "customer_id",
+            "date_created",
+            "date_modified",
+            "status_id",
+            "channel_id",
+            "external_id",
+        ),
+        sort_style="v2",
+        sort_key=orders.sort_key,
+        strict_cap=60,
+        deletes="archive",
+    ),
+    Resource(
+        name="transactions",
+        path="/v3/orders/{id}/transactions",
+        scope="store_v2_transactions_read_only",
+        spec=("orders.v3.yml", "/orders/{order_id}/transactions"),
+        render=None,
+        kind="order_child",
+        paged=False,
+    ),
+    Resource(
+        name="pages",
+        path="/v3/content/pages",
+        scope="store_v2_content_read_only",
+        spec=("pages.v3.yml", "/content/pages"),
+        render=pages.render,
+        sizes=(8, 20, 50, 200),
+        filters=(Filter("id:in", "id_in", kind="ints"), eq("channel_id", "int"), eq("name"), like("name")),
+        variants=frozenset({"body"}),
+        strict_cap=30,
+        # reference/pages.v3.yml: "passing query parameters that are not supported on this endpoint" is a 400.
+        supported_params=frozenset({"channel_id", "id:in", "name", "name:like", "limit", "page", "include"}),
+    ),
+    Resource(
+        name="products",
+        path="/v3/catalog/products",
+        scope="store_v2_products_read_only",
+        spec=("catalog/products_catalog.v3.yml", "/catalog/products"),
+        render=products.render,
+        sizes=(30, 1_000, 5_000, 50_000),
+        ids=gapped(77, 13),
+        dated=True,
+        tied=True,
+        filters=(
+            *id_family(),
+            eq("name"),
+            eq("sku"),
+            eq("type"),
+            eq("upc"),
+            eq("mpn"),
+            eq("brand_id", "int"),
+            eq("is_visible", "bool"),
+            eq("is_featured", "bool"),
+            eq("is_free_shipping", "bool"),
+            Filter("categories:in", "any_in", "categories", "ints"),
+        ),
+        dates=("date_modified",),
+        date_quirk=True,
+        sorts=PRODUCT_SORTS,
+        sort_key=products.sort_key,
+        strict_cap=40,
+        # products_catalog.v3.yml, include: "When you specify options or modifiers, results are limited to
+        # 10 per page".
+        include_caps={"options": 10, "modifiers": 10},
+    ),
+    Resource(
+        name="channels",
+        path="/v3/channels",
+        scope="store_channel_settings_read_only",
+        spec=("channels.v3.yml", "/channels"),
+        render=channels.render,
+        sizes=(4, 5, 6, 8),
+        ids=lambda index: 1 if index == 0 else 664_000 + index * 1_013,
+        dated=True,
+        first_at_opening=True,
+        filters=(in_("status"), in_("type"), in_("platform")),
+        dates=("date_modified", "date_created"),
+        strict_cap=30,
+        refuse_encoded_dates=True,
+        deletes="status",
+    ),
+    Resource(
+        name="store",
+        path="/v2/store",
+        scope="store_v2_information_read_only",
+        spec=("store_information.v2.yml", "/store"),
+        render=store.render,
+        kind="object",
+        paged=False,
+        deletes="never",
+    ),
+    Resource(
+        name="order_products",
+        path="/v2/orders/{id}/products",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/products"),
+        render=None,
+        kind="order_child",
+        strict_cap=45,
+    ),
+    Resource(
+        name="brands",
+        path="/v3/catalog/brands",
+        scope="store_v2_products_read_only",
+        spec=("catalog/brands_catalog.v3.yml", "/catalog/brands"),
+        render=brands.render,
+        sizes=(8, 40, 200, 1_000),
+        ids=gapped(30),
+        filters=(*id_family(), eq("name"), eq("page_title"), like("name")),
+        sorts=("id", "name"),
+        strict_cap=70,
+        referenced=True,
+    ),
+    Resource(
+        name="categories",
+        path="/v3/catalog/categories",
+        scope="store_v2_products_read_only",
+        spec=("catalog/categories_catalog.v3.yml", "/catalog/categories"),
+        render=categories.render,
+        sizes=(12, 80, 400, 2_000),
+        ids=gapped(18),
+        filters=(
+            *id_family(),
+            eq("name"),
+            like("name"),
+            eq("parent_id", "int"),
+            in_("parent_id", "ints"),
+            eq("is_visible", "bool"),
+        ),
+        sorts=("id", "name", "parent_id", "sort_order"),
+        strict_cap=70,
+        deletes="leaves",
+        referenced=True,
+    ),
+    Resource(
+        name="trees",
+        path="/v3/catalog/trees/categories",
+        scope="store_v2_products_read_only",
+        spec=("catalog/category-trees_catalog.v3.yml", "/catalog/trees/categories"),
+        render=categories.render_tree,
+        table="categories",
+        filters=(
+            *id_family("category_id"),
+            in_("tree_id", "ints"),
+            not_in("tree_id"),
+            in_("parent_id", "ints"),
+            not_in("parent_id"),
+            eq("name"),
+            like("name"),
+            eq("is_visible", "bool"),
+        ),
+        strict_cap=70,
+        exported=False,
+    ),
+)
+
+BY_NAME: Mapping[str, Resource] = {r.name: r for r in REGISTRY}
+EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
+"""Resources the export and mutations know, in the registry's order."""
+TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes))
+"""Resources with a table of their own (the rest are views, children of orders or the store object)."""
+PAGED = tuple(r.name for r in REGISTRY if r.paged)
+"""Lists whose pages can be capped, by the names ``--page-cap RESOURCE=N`` takes."""
+READ_SCOPES = tuple(dict.fromkeys(r.scope for r in REGISTRY))
+ROUTE_SCOPES: Mapping[str, str] = {path: r.scope for r in REGISTRY for path in r.routes}
+"""The read-only OAuth scope each route needs (docs/start/authentication/api-accounts.mdx, the specs'
+securitySchemes descriptions), by path under /stores/{store_hash}."""

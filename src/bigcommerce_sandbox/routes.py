@@ -1,0 +1,121 @@
+"""The API routes every registry entry gets by its kind: a list (v3 ``{data, meta}`` or a v2 array), or
+one object. The orders family has its own (orders_routes.py).
+
+A list route does, in order: the stingy refusals (``--strict``), paging (the page cap), the query the
+entry's filters and sort describe, the selection, the page (ties shuffled under ``--strict``), and the
+envelope of its API version. Customers also page by ``before``/``after`` cursors (customers.v3.yml).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+import orjson
+from aiohttp import web
+
+from bigcommerce_sandbox.bodies import (
+    cursor_meta,
+    json_response,
+    not_found,
+    param_error,
+    v2_rows,
+    v3_page,
+    versioned_error,
+)
+from bigcommerce_sandbox.filters import build_query, params_of, refusal, str_set
+from bigcommerce_sandbox.gate import version_of
+from bigcommerce_sandbox.query import ParamError, decode_cursor, parse_paging
+from bigcommerce_sandbox.registry import Resource
+from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
+from bigcommerce_sandbox.selection import Query, page_ids, select
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def list_route(entry: Resource) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        return await serve_list(request, entry)
+
+    return handle
+
+
+def object_route(entry: Resource) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        return json_response(sandbox_of(request).store.object_bytes(entry.name))
+
+    return handle
+
+
+async def serve_list(request: web.Request, entry: Resource) -> web.Response:
+    sb = sandbox_of(request)
+    params = params_of(request)
+    refused = refusal(request, entry, sb.strict, params)
+    if refused is not None:
+        return refused
+    includes = str_set(params.get("include", ""))
+    try:
+        paging = parse_paging(params, sb.strict.cap(entry.name, includes))
+        query = build_query(entry, params, now=sb.settings.clock())
+        after = decode_cursor("after", params["after"]) if entry.cursors and "after" in params else None
+        before = decode_cursor("before", params["before"]) if entry.cursors and "before" in params else None
+    except ParamError as err:
+        return param_error(entry.version, err)
+    if after is not None or before is not None:
+        return _by_cursor(sb, entry, params, query, paging.size, after, before)
+    store = sb.store
+    sel = select(store, entry.name, query)
+    ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
+    variant = ",".join(sorted(entry.variants & includes))
+    rows = [store.record_bytes(entry.name, i, variant) for i in ids]
+    if entry.version == "v2":
+        return v2_rows(rows)
+    extra = None
+    if entry.cursors and paging.page == 1:
+        # customers.v3.yml:3317: the first page carries both pagination and cursor_pagination.
+        extra = {
+            "cursor_pagination": cursor_meta(
+                params, ids, paging.size, has_prev=False, has_next=sel.total > len(ids)
+            )
+        }
+    return json_response(v3_page(params, sel, paging, rows, extra))
+
+
+def _by_cursor(
+    sb: Sandbox,
+    entry: Resource,
+    params: dict[str, str],
+    query: Query,
+    limit: int,
+    after: int | None,
+    before: int | None,
+) -> web.Response:
+    """``after``: ids above the cursor in ascending order; ``before``: the page just below it."""
+    store = sb.store
+    # One id-ordered selection serves every cursor page of the same filters (it is memoised), and a
+    # cursor is found in it by bisection.
+    sel = select(store, entry.name, replace(query, sort="id", desc=False))
+    if after is not None:
+        start = sel.offset_of(after, after=True)
+        stop = sel.total if before is None else max(start, sel.offset_of(before, after=False))
+        ids = sel.ids(start, min(limit, stop - start))
+        has_prev = start > 0
+        has_next = start + len(ids) < sel.total
+    else:
+        assert before is not None
+        stop = sel.offset_of(before, after=False)
+        start = max(0, stop - limit)
+        ids = sel.ids(start, stop - start)
+        has_prev = start > 0
+        has_next = stop < sel.total
+    rows = [store.record_bytes(entry.name, i) for i in ids]
+    # customers.v3.yml:3317: with before or after, only cursor_pagination is returned.
+    meta = {"cursor_pagination": cursor_meta(params, ids, limit, has_prev=has_prev, has_next=has_next)}
+    return json_response(b'{"data":[' + b",".join(rows) + b'],"meta":' + orjson.dumps(meta) + b"}")
+
+
+async def unknown_route(request: web.Request) -> web.Response:
+    version = version_of(request.path)
+    if request.method not in ("GET", "HEAD"):
+        return versioned_error(version, 405, "The sandbox is read-only; this method is not allowed.")
+    return not_found(version)
