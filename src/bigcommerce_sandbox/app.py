@@ -53,6 +53,8 @@ def handlers_of(entry: Resource) -> tuple[Handler, ...]:
         return (orders_routes.child_route(entry),)
     if entry.kind == "object":
         return (object_route(entry),)
+    if entry.kind == "embedded":
+        return ()
     return (list_route(entry),)
 
 

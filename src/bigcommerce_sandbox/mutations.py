@@ -7,6 +7,11 @@ only once no other names it as parent), channels get status ``deleted`` (never c
 archived (``is_deleted``), as DELETE /v2/orders/{id} does (reference/orders.v2.oas2.yml, "Archives an
 order"). Mutating a line item or a transaction moves its order's date_modified too, because on
 BigCommerce a child changes with its parent.
+
+Owned records (registry.Owned: a product's variants, images..., a price list's records) are created in a
+free slot of a live parent and come and go with it: a created product gets its generated children, a
+deleted one takes its children (and their children, and the price records naming its variants) along; the
+result lists those under their own resource. Changing an owned record leaves its parent's dates alone.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 
 from bigcommerce_sandbox.basis import mix, record_hash
 from bigcommerce_sandbox.generators.orders import order_shape
-from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, Resource
+from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, OWNED, Resource
 from bigcommerce_sandbox.store import Store
 from bigcommerce_sandbox.tables import Table
 
@@ -62,22 +67,34 @@ def mutate(
         }
     if entry.kind == "order_child":
         return _mutate_children(store, resource, update, create, delete, now, picker)
+    if entry.owned is not None and entry.deletes == "never" and (create or delete):
+        raise ValueError(f"{resource} can only be updated: they come and go with their parents")
     table = store.tables[resource]
     result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
+    changes: Changes = {resource: result}
     for rid in picker.sample(table.ids, update):
         table.touch(rid, now if entry.dated else None)
         result["updated"].append(rid)
     for _ in range(create):
-        result["created"].append(_create(store, entry, table, now))
-    for rid in picker.sample(_deletable(store, entry, table, set(result["updated"])), delete):
+        if entry.owned is not None:
+            rid = _create_owned(store, entry, table, now, picker)
+        else:
+            rid = _create(store, entry, table, now)
+        result["created"].append(rid)
+        _add_children(store, resource, rid, now, changes)
+    for rid in picker.sample(
+        _deletable(store, entry, table, set(result["updated"])) if delete else [], delete
+    ):
         _delete(store, entry, table, rid, now)
         result["deleted"].append(rid)
+        if entry.deletes == "remove":
+            _drop_children(store, resource, rid, changes)
     if archive:
         result["archived"] = []
         for rid in picker.sample(_deletable(store, entry, table, set(result["updated"])), archive):
             _archive(store, resource, table, rid, now if bump_date_modified else None)
             result["archived"].append(rid)
-    return {resource: result}
+    return changes
 
 
 def _deletable(store: Store, entry: Resource, table: Table, exclude: set[int]) -> list[int]:
@@ -89,7 +106,88 @@ def _deletable(store: Store, entry: Resource, table: Table, exclude: set[int]) -
         skip = skip | {entry.ids(0)}
     if entry.deletes == "leaves":
         skip = skip | set(store.category_parents.values())
+    if entry.owned is not None and entry.owned.keep_first:
+        first = entry.owned.ids
+        return [i for i in table.ids if i not in skip and first.slot(i) != 1]
     return [i for i in table.ids if i not in skip]
+
+
+# ------------------------------------------------------------------------------ owned records
+
+
+def _create_owned(store: Store, entry: Resource, table: Table, now: int, picker: Picker) -> int:
+    """A child in a free slot of a live parent, never in one a deleted child held."""
+    owned = entry.owned
+    assert owned is not None
+    parents = store.tables[owned.parent].ids
+    retired = store.retired[entry.name]
+    if owned.names and owned.naming is not None:
+        # Price list records: a (list, variant, currency) without a record, drawn at random.
+        named = store.tables[owned.names].ids
+        for _ in range(64):
+            if not parents or not named:
+                break
+            slots = owned.naming(named[picker.below(len(named))])
+            cid = owned.ids.id(parents[picker.below(len(parents))], slots[picker.below(len(slots))])
+            if table.position(cid) is None and cid not in retired:
+                table.add(cid, now, now)
+                return cid
+        raise ValueError(f"no free place for another record of {entry.name}")
+    start = picker.below(len(parents))
+    for step in range(len(parents)):
+        parent = parents[(start + step) % len(parents)]
+        room = owned.room(store.basis, parent) if owned.room else range(1, owned.ids.slots + 1)
+        for slot in room:
+            cid = owned.ids.id(parent, slot)
+            if table.position(cid) is None and cid not in retired:
+                table.add(cid, now, now)
+                return cid
+    raise ValueError(f"every parent of {entry.name} has all the children it can hold")
+
+
+def _add_children(store: Store, resource: str, rid: int, now: int, changes: Changes) -> None:
+    """A created record's generated children (a new product's variants...), and theirs in turn."""
+    for name in OWNED:
+        owned = BY_NAME[name].owned
+        if owned is None or owned.parent != resource or owned.names:
+            continue
+        table = store.tables[name]
+        for slot in owned.slots(store.basis, rid, store):
+            cid = owned.ids.id(rid, slot)
+            if table.position(cid) is None and cid not in store.retired[name]:
+                table.add(cid, now, now)
+                _changed(changes, name, "created", cid)
+                _add_children(store, name, cid, now, changes)
+
+
+def _drop_children(store: Store, resource: str, rid: int, changes: Changes) -> None:
+    """A deleted record's children and the records that name it, as BigCommerce deletes a product's
+    variants, images... with it, and a variant's price records with the variant."""
+    if resource in store.retired:
+        store.retired[resource].add(rid)
+    for name in OWNED:
+        owned = BY_NAME[name].owned
+        assert owned is not None
+        if owned.parent == resource:
+            gone = store.children_of(name, rid)
+        elif owned.names == resource and owned.naming is not None:
+            table = store.tables[name]
+            gone = [
+                cid
+                for parent in store.tables[owned.parent].ids
+                for slot in owned.naming(rid)
+                if table.position(cid := owned.ids.id(parent, slot)) is not None
+            ]
+        else:
+            continue
+        for cid in gone:
+            store.tables[name].remove(cid)
+            _changed(changes, name, "deleted", cid)
+            _drop_children(store, name, cid, changes)
+
+
+def _changed(changes: Changes, resource: str, action: str, rid: int) -> None:
+    changes.setdefault(resource, {"updated": [], "created": [], "deleted": []})[action].append(rid)
 
 
 def _create(store: Store, entry: Resource, table: Table, now: int) -> int:

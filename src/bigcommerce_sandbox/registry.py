@@ -15,17 +15,24 @@ for a date alone) or ``v2_dates`` (``min_date_modified``...).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bigcommerce_sandbox.basis import IdLayout, Render, SortKey, gapped
+from bigcommerce_sandbox.basis import Basis, ChildIds, IdLayout, Relations, Render, SortKey, gapped
 from bigcommerce_sandbox.generators import (
     brands,
     categories,
     channels,
     customers,
+    metafields,
     orders,
     pages,
+    price_lists,
+    product_custom_fields,
+    product_images,
+    product_modifiers,
+    product_options,
+    product_variants,
     products,
     store,
 )
@@ -79,14 +86,46 @@ def not_in(name: str, kind: str = "ints") -> Filter:
 
 
 @dataclass(frozen=True)
+class Owned:
+    """Records that belong to a parent's records (a product's variants and images): ids by
+    :class:`~bigcommerce_sandbox.basis.ChildIds`, generated per parent, created and deleted with it.
+
+    Changing one never moves its parent's ``date_modified``: BigCommerce does not move a product's for
+    a variant edit (Fivetran's troubleshooting notes it) and documents nothing for the rest, so the
+    sandbox takes the stingy side everywhere.
+    """
+
+    parent: str
+    ids: ChildIds
+    slots: Callable[[Basis, int, Relations], Sequence[int]]
+    """The slots of the children generated with a parent (one created later gets them too)."""
+    room: Callable[[Basis, int], Sequence[int]] | None = None
+    """Every slot a child of the parent may take, for creating one (None: 1 to ``ids.slots``)."""
+    embed: str = ""
+    """The ``include`` of the parent's list that embeds these in each parent record (``images`` on
+    products), or "" when no list of the parent carries them."""
+    parent_key: str = ""
+    """A field the API object lacks and the export adds: its parent's id (custom fields' product_id)."""
+    keep_first: bool = False
+    """Slot 1 is never deleted (a product keeps its base variant)."""
+    names: str = ""
+    """Another resource each child names (a price list record names a variant): deleting a record of it
+    deletes the children that name it."""
+    naming: Callable[[int], Sequence[int]] | None = None
+    """The slots that name a given record of ``names``."""
+
+
+@dataclass(frozen=True)
 class Resource:
     """One resource: its records (generator, sizes, ids, dates), its route (path, scope, filters, sorts,
     paging) and how it changes (deletes).
 
     ``kind`` picks the route handler: ``list`` (a v3 or v2 list served entirely from this entry),
     ``orders`` (orders, their count and one order: includes, archived orders, heavy pages),
-    ``order_child`` (line items and transactions, read per order) or ``object`` (one object).
+    ``order_child`` (line items and transactions, read per order), ``object`` (one object) or
+    ``embedded`` (no route of its own: served inside its parent's list by ``owned.embed``).
     ``table`` makes the entry a second view of another resource's records (trees of categories).
+    ``owned`` makes its records children of another resource's (a product's variants).
     """
 
     name: str
@@ -136,6 +175,7 @@ class Resource:
     """Other records name these (products name brands and categories): deleting one re-renders them."""
     table: str | None = None
     exported: bool = True
+    owned: Owned | None = None
 
     @property
     def version(self) -> str:
@@ -150,6 +190,8 @@ class Resource:
         """Every path the resource answers: orders also have their count and one order by id."""
         if self.kind == "orders":
             return (self.path, f"{self.path}/count", f"{self.path}/{{id}}")
+        if self.kind == "embedded":
+            return ()
         return (self.path,)
 
 
@@ -356,9 +398,129 @@ REGISTRY: tuple[Resource, ...] = (
         strict_cap=70,
         exported=False,
     ),
+    # ------------------------------------------------------------------ catalog family (issue 15)
+    Resource(
+        name="product_variants",
+        path="/v3/catalog/variants",
+        scope="store_v2_products_read_only",
+        spec=("catalog/product-variants_catalog.v3.yml", "/catalog/variants"),
+        render=product_variants.render,
+        owned=Owned(
+            "products",
+            product_variants.IDS,
+            product_variants.slots,
+            room=product_variants.room,
+            embed="variants",
+            keep_first=True,
+        ),
+        filters=(Filter("id", "id_eq", kind="int"), eq("sku"), eq("upc"), in_("product_id", "ints")),
+        strict_cap=45,
+    ),
+    Resource(
+        name="product_images",
+        path="/v3/catalog/products/{id}/images",
+        scope="store_v2_products_read_only",
+        spec=("catalog/products_catalog.v3.yml", "/catalog/products/{product_id}/images"),
+        render=product_images.render,
+        owned=Owned("products", product_images.IDS, product_images.slots, embed="images"),
+        kind="embedded",
+        dated=True,
+        paged=False,
+    ),
+    Resource(
+        name="product_custom_fields",
+        path="/v3/catalog/products/{id}/custom-fields",
+        scope="store_v2_products_read_only",
+        spec=("catalog/products_catalog.v3.yml", "/catalog/products/{product_id}/custom-fields"),
+        render=product_custom_fields.render,
+        owned=Owned(
+            "products",
+            product_custom_fields.IDS,
+            product_custom_fields.slots,
+            embed="custom_fields",
+            parent_key="product_id",
+        ),
+        kind="embedded",
+        paged=False,
+    ),
+    Resource(
+        name="product_options",
+        path="/v3/catalog/products/{id}/options",
+        scope="store_v2_products_read_only",
+        spec=("catalog/product-variant-options_catalog.v3.yml", "/catalog/products/{product_id}/options"),
+        render=product_options.render,
+        owned=Owned("products", product_options.IDS, product_options.slots, embed="options"),
+        kind="embedded",
+        paged=False,
+        # Options come and go with their products' variants (product_options.py): only updates.
+        deletes="never",
+    ),
+    Resource(
+        name="product_modifiers",
+        path="/v3/catalog/products/{id}/modifiers",
+        scope="store_v2_products_read_only",
+        spec=("catalog/product-modifiers_catalog.v3.yml", "/catalog/products/{product_id}/modifiers"),
+        render=product_modifiers.render,
+        owned=Owned("products", product_modifiers.IDS, product_modifiers.slots, embed="modifiers"),
+        kind="embedded",
+        paged=False,
+    ),
+    Resource(
+        name="product_metafields",
+        path="/v3/catalog/products/metafields",
+        scope="store_v2_products_read_only",
+        spec=("catalog/products_catalog.v3.yml", "/catalog/products/metafields"),
+        render=metafields.render_product,
+        owned=Owned("products", metafields.PRODUCT_IDS, metafields.product_slots),
+        dated=True,
+        filters=(eq("key"), in_("key"), eq("namespace"), in_("namespace")),
+        dates=("date_modified", "date_created"),
+        cursors=True,
+        strict_cap=35,
+    ),
+    Resource(
+        name="variant_metafields",
+        path="/v3/catalog/variants/metafields",
+        scope="store_v2_products_read_only",
+        spec=("catalog/product-variants_catalog.v3.yml", "/catalog/variants/metafields"),
+        render=metafields.render_variant,
+        owned=Owned("product_variants", metafields.VARIANT_IDS, metafields.variant_slots),
+        dated=True,
+        filters=(eq("key"), in_("key"), eq("namespace"), in_("namespace")),
+        dates=("date_modified", "date_created"),
+        cursors=True,
+        strict_cap=20,
+    ),
+    Resource(
+        name="price_lists",
+        path="/v3/pricelists",
+        scope="store_v2_products_read_only",
+        spec=("price_lists.v3.yml", "/pricelists"),
+        render=price_lists.render,
+        sizes=(3, 4, 8, 12),
+        dated=True,
+        filters=(Filter("id:in", "id_in", kind="ints"), eq("name"), like("name")),
+        dates=("date_modified", "date_created"),
+        cursors=True,
+        strict_cap=7,
+    ),
 )
 
 BY_NAME: Mapping[str, Resource] = {r.name: r for r in REGISTRY}
+OWNED = tuple(r.name for r in REGISTRY if r.owned is not None)
+"""Resources whose records belong to another's (built after their parents, in the registry's order)."""
+
+
+def _embeds() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for r in REGISTRY:
+        if r.owned is not None and r.owned.embed:
+            out.setdefault(r.owned.parent, {})[r.owned.embed] = r.name
+    return out
+
+
+EMBEDS: Mapping[str, Mapping[str, str]] = _embeds()
+"""Per parent list, the resource each ``include`` embeds in its records (products: ``images``...)."""
 EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
 """Resources the export and mutations know, in the registry's order."""
 TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes))

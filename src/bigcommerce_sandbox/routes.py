@@ -3,7 +3,9 @@ one object. The orders family has its own (orders_routes.py).
 
 A list route does, in order: the stingy refusals (``--strict``), paging (the page cap), the query the
 entry's filters and sort describe, the selection, the page (ties shuffled under ``--strict``), and the
-envelope of its API version. Customers also page by ``before``/``after`` cursors (customers.v3.yml).
+envelope of its API version. Customers also page by ``before``/``after`` cursors (customers.v3.yml). An
+``include`` naming an embedded resource (products' ``images``, ``variants``...) adds its records to each
+parent record as an array.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bigcommerce_sandbox.bodies import (
 from bigcommerce_sandbox.filters import build_query, params_of, refusal, str_set
 from bigcommerce_sandbox.gate import version_of
 from bigcommerce_sandbox.query import ParamError, decode_cursor, parse_paging
-from bigcommerce_sandbox.registry import Resource
+from bigcommerce_sandbox.registry import EMBEDS, Resource
 from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
 from bigcommerce_sandbox.selection import Query, page_ids, select
 
@@ -68,6 +70,9 @@ async def serve_list(request: web.Request, entry: Resource) -> web.Response:
     ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
     variant = ",".join(sorted(entry.variants & includes))
     rows = [store.record_bytes(entry.name, i, variant) for i in ids]
+    embeds = sorted(EMBEDS.get(entry.name, {}).keys() & includes)
+    if embeds:
+        rows = [store.with_embedded(entry.name, i, row, embeds) for i, row in zip(ids, rows, strict=True)]
     if entry.version == "v2":
         return v2_rows(rows)
     extra = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -32,7 +32,17 @@ from bigcommerce_sandbox.generators.orders import (
 from bigcommerce_sandbox.generators.products import product_core
 from bigcommerce_sandbox.generators.transactions import transaction
 from bigcommerce_sandbox.pools import CHANNEL_TEMPLATES
-from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, PRESETS, REGISTRY, TABLES, TIE_CLUSTER, Resource
+from bigcommerce_sandbox.registry import (
+    BY_NAME,
+    EMBEDS,
+    EXPORTED,
+    OWNED,
+    PRESETS,
+    REGISTRY,
+    TABLES,
+    TIE_CLUSTER,
+    Resource,
+)
 from bigcommerce_sandbox.selection import Views
 from bigcommerce_sandbox.tables import ByteCache, Children, Table, dump
 
@@ -72,7 +82,7 @@ class Store:
         self.store_version = 0
         self.mutations = 0
         self.tables: dict[str, Table] = {}
-        self.views: dict[str, Views] = {name: Views() for name in TABLES}
+        self.views: dict[str, Views] = {name: Views() for name in (*TABLES, *OWNED)}
         self.deleted: dict[str, set[int]] = {
             r.name: set() for r in REGISTRY if r.deletes in ("archive", "status")
         }
@@ -84,6 +94,10 @@ class Store:
             if BY_NAME[name].kind != "orders":
                 self.tables[name] = self._build_table(BY_NAME[name], basis.counts[name])
         self._build_orders(basis.counts["orders"])
+        self.retired: dict[str, set[int]] = {name: set() for name in OWNED}
+        """Ids of deleted children, never handed out again (the cache knows a record by id and version)."""
+        for name in OWNED:
+            self.tables[name] = self._build_owned(BY_NAME[name])
         # Per view (trees is a view of categories): looked up once per record served, so kept flat.
         self.view_tables = {
             r.name: self.tables[r.table_name] for r in REGISTRY if r.table_name in self.tables
@@ -102,6 +116,29 @@ class Store:
                 c, m = base_times(basis, entry.name, i, n)
                 created[i] = basis.opened if entry.first_at_opening and i == 0 else c
                 modified[i] = m
+        return Table(ids, created, modified, dated=entry.dated)
+
+    def _build_owned(self, entry: Resource) -> Table:
+        """Children of the parents generated with the store, in id order (by parent, then slot)."""
+        owned = entry.owned
+        assert owned is not None
+        basis = self.basis
+        parents = self.tables[owned.parent]
+        ids = array("q")
+        born = array("q")
+        for pos, parent in enumerate(parents.ids):
+            got = [owned.ids.id(parent, slot) for slot in owned.slots(basis, parent, self)]
+            ids.extend(got)
+            born.extend([parents.created[pos]] * len(got))
+        n = len(ids)
+        created = array("q", bytes(8 * n))
+        modified = array("q", bytes(8 * n))
+        if entry.dated:
+            for i in range(n):
+                c, m = base_times(basis, entry.name, i, n)
+                # No child older than its parent (an undated parent, such as a variant, counts as 0).
+                created[i] = max(c, born[i])
+                modified[i] = max(m, created[i])
         return Table(ids, created, modified, dated=entry.dated)
 
     def _build_orders(self, n: int) -> None:
@@ -180,6 +217,17 @@ class Store:
 
     def live_count(self, resource: str) -> int:
         return len(self.tables[resource])
+
+    def ids(self, resource: str) -> Sequence[int]:
+        return self.tables[resource].ids
+
+    def children_of(self, resource: str, parent: int) -> list[int]:
+        """The ids of a parent's children in ``resource``: one range of its table's ids."""
+        owned = BY_NAME[resource].owned
+        assert owned is not None
+        ids = self.tables[resource].ids
+        lo = bisect.bisect_left(ids, owned.ids.id(parent, 1))
+        return list(ids[lo : bisect.bisect_right(ids, owned.ids.id(parent, owned.ids.slots), lo)])
 
     def order_pos(self, oid: int) -> int | None:
         pos = bisect.bisect_left(self.order_ids_by_pos, oid)
@@ -280,6 +328,17 @@ class Store:
             self.cache.put(key, hit, len(hit))
         return hit  # type: ignore[no-any-return]
 
+    def with_embedded(self, parent: str, rid: int, record: bytes, includes: Sequence[str]) -> bytes:
+        """A parent record with the children each include names spliced in as arrays (products with
+        ``include=images,variants``), children in id order."""
+        parts = [record[:-1]]
+        for include in includes:
+            child = EMBEDS[parent][include]
+            rows = b",".join(self.record_bytes(child, cid) for cid in self.children_of(child, rid))
+            parts.append(b',"' + include.encode() + b'":[' + rows + b"]")
+        parts.append(b"}")
+        return b"".join(parts)
+
     def order_products_bytes(self, oid: int) -> tuple[bytes, ...]:
         """Every line item of an order, as /v2/orders/{id}/products returns them, in id order."""
         version = self.tables["orders"].versions.get(oid, 0)
@@ -367,5 +426,9 @@ class Store:
                 yield from self.children_bytes(resource, oid)
             return
         variant = ",".join(sorted(entry.variants))
+        owned = entry.owned
         for rid in array("q", self.tables[resource].ids):
-            yield self.record_bytes(resource, rid, variant)
+            data = self.record_bytes(resource, rid, variant)
+            if owned is not None and owned.parent_key:
+                data = data[:-1] + f',"{owned.parent_key}":{owned.ids.parent(rid)}}}'.encode()
+            yield data

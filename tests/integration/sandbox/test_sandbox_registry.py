@@ -110,6 +110,28 @@ def test_every_exported_list_walked_equals_its_export(store: RunningSandbox, ent
     assert _walk(store, entry, include) == store.export(entry.name)
 
 
+EMBEDDED = [r for r in REGISTRY if r.owned is not None and r.owned.embed]
+
+
+@pytest.mark.parametrize("entry", EMBEDDED, ids=lambda r: r.name)
+def test_every_embedded_resource_read_through_its_parent_equals_its_export(
+    store: RunningSandbox, entry: Resource
+) -> None:
+    """The parent's list with the include carries every record of the resource, in id order; the export
+    adds the parent's key where the API object lacks it (custom fields' product_id)."""
+    assert entry.owned is not None
+    parent = next(r for r in REGISTRY if r.name == entry.owned.parent)
+    walked: list[dict[str, Any]] = []
+    for record in _walk(store, parent, f"&include={entry.owned.embed}"):
+        for child in record[entry.owned.embed]:
+            if entry.owned.parent_key:
+                assert entry.owned.parent_key not in child
+                child = {**child, entry.owned.parent_key: record["id"]}
+            walked.append(child)
+    assert walked
+    assert walked == store.export(entry.name)
+
+
 def test_every_table_has_a_size_in_every_preset_and_a_count_flag() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bigcommerce_sandbox.cli", "serve", "--help"],
