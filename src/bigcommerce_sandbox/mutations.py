@@ -130,6 +130,7 @@ def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> 
         table.touch(rid, now)
     else:
         table.remove(rid)
+        store.drop_children(entry.name, rid)
         if entry.referenced:
             store.catalog_epoch += 1
 
@@ -182,7 +183,7 @@ def _mutate_per_parent(
     parents = store.tables[parent.resource]
     result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
     touched: list[int] = []
-    live = [cid for cid in table.ids if parents.position(family.parent(cid)) is not None]
+    live = array("q", table.ids)
     for cid in picker.sample(live, update):
         table.touch(cid, now)
         result["updated"].append(cid)

@@ -91,6 +91,8 @@ def per_parent_route(entry: Resource) -> Handler:
 
 async def serve_list(request: web.Request, entry: Resource) -> web.Response:
     sb = sandbox_of(request)
+    if entry.parent is not None:
+        sb.store.family(entry.name)  # children of every parent in one list: built on first use
     params = params_of(request)
     refused = refusal(request, entry, sb.strict, params)
     if refused is not None:
