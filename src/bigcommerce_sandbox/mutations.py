@@ -5,8 +5,8 @@ the same mutations sees the same ids. What a delete does is the resource's ``del
 customers, products, brands, categories and pages disappear (BigCommerce hard-deletes them; a category
 only once no other names it as parent), channels get status ``deleted`` (never channel 1), orders are
 archived (``is_deleted``), as DELETE /v2/orders/{id} does (reference/orders.v2.oas2.yml, "Archives an
-order"). Mutating a line item or a transaction moves its order's date_modified too, because on
-BigCommerce a child changes with its parent.
+order"). Mutating a line item, a transaction or another child of orders moves its order's date_modified
+too, because on BigCommerce a child changes with its parent (registry.Parent.moves_parent says which).
 
 Owned records (registry.Owned: a product's variants, images..., a price list's records) are created in a
 free slot of a live parent and come and go with it: a created product gets its generated children, a
@@ -16,6 +16,7 @@ result lists those under their own resource. Changing an owned record leaves its
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,6 +68,8 @@ def mutate(
         }
     if entry.kind == "order_child":
         return _mutate_children(store, resource, update, create, delete, now, picker)
+    if entry.parent is not None:
+        return _mutate_per_parent(store, entry, update, create, delete, now, picker)
     if entry.owned is not None and entry.deletes == "never" and (create or delete):
         raise ValueError(f"{resource} can only be updated: they come and go with their parents")
     table = store.tables[resource]
@@ -85,10 +88,10 @@ def mutate(
     for rid in picker.sample(
         _deletable(store, entry, table, set(result["updated"])) if delete else [], delete
     ):
-        _delete(store, entry, table, rid, now)
         result["deleted"].append(rid)
-        if entry.deletes == "remove":
-            _drop_children(store, resource, rid, changes)
+        for child, ids in _delete(store, entry, table, rid, now).items():
+            for cid in ids:
+                _changed(changes, child, "deleted", cid)
     if archive:
         result["archived"] = []
         for rid in picker.sample(_deletable(store, entry, table, set(result["updated"])), archive):
@@ -160,32 +163,6 @@ def _add_children(store: Store, resource: str, rid: int, now: int, changes: Chan
                 _add_children(store, name, cid, now, changes)
 
 
-def _drop_children(store: Store, resource: str, rid: int, changes: Changes) -> None:
-    """A deleted record's children and the records that name it, as BigCommerce deletes a product's
-    variants, images... with it, and a variant's price records with the variant."""
-    if resource in store.retired:
-        store.retired[resource].add(rid)
-    for name in OWNED:
-        owned = BY_NAME[name].owned
-        assert owned is not None
-        if owned.parent == resource:
-            gone = store.children_of(name, rid)
-        elif owned.names == resource and owned.naming is not None:
-            table = store.tables[name]
-            gone = [
-                cid
-                for parent in store.tables[owned.parent].ids
-                for slot in owned.naming(rid)
-                if table.position(cid := owned.ids.id(parent, slot)) is not None
-            ]
-        else:
-            continue
-        for cid in gone:
-            store.tables[name].remove(cid)
-            _changed(changes, name, "deleted", cid)
-            _drop_children(store, name, cid, changes)
-
-
 def _changed(changes: Changes, resource: str, action: str, rid: int) -> None:
     changes.setdefault(resource, {"updated": [], "created": [], "deleted": []})[action].append(rid)
 
@@ -217,7 +194,8 @@ def _archive(store: Store, resource: str, table: Table, rid: int, modified: int 
     table.touch(rid, modified, new_version=False)
 
 
-def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> None:
+def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> dict[str, list[int]]:
+    """Delete one record as its ``deletes`` says; returns the children that went with it, by resource."""
     if entry.deletes == "archive":
         _archive(store, entry.name, table, rid, now)
     elif entry.deletes == "status":
@@ -225,8 +203,11 @@ def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> 
         table.touch(rid, now)
     else:
         table.remove(rid)
+        dropped = store.drop_children(entry.name, rid)
         if entry.referenced:
             store.catalog_epoch += 1
+        return dropped
+    return {}
 
 
 def _mutate_children(
@@ -263,6 +244,43 @@ def _mutate_children(
         orders.touch(oid, now)
         bumped.append(oid)
     return {resource: result, "orders": {"updated": bumped, "created": [], "deleted": []}}
+
+
+def _mutate_per_parent(
+    store: Store, entry: Resource, update: int, create: int, delete: int, now: int, picker: Picker
+) -> Changes:
+    """Children of live parents are updated and deleted; created ones go to live parents, with ids above
+    every id so far. With ``moves_parent``, each parent touched gets a new version and date_modified."""
+    parent = entry.parent
+    assert parent is not None
+    family = store.family(entry.name)
+    table = store.tables[entry.name]
+    parents = store.tables[parent.resource]
+    result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
+    touched: list[int] = []
+    live = array("q", table.ids)
+    for cid in picker.sample(live, update):
+        table.touch(cid, now)
+        result["updated"].append(cid)
+        touched.append(family.parent(cid))
+    for pid in picker.sample(array("q", parents.ids), create):
+        cid = table.next_id
+        family.add(pid, cid)
+        table.add(cid, now, now)
+        result["created"].append(cid)
+        touched.append(pid)
+    updated = set(result["updated"])
+    for cid in picker.sample([c for c in live if c not in updated], delete):
+        touched.append(family.parent(cid))
+        table.remove(cid)
+        result["deleted"].append(cid)
+    changes: Changes = {entry.name: result}
+    if parent.moves_parent:
+        bumped = list(dict.fromkeys(touched))
+        for pid in bumped:
+            parents.touch(pid, now)
+        changes[parent.resource] = {"updated": bumped, "created": [], "deleted": []}
+    return changes
 
 
 class Picker:

@@ -2,8 +2,9 @@
 
 Routes and their OAuth scopes, store presets, id layouts, the filters and sorts a list accepts, its page
 cap under ``--strict``, the CLI's count flags, mutations and the export all come from :data:`REGISTRY`.
-Adding a plain list resource (a v3 ``{data, meta}`` list or a v2 array) is one :class:`Resource` entry
-here and one generator module in generators/; docs/sandbox.md ("Adding a resource") walks through it.
+Adding a list resource (a v3 ``{data, meta}`` list or a v2 array, read whole or per parent record) is one
+:class:`Resource` entry here and one generator module in generators/; docs/sandbox.md ("Adding a
+resource") walks through it.
 
 Filters are data: ``Filter(param, op, field, kind)`` reads one query parameter (``kind`` says how its
 value parses) and adds a condition to the query. The id operators bound the id index (``id_eq``,
@@ -25,6 +26,7 @@ from bigcommerce_sandbox.generators import (
     channels,
     customers,
     metafields,
+    order_shipments,
     orders,
     pages,
     price_lists,
@@ -85,6 +87,33 @@ def not_in(name: str, kind: str = "ints") -> Filter:
     return Filter(f"{name}:not_in", "not_in", name, kind)
 
 
+ChildCount = Callable[[Basis, int, int], int]
+"""How many children a generated parent has: (basis, parent id, parent index) -> n."""
+
+
+@dataclass(frozen=True)
+class Parent:
+    """Records that are children of another resource's records: whose children they are and how many each
+    parent has. Children are generated per parent from (seed, parent id), mutated and exported like any
+    resource (store.py, mutations.py), and served per parent where the path holds ``{id}``
+    (``/v2/orders/{id}/shipments``: routes.per_parent_route), else as one list of every parent's children
+    (``/v3/orders/payment_actions/refunds``: routes.list_route). A parent deleted for good takes its
+    children along."""
+
+    resource: str
+    """The parent's registry name: ``{id}`` in the child's path is one of its ids (404 for any other)."""
+    field: str
+    """The child record's field holding its parent's id (``order_id``, ``product_id``)."""
+    count: ChildCount
+    """Children of a generated parent; cheap, as it runs once per parent the first time the resource is
+    used. A parent created by a mutation starts with none (mutate the child resource to add some)."""
+    empty: int = 200
+    """What a parent without children answers on v3: 200 with ``data: []``, or 204 where the spec says
+    so. A v2 list answers 204, as every empty v2 page does."""
+    moves_parent: bool = False
+    """A change to a child gives its parent a new version and ``date_modified`` (an order's children)."""
+
+
 @dataclass(frozen=True)
 class Owned:
     """Records that belong to a parent's records (a product's variants and images): ids by
@@ -124,8 +153,9 @@ class Resource:
     ``orders`` (orders, their count and one order: includes, archived orders, heavy pages),
     ``order_child`` (line items and transactions, read per order), ``object`` (one object) or
     ``embedded`` (no route of its own: served inside its parent's list by ``owned.embed``).
-    ``table`` makes the entry a second view of another resource's records (trees of categories).
-    ``owned`` makes its records children of another resource's (a product's variants).
+    ``table`` makes the entry a second view of another resource's records (trees of categories);
+    ``parent`` (:class:`Parent`) and ``owned`` (:class:`Owned`) make its records children of another
+    resource's, read per parent where the path holds ``{id}``.
     """
 
     name: str
@@ -175,7 +205,20 @@ class Resource:
     """Other records name these (products name brands and categories): deleting one re-renders them."""
     table: str | None = None
     exported: bool = True
+    parent: Parent | None = None
     owned: Owned | None = None
+
+    @property
+    def per_parent(self) -> bool:
+        """Read one parent at a time (a ``{id}`` in the path names the parent)."""
+        return self.parent_resource is not None and self.kind == "list" and "{id}" in self.path
+
+    @property
+    def parent_resource(self) -> str | None:
+        """The resource whose records these records are children of, if any."""
+        if self.parent is not None:
+            return self.parent.resource
+        return self.owned.parent if self.owned is not None else None
 
     @property
     def version(self) -> str:
@@ -506,6 +549,18 @@ REGISTRY: tuple[Resource, ...] = (
     ),
 )
 
+REGISTRY += (
+    # Issue 15, orders family.
+    Resource(
+        name="order_shipments",
+        path="/v2/orders/{id}/shipments",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/shipments"),
+        render=order_shipments.render,
+        parent=Parent("orders", "order_id", order_shipments.count, moves_parent=True),
+    ),
+)
+
 BY_NAME: Mapping[str, Resource] = {r.name: r for r in REGISTRY}
 OWNED = tuple(r.name for r in REGISTRY if r.owned is not None)
 """Resources whose records belong to another's (built after their parents, in the registry's order)."""
@@ -524,7 +579,10 @@ EMBEDS: Mapping[str, Mapping[str, str]] = _embeds()
 EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
 """Resources the export and mutations know, in the registry's order."""
 TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes))
-"""Resources with a table of their own (the rest are views, children of orders or the store object)."""
+"""Resources with a table of their own, sized by the presets (the rest are views, children or the store
+object)."""
+PER_PARENT = tuple(r.name for r in REGISTRY if r.per_parent)
+"""Resources read one parent record at a time."""
 PAGED = tuple(r.name for r in REGISTRY if r.paged)
 """Lists whose pages can be capped, by the names ``--page-cap RESOURCE=N`` takes."""
 READ_SCOPES = tuple(dict.fromkeys(r.scope for r in REGISTRY))

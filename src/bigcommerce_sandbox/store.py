@@ -5,7 +5,9 @@ A record is rendered by its resource's generator (registry.py) from (seed, id, v
 then kept as bytes in a bounded cache (tables.py). Orders own two child collections, line items
 (order_products) and transactions: their ids come from prefix sums over per-order counts decided at
 start-up, and both render from the order's plan, so order, products, consignments and transactions
-always agree. Selecting is in selection.py, changing in mutations.py.
+always agree. Resources read per parent (registry.Parent) get a table and a Family (which parent each
+record belongs to) the first time they are used, so a store pays for none it does not serve. Selecting
+is in selection.py, changing in mutations.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from bigcommerce_sandbox.basis import Basis, Row, base_times
+from bigcommerce_sandbox.basis import Basis, Row, base_times, child_times
 from bigcommerce_sandbox.generators import categories as gen_categories
 from bigcommerce_sandbox.generators.consignments import consignments
 from bigcommerce_sandbox.generators.order_products import order_product
@@ -44,7 +46,7 @@ from bigcommerce_sandbox.registry import (
     Resource,
 )
 from bigcommerce_sandbox.selection import Views
-from bigcommerce_sandbox.tables import ByteCache, Children, Table, dump
+from bigcommerce_sandbox.tables import ByteCache, Children, Family, Table, dump
 
 _new_tuple = tuple.__new__
 
@@ -103,6 +105,7 @@ class Store:
             r.name: self.tables[r.table_name] for r in REGISTRY if r.table_name in self.tables
         }
         self._view_deleted = {name: self.deleted.get(name) for name in self.view_tables}
+        self.families: dict[str, Family] = {}
         self._link_categories()
         self.channel_indexes = {basis.base_id("channels", i): i for i in range(basis.counts["channels"])}
 
@@ -172,6 +175,102 @@ class Store:
         self.line_items = Children(op_start)
         self.transactions = Children(tx_start)
 
+    def family(self, resource: str) -> Family:
+        """The parents of a resource of children (registry.Parent), its table built on first use: the
+        generated children of every generated parent (counted from the seed and the parent's id), dated
+        from their parent's creation. Ids are handed out as if no parent had been deleted, and the children
+        of one deleted since are left out of the table, so the result does not depend on when it is
+        built."""
+        family = self.families.get(resource)
+        if family is not None:
+            return family
+        entry = BY_NAME[resource]
+        assert entry.parent is not None, f"{resource} is not read per parent"
+        of = entry.parent.resource
+        basis = self.basis
+        parents = self.tables[of]
+        parent_ids = array("q", (basis.base_id(of, i) for i in range(basis.counts[of])))
+        start = array("q", bytes(8 * (len(parent_ids) + 1)))
+        live, created, modified = array("q"), array("q"), array("q")
+        total = 0
+        for i, pid in enumerate(parent_ids):
+            start[i] = total
+            n = entry.parent.count(basis, pid, i)
+            pos = parents.position(pid)
+            if pos is not None:
+                for k in range(total, total + n):
+                    cid = entry.ids(k)
+                    c, m = child_times(basis, resource, cid, parents.created[pos])
+                    live.append(cid)
+                    created.append(c)
+                    modified.append(m)
+            total += n
+        start[len(parent_ids)] = total
+        child_ids = array("q", (entry.ids(k) for k in range(total)))
+        family = self.families[resource] = Family(parent_ids, start, child_ids)
+        table = Table(live, created, modified, dated=entry.dated)
+        if total:
+            table.next_id = max(table.next_id, child_ids[-1] + 1)
+        self.tables[resource] = self.view_tables[resource] = table
+        self._view_deleted[resource] = None
+        self.views[resource] = Views()
+        return family
+
+    def parent_of(self, resource: str, rid: int) -> int:
+        owned = BY_NAME[resource].owned
+        if owned is not None:
+            return owned.ids.parent(rid)
+        return self.family(resource).parent(rid)
+
+    def drop_children(self, parent: str, pid: int) -> dict[str, list[int]]:
+        """A parent deleted for good takes its children along, in every family built so far (one built
+        later leaves them out itself), and its owned children, theirs, and the owned records that name it
+        (a variant's price records); returns the ids dropped, by resource."""
+        dropped: dict[str, list[int]] = {}
+        for name, family in self.families.items():
+            entry = BY_NAME[name]
+            if entry.parent is not None and entry.parent.resource == parent:
+                table = self.tables[name]
+                for cid in family.of(pid):
+                    if table.position(cid) is not None:
+                        table.remove(cid)
+                        dropped.setdefault(name, []).append(cid)
+        if parent in self.retired:
+            self.retired[parent].add(pid)
+        for name in OWNED:
+            owned = BY_NAME[name].owned
+            assert owned is not None
+            table = self.tables[name]
+            if owned.parent == parent:
+                gone = self.children_of(name, pid)
+            elif owned.names == parent and owned.naming is not None:
+                slots = owned.naming(pid)
+                gone = [
+                    cid
+                    for of in self.tables[owned.parent].ids
+                    for slot in slots
+                    if table.position(cid := owned.ids.id(of, slot)) is not None
+                ]
+            else:
+                continue
+            for cid in gone:
+                table.remove(cid)
+                dropped.setdefault(name, []).append(cid)
+                for child, ids in self.drop_children(name, cid).items():
+                    dropped.setdefault(child, []).extend(ids)
+        return dropped
+
+    def children_of(self, resource: str, pid: int) -> list[int]:
+        """The live children of a parent, in id order: for owned children one range of ids."""
+        owned = BY_NAME[resource].owned
+        if owned is not None:
+            ids = self.tables[resource].ids
+            lo = bisect.bisect_left(ids, owned.ids.id(pid, 1))
+            return list(ids[lo : bisect.bisect_right(ids, owned.ids.id(pid, owned.ids.slots), lo)])
+        family = self.family(resource)
+        table = self.tables[resource]
+        return [cid for cid in family.of(pid) if table.position(cid) is not None]
+
     def _link_categories(self) -> None:
         basis = self.basis
         self.category_parents: dict[int, int] = {}
@@ -220,14 +319,6 @@ class Store:
 
     def ids(self, resource: str) -> Sequence[int]:
         return self.tables[resource].ids
-
-    def children_of(self, resource: str, parent: int) -> list[int]:
-        """The ids of a parent's children in ``resource``: one range of its table's ids."""
-        owned = BY_NAME[resource].owned
-        assert owned is not None
-        ids = self.tables[resource].ids
-        lo = bisect.bisect_left(ids, owned.ids.id(parent, 1))
-        return list(ids[lo : bisect.bisect_right(ids, owned.ids.id(parent, owned.ids.slots), lo)])
 
     def order_pos(self, oid: int) -> int | None:
         pos = bisect.bisect_left(self.order_ids_by_pos, oid)
@@ -308,6 +399,13 @@ class Store:
         key: tuple[Any, ...] = (view, rid, table.versions.get(rid, 0), variant, self.catalog_epoch)
         if deleted is not None:
             key += (rid in deleted,)
+        family = self.families.get(view)
+        if family is not None:
+            # A child may render from its parent (an order's plan): a new parent version is a new child.
+            parent = BY_NAME[view].parent
+            assert parent is not None
+            pid = family.parent(rid)
+            key += (self.tables[parent.resource].versions.get(pid, 0), self.is_deleted(parent.resource, pid))
         hit = self.cache.lookup(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
@@ -396,7 +494,7 @@ class Store:
         rendered = 0
         limit = self.cache.max_bytes * fraction
         for entry in REGISTRY:
-            if entry.render is None or entry.kind == "object":
+            if entry.render is None or entry.kind == "object" or entry.parent is not None:
                 continue
             for rid in array("q", self.tables[entry.table_name].ids):
                 if self.cache.size >= limit:
@@ -426,6 +524,14 @@ class Store:
                 yield from self.children_bytes(resource, oid)
             return
         variant = ",".join(sorted(entry.variants))
+        if entry.parent is not None:
+            self.family(resource)
+        if entry.parent is not None and entry.per_parent:
+            # Parent by parent, each one's children in id order: what reading every parent's route gives.
+            for pid in array("q", self.tables[entry.parent.resource].ids):
+                for cid in self.children_of(resource, pid):
+                    yield self.record_bytes(resource, cid, variant)
+            return
         owned = entry.owned
         for rid in array("q", self.tables[resource].ids):
             data = self.record_bytes(resource, rid, variant)
