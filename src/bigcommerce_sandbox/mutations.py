@@ -97,6 +97,16 @@ def mutate(
         for rid in picker.sample(_deletable(store, entry, table, set(result["updated"])), archive):
             _archive(store, resource, table, rid, now if bump_date_modified else None)
             result["archived"].append(rid)
+    return _keyed(changes)
+
+
+def _keyed(changes: Changes) -> Changes:
+    """Records without an id of their own (price list records) are named by their key."""
+    for name, actions in changes.items():
+        owned = BY_NAME[name].owned
+        if owned is not None and owned.key is not None:
+            for action, ids in actions.items():
+                actions[action] = [owned.key(rid) for rid in ids]
     return changes
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bigcommerce_sandbox.basis import Basis, ChildIds, IdLayout, Relations, Render, SortKey, gapped
 from bigcommerce_sandbox.generators import (
@@ -29,6 +30,7 @@ from bigcommerce_sandbox.generators import (
     order_shipments,
     orders,
     pages,
+    price_list_records,
     price_lists,
     product_custom_fields,
     product_images,
@@ -125,6 +127,8 @@ class Owned:
     """
 
     parent: str
+    field: str
+    """The child record's field holding its parent's id (``product_id``, ``resource_id``)."""
     ids: ChildIds
     slots: Callable[[Basis, int, Relations], Sequence[int]]
     """The slots of the children generated with a parent (one created later gets them too)."""
@@ -133,8 +137,8 @@ class Owned:
     embed: str = ""
     """The ``include`` of the parent's list that embeds these in each parent record (``images`` on
     products), or "" when no list of the parent carries them."""
-    parent_key: str = ""
-    """A field the API object lacks and the export adds: its parent's id (custom fields' product_id)."""
+    adds_field: bool = False
+    """The API object lacks ``field`` and the export adds it (custom fields' ``product_id``)."""
     keep_first: bool = False
     """Slot 1 is never deleted (a product keeps its base variant)."""
     names: str = ""
@@ -142,6 +146,9 @@ class Owned:
     deletes the children that name it."""
     naming: Callable[[int], Sequence[int]] | None = None
     """The slots that name a given record of ``names``."""
+    key: Callable[[int], list[Any]] | None = None
+    """For records without an id of their own (price list records): the key a mutation's result names
+    one by, from the sandbox's id."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +226,13 @@ class Resource:
         if self.parent is not None:
             return self.parent.resource
         return self.owned.parent if self.owned is not None else None
+
+    @property
+    def parent_field(self) -> str | None:
+        """The child record's field holding its parent's id, if it has a parent."""
+        if self.parent is not None:
+            return self.parent.field
+        return self.owned.field if self.owned is not None else None
 
     @property
     def version(self) -> str:
@@ -450,6 +464,7 @@ REGISTRY: tuple[Resource, ...] = (
         render=product_variants.render,
         owned=Owned(
             "products",
+            "product_id",
             product_variants.IDS,
             product_variants.slots,
             room=product_variants.room,
@@ -465,7 +480,7 @@ REGISTRY: tuple[Resource, ...] = (
         scope="store_v2_products_read_only",
         spec=("catalog/products_catalog.v3.yml", "/catalog/products/{product_id}/images"),
         render=product_images.render,
-        owned=Owned("products", product_images.IDS, product_images.slots, embed="images"),
+        owned=Owned("products", "product_id", product_images.IDS, product_images.slots, embed="images"),
         kind="embedded",
         dated=True,
         paged=False,
@@ -478,10 +493,11 @@ REGISTRY: tuple[Resource, ...] = (
         render=product_custom_fields.render,
         owned=Owned(
             "products",
+            "product_id",
             product_custom_fields.IDS,
             product_custom_fields.slots,
             embed="custom_fields",
-            parent_key="product_id",
+            adds_field=True,
         ),
         kind="embedded",
         paged=False,
@@ -492,7 +508,7 @@ REGISTRY: tuple[Resource, ...] = (
         scope="store_v2_products_read_only",
         spec=("catalog/product-variant-options_catalog.v3.yml", "/catalog/products/{product_id}/options"),
         render=product_options.render,
-        owned=Owned("products", product_options.IDS, product_options.slots, embed="options"),
+        owned=Owned("products", "product_id", product_options.IDS, product_options.slots, embed="options"),
         kind="embedded",
         paged=False,
         # Options come and go with their products' variants (product_options.py): only updates.
@@ -504,7 +520,9 @@ REGISTRY: tuple[Resource, ...] = (
         scope="store_v2_products_read_only",
         spec=("catalog/product-modifiers_catalog.v3.yml", "/catalog/products/{product_id}/modifiers"),
         render=product_modifiers.render,
-        owned=Owned("products", product_modifiers.IDS, product_modifiers.slots, embed="modifiers"),
+        owned=Owned(
+            "products", "product_id", product_modifiers.IDS, product_modifiers.slots, embed="modifiers"
+        ),
         kind="embedded",
         paged=False,
     ),
@@ -514,7 +532,7 @@ REGISTRY: tuple[Resource, ...] = (
         scope="store_v2_products_read_only",
         spec=("catalog/products_catalog.v3.yml", "/catalog/products/metafields"),
         render=metafields.render_product,
-        owned=Owned("products", metafields.PRODUCT_IDS, metafields.product_slots),
+        owned=Owned("products", "resource_id", metafields.PRODUCT_IDS, metafields.product_slots),
         dated=True,
         filters=(eq("key"), in_("key"), eq("namespace"), in_("namespace")),
         dates=("date_modified", "date_created"),
@@ -527,7 +545,7 @@ REGISTRY: tuple[Resource, ...] = (
         scope="store_v2_products_read_only",
         spec=("catalog/product-variants_catalog.v3.yml", "/catalog/variants/metafields"),
         render=metafields.render_variant,
-        owned=Owned("product_variants", metafields.VARIANT_IDS, metafields.variant_slots),
+        owned=Owned("product_variants", "resource_id", metafields.VARIANT_IDS, metafields.variant_slots),
         dated=True,
         filters=(eq("key"), in_("key"), eq("namespace"), in_("namespace")),
         dates=("date_modified", "date_created"),
@@ -546,6 +564,28 @@ REGISTRY: tuple[Resource, ...] = (
         dates=("date_modified", "date_created"),
         cursors=True,
         strict_cap=7,
+    ),
+    Resource(
+        name="price_list_records",
+        path="/v3/pricelists/{id}/records",
+        scope="store_v2_products_read_only",
+        spec=("price_lists.v3.yml", "/pricelists/{price_list_id}/records"),
+        render=price_list_records.render,
+        owned=Owned(
+            "price_lists",
+            "price_list_id",
+            price_list_records.IDS,
+            price_list_records.slots,
+            names="product_variants",
+            naming=price_list_records.naming,
+            key=price_list_records.key,
+        ),
+        dated=True,
+        filters=(in_("variant_id", "ints"), in_("product_id", "ints"), eq("currency"), in_("currency")),
+        dates=("date_modified", "date_created"),
+        variants=frozenset({"bulk_pricing_tiers", "sku"}),
+        cursors=True,
+        strict_cap=45,
     ),
 )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import cast
+from typing import Any, cast
 
 import orjson
 from aiohttp import web
@@ -32,7 +32,7 @@ from bigcommerce_sandbox.gate import version_of
 from bigcommerce_sandbox.query import Paging, ParamError, decode_cursor, parse_paging
 from bigcommerce_sandbox.registry import EMBEDS, Resource
 from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
-from bigcommerce_sandbox.selection import Query, page_ids, select
+from bigcommerce_sandbox.selection import Query, Selection, page_ids, select
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -103,7 +103,9 @@ def per_parent_route(entry: Resource) -> Handler:
             return v2_rows(rows)
         if not sel.total and empty == 204:
             return web.Response(status=204)
-        return json_response(v3_page(params, sel, paging, rows))
+        return json_response(
+            v3_page(params, sel, paging, rows, _first_cursor(entry, params, sel, paging, ids))
+        )
 
     return handle
 
@@ -136,15 +138,21 @@ async def serve_list(request: web.Request, entry: Resource) -> web.Response:
         rows = [store.with_embedded(entry.name, i, row, embeds) for i, row in zip(ids, rows, strict=True)]
     if entry.version == "v2":
         return v2_rows(rows)
-    extra = None
-    if entry.cursors and paging.page == 1:
-        # customers.v3.yml:3317: the first page carries both pagination and cursor_pagination.
-        extra = {
-            "cursor_pagination": cursor_meta(
-                params, ids, paging.size, has_prev=False, has_next=sel.total > len(ids)
-            )
-        }
-    return json_response(v3_page(params, sel, paging, rows, extra))
+    return json_response(v3_page(params, sel, paging, rows, _first_cursor(entry, params, sel, paging, ids)))
+
+
+def _first_cursor(
+    entry: Resource, params: dict[str, str], sel: Selection, paging: Paging, ids: list[int]
+) -> dict[str, Any] | None:
+    """customers.v3.yml:3317: the first page of a list with cursors carries both pagination and
+    cursor_pagination (price_lists.v3.yml says the same of a request with only a limit)."""
+    if not entry.cursors or paging.page != 1:
+        return None
+    return {
+        "cursor_pagination": cursor_meta(
+            params, ids, paging.size, has_prev=False, has_next=sel.total > len(ids)
+        )
+    }
 
 
 def _by_cursor(

@@ -136,12 +136,11 @@ class Store:
         n = len(ids)
         created = array("q", bytes(8 * n))
         modified = array("q", bytes(8 * n))
-        if entry.dated:
-            for i in range(n):
-                c, m = base_times(basis, entry.name, i, n)
-                # No child older than its parent (an undated parent, such as a variant, counts as 0).
-                created[i] = max(c, born[i])
-                modified[i] = max(m, created[i])
+        for i in range(n):
+            # An undated child (a variant) keeps its parent's creation, for its own children to start from.
+            created[i], modified[i] = (
+                child_times(basis, entry.name, ids[i], born[i]) if entry.dated else (born[i], born[i])
+            )
         return Table(ids, created, modified, dated=entry.dated)
 
     def _build_orders(self, n: int) -> None:
@@ -535,6 +534,6 @@ class Store:
         owned = entry.owned
         for rid in array("q", self.tables[resource].ids):
             data = self.record_bytes(resource, rid, variant)
-            if owned is not None and owned.parent_key:
-                data = data[:-1] + f',"{owned.parent_key}":{owned.ids.parent(rid)}}}'.encode()
+            if owned is not None and owned.adds_field:
+                data = data[:-1] + f',"{owned.field}":{owned.ids.parent(rid)}}}'.encode()
             yield data

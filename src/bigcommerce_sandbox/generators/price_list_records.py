@@ -48,8 +48,10 @@ def naming(vid: int) -> Sequence[int]:
     return (vid << 1, vid << 1 | 1)
 
 
-def named(slot: int) -> int:
-    return slot >> 1
+def key(rid: int) -> list[Any]:
+    """The record's key as BigCommerce names it: [price_list_id, variant_id, currency]."""
+    slot = IDS.slot(rid)
+    return [IDS.parent(rid), slot >> 1, CURRENCIES[slot & 1]]
 
 
 def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[str, Any]:

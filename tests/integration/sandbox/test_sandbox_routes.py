@@ -65,7 +65,7 @@ def test_unknown_paths_are_404_with_the_version_body(sandbox: RunningSandbox) ->
 # Every route of the registry, with a parent's id (the third generated order, product...) where the
 # path takes one.
 SCOPE_OF = {
-    path.replace("{id}", str(BY_NAME[r.parent.resource if r.parent else "orders"].ids(2))): r.scope
+    path.replace("{id}", str(BY_NAME[r.parent_resource or "orders"].ids(2))): r.scope
     for r in REGISTRY
     for path in r.routes
 }
