@@ -167,7 +167,7 @@ def _candidates(flt: Filter, entry: Resource, records: list[dict[str, Any]]) -> 
 
 def _keeps(flt: Filter, entry: Resource, record: dict[str, Any], raw: str) -> bool:
     """Whether ``record`` passes ``flt`` with ``raw``, worked out here from the record itself."""
-    rid = record.get(_id_field(entry))  # price list records have no id (and no id filters)
+    rid: Any = record.get(_id_field(entry))  # price list records have no id (and no id filters)
     numbers = [int(p) for p in raw.split(",")] if flt.kind in ("int", "ints") else []
     checks: dict[str, Callable[[], bool]] = {
         "id_eq": lambda: rid == numbers[0],
