@@ -4,8 +4,8 @@
 A record has no id of its own; BigCommerce names it by (price_list_id, variant_id, currency). The
 sandbox keeps it under ``price_list_id * 2**22 + slot`` (``ChildIds(2**22)``), whose slot is
 ``variant_id * 2 + currency`` (0 for usd, 1 for eur), so the records of a list sort by variant then
-currency and the record behind any id is arithmetic. Each list prices a share of the variants (15 to
-60%) in usd, and two lists in five in eur too. Deleting a variant or its product deletes its records;
+currency and the record behind any id is arithmetic. Each list prices a share of the variants (5 to
+25%) in usd, and one list in four in eur too. Deleting a variant or its product deletes its records;
 changing a record moves neither its price list's nor its variant's dates.
 
 ``include=bulk_pricing_tiers`` and ``include=sku`` add those fields (the export carries both).
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bigcommerce_sandbox.basis import Basis, ChildIds, Relations, Row, iso_z, record_hash
+from bigcommerce_sandbox.basis import Basis, ChildIds, Relations, Row, iso_z, mix, record_hash
 from bigcommerce_sandbox.generators.product_variants import IDS as VARIANT_IDS
 from bigcommerce_sandbox.generators.product_variants import price_of, sku_of
 
@@ -26,21 +26,19 @@ _EUR_RATE = 0.92
 
 
 def _share(basis: Basis, lid: int) -> tuple[int, bool]:
-    """A list's share of the variants (in 1/64ths) and whether it prices them in eur too."""
+    """A list's share of the variants (in 1/64ths: 5 to 25%) and whether it prices them in eur too."""
     h = record_hash(basis.key("price_lists"), -lid)
-    return 10 + h % 29, (h >> 8) % 5 < 2
+    return 3 + h % 14, (h >> 8) % 4 == 0
 
 
 def slots(basis: Basis, lid: int, rel: Relations) -> Sequence[int]:
     share, eur = _share(basis, lid)
-    key = basis.key("price_list_records") ^ lid
-    out: list[int] = []
-    for vid in rel.ids("product_variants"):
-        if record_hash(key, vid) & 63 < share:
-            out.append(vid << 1)
-            if eur:
-                out.append(vid << 1 | 1)
-    return out
+    key = record_hash(basis.key("price_list_records"), lid)
+    # One hash per (list, variant): mix() directly, as this runs for every variant of every list.
+    chosen = [vid for vid in rel.ids("product_variants") if mix(key ^ vid) & 63 < share]
+    if not eur:
+        return [vid << 1 for vid in chosen]
+    return [slot for vid in chosen for slot in (vid << 1, vid << 1 | 1)]
 
 
 def naming(vid: int) -> Sequence[int]:

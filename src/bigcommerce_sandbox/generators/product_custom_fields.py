@@ -30,6 +30,6 @@ def slots(basis: Basis, pid: int, rel: Relations) -> Sequence[int]:
 def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[str, Any]:
     fid, version, _created, _modified = row
     pid, slot = IDS.parent(fid), IDS.slot(fid)
-    name, values = _FIELDS[(record_hash(basis.key("product_custom_fields"), pid) + slot) % len(_FIELDS)]
-    v = record_hash(basis.key("product_custom_fields"), fid, version)
-    return {"id": fid, "name": name, "value": values[v % len(values)]}
+    h = record_hash(basis.key("product_custom_fields"), pid)
+    name, values = _FIELDS[(h + slot) % len(_FIELDS)]
+    return {"id": fid, "name": name, "value": values[((h >> 8) + slot + version) % len(values)]}

@@ -71,7 +71,7 @@ def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[st
         "display_name": display,
         "type": kind,
         "required": required,
-        "sort_order": IDS.slot(mid) - 1,
+        "sort_order": IDS.slot(mid) - 1 + version,
         "config": config,
         "option_values": [
             {

@@ -56,8 +56,8 @@ def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[st
     shape = option_shape(basis, pid)
     h = record_hash(basis.key("product_variants"), vid)
     v = record_hash(basis.key("product_variants"), vid, version) if version else h
-    price = price_of(basis, vid) + (0 if version == 0 else (v % 400) - 200)
-    price = max(price, 99)
+    # An update always moves the price (up: a 1 to 200 cent rise on the original).
+    price = price_of(basis, vid) + (0 if version == 0 else 1 + v % 200)
     on_sale = (v >> 4) % 5 == 0
     sale = round(price * 0.85) if on_sale else 0
     weight = 0 if ptype == "digital" else ((h >> 12) % 1500 + 10) / 100
