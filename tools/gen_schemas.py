@@ -60,6 +60,9 @@ class Source:
     envelope: Envelope
     """``data``: v3 ``{"data": [...]}``; ``array``: v2 bare list; ``object``: one object (``/v2/store``)."""
     description: str
+    added: Mapping[str, Mapping[str, Any]] | None = None
+    """Fields the connector adds to each record because the API object lacks them (a custom field's
+    product_id, from its parent product), with their JSON Schema."""
 
 
 SOURCES: Mapping[str, Source] = {
@@ -130,6 +133,75 @@ SOURCES: Mapping[str, Source] = {
         "data",
         "Catalog categories (GET /v3/catalog/categories). Full refresh only: BigCommerce offers no "
         "modification date for categories.",
+    ),
+    # Issue 15, catalog family (docs/streams/catalog.md says how each is read).
+    "product_variants": Source(
+        # The per-product list's productVariant_Full: the fields the bulk list's inline schema leaves
+        # out (calculated_weight, gtin, image_url, mpn) are returned by both.
+        "catalog/product-variants_catalog.v3.yml",
+        "/catalog/products/{product_id}/variants",
+        "data",
+        "Product variants (GET /v3/catalog/variants, or products with include=variants). Full refresh "
+        "only: variants carry no date, and a variant edit does not move its product's date_modified.",
+    ),
+    "product_images": Source(
+        "catalog/products_catalog.v3.yml",
+        "/catalog/products/{product_id}/images",
+        "data",
+        "Product images (products with include=images). Full refresh only: no list filters on an image's "
+        "date_modified.",
+    ),
+    "product_custom_fields": Source(
+        "catalog/products_catalog.v3.yml",
+        "/catalog/products/{product_id}/custom-fields",
+        "data",
+        "Product custom fields (products with include=custom_fields), with the product's id added. Full "
+        "refresh only: custom fields carry no date.",
+        added={
+            "product_id": {
+                "type": ["null", "integer"],
+                "description": "The product the custom field belongs to (added by the connector from the "
+                "parent product: the API object does not carry it).",
+            }
+        },
+    ),
+    "product_options": Source(
+        "catalog/product-variant-options_catalog.v3.yml",
+        "/catalog/products/{product_id}/options",
+        "data",
+        "Product variant options (products with include=options). Full refresh only: options carry no date.",
+    ),
+    "product_modifiers": Source(
+        "catalog/product-modifiers_catalog.v3.yml",
+        "/catalog/products/{product_id}/modifiers",
+        "data",
+        "Product modifiers (products with include=modifiers). Full refresh only: modifiers carry no date.",
+    ),
+    "product_metafields": Source(
+        "catalog/products_catalog.v3.yml",
+        "/catalog/products/metafields",
+        "data",
+        "Metafields of products (GET /v3/catalog/products/metafields), incremental on date_modified.",
+    ),
+    "variant_metafields": Source(
+        "catalog/product-variants_catalog.v3.yml",
+        "/catalog/variants/metafields",
+        "data",
+        "Metafields of product variants (GET /v3/catalog/variants/metafields), incremental on date_modified.",
+    ),
+    "price_lists": Source(
+        "price_lists.v3.yml",
+        "/pricelists",
+        "data",
+        "Price lists (GET /v3/pricelists), incremental on date_modified.",
+    ),
+    "price_list_records": Source(
+        "price_lists.v3.yml",
+        "/pricelists/{price_list_id}/records",
+        "data",
+        "Prices of variants on each price list (GET /v3/pricelists/{price_list_id}/records?include="
+        "bulk_pricing_tiers,sku), keyed by price_list_id, variant_id and currency; incremental on "
+        "date_modified, every price list read each sync.",
     ),
 }
 
@@ -220,6 +292,15 @@ MONEY: Mapping[tuple[str, str], frozenset[str]] = {
         {"price", "cost_price", "retail_price", "sale_price", "map_price", "fixed_cost_shipping_price"}
     ),
     ("catalog/products_catalog.v3.yml", "product_Full"): frozenset({"calculated_price", "map_price"}),
+    ("catalog/product-variants_catalog.v3.yml", "productVariant_Base"): frozenset(
+        {"cost_price", "price", "sale_price", "retail_price", "fixed_cost_shipping_price"}
+    ),
+    ("catalog/product-variants_catalog.v3.yml", "productVariant_Full"): frozenset({"calculated_price"}),
+    # An inline record schema is keyed by its GET path. A bulk pricing tier's amount is not money: its
+    # type says whether it is a price, a percentage or a fixed price.
+    ("price_lists.v3.yml", "/pricelists/{price_list_id}/records"): frozenset(
+        {"price", "sale_price", "retail_price", "map_price", "calculated_price"}
+    ),
 }
 
 # Dates that the specs type as plain strings: v2's RFC 2822 dates (orders.v2.oas2.yml, date_modified:
@@ -258,9 +339,10 @@ class Converter:
         self.used: set[tuple[str, str, str, str]] = set()
         """``(kind, spec, component, path)`` of every MONEY/TIMESTAMPS entry that was applied."""
 
-    def record(self, node: Mapping[str, Any]) -> dict[str, Any]:
-        """A record's schema: like :meth:`convert`, but a top-level oneOf/anyOf becomes one object."""
-        node, place, stack = self._deref(node, Place(self.spec_name, None, ""), ())
+    def record(self, node: Mapping[str, Any], path: str | None = None) -> dict[str, Any]:
+        """A record's schema: like :meth:`convert`, but a top-level oneOf/anyOf becomes one object. An
+        inline record schema (no component) is marked by its GET ``path``, as if that were its component."""
+        node, place, stack = self._deref(node, Place(self.spec_name, path, ""), ())
         branches = node.get("oneOf") or node.get("anyOf")
         if branches:
             merged: dict[str, Any] = {}
@@ -449,8 +531,10 @@ def generate(specs: Path) -> dict[str, bytes]:
             source.spec, load_spec(specs, source.spec)
         )
         converter = Converter(source.spec, document)
-        schema = converter.record(record_schema(source, document))
+        schema = converter.record(record_schema(source, document), source.path)
         used |= converter.used
+        if source.added:
+            schema.setdefault("properties", {}).update(source.added)
         schema.pop("description", None)
         schema.update({"$schema": DRAFT7, "title": stream, "description": source.description})
         schema["type"] = "object"
