@@ -33,6 +33,7 @@ from bigcommerce_sandbox.query import Paging, ParamError, decode_cursor, parse_p
 from bigcommerce_sandbox.registry import EMBEDS, Resource
 from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
 from bigcommerce_sandbox.selection import Query, Selection, page_ids, select
+from bigcommerce_sandbox.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -53,83 +54,59 @@ def object_route(entry: Resource) -> Handler:
 
 def per_parent_route(entry: Resource) -> Handler:
     """A list of one parent's children (registry.Parent or registry.Owned): 404 for a parent that does
-    not exist, then the entry's filters, sort, paging and cursors over that parent's children, as a list
-    route does."""
+    not exist, then the list route over that parent's children."""
     parent_resource = cast(str, entry.parent_resource)
-    empty = entry.parent.empty if entry.parent is not None else 200
 
     async def handle(request: web.Request) -> web.Response:
-        sb = sandbox_of(request)
-        store = sb.store
         raw = request.match_info["id"]
         pid = int(raw) if raw.isdigit() else -1
-        if store.tables[parent_resource].position(pid) is None:
+        if sandbox_of(request).store.tables[parent_resource].position(pid) is None:
             return not_found(entry.version)
-        params = params_of(request)
-        refused = refusal(request, entry, sb.strict, params)
-        if refused is not None:
-            return refused
-        includes = str_set(params.get("include", ""))
-        try:
-            paging = parse_paging(params, sb.strict.cap(entry.name, includes)) if entry.paged else None
-            query = build_query(entry, params, now=sb.settings.clock())
-            after = decode_cursor("after", params["after"]) if entry.cursors and "after" in params else None
-            before = (
-                decode_cursor("before", params["before"]) if entry.cursors and "before" in params else None
-            )
-        except ParamError as err:
-            return param_error(entry.version, err)
-        if entry.owned is not None:
-            # Owned children are one range of ids: bounds keep the selection a free slice.
-            lo, hi = entry.owned.ids.id(pid, 1), entry.owned.ids.id(pid, entry.owned.ids.slots)
-            query = replace(
-                query,
-                id_min=lo if query.id_min is None else max(lo, query.id_min),
-                id_max=hi if query.id_max is None else min(hi, query.id_max),
-            )
-        else:
-            children = frozenset(store.children_of(entry.name, pid))
-            query = replace(query, id_in=children if query.id_in is None else query.id_in & children)
-        if paging is not None and (after is not None or before is not None):
-            return _by_cursor(sb, entry, params, query, paging.size, after, before)
-        sel = select(store, entry.name, query)
-        if paging is None:
-            # No paging parameters in the spec: every child on one page.
-            paging = Paging(page=1, limit=max(50, sel.total), size=max(50, sel.total))
-        ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
-        variant = ",".join(sorted(entry.variants & includes))
-        rows = [store.record_bytes(entry.name, i, variant) for i in ids]
-        if entry.version == "v2":
-            return v2_rows(rows)
-        if not sel.total and empty == 204:
-            return web.Response(status=204)
-        return json_response(
-            v3_page(params, sel, paging, rows, _first_cursor(entry, params, sel, paging, ids))
-        )
+        return await serve_list(request, entry, pid)
 
     return handle
 
 
-async def serve_list(request: web.Request, entry: Resource) -> web.Response:
+def _within(store: Store, entry: Resource, pid: int, query: Query) -> Query:
+    """``query`` narrowed to one parent's children."""
+    if entry.owned is not None:
+        # Owned children are one range of ids: bounds keep the selection a free slice.
+        lo, hi = entry.owned.ids.id(pid, 1), entry.owned.ids.id(pid, entry.owned.ids.slots)
+        return replace(
+            query,
+            id_min=lo if query.id_min is None else max(lo, query.id_min),
+            id_max=hi if query.id_max is None else min(hi, query.id_max),
+        )
+    children = frozenset(store.children_of(entry.name, pid))
+    return replace(query, id_in=children if query.id_in is None else query.id_in & children)
+
+
+async def serve_list(request: web.Request, entry: Resource, parent: int | None = None) -> web.Response:
+    """A list, or with ``parent`` that parent's children of a resource read per parent."""
     sb = sandbox_of(request)
+    store = sb.store
     if entry.parent is not None:
-        sb.store.family(entry.name)  # children of every parent in one list: built on first use
+        store.family(entry.name)  # children of every parent in one list: built on first use
     params = params_of(request)
     refused = refusal(request, entry, sb.strict, params)
     if refused is not None:
         return refused
     includes = str_set(params.get("include", ""))
     try:
-        paging = parse_paging(params, sb.strict.cap(entry.name, includes))
+        paging = parse_paging(params, sb.strict.cap(entry.name, includes)) if entry.paged else None
         query = build_query(entry, params, now=sb.settings.clock())
         after = decode_cursor("after", params["after"]) if entry.cursors and "after" in params else None
         before = decode_cursor("before", params["before"]) if entry.cursors and "before" in params else None
     except ParamError as err:
         return param_error(entry.version, err)
-    if after is not None or before is not None:
+    if parent is not None:
+        query = _within(store, entry, parent, query)
+    if paging is not None and (after is not None or before is not None):
         return _by_cursor(sb, entry, params, query, paging.size, after, before)
-    store = sb.store
     sel = select(store, entry.name, query)
+    if paging is None:
+        # No paging parameters in the spec: every record on one page.
+        paging = Paging(page=1, limit=max(50, sel.total), size=max(50, sel.total))
     ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
     variant = ",".join(sorted(entry.variants & includes))
     rows = [store.record_bytes(entry.name, i, variant) for i in ids]
@@ -138,6 +115,8 @@ async def serve_list(request: web.Request, entry: Resource) -> web.Response:
         rows = [store.with_embedded(entry.name, i, row, embeds) for i, row in zip(ids, rows, strict=True)]
     if entry.version == "v2":
         return v2_rows(rows)
+    if parent is not None and not sel.total and entry.parent is not None and entry.parent.empty == 204:
+        return web.Response(status=204)
     return json_response(v3_page(params, sel, paging, rows, _first_cursor(entry, params, sel, paging, ids)))
 
 
