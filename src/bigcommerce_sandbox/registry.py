@@ -4,7 +4,8 @@ Routes and their OAuth scopes, store presets, id layouts, the filters and sorts 
 cap under ``--strict``, the CLI's count flags, mutations and the export all come from :data:`REGISTRY`.
 Adding a list resource (a v3 ``{data, meta}`` list or a v2 array, read whole or per parent record) is one
 :class:`Resource` entry here and one generator module in generators/; docs/sandbox.md ("Adding a
-resource") walks through it.
+resource") walks through it. Children of other records are :class:`Parent` (ids from a sequence) or
+:class:`Owned` (ids arithmetic in the parent's, embedded in the parent's list by an ``include``).
 
 Filters are data: ``Filter(param, op, field, kind)`` reads one query parameter (``kind`` says how its
 value parses) and adds a condition to the query. The id operators bound the id index (``id_eq``,

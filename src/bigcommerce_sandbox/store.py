@@ -6,8 +6,10 @@ then kept as bytes in a bounded cache (tables.py). Orders own two child collecti
 (order_products) and transactions: their ids come from prefix sums over per-order counts decided at
 start-up, and both render from the order's plan, so order, products, consignments and transactions
 always agree. Resources read per parent (registry.Parent) get a table and a Family (which parent each
-record belongs to) the first time they are used, so a store pays for none it does not serve. Selecting
-is in selection.py, changing in mutations.py.
+record belongs to) the first time they are used, so a store pays for none it does not serve. Owned
+catalog records (registry.Owned: a product's variants, a price list's records) are built at start-up,
+parents first, their ids arithmetic in their parent's (basis.ChildIds). Selecting is in selection.py,
+changing in mutations.py.
 """
 
 from __future__ import annotations
