@@ -51,6 +51,17 @@ def mutate(
     entry = BY_NAME[resource]
     if archive and entry.deletes != "archive":
         raise ValueError("only orders can be archived; delete other records instead")
+    if entry.embedded is not None:
+        parent = entry.embedded.resource
+        raise ValueError(
+            f"{resource} are part of their {parent}: change the {parent} or their children instead"
+        )
+    if update and not entry.updates:
+        raise ValueError(f"{resource} cannot be changed once created; create or delete them instead")
+    if entry.kind == "fixed" and (create or delete):
+        raise ValueError(f"the {resource} are a fixed set: they can only be updated")
+    if delete and entry.deletes == "never" and entry.kind != "object":
+        raise ValueError(f"{resource} cannot be deleted; create them instead")
     store.mutations += 1
     picker = Picker(record_hash(store.basis.key("mutate"), store.mutations))
     if entry.kind == "object":
@@ -72,7 +83,9 @@ def mutate(
         result["updated"].append(rid)
     for _ in range(create):
         result["created"].append(_create(store, entry, table, now))
-    for rid in picker.sample(_deletable(store, entry, table, set(result["updated"])), delete):
+    for rid in picker.sample(
+        _deletable(store, entry, table, set(result["updated"])) if delete else [], delete
+    ):
         _delete(store, entry, table, rid, now)
         result["deleted"].append(rid)
     if archive:

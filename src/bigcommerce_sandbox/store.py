@@ -85,6 +85,10 @@ class Store:
         for name in TABLES:
             if BY_NAME[name].kind != "orders":
                 self.tables[name] = self._build_table(BY_NAME[name], basis.counts[name])
+        for entry in REGISTRY:
+            if entry.kind == "fixed":
+                self.tables[entry.name] = self._build_table(entry, entry.sizes[0])
+                self.views[entry.name] = Views()
         self._build_orders(basis.counts["orders"])
         # Per view (trees is a view of categories): looked up once per record served, so kept flat.
         self.view_tables = {
@@ -431,6 +435,11 @@ class Store:
         entry = BY_NAME[resource]
         if entry.kind == "object":
             yield self.object_bytes(resource)
+            return
+        if entry.embedded is not None:
+            derive = entry.embedded.records
+            for pid in array("q", self.tables[entry.embedded.resource].ids):
+                yield from (dump(record) for record in derive(self.basis, self, pid))
             return
         if entry.kind == "order_child":
             for oid in array("q", self.tables["orders"].ids):
