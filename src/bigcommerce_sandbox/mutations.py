@@ -75,7 +75,7 @@ def mutate(
     if entry.kind == "order_child":
         return _mutate_children(store, resource, update, create, delete, now, picker)
     if entry.parent is not None:
-        return _mutate_per_parent(store, entry, update, create, delete, now, picker)
+        return _mutate_family(store, entry, update, create, delete, now, picker)
     table = store.tables[resource]
     result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
     for rid in picker.sample(table.ids, update):
@@ -184,7 +184,7 @@ def _mutate_children(
     return {resource: result, "orders": {"updated": bumped, "created": [], "deleted": []}}
 
 
-def _mutate_per_parent(
+def _mutate_family(
     store: Store, entry: Resource, update: int, create: int, delete: int, now: int, picker: Picker
 ) -> Changes:
     """Children of live parents are updated and deleted; created ones go to live parents, with ids above

@@ -492,8 +492,6 @@ EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
 TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes) and r.kind != "fixed")
 """Resources with a table of their own, sized by the presets (the rest are views, children or the store
 object)."""
-PER_PARENT = tuple(r.name for r in REGISTRY if r.per_parent)
-"""Resources read one parent record at a time."""
 PAGED = tuple(r.name for r in REGISTRY if r.paged)
 """Lists whose pages can be capped, by the names ``--page-cap RESOURCE=N`` takes."""
 READ_SCOPES = tuple(dict.fromkeys(r.scope for r in REGISTRY))
