@@ -5,12 +5,13 @@ the same mutations sees the same ids. What a delete does is the resource's ``del
 customers, products, brands, categories and pages disappear (BigCommerce hard-deletes them; a category
 only once no other names it as parent), channels get status ``deleted`` (never channel 1), orders are
 archived (``is_deleted``), as DELETE /v2/orders/{id} does (reference/orders.v2.oas2.yml, "Archives an
-order"). Mutating a line item or a transaction moves its order's date_modified too, because on
-BigCommerce a child changes with its parent.
+order"). Mutating a line item, a transaction or another child of orders moves its order's date_modified
+too, because on BigCommerce a child changes with its parent (registry.Parent.moves_parent says which).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,6 +51,17 @@ def mutate(
     entry = BY_NAME[resource]
     if archive and entry.deletes != "archive":
         raise ValueError("only orders can be archived; delete other records instead")
+    if entry.embedded is not None:
+        parent = entry.embedded.resource
+        raise ValueError(
+            f"{resource} are part of their {parent}: change the {parent} or their children instead"
+        )
+    if update and not entry.updates:
+        raise ValueError(f"{resource} cannot be changed once created; create or delete them instead")
+    if entry.kind == "fixed" and (create or delete):
+        raise ValueError(f"the {resource} are a fixed set: they can only be updated")
+    if delete and entry.deletes == "never" and entry.kind != "object":
+        raise ValueError(f"{resource} cannot be deleted; create them instead")
     store.mutations += 1
     picker = Picker(record_hash(store.basis.key("mutate"), store.mutations))
     if entry.kind == "object":
@@ -62,6 +74,8 @@ def mutate(
         }
     if entry.kind == "order_child":
         return _mutate_children(store, resource, update, create, delete, now, picker)
+    if entry.parent is not None:
+        return _mutate_family(store, entry, update, create, delete, now, picker)
     table = store.tables[resource]
     result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
     for rid in picker.sample(table.ids, update):
@@ -69,7 +83,9 @@ def mutate(
         result["updated"].append(rid)
     for _ in range(create):
         result["created"].append(_create(store, entry, table, now))
-    for rid in picker.sample(_deletable(store, entry, table, set(result["updated"])), delete):
+    for rid in picker.sample(
+        _deletable(store, entry, table, set(result["updated"])) if delete else [], delete
+    ):
         _delete(store, entry, table, rid, now)
         result["deleted"].append(rid)
     if archive:
@@ -127,6 +143,7 @@ def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> 
         table.touch(rid, now)
     else:
         table.remove(rid)
+        store.drop_children(entry.name, rid)
         if entry.referenced:
             store.catalog_epoch += 1
 
@@ -165,6 +182,43 @@ def _mutate_children(
         orders.touch(oid, now)
         bumped.append(oid)
     return {resource: result, "orders": {"updated": bumped, "created": [], "deleted": []}}
+
+
+def _mutate_family(
+    store: Store, entry: Resource, update: int, create: int, delete: int, now: int, picker: Picker
+) -> Changes:
+    """Children of live parents are updated and deleted; created ones go to live parents, with ids above
+    every id so far. With ``moves_parent``, each parent touched gets a new version and date_modified."""
+    parent = entry.parent
+    assert parent is not None
+    family = store.family(entry.name)
+    table = store.tables[entry.name]
+    parents = store.tables[parent.resource]
+    result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
+    touched: list[int] = []
+    live = array("q", table.ids)
+    for cid in picker.sample(live, update):
+        table.touch(cid, now)
+        result["updated"].append(cid)
+        touched.append(family.parent(cid))
+    for pid in picker.sample(array("q", parents.ids), create):
+        cid = table.next_id
+        family.add(pid, cid)
+        table.add(cid, now, now)
+        result["created"].append(cid)
+        touched.append(pid)
+    updated = set(result["updated"])
+    for cid in picker.sample([c for c in live if c not in updated], delete):
+        touched.append(family.parent(cid))
+        table.remove(cid)
+        result["deleted"].append(cid)
+    changes: Changes = {entry.name: result}
+    if parent.moves_parent:
+        bumped = list(dict.fromkeys(touched))
+        for pid in bumped:
+            parents.touch(pid, now)
+        changes[parent.resource] = {"updated": bumped, "created": [], "deleted": []}
+    return changes
 
 
 class Picker:

@@ -2,8 +2,9 @@
 
 Routes and their OAuth scopes, store presets, id layouts, the filters and sorts a list accepts, its page
 cap under ``--strict``, the CLI's count flags, mutations and the export all come from :data:`REGISTRY`.
-Adding a plain list resource (a v3 ``{data, meta}`` list or a v2 array) is one :class:`Resource` entry
-here and one generator module in generators/; docs/sandbox.md ("Adding a resource") walks through it.
+Adding a list resource (a v3 ``{data, meta}`` list or a v2 array, read whole or per parent record) is one
+:class:`Resource` entry here and one generator module in generators/; docs/sandbox.md ("Adding a
+resource") walks through it.
 
 Filters are data: ``Filter(param, op, field, kind)`` reads one query parameter (``kind`` says how its
 value parses) and adds a condition to the query. The id operators bound the id index (``id_eq``,
@@ -15,15 +16,22 @@ for a date alone) or ``v2_dates`` (``min_date_modified``...).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from bigcommerce_sandbox.basis import IdLayout, Render, SortKey, gapped
+from bigcommerce_sandbox.basis import Basis, IdLayout, Relations, Render, SortKey, gapped
 from bigcommerce_sandbox.generators import (
     brands,
     categories,
     channels,
     customers,
+    order_coupons,
+    order_refunds,
+    order_shipments,
+    order_shipping_addresses,
+    order_statuses,
+    order_taxes,
     orders,
     pages,
     products,
@@ -78,6 +86,44 @@ def not_in(name: str, kind: str = "ints") -> Filter:
     return Filter(f"{name}:not_in", "not_in", name, kind)
 
 
+ChildCount = Callable[[Basis, int, int], int]
+"""How many children a generated parent has: (basis, parent id, parent index) -> n."""
+
+
+@dataclass(frozen=True)
+class Parent:
+    """Records that are children of another resource's records: whose children they are and how many each
+    parent has. Children are generated per parent from (seed, parent id), mutated and exported like any
+    resource (store.py, mutations.py), and served per parent where the path holds ``{id}``
+    (``/v2/orders/{id}/shipments``: routes.per_parent_route), else as one list of every parent's children
+    (``/v3/orders/payment_actions/refunds``: routes.list_route). A parent deleted for good takes its
+    children along."""
+
+    resource: str
+    """The parent's registry name: ``{id}`` in the child's path is one of its ids (404 for any other)."""
+    field: str
+    """The child record's field holding its parent's id (``order_id``, ``product_id``)."""
+    count: ChildCount
+    """Children of a generated parent; cheap, as it runs once per parent the first time the resource is
+    used. A parent created by a mutation starts with none (mutate the child resource to add some)."""
+    empty: int = 200
+    """What a parent without children answers on v3: 200 with ``data: []``, or 204 where the spec says
+    so. A v2 list answers 204, as every empty v2 page does."""
+    moves_parent: bool = False
+    """A change to a child gives its parent a new version and ``date_modified`` (an order's children)."""
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """Records a parent's page carries with an include (the shipping consignments of orders with
+    ``include=consignments``): served by the parent's route, derived from the parent's current state by
+    ``records(basis, relations, parent id)``, exported as their own resource, changed through the parent."""
+
+    resource: str
+    include: str
+    records: Callable[[Basis, Relations, int], list[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class Resource:
     """One resource: its records (generator, sizes, ids, dates), its route (path, scope, filters, sorts,
@@ -85,8 +131,11 @@ class Resource:
 
     ``kind`` picks the route handler: ``list`` (a v3 or v2 list served entirely from this entry),
     ``orders`` (orders, their count and one order: includes, archived orders, heavy pages),
-    ``order_child`` (line items and transactions, read per order) or ``object`` (one object).
-    ``table`` makes the entry a second view of another resource's records (trees of categories).
+    ``order_child`` (line items and transactions, read per order), ``object`` (one object), ``fixed``
+    (a list of a fixed set of records, ``sizes[0]`` of them, that can only be updated: order statuses) or
+    ``embedded`` (no route of its own: see :class:`Embedded`).
+    ``table`` makes the entry a second view of another resource's records (trees of categories);
+    ``parent`` makes it a list read per parent record (:class:`Parent`).
     """
 
     name: str
@@ -136,6 +185,15 @@ class Resource:
     """Other records name these (products name brands and categories): deleting one re-renders them."""
     table: str | None = None
     exported: bool = True
+    parent: Parent | None = None
+    embedded: Embedded | None = None
+    updates: bool = True
+    """Records change after they are created (refunds do not: orders.v3.yml has no way to edit one)."""
+
+    @property
+    def per_parent(self) -> bool:
+        """Read one parent at a time (a ``{id}`` in the path names the parent)."""
+        return self.parent is not None and "{id}" in self.path
 
     @property
     def version(self) -> str:
@@ -150,6 +208,8 @@ class Resource:
         """Every path the resource answers: orders also have their count and one order by id."""
         if self.kind == "orders":
             return (self.path, f"{self.path}/count", f"{self.path}/{{id}}")
+        if self.embedded is not None:
+            return ()
         return (self.path,)
 
 
@@ -358,11 +418,80 @@ REGISTRY: tuple[Resource, ...] = (
     ),
 )
 
+REGISTRY += (
+    # Issue 15, orders family.
+    Resource(
+        name="order_shipments",
+        path="/v2/orders/{id}/shipments",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/shipments"),
+        render=order_shipments.render,
+        parent=Parent("orders", "order_id", order_shipments.count, moves_parent=True),
+    ),
+    Resource(
+        name="order_coupons",
+        path="/v2/orders/{id}/coupons",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/coupons"),
+        render=order_coupons.render,
+        parent=Parent("orders", "order_id", order_coupons.count, moves_parent=True),
+    ),
+    Resource(
+        name="order_taxes",
+        path="/v2/orders/{id}/taxes",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/taxes"),
+        render=order_taxes.render,
+        parent=Parent("orders", "order_id", order_taxes.count, moves_parent=True),
+        strict_cap=45,
+    ),
+    Resource(
+        name="order_refunds",
+        path="/v3/orders/payment_actions/refunds",
+        # reference/orders.v3.yml: transactions or orders scopes; the sandbox checks one.
+        scope="store_v2_orders_read_only",
+        spec=("orders.v3.yml", "/orders/payment_actions/refunds"),
+        render=order_refunds.render,
+        parent=Parent("orders", "order_id", order_refunds.count, moves_parent=True),
+        ids=gapped(1, 7),
+        dated=True,
+        filters=(Filter("id:in", "id_in", kind="ints"), in_("order_id", "ints")),
+        dates=("created",),
+        strict_cap=40,
+        updates=False,
+        deletes="never",
+    ),
+    Resource(
+        name="order_statuses",
+        path="/v2/order_statuses",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/order_statuses"),
+        render=order_statuses.render,
+        kind="fixed",
+        sizes=(15, 15, 15, 15),
+        ids=gapped(0),
+        paged=False,
+        deletes="never",
+    ),
+    Resource(
+        name="order_shipping_addresses",
+        path="/v2/orders",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "#/components/schemas/shippingConsignment_Get"),
+        render=None,
+        kind="embedded",
+        embedded=Embedded("orders", "consignments", order_shipping_addresses.records),
+        paged=False,
+        deletes="never",
+    ),
+)
+
 BY_NAME: Mapping[str, Resource] = {r.name: r for r in REGISTRY}
 EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
 """Resources the export and mutations know, in the registry's order."""
-TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes))
-"""Resources with a table of their own (the rest are views, children of orders or the store object)."""
+TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes) and r.kind != "fixed")
+"""Resources with a table of their own, sized by the presets (the rest are views, children or the store
+object)."""
 PAGED = tuple(r.name for r in REGISTRY if r.paged)
 """Lists whose pages can be capped, by the names ``--page-cap RESOURCE=N`` takes."""
 READ_SCOPES = tuple(dict.fromkeys(r.scope for r in REGISTRY))

@@ -1,5 +1,6 @@
-"""The API routes every registry entry gets by its kind: a list (v3 ``{data, meta}`` or a v2 array), or
-one object. The orders family has its own (orders_routes.py).
+"""The API routes every registry entry gets by its kind: a list (v3 ``{data, meta}`` or a v2 array), a
+list read per parent record (``/v2/orders/{id}/shipments``), or one object. The orders family has its own
+(orders_routes.py).
 
 A list route does, in order: the stingy refusals (``--strict``), paging (the page cap), the query the
 entry's filters and sort describe, the selection, the page (ties shuffled under ``--strict``), and the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import cast
 
 import orjson
 from aiohttp import web
@@ -26,7 +28,7 @@ from bigcommerce_sandbox.bodies import (
 from bigcommerce_sandbox.filters import build_query, params_of, refusal, str_set
 from bigcommerce_sandbox.gate import version_of
 from bigcommerce_sandbox.query import ParamError, decode_cursor, parse_paging
-from bigcommerce_sandbox.registry import Resource
+from bigcommerce_sandbox.registry import Parent, Resource
 from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
 from bigcommerce_sandbox.selection import Query, page_ids, select
 
@@ -47,8 +49,29 @@ def object_route(entry: Resource) -> Handler:
     return handle
 
 
-async def serve_list(request: web.Request, entry: Resource) -> web.Response:
+def per_parent_route(entry: Resource) -> Handler:
+    """A list of one parent's children (registry.Parent): 404 for a parent that does not exist, then
+    the entry's filters, sort and paging over that parent's children, as a list route does."""
+    parent = cast(Parent, entry.parent)
+
+    async def handle(request: web.Request) -> web.Response:
+        store = sandbox_of(request).store
+        raw = request.match_info["id"]
+        pid = int(raw) if raw.isdigit() else -1
+        if store.tables[parent.resource].position(pid) is None:
+            return not_found(entry.version)
+        return await serve_list(request, entry, within=frozenset(store.children_of(entry.name, pid)))
+
+    return handle
+
+
+async def serve_list(
+    request: web.Request, entry: Resource, within: frozenset[int] | None = None
+) -> web.Response:
+    """The list's page; ``within``: only these ids (one parent's children)."""
     sb = sandbox_of(request)
+    if entry.parent is not None:
+        sb.store.family(entry.name)  # children of other records: built on first use
     params = params_of(request)
     refused = refusal(request, entry, sb.strict, params)
     if refused is not None:
@@ -61,6 +84,8 @@ async def serve_list(request: web.Request, entry: Resource) -> web.Response:
         before = decode_cursor("before", params["before"]) if entry.cursors and "before" in params else None
     except ParamError as err:
         return param_error(entry.version, err)
+    if within is not None:
+        query = replace(query, id_in=within if query.id_in is None else query.id_in & within)
     if after is not None or before is not None:
         return _by_cursor(sb, entry, params, query, paging.size, after, before)
     store = sb.store
@@ -70,6 +95,8 @@ async def serve_list(request: web.Request, entry: Resource) -> web.Response:
     rows = [store.record_bytes(entry.name, i, variant) for i in ids]
     if entry.version == "v2":
         return v2_rows(rows)
+    if within is not None and not sel.total and entry.parent is not None and entry.parent.empty == 204:
+        return web.Response(status=204)
     extra = None
     if entry.cursors and paging.page == 1:
         # customers.v3.yml:3317: the first page carries both pagination and cursor_pagination.

@@ -5,19 +5,22 @@ A record is rendered by its resource's generator (registry.py) from (seed, id, v
 then kept as bytes in a bounded cache (tables.py). Orders own two child collections, line items
 (order_products) and transactions: their ids come from prefix sums over per-order counts decided at
 start-up, and both render from the order's plan, so order, products, consignments and transactions
-always agree. Selecting is in selection.py, changing in mutations.py.
+always agree. Children of other records (registry.Parent) get a table and a Family (which parent each
+record belongs to) the first time they are used, so a store pays for none it does not serve. Selecting
+is in selection.py, changing in mutations.py.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 from array import array
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
 
-from bigcommerce_sandbox.basis import Basis, Row, base_times
+from bigcommerce_sandbox.basis import Basis, Row, base_times, child_times
 from bigcommerce_sandbox.generators import categories as gen_categories
 from bigcommerce_sandbox.generators.consignments import consignments
 from bigcommerce_sandbox.generators.order_products import order_product
@@ -34,7 +37,7 @@ from bigcommerce_sandbox.generators.transactions import transaction
 from bigcommerce_sandbox.pools import CHANNEL_TEMPLATES
 from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, PRESETS, REGISTRY, TABLES, TIE_CLUSTER, Resource
 from bigcommerce_sandbox.selection import Views
-from bigcommerce_sandbox.tables import ByteCache, Children, Table, dump
+from bigcommerce_sandbox.tables import ByteCache, Children, Family, Table, dump
 
 _new_tuple = tuple.__new__
 
@@ -83,12 +86,17 @@ class Store:
         for name in TABLES:
             if BY_NAME[name].kind != "orders":
                 self.tables[name] = self._build_table(BY_NAME[name], basis.counts[name])
+        for entry in REGISTRY:
+            if entry.kind == "fixed":
+                self.tables[entry.name] = self._build_table(entry, entry.sizes[0])
+                self.views[entry.name] = Views()
         self._build_orders(basis.counts["orders"])
         # Per view (trees is a view of categories): looked up once per record served, so kept flat.
         self.view_tables = {
             r.name: self.tables[r.table_name] for r in REGISTRY if r.table_name in self.tables
         }
         self._view_deleted = {name: self.deleted.get(name) for name in self.view_tables}
+        self.families: dict[str, Family] = {}
         self._link_categories()
         self.channel_indexes = {basis.base_id("channels", i): i for i in range(basis.counts["channels"])}
 
@@ -134,6 +142,62 @@ class Store:
         self.order_ids_by_pos = array("q", ids)
         self.line_items = Children(op_start)
         self.transactions = Children(tx_start)
+
+    def family(self, resource: str) -> Family:
+        """The parents of a resource of children (registry.Parent), its table built on first use: the
+        generated children of every generated parent (counted from the seed and the parent's id), dated
+        from their parent's creation. Ids are handed out as if no parent had been deleted, and the children
+        of one deleted since are left out of the table, so the result does not depend on when it is
+        built."""
+        family = self.families.get(resource)
+        if family is not None:
+            return family
+        entry = BY_NAME[resource]
+        assert entry.parent is not None, f"{resource} has no parent"
+        of = entry.parent.resource
+        basis = self.basis
+        parents = self.tables[of]
+        parent_ids = array("q", (basis.base_id(of, i) for i in range(basis.counts[of])))
+        counts = (entry.parent.count(basis, pid, i) for i, pid in enumerate(parent_ids))
+        start = array("q", itertools.accumulate(counts, initial=0))
+        child_ids = array("q", (entry.ids(k) for k in range(start[-1])))
+        live, created, modified = array("q"), array("q"), array("q")
+        for i, pid in enumerate(parent_ids):
+            pos = parents.position(pid)
+            if pos is None:
+                continue
+            for cid in child_ids[start[i] : start[i + 1]]:
+                c, m = child_times(basis, resource, cid, parents.created[pos])
+                live.append(cid)
+                created.append(c)
+                modified.append(m)
+        family = self.families[resource] = Family(parent_ids, start, child_ids)
+        table = Table(live, created, modified, dated=entry.dated)
+        if child_ids:
+            table.next_id = max(table.next_id, child_ids[-1] + 1)
+        self.tables[resource] = self.view_tables[resource] = table
+        self._view_deleted[resource] = None
+        self.views[resource] = Views()
+        return family
+
+    def parent_of(self, resource: str, rid: int) -> int:
+        return self.family(resource).parent(rid)
+
+    def drop_children(self, parent: str, pid: int) -> None:
+        """A parent deleted for good takes its children along, in every family built so far (one built
+        later leaves them out itself)."""
+        for name, family in self.families.items():
+            entry = BY_NAME[name]
+            if entry.parent is not None and entry.parent.resource == parent:
+                table = self.tables[name]
+                for cid in family.of(pid):
+                    table.remove(cid)
+
+    def children_of(self, resource: str, pid: int) -> list[int]:
+        """The live children of a parent, in id order."""
+        family = self.family(resource)
+        table = self.tables[resource]
+        return [cid for cid in family.of(pid) if table.position(cid) is not None]
 
     def _link_categories(self) -> None:
         basis = self.basis
@@ -260,6 +324,13 @@ class Store:
         key: tuple[Any, ...] = (view, rid, table.versions.get(rid, 0), variant, self.catalog_epoch)
         if deleted is not None:
             key += (rid in deleted,)
+        family = self.families.get(view)
+        if family is not None:
+            # A child may render from its parent (an order's plan): a new parent version is a new child.
+            parent = BY_NAME[view].parent
+            assert parent is not None
+            pid = family.parent(rid)
+            key += (self.tables[parent.resource].versions.get(pid, 0), self.is_deleted(parent.resource, pid))
         hit = self.cache.lookup(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
@@ -337,7 +408,7 @@ class Store:
         rendered = 0
         limit = self.cache.max_bytes * fraction
         for entry in REGISTRY:
-            if entry.render is None or entry.kind == "object":
+            if entry.render is None or entry.kind == "object" or entry.parent is not None:
                 continue
             for rid in array("q", self.tables[entry.table_name].ids):
                 if self.cache.size >= limit:
@@ -362,10 +433,23 @@ class Store:
         if entry.kind == "object":
             yield self.object_bytes(resource)
             return
+        if entry.embedded is not None:
+            derive = entry.embedded.records
+            for pid in array("q", self.tables[entry.embedded.resource].ids):
+                yield from (dump(record) for record in derive(self.basis, self, pid))
+            return
         if entry.kind == "order_child":
             for oid in array("q", self.tables["orders"].ids):
                 yield from self.children_bytes(resource, oid)
             return
         variant = ",".join(sorted(entry.variants))
+        if entry.parent is not None:
+            self.family(resource)
+            if entry.per_parent:
+                # Parent by parent, each one's children in id order: what reading every parent's route gives.
+                for pid in array("q", self.tables[entry.parent.resource].ids):
+                    for cid in self.children_of(resource, pid):
+                        yield self.record_bytes(resource, cid, variant)
+                return
         for rid in array("q", self.tables[resource].ids):
             yield self.record_bytes(resource, rid, variant)
