@@ -56,6 +56,19 @@ def mutate(
     entry = BY_NAME[resource]
     if archive and entry.deletes != "archive":
         raise ValueError("only orders can be archived; delete other records instead")
+    if entry.embedded is not None:
+        parent = entry.embedded.resource
+        raise ValueError(
+            f"{resource} are part of their {parent}: change the {parent} or their children instead"
+        )
+    if update and not entry.updates:
+        raise ValueError(f"{resource} cannot be changed once created; create or delete them instead")
+    if entry.kind == "fixed" and (create or delete):
+        raise ValueError(f"the {resource} are a fixed set: they can only be updated")
+    if entry.owned is not None and entry.deletes == "never" and (create or delete):
+        raise ValueError(f"{resource} can only be updated: they come and go with their parents")
+    if delete and entry.deletes == "never" and entry.kind != "object":
+        raise ValueError(f"{resource} cannot be deleted; create them instead")
     store.mutations += 1
     picker = Picker(record_hash(store.basis.key("mutate"), store.mutations))
     if entry.kind == "object":
@@ -69,9 +82,7 @@ def mutate(
     if entry.kind == "order_child":
         return _mutate_children(store, resource, update, create, delete, now, picker)
     if entry.parent is not None:
-        return _mutate_per_parent(store, entry, update, create, delete, now, picker)
-    if entry.owned is not None and entry.deletes == "never" and (create or delete):
-        raise ValueError(f"{resource} can only be updated: they come and go with their parents")
+        return _mutate_family(store, entry, update, create, delete, now, picker)
     table = store.tables[resource]
     result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
     changes: Changes = {resource: result}
@@ -256,7 +267,7 @@ def _mutate_children(
     return {resource: result, "orders": {"updated": bumped, "created": [], "deleted": []}}
 
 
-def _mutate_per_parent(
+def _mutate_family(
     store: Store, entry: Resource, update: int, create: int, delete: int, now: int, picker: Picker
 ) -> Changes:
     """Children of live parents are updated and deleted; created ones go to live parents, with ids above

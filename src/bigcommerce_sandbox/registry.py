@@ -28,7 +28,12 @@ from bigcommerce_sandbox.generators import (
     channels,
     customers,
     metafields,
+    order_coupons,
+    order_refunds,
     order_shipments,
+    order_shipping_addresses,
+    order_statuses,
+    order_taxes,
     orders,
     pages,
     price_list_records,
@@ -153,14 +158,26 @@ class Owned:
 
 
 @dataclass(frozen=True)
+class Embedded:
+    """Records a parent's page carries with an include (the shipping consignments of orders with
+    ``include=consignments``): served by the parent's route, derived from the parent's current state by
+    ``records(basis, relations, parent id)``, exported as their own resource, changed through the parent."""
+
+    resource: str
+    include: str
+    records: Callable[[Basis, Relations, int], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
 class Resource:
     """One resource: its records (generator, sizes, ids, dates), its route (path, scope, filters, sorts,
     paging) and how it changes (deletes).
 
     ``kind`` picks the route handler: ``list`` (a v3 or v2 list served entirely from this entry),
     ``orders`` (orders, their count and one order: includes, archived orders, heavy pages),
-    ``order_child`` (line items and transactions, read per order), ``object`` (one object) or
-    ``embedded`` (no route of its own: served inside its parent's list by ``owned.embed``).
+    ``order_child`` (line items and transactions, read per order), ``object`` (one object), ``fixed``
+    (a list of a fixed set of records, ``sizes[0]`` of them, that can only be updated: order statuses) or
+    ``embedded`` (no route of its own: see :class:`Embedded`, or ``owned.embed``).
     ``table`` makes the entry a second view of another resource's records (trees of categories);
     ``parent`` (:class:`Parent`) and ``owned`` (:class:`Owned`) make its records children of another
     resource's, read per parent where the path holds ``{id}``.
@@ -215,6 +232,9 @@ class Resource:
     exported: bool = True
     parent: Parent | None = None
     owned: Owned | None = None
+    embedded: Embedded | None = None
+    updates: bool = True
+    """Records change after they are created (refunds do not: orders.v3.yml has no way to edit one)."""
 
     @property
     def per_parent(self) -> bool:
@@ -227,6 +247,12 @@ class Resource:
         if self.parent is not None:
             return self.parent.resource
         return self.owned.parent if self.owned is not None else None
+
+    @property
+    def creates(self) -> bool:
+        """Whether POST /__sandbox/mutate can create records: not for a fixed set (order statuses), nor
+        for owned records that come with their parents (a product's options come with its variants)."""
+        return self.kind != "fixed" and not (self.owned is not None and self.deletes == "never")
 
     @property
     def parent_field(self) -> str | None:
@@ -600,6 +626,62 @@ REGISTRY += (
         render=order_shipments.render,
         parent=Parent("orders", "order_id", order_shipments.count, moves_parent=True),
     ),
+    Resource(
+        name="order_coupons",
+        path="/v2/orders/{id}/coupons",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/coupons"),
+        render=order_coupons.render,
+        parent=Parent("orders", "order_id", order_coupons.count, moves_parent=True),
+    ),
+    Resource(
+        name="order_taxes",
+        path="/v2/orders/{id}/taxes",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/taxes"),
+        render=order_taxes.render,
+        parent=Parent("orders", "order_id", order_taxes.count, moves_parent=True),
+        strict_cap=45,
+    ),
+    Resource(
+        name="order_refunds",
+        path="/v3/orders/payment_actions/refunds",
+        # reference/orders.v3.yml: transactions or orders scopes; the sandbox checks one.
+        scope="store_v2_orders_read_only",
+        spec=("orders.v3.yml", "/orders/payment_actions/refunds"),
+        render=order_refunds.render,
+        parent=Parent("orders", "order_id", order_refunds.count, moves_parent=True),
+        ids=gapped(1, 7),
+        dated=True,
+        filters=(Filter("id:in", "id_in", kind="ints"), in_("order_id", "ints")),
+        dates=("created",),
+        strict_cap=40,
+        updates=False,
+        deletes="never",
+    ),
+    Resource(
+        name="order_statuses",
+        path="/v2/order_statuses",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/order_statuses"),
+        render=order_statuses.render,
+        kind="fixed",
+        sizes=(15, 15, 15, 15),
+        ids=gapped(0),
+        paged=False,
+        deletes="never",
+    ),
+    Resource(
+        name="order_shipping_addresses",
+        path="/v2/orders",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "#/components/schemas/shippingConsignment_Get"),
+        render=None,
+        kind="embedded",
+        embedded=Embedded("orders", "consignments", order_shipping_addresses.records),
+        paged=False,
+        deletes="never",
+    ),
 )
 
 BY_NAME: Mapping[str, Resource] = {r.name: r for r in REGISTRY}
@@ -619,11 +701,9 @@ EMBEDS: Mapping[str, Mapping[str, str]] = _embeds()
 """Per parent list, the resource each ``include`` embeds in its records (products: ``images``...)."""
 EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
 """Resources the export and mutations know, in the registry's order."""
-TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes))
+TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes) and r.kind != "fixed")
 """Resources with a table of their own, sized by the presets (the rest are views, children or the store
 object)."""
-PER_PARENT = tuple(r.name for r in REGISTRY if r.per_parent)
-"""Resources read one parent record at a time."""
 PAGED = tuple(r.name for r in REGISTRY if r.paged)
 """Lists whose pages can be capped, by the names ``--page-cap RESOURCE=N`` takes."""
 READ_SCOPES = tuple(dict.fromkeys(r.scope for r in REGISTRY))

@@ -86,14 +86,14 @@ async def serve_list(request: web.Request, entry: Resource, parent: int | None =
     sb = sandbox_of(request)
     store = sb.store
     if entry.parent is not None:
-        store.family(entry.name)  # children of every parent in one list: built on first use
+        store.family(entry.name)  # children of other records: built on first use
     params = params_of(request)
     refused = refusal(request, entry, sb.strict, params)
     if refused is not None:
         return refused
     includes = str_set(params.get("include", ""))
     try:
-        paging = parse_paging(params, sb.strict.cap(entry.name, includes)) if entry.paged else None
+        paging = parse_paging(params, sb.strict.cap(entry.name, includes))
         query = build_query(entry, params, now=sb.settings.clock())
         after = decode_cursor("after", params["after"]) if entry.cursors and "after" in params else None
         before = decode_cursor("before", params["before"]) if entry.cursors and "before" in params else None
@@ -101,12 +101,9 @@ async def serve_list(request: web.Request, entry: Resource, parent: int | None =
         return param_error(entry.version, err)
     if parent is not None:
         query = _within(store, entry, parent, query)
-    if paging is not None and (after is not None or before is not None):
+    if after is not None or before is not None:
         return _by_cursor(sb, entry, params, query, paging.size, after, before)
     sel = select(store, entry.name, query)
-    if paging is None:
-        # No paging parameters in the spec: every record on one page.
-        paging = Paging(page=1, limit=max(50, sel.total), size=max(50, sel.total))
     ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
     variant = ",".join(sorted(entry.variants & includes))
     rows = [store.record_bytes(entry.name, i, variant) for i in ids]

@@ -97,7 +97,7 @@ def test_owned_mutations_show_in_the_export_and_leave_the_parent_alone(
     sb = sandbox_factory(size="tiny", seed=1, anchor=ANCHOR, clock=lambda: float(NOW))
     parents_before = sb.export_lines(owned.parent)
     before = _by_key(sb, entry)
-    if entry.deletes == "never":
+    if not entry.creates:
         result = sb.mutate(entry.name, update=2)
     else:
         result = sb.mutate(entry.name, update=2, create=2, delete=1)
