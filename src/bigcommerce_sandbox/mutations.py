@@ -62,6 +62,8 @@ def mutate(
         }
     if entry.kind == "order_child":
         return _mutate_children(store, resource, update, create, delete, now, picker)
+    if entry.table is not None:
+        return _mutate_view(store, entry, update, create, delete, now, picker)
     table = store.tables[resource]
     result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
     for rid in picker.sample(table.ids, update):
@@ -85,7 +87,7 @@ def _deletable(store: Store, entry: Resource, table: Table, exclude: set[int]) -
         raise ValueError(f"the {entry.name} object cannot be deleted")
     deleted = store.deleted.get(entry.name, set())
     skip = exclude | deleted
-    if entry.deletes == "status":
+    if entry.deletes == "status" or entry.first_at_opening:
         skip = skip | {entry.ids(0)}
     if entry.deletes == "leaves":
         skip = skip | set(store.category_parents.values())
@@ -165,6 +167,22 @@ def _mutate_children(
         orders.touch(oid, now)
         bumped.append(oid)
     return {resource: result, "orders": {"updated": bumped, "created": [], "deleted": []}}
+
+
+def _mutate_view(
+    store: Store, entry: Resource, update: int, create: int, delete: int, now: int, picker: Picker
+) -> Changes:
+    """A view's records are its table's (inventory items are products' base variants): updating one is
+    updating the record it shows, and they come and go with those records."""
+    assert entry.table is not None
+    if create or delete:
+        raise ValueError(f"{entry.name} follow {entry.table}: create or delete {entry.table} instead")
+    table = store.tables[entry.table]
+    changed = picker.sample(table.ids, update)
+    for rid in changed:
+        table.touch(rid, now if BY_NAME[entry.table].dated else None)
+    done = {"updated": changed, "created": [], "deleted": []}
+    return {entry.name: done, entry.table: {key: list(ids) for key, ids in done.items()}}
 
 
 class Picker:

@@ -367,5 +367,5 @@ class Store:
                 yield from self.children_bytes(resource, oid)
             return
         variant = ",".join(sorted(entry.variants))
-        for rid in array("q", self.tables[resource].ids):
+        for rid in array("q", self.tables[entry.table_name].ids):
             yield self.record_bytes(resource, rid, variant)
