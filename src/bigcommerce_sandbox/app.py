@@ -25,7 +25,7 @@ from bigcommerce_sandbox import admin, orders_routes
 from bigcommerce_sandbox.bodies import JSON
 from bigcommerce_sandbox.gate import PREFIX, admin_guard, gate
 from bigcommerce_sandbox.registry import REGISTRY, Resource
-from bigcommerce_sandbox.routes import Handler, list_route, object_route, unknown_route
+from bigcommerce_sandbox.routes import Handler, list_route, object_route, per_parent_route, unknown_route
 from bigcommerce_sandbox.sandbox import SANDBOX, Sandbox, make_sandbox
 from bigcommerce_sandbox.settings import Settings, is_loopback
 
@@ -47,6 +47,8 @@ __all__ = [
 
 def handlers_of(entry: Resource) -> tuple[Handler, ...]:
     """The handler of each of ``entry.routes``, by the entry's kind."""
+    if entry.parent is not None:
+        return (per_parent_route(entry),)
     if entry.kind == "orders":
         return (orders_routes.orders, orders_routes.orders_count, orders_routes.order_one)
     if entry.kind == "order_child":

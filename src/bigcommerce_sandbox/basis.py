@@ -182,6 +182,18 @@ def base_times(basis: Basis, resource: str, index: int, count: int) -> tuple[int
     return created, max(created, min(modified, last))
 
 
+def child_times(basis: Basis, resource: str, cid: int, parent_created: int) -> tuple[int, int]:
+    """(date_created, date_modified) of a generated child: created within three days of its parent, and
+    a quarter of them modified later (skewed towards recent changes); both before the anchor."""
+    h = record_hash(basis.key("times"), cid * 31 + len(resource))
+    last = basis.anchor - 1
+    created = min(last, parent_created + h % (3 * 86400))
+    if (h >> 40) & 3:
+        return created, created
+    frac = ((h >> 8) & 0xFFF) / 4096.0
+    return created, created + int((last - created) * (1.0 - frac * frac))
+
+
 def in_tie_cluster(basis: Basis, resource: str, index: int, count: int) -> bool:
     """Spread ``tie_cluster`` members evenly over the oldest 90% of a resource's records."""
     if resource not in basis.tied or basis.tie_cluster <= 0:
@@ -228,6 +240,9 @@ class Relations(Protocol):
     def order_plan(self, oid: int) -> OrderPlan: ...
 
     def live_count(self, resource: str) -> int: ...
+
+    def parent_of(self, resource: str, rid: int) -> int:
+        """The parent id of a record of a resource read per parent (registry.Parent)."""
 
 
 Render = Callable[[Basis, Row, Relations, str], dict[str, Any]]

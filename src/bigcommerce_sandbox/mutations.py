@@ -5,12 +5,13 @@ the same mutations sees the same ids. What a delete does is the resource's ``del
 customers, products, brands, categories and pages disappear (BigCommerce hard-deletes them; a category
 only once no other names it as parent), channels get status ``deleted`` (never channel 1), orders are
 archived (``is_deleted``), as DELETE /v2/orders/{id} does (reference/orders.v2.oas2.yml, "Archives an
-order"). Mutating a line item or a transaction moves its order's date_modified too, because on
-BigCommerce a child changes with its parent.
+order"). Mutating a line item, a transaction or another child of orders moves its order's date_modified
+too, because on BigCommerce a child changes with its parent (registry.Parent.moves_parent says which).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,8 @@ def mutate(
         return _mutate_children(store, resource, update, create, delete, now, picker)
     if entry.table is not None:
         return _mutate_view(store, entry, update, create, delete, now, picker)
+    if entry.parent is not None:
+        return _mutate_per_parent(store, entry, update, create, delete, now, picker)
     table = store.tables[resource]
     result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
     for rid in picker.sample(table.ids, update):
@@ -183,6 +186,43 @@ def _mutate_view(
         table.touch(rid, now if BY_NAME[entry.table].dated else None)
     done = {"updated": changed, "created": [], "deleted": []}
     return {entry.name: done, entry.table: {key: list(ids) for key, ids in done.items()}}
+
+
+def _mutate_per_parent(
+    store: Store, entry: Resource, update: int, create: int, delete: int, now: int, picker: Picker
+) -> Changes:
+    """Children of live parents are updated and deleted; created ones go to live parents, with ids above
+    every id so far. With ``moves_parent``, each parent touched gets a new version and date_modified."""
+    parent = entry.parent
+    assert parent is not None
+    family = store.family(entry.name)
+    table = store.tables[entry.name]
+    parents = store.tables[parent.resource]
+    result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
+    touched: list[int] = []
+    live = [cid for cid in table.ids if parents.position(family.parent(cid)) is not None]
+    for cid in picker.sample(live, update):
+        table.touch(cid, now)
+        result["updated"].append(cid)
+        touched.append(family.parent(cid))
+    for pid in picker.sample(array("q", parents.ids), create):
+        cid = table.next_id
+        family.add(pid, cid)
+        table.add(cid, now, now)
+        result["created"].append(cid)
+        touched.append(pid)
+    updated = set(result["updated"])
+    for cid in picker.sample([c for c in live if c not in updated], delete):
+        touched.append(family.parent(cid))
+        table.remove(cid)
+        result["deleted"].append(cid)
+    changes: Changes = {entry.name: result}
+    if parent.moves_parent:
+        bumped = list(dict.fromkeys(touched))
+        for pid in bumped:
+            parents.touch(pid, now)
+        changes[parent.resource] = {"updated": bumped, "created": [], "deleted": []}
+    return changes
 
 
 class Picker:

@@ -2,8 +2,9 @@
 
 Routes and their OAuth scopes, store presets, id layouts, the filters and sorts a list accepts, its page
 cap under ``--strict``, the CLI's count flags, mutations and the export all come from :data:`REGISTRY`.
-Adding a plain list resource (a v3 ``{data, meta}`` list or a v2 array) is one :class:`Resource` entry
-here and one generator module in generators/; docs/sandbox.md ("Adding a resource") walks through it.
+Adding a list resource (a v3 ``{data, meta}`` list or a v2 array, read whole or per parent record) is one
+:class:`Resource` entry here and one generator module in generators/; docs/sandbox.md ("Adding a
+resource") walks through it.
 
 Filters are data: ``Filter(param, op, field, kind)`` reads one query parameter (``kind`` says how its
 value parses) and adds a condition to the query. The id operators bound the id index (``id_eq``,
@@ -15,10 +16,10 @@ for a date alone) or ``v2_dates`` (``min_date_modified``...).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from bigcommerce_sandbox.basis import IdLayout, Render, SortKey, gapped
+from bigcommerce_sandbox.basis import Basis, IdLayout, Render, SortKey, gapped
 from bigcommerce_sandbox.generators import (
     brands,
     categories,
@@ -30,6 +31,7 @@ from bigcommerce_sandbox.generators import (
     customers,
     gift_certificates,
     inventory,
+    order_shipments,
     orders,
     pages,
     products,
@@ -86,6 +88,31 @@ def not_in(name: str, kind: str = "ints") -> Filter:
     return Filter(f"{name}:not_in", "not_in", name, kind)
 
 
+ChildCount = Callable[[Basis, int, int], int]
+"""How many children a generated parent has: (basis, parent id, parent index) -> n."""
+
+
+@dataclass(frozen=True)
+class Parent:
+    """What makes a resource one read per parent record (``/v2/orders/{id}/shipments``): whose children
+    its records are and how many each parent has. Children are generated per parent from (seed, parent
+    id), served by the route with the parent's id in ``{id}``, mutated and exported like any resource
+    (store.py, routes.per_parent_route, mutations.py)."""
+
+    resource: str
+    """The parent's registry name: ``{id}`` in the child's path is one of its ids (404 for any other)."""
+    field: str
+    """The child record's field holding its parent's id (``order_id``, ``product_id``)."""
+    count: ChildCount
+    """Children of a generated parent; cheap, as it runs once per parent the first time the resource is
+    used. A parent created by a mutation starts with none (mutate the child resource to add some)."""
+    empty: int = 200
+    """What a parent without children answers on v3: 200 with ``data: []``, or 204 where the spec says
+    so. A v2 list answers 204, as every empty v2 page does."""
+    moves_parent: bool = False
+    """A change to a child gives its parent a new version and ``date_modified`` (an order's children)."""
+
+
 @dataclass(frozen=True)
 class Resource:
     """One resource: its records (generator, sizes, ids, dates), its route (path, scope, filters, sorts,
@@ -94,7 +121,8 @@ class Resource:
     ``kind`` picks the route handler: ``list`` (a v3 or v2 list served entirely from this entry),
     ``orders`` (orders, their count and one order: includes, archived orders, heavy pages),
     ``order_child`` (line items and transactions, read per order) or ``object`` (one object).
-    ``table`` makes the entry a second view of another resource's records (trees of categories).
+    ``table`` makes the entry a second view of another resource's records (trees of categories);
+    ``parent`` makes it a list read per parent record (:class:`Parent`).
     """
 
     name: str
@@ -144,6 +172,7 @@ class Resource:
     """Other records name these (products name brands and categories): deleting one re-renders them."""
     table: str | None = None
     exported: bool = True
+    parent: Parent | None = None
 
     @property
     def version(self) -> str:
@@ -509,11 +538,26 @@ REGISTRY: tuple[Resource, ...] = (
     ),
 )
 
+REGISTRY += (
+    # Issue 15, orders family.
+    Resource(
+        name="order_shipments",
+        path="/v2/orders/{id}/shipments",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/shipments"),
+        render=order_shipments.render,
+        parent=Parent("orders", "order_id", order_shipments.count, moves_parent=True),
+    ),
+)
+
 BY_NAME: Mapping[str, Resource] = {r.name: r for r in REGISTRY}
 EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
 """Resources the export and mutations know, in the registry's order."""
 TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes))
-"""Resources with a table of their own (the rest are views, children of orders or the store object)."""
+"""Resources with a table of their own, sized by the presets (the rest are views, children or the store
+object)."""
+PER_PARENT = tuple(r.name for r in REGISTRY if r.parent is not None)
+"""Resources read per parent record: their tables are built the first time they are used."""
 PAGED = tuple(r.name for r in REGISTRY if r.paged)
 """Lists whose pages can be capped, by the names ``--page-cap RESOURCE=N`` takes."""
 READ_SCOPES = tuple(dict.fromkeys(r.scope for r in REGISTRY))

@@ -1,5 +1,6 @@
-"""The API routes every registry entry gets by its kind: a list (v3 ``{data, meta}`` or a v2 array), or
-one object. The orders family has its own (orders_routes.py).
+"""The API routes every registry entry gets by its kind: a list (v3 ``{data, meta}`` or a v2 array), a
+list read per parent record (``/v2/orders/{id}/shipments``), or one object. The orders family has its own
+(orders_routes.py).
 
 A list route does, in order: the stingy refusals (``--strict``), paging (the page cap), the query the
 entry's filters and sort describe, the selection, the page (ties shuffled under ``--strict``), and the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import cast
 
 import orjson
 from aiohttp import web
@@ -25,8 +27,8 @@ from bigcommerce_sandbox.bodies import (
 )
 from bigcommerce_sandbox.filters import build_query, params_of, refusal, str_set
 from bigcommerce_sandbox.gate import version_of
-from bigcommerce_sandbox.query import ParamError, decode_cursor, parse_paging
-from bigcommerce_sandbox.registry import Resource
+from bigcommerce_sandbox.query import Paging, ParamError, decode_cursor, parse_paging
+from bigcommerce_sandbox.registry import Parent, Resource
 from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
 from bigcommerce_sandbox.selection import Query, page_ids, select
 
@@ -43,6 +45,46 @@ def list_route(entry: Resource) -> Handler:
 def object_route(entry: Resource) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         return json_response(sandbox_of(request).store.object_bytes(entry.name))
+
+    return handle
+
+
+def per_parent_route(entry: Resource) -> Handler:
+    """A list of one parent's children (registry.Parent): 404 for a parent that does not exist, then
+    the entry's filters, sort and paging over that parent's children, as a list route does."""
+    parent = cast(Parent, entry.parent)
+
+    async def handle(request: web.Request) -> web.Response:
+        sb = sandbox_of(request)
+        store = sb.store
+        raw = request.match_info["id"]
+        pid = int(raw) if raw.isdigit() else -1
+        if store.tables[parent.resource].position(pid) is None:
+            return not_found(entry.version)
+        params = params_of(request)
+        refused = refusal(request, entry, sb.strict, params)
+        if refused is not None:
+            return refused
+        includes = str_set(params.get("include", ""))
+        try:
+            paging = parse_paging(params, sb.strict.cap(entry.name, includes)) if entry.paged else None
+            query = build_query(entry, params, now=sb.settings.clock())
+        except ParamError as err:
+            return param_error(entry.version, err)
+        children = frozenset(store.children_of(entry.name, pid))
+        query = replace(query, id_in=children if query.id_in is None else query.id_in & children)
+        sel = select(store, entry.name, query)
+        if paging is None:
+            # No paging parameters in the spec: every child on one page.
+            paging = Paging(page=1, limit=max(50, sel.total), size=max(50, sel.total))
+        ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
+        variant = ",".join(sorted(entry.variants & includes))
+        rows = [store.record_bytes(entry.name, i, variant) for i in ids]
+        if entry.version == "v2":
+            return v2_rows(rows)
+        if not sel.total and parent.empty == 204:
+            return web.Response(status=204)
+        return json_response(v3_page(params, sel, paging, rows))
 
     return handle
 

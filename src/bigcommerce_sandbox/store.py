@@ -5,7 +5,9 @@ A record is rendered by its resource's generator (registry.py) from (seed, id, v
 then kept as bytes in a bounded cache (tables.py). Orders own two child collections, line items
 (order_products) and transactions: their ids come from prefix sums over per-order counts decided at
 start-up, and both render from the order's plan, so order, products, consignments and transactions
-always agree. Selecting is in selection.py, changing in mutations.py.
+always agree. Resources read per parent (registry.Parent) get a table and a Family (which parent each
+record belongs to) the first time they are used, so a store pays for none it does not serve. Selecting
+is in selection.py, changing in mutations.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from bigcommerce_sandbox.basis import Basis, Row, base_times
+from bigcommerce_sandbox.basis import Basis, Row, base_times, child_times
 from bigcommerce_sandbox.generators import categories as gen_categories
 from bigcommerce_sandbox.generators.consignments import consignments
 from bigcommerce_sandbox.generators.order_products import order_product
@@ -34,7 +36,7 @@ from bigcommerce_sandbox.generators.transactions import transaction
 from bigcommerce_sandbox.pools import CHANNEL_TEMPLATES
 from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, PRESETS, REGISTRY, TABLES, TIE_CLUSTER, Resource
 from bigcommerce_sandbox.selection import Views
-from bigcommerce_sandbox.tables import ByteCache, Children, Table, dump
+from bigcommerce_sandbox.tables import ByteCache, Children, Family, Table, dump
 
 _new_tuple = tuple.__new__
 
@@ -89,6 +91,7 @@ class Store:
             r.name: self.tables[r.table_name] for r in REGISTRY if r.table_name in self.tables
         }
         self._view_deleted = {name: self.deleted.get(name) for name in self.view_tables}
+        self.families: dict[str, Family] = {}
         self._link_categories()
         self.channel_indexes = {basis.base_id("channels", i): i for i in range(basis.counts["channels"])}
 
@@ -134,6 +137,49 @@ class Store:
         self.order_ids_by_pos = array("q", ids)
         self.line_items = Children(op_start)
         self.transactions = Children(tx_start)
+
+    def family(self, resource: str) -> Family:
+        """The parents of a resource read per parent, its table built on first use: the generated
+        children of every generated parent (counted from the seed and the parent's id), dated from their
+        parent's creation. Children of parents deleted since are kept but never served."""
+        family = self.families.get(resource)
+        if family is not None:
+            return family
+        entry = BY_NAME[resource]
+        assert entry.parent is not None, f"{resource} is not read per parent"
+        of = entry.parent.resource
+        basis = self.basis
+        parents = self.tables[of]
+        parent_ids = array("q", (basis.base_id(of, i) for i in range(basis.counts[of])))
+        start = array("q", bytes(8 * (len(parent_ids) + 1)))
+        created = array("q")
+        total = 0
+        for i, pid in enumerate(parent_ids):
+            start[i] = total
+            n = entry.parent.count(basis, pid, i)
+            pos = parents.position(pid)
+            created.extend([basis.opened if pos is None else parents.created[pos]] * n)
+            total += n
+        start[len(parent_ids)] = total
+        child_ids = array("q", (entry.ids(k) for k in range(total)))
+        modified = array("q", bytes(8 * total))
+        for k, cid in enumerate(child_ids):
+            created[k], modified[k] = child_times(basis, resource, cid, created[k])
+        family = self.families[resource] = Family(parent_ids, start, child_ids)
+        table = Table(array("q", child_ids), created, modified, dated=entry.dated)
+        self.tables[resource] = self.view_tables[resource] = table
+        self._view_deleted[resource] = None
+        self.views[resource] = Views()
+        return family
+
+    def parent_of(self, resource: str, rid: int) -> int:
+        return self.family(resource).parent(rid)
+
+    def children_of(self, resource: str, pid: int) -> list[int]:
+        """The live children of a parent, in id order."""
+        family = self.family(resource)
+        table = self.tables[resource]
+        return [cid for cid in family.of(pid) if table.position(cid) is not None]
 
     def _link_categories(self) -> None:
         basis = self.basis
@@ -260,6 +306,13 @@ class Store:
         key: tuple[Any, ...] = (view, rid, table.versions.get(rid, 0), variant, self.catalog_epoch)
         if deleted is not None:
             key += (rid in deleted,)
+        family = self.families.get(view)
+        if family is not None:
+            # A child may render from its parent (an order's plan): a new parent version is a new child.
+            parent = BY_NAME[view].parent
+            assert parent is not None
+            pid = family.parent(rid)
+            key += (self.tables[parent.resource].versions.get(pid, 0), self.is_deleted(parent.resource, pid))
         hit = self.cache.lookup(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
@@ -337,7 +390,7 @@ class Store:
         rendered = 0
         limit = self.cache.max_bytes * fraction
         for entry in REGISTRY:
-            if entry.render is None or entry.kind == "object":
+            if entry.render is None or entry.kind == "object" or entry.parent is not None:
                 continue
             for rid in array("q", self.tables[entry.table_name].ids):
                 if self.cache.size >= limit:
@@ -367,5 +420,11 @@ class Store:
                 yield from self.children_bytes(resource, oid)
             return
         variant = ",".join(sorted(entry.variants))
+        if entry.parent is not None:
+            # Parent by parent, each one's children in id order: what reading every parent's route gives.
+            for pid in array("q", self.tables[entry.parent.resource].ids):
+                for cid in self.children_of(resource, pid):
+                    yield self.record_bytes(resource, cid, variant)
+            return
         for rid in array("q", self.tables[entry.table_name].ids):
             yield self.record_bytes(resource, rid, variant)

@@ -183,6 +183,43 @@ class Children:
         return self.overrides[pos]
 
 
+class Family:
+    """Which parent each record of a per-parent resource (registry.Parent) belongs to: its generated
+    children in id order with prefix sums over the generated parents, plus the children mutations added.
+    Which of them are live is the resource's Table's business."""
+
+    def __init__(self, parent_ids: array[int], start: array[int], child_ids: array[int]) -> None:
+        self.parent_ids = parent_ids
+        """The generated parents' ids, ascending."""
+        self.start = start  # len = len(parent_ids) + 1
+        self.child_ids = child_ids
+        self.added: dict[int, list[int]] = {}
+        self._added_parent: dict[int, int] = {}
+
+    def of(self, pid: int) -> list[int]:
+        """Every child id ``pid`` was ever given, ascending (deleted ones too)."""
+        pos = bisect.bisect_left(self.parent_ids, pid)
+        generated: list[int] = []
+        if pos < len(self.parent_ids) and self.parent_ids[pos] == pid:
+            generated = list(self.child_ids[self.start[pos] : self.start[pos + 1]])
+        return generated + self.added.get(pid, [])
+
+    def parent(self, cid: int) -> int:
+        got = self._added_parent.get(cid)
+        if got is not None:
+            return got
+        index = bisect.bisect_left(self.child_ids, cid)
+        if index >= len(self.child_ids) or self.child_ids[index] != cid:
+            raise KeyError(cid)
+        # The last parent whose range starts at or before the child: parents without children share a
+        # start with the next one, and bisect_right passes over them.
+        return self.parent_ids[bisect.bisect_right(self.start, index) - 1]
+
+    def add(self, pid: int, cid: int) -> None:
+        self.added.setdefault(pid, []).append(cid)
+        self._added_parent[cid] = pid
+
+
 def key_range(
     keys: array[int], lo_ts: int | None, hi_ts: int | None, desc: bool
 ) -> tuple[array[int], int, int]:

@@ -17,6 +17,28 @@ CONSIGNMENT_WARNING = {
 }
 
 
+def ship_to(basis: Basis, plan: OrderPlan) -> dict[str, str]:
+    """Where an order's shipping consignments go (shippingAddress_Base in reference/orders.v2.oas2.yml):
+    the buyer, at the billing address's street and place."""
+    h = plan.h
+    place = PLACES[(h >> 23) % len(PLACES)]
+    first, last, email = buyer(basis, plan)
+    return {
+        "first_name": first,
+        "last_name": last,
+        "company": "",
+        "street_1": f"{(h >> 31) % 9000 + 1} {STREETS[(h >> 35) % len(STREETS)]}",
+        "street_2": "",
+        "city": place[0],
+        "zip": place[2],
+        "country": place[3],
+        "country_iso2": place[4],
+        "state": place[1],
+        "email": email,
+        "phone": "",
+    }
+
+
 def consignments(basis: Basis, plan: OrderPlan, line_items: list[Any] | None) -> dict[str, Any]:
     """The ``consignment_structure=object`` form (orderConsignment_Get in reference/orders.v2.oas2.yml).
 
@@ -28,7 +50,7 @@ def consignments(basis: Basis, plan: OrderPlan, line_items: list[Any] | None) ->
     out: dict[str, Any] = {"pickups": [], "shipping": [], "downloads": [], "email": {"gift_certificates": []}}
     h = plan.h
     place = PLACES[(h >> 23) % len(PLACES)]
-    first, last, email = buyer(basis, plan)
+    email = buyer(basis, plan)[2]
     for c in plan.consignments:
         cut = line_items is not None and len(c.items) > CONSIGNMENT_CAP
         shown = c.items[:CONSIGNMENT_CAP] if line_items is not None else c.items
@@ -42,18 +64,7 @@ def consignments(basis: Basis, plan: OrderPlan, line_items: list[Any] | None) ->
             shipped = sum(shipped_qty(plan, pos, plan.items[pos]) for pos in c.items)
             body = {
                 "id": c.cid,
-                "first_name": first,
-                "last_name": last,
-                "company": "",
-                "street_1": f"{(h >> 31) % 9000 + 1} {STREETS[(h >> 35) % len(STREETS)]}",
-                "street_2": "",
-                "city": place[0],
-                "zip": place[2],
-                "country": place[3],
-                "country_iso2": place[4],
-                "state": place[1],
-                "email": email,
-                "phone": "",
+                **ship_to(basis, plan),
                 "form_fields": [],
                 "line_items": items,
                 "items_total": qty,

@@ -428,6 +428,28 @@ def buyer(basis: Basis, plan: OrderPlan) -> tuple[str, str, str]:
     )
 
 
+def billing_address(basis: Basis, plan: OrderPlan) -> dict[str, Any]:
+    """The order's billing_address (billingAddress_Base and form_fields in reference/orders.v2.oas2.yml)."""
+    h = plan.h
+    first, last, email = buyer(basis, plan)
+    place = PLACES[(h >> 23) % len(PLACES)]
+    return {
+        "first_name": first,
+        "last_name": last,
+        "company": COMPANIES[(h >> 29) % len(COMPANIES)],
+        "street_1": f"{(h >> 31) % 9000 + 1} {STREETS[(h >> 35) % len(STREETS)]}",
+        "street_2": "",
+        "city": place[0],
+        "state": place[1],
+        "zip": place[2],
+        "country": place[3],
+        "country_iso2": place[4],
+        "phone": "" if (h >> 39) % 3 == 0 else f"555-{(h >> 43) % 900 + 100}-{(h >> 47) % 9000 + 1000}",
+        "email": email,
+        "form_fields": [],
+    }
+
+
 def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[str, Any]:
     """GET /v2/orders/{id} without includes (order_Resp in reference/orders.v2.oas2.yml)."""
     plan = rel.order_plan(row.rid)
@@ -438,7 +460,6 @@ def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[st
     total_ex, total_inc, items_total, shipped = t.total_ex, t.total_inc, t.items_total, t.items_shipped
     has_shipping = any(c.kind == "shipping" for c in plan.consignments)
     status_name = STATUSES[plan.status][0]
-    first, last, email = buyer(basis, plan)
     place = PLACES[(h >> 23) % len(PLACES)]
     pm = PAYMENT_METHODS[payment_method_index(h)]
     shipped_at = ""
@@ -502,21 +523,7 @@ def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[st
         "is_deleted": plan.deleted,
         "ebay_order_id": "0",
         "cart_id": uuid_of(h, 3),
-        "billing_address": {
-            "first_name": first,
-            "last_name": last,
-            "company": COMPANIES[(h >> 29) % len(COMPANIES)],
-            "street_1": f"{(h >> 31) % 9000 + 1} {STREETS[(h >> 35) % len(STREETS)]}",
-            "street_2": "",
-            "city": place[0],
-            "state": place[1],
-            "zip": place[2],
-            "country": place[3],
-            "country_iso2": place[4],
-            "phone": "" if (h >> 39) % 3 == 0 else f"555-{(h >> 43) % 900 + 100}-{(h >> 47) % 9000 + 1000}",
-            "email": email,
-            "form_fields": [],
-        },
+        "billing_address": billing_address(basis, plan),
         "is_email_opt_in": (h >> 61) % 2 == 0,
         "credit_card_type": None,
         "order_source": ("www", "www", "www", "manual", "external", "checkout_api", "iphone")[(h >> 58) % 7],

@@ -11,7 +11,7 @@ import pytest
 from sandbox_http import get, get_url
 
 from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory, Settings, running_sandbox
-from bigcommerce_sandbox.registry import ROUTE_SCOPES
+from bigcommerce_sandbox.registry import BY_NAME, REGISTRY
 
 ERROR_TYPE = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"
 ANCHOR = 1_750_000_000
@@ -62,8 +62,13 @@ def test_unknown_paths_are_404_with_the_version_body(sandbox: RunningSandbox) ->
     assert missing.json()["status"] == 404
 
 
-# Every route of the registry, with an order id where the path takes one.
-SCOPE_OF = {path.replace("{id}", "102"): scope for path, scope in ROUTE_SCOPES.items()}
+# Every route of the registry, with a parent's id (the third generated order, product...) where the
+# path takes one.
+SCOPE_OF = {
+    path.replace("{id}", str(BY_NAME[r.parent.resource if r.parent else "orders"].ids(2))): r.scope
+    for r in REGISTRY
+    for path in r.routes
+}
 
 
 @pytest.mark.parametrize(("path", "scope"), sorted(SCOPE_OF.items()))
@@ -259,7 +264,8 @@ def _snapshot(sb: RunningSandbox) -> list[bytes]:
         "/v3/orders/104/transactions",
     ]
     return [get(sb, p).body for p in paths] + [
-        b"\n".join(sb.export_lines(r)) for r in ("orders", "order_products")
+        b"\n".join(sb.export_lines(r))
+        for r in ("orders", "order_products", *(e.name for e in REGISTRY if e.parent is not None))
     ]
 
 

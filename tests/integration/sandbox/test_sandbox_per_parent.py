@@ -1,0 +1,176 @@
+"""Resources read per parent record (a registry entry with ``parent=``), over real HTTP: every parent's
+children walked equal the export, an unknown parent is a 404, a parent without children answers as its
+spec says, mutations show in the route and the export, and the children do not depend on when the
+resource is first used. Each test runs for every such entry, so a new one is checked once it is added.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import pytest
+from sandbox_http import busiest_parent, get
+
+from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory, Settings, running_sandbox
+from bigcommerce_sandbox.registry import BY_NAME, REGISTRY, Parent, Resource
+from conftest import STRICT_STORE
+
+PER_PARENT = [r for r in REGISTRY if r.parent is not None]
+ANCHOR = 1_750_000_000
+
+
+def _parent(entry: Resource) -> Parent:
+    assert entry.parent is not None
+    return entry.parent
+
+
+def _children(sb: RunningSandbox, entry: Resource, pid: int, limit: int = 250) -> list[dict[str, Any]]:
+    """Every child one parent's route serves, page by page (v2 until 204; v3 by total_pages, or 204)."""
+    out: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        reply = get(sb, f"{entry.path.replace('{id}', str(pid))}?limit={limit}&page={page}")
+        if reply.status == 204:
+            assert reply.body == b""
+            return out
+        assert reply.status == 200, reply.body
+        body = reply.json()
+        if entry.version == "v2":
+            out.extend(body)
+        else:
+            out.extend(body["data"])
+            if page >= body["meta"]["pagination"]["total_pages"]:
+                return out
+        page += 1
+
+
+def _parent_ids(sb: RunningSandbox, entry: Resource) -> list[int]:
+    return [r["id"] for r in sb.export(_parent(entry).resource)]
+
+
+@pytest.fixture(params=["default", "strict"])
+def served(request: pytest.FixtureRequest, sandbox_factory: SandboxFactory) -> RunningSandbox:
+    if request.param == "strict":
+        return sandbox_factory(strict=True, **STRICT_STORE)
+    return sandbox_factory(size="tiny", seed=1)
+
+
+@pytest.mark.parametrize("entry", PER_PARENT, ids=lambda r: r.name)
+def test_every_parents_children_walked_equal_the_export(served: RunningSandbox, entry: Resource) -> None:
+    exported = served.export(entry.name)
+    walked = [child for pid in _parent_ids(served, entry) for child in _children(served, entry, pid)]
+    assert walked == exported
+    field = _parent(entry).field
+    assert all(int(child[field]) in _parent_ids(served, entry) for child in exported)
+    # Some parents have children and some (of a store this size) have none or more than one.
+    per_parent = {int(child[field]) for child in exported}
+    assert 0 < len(per_parent) <= len(exported)
+
+
+@pytest.mark.parametrize("entry", PER_PARENT, ids=lambda r: r.name)
+def test_one_parent_walked_a_child_a_page_equals_one_page(sandbox: RunningSandbox, entry: Resource) -> None:
+    pid = busiest_parent(sandbox, entry)
+    assert _children(sandbox, entry, pid, limit=1) == _children(sandbox, entry, pid)
+
+
+@pytest.mark.parametrize("entry", PER_PARENT, ids=lambda r: r.name)
+def test_an_unknown_parent_is_404_in_the_version_shape(sandbox: RunningSandbox, entry: Resource) -> None:
+    unknown = max(_parent_ids(sandbox, entry)) + 1000
+    for pid in (str(unknown), "abc"):
+        reply = get(sandbox, entry.path.replace("{id}", pid))
+        assert reply.status == 404
+        body = reply.json()
+        assert (body[0] if entry.version == "v2" else body)["status"] == 404
+
+
+@pytest.mark.parametrize("entry", PER_PARENT, ids=lambda r: r.name)
+def test_a_parent_without_children_answers_as_its_spec_says(sandbox: RunningSandbox, entry: Resource) -> None:
+    parent = _parent(entry)
+    # A parent created by a mutation starts with no children.
+    pid = sandbox.mutate(parent.resource, create=1)[parent.resource]["created"][0]
+    reply = get(sandbox, entry.path.replace("{id}", str(pid)))
+    if entry.version == "v2" or parent.empty == 204:
+        assert (reply.status, reply.body) == (204, b"")
+    else:
+        assert reply.status == 200
+        body = reply.json()
+        assert body["data"] == []
+        assert body["meta"]["pagination"]["total"] == 0
+
+
+def _stamp(text: str) -> int:
+    if text[:1].isdigit():
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    return int(parsedate_to_datetime(text).timestamp())
+
+
+@pytest.mark.parametrize("entry", PER_PARENT, ids=lambda r: r.name)
+def test_child_mutations_show_in_the_routes_and_the_export(
+    sandbox_factory: SandboxFactory, entry: Resource
+) -> None:
+    now = ANCHOR + 3600
+    sb = sandbox_factory(size="tiny", seed=1, anchor=ANCHOR, clock=lambda: float(now))
+    parent = _parent(entry)
+    before = {r["id"]: r for r in sb.export(entry.name)}
+    result = sb.mutate(entry.name, update=2, create=2, delete=1)
+    changed = result[entry.name]
+    assert (len(changed["updated"]), len(changed["created"]), len(changed["deleted"])) == (2, 2, 1)
+    after = {r["id"]: r for r in sb.export(entry.name)}
+    assert set(after) == (set(before) - set(changed["deleted"])) | set(changed["created"])
+    assert min(changed["created"]) > max(before)
+    for cid in changed["updated"]:
+        assert after[cid] != before[cid], f"updating {entry.name} {cid} changed nothing"
+    for cid in changed["created"] + changed["updated"]:
+        pid = int(after[cid][parent.field])
+        assert after[cid] in _children(sb, entry, pid)
+    gone = before[changed["deleted"][0]]
+    assert gone["id"] not in [c["id"] for c in _children(sb, entry, int(gone[parent.field]))]
+    if parent.moves_parent:
+        touched = {int(after[cid][parent.field]) for cid in changed["updated"] + changed["created"]}
+        touched.add(int(gone[parent.field]))
+        assert set(result[parent.resource]["updated"]) == touched
+        parents = {r["id"]: r for r in sb.export(parent.resource)}
+        assert all(_stamp(parents[pid]["date_modified"]) == now for pid in touched)
+    else:
+        assert set(result) == {entry.name}
+
+
+@pytest.mark.parametrize("entry", PER_PARENT, ids=lambda r: r.name)
+def test_a_deleted_parent_takes_its_children_along_unless_it_stays_listed(
+    sandbox: RunningSandbox, entry: Resource
+) -> None:
+    parent = _parent(entry)
+    pid = busiest_parent(sandbox, entry)
+    children = _children(sandbox, entry, pid)
+    assert children
+    # Delete parents until the busiest one goes (a mutation picks which; the pick replays exactly).
+    for _ in range(len(_parent_ids(sandbox, entry))):
+        if pid in sandbox.mutate(parent.resource, delete=1)[parent.resource]["deleted"]:
+            break
+    exported = [c for c in sandbox.export(entry.name) if int(c[parent.field]) == pid]
+    if BY_NAME[parent.resource].deletes == "remove":
+        assert get(sandbox, entry.path.replace("{id}", str(pid))).status == 404
+        assert exported == []
+    else:
+        # Archived orders and deleted channels stay listed, and so do their children.
+        assert _children(sandbox, entry, pid) == exported == children
+
+
+@pytest.mark.parametrize("entry", PER_PARENT, ids=lambda r: r.name)
+def test_children_do_not_depend_on_when_the_resource_is_first_used(entry: Resource) -> None:
+    """Built on first use, the children are the same whatever the parents went through before: new
+    parents have none, and removed parents' children are gone, the others' unchanged."""
+    parent = _parent(entry)
+    with running_sandbox(Settings(seed=5, anchor=ANCHOR)) as first:
+        port = int(first.url.rsplit(":", 1)[1])
+        at_once = first.export(entry.name)
+    # The same port, so links to the sandbox's URL would match too.
+    with running_sandbox(Settings(seed=5, anchor=ANCHOR, port=port)) as later:
+        changed = later.mutate(parent.resource, create=2)
+        removed: list[int] = []
+        if BY_NAME[parent.resource].deletes == "remove":
+            removed = later.mutate(parent.resource, delete=2)[parent.resource]["deleted"]
+        assert changed[parent.resource]["created"]
+        assert later.export(entry.name) == [c for c in at_once if int(c[parent.field]) not in removed]
