@@ -244,6 +244,13 @@ class Relations(Protocol):
     def parent_of(self, resource: str, rid: int) -> int:
         """The parent id of a record of a resource read per parent (registry.Parent)."""
 
+    def child_index(self, resource: str, rid: int) -> int:
+        """Where a record stands among every child its parent was ever given (registry.Parent)."""
+
+    def child_count(self, resource: str, pid: int) -> int | None:
+        """A parent's live children, or None while the resource was never used (they are then exactly
+        the generated ones)."""
+
 
 Render = Callable[[Basis, Row, Relations, str], dict[str, Any]]
 """A generator: (basis, row, relations, variant) to the API object; ``variant`` names an include that

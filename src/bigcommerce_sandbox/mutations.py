@@ -17,7 +17,7 @@ from typing import Any
 
 from bigcommerce_sandbox.basis import mix, record_hash
 from bigcommerce_sandbox.generators.orders import order_shape
-from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, Resource
+from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, REGISTRY, Resource
 from bigcommerce_sandbox.store import Store
 from bigcommerce_sandbox.tables import Table
 
@@ -134,6 +134,22 @@ def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> 
         table.remove(rid)
         if entry.referenced:
             store.catalog_epoch += 1
+        _cascade(store, entry.name, rid)
+
+
+def _cascade(store: Store, resource: str, rid: int) -> None:
+    """A removed record takes along the children it parents and the records that name it
+    (registry.Resource.refers), of the resources already in use (the others leave them out when built)."""
+    for other in REGISTRY:
+        if other.name not in store.families:
+            continue
+        if other.parent is not None and other.parent.resource == resource:
+            children = store.tables[other.name]
+            for cid in store.families[other.name].of(rid):
+                children.remove(cid)
+        for named, field in other.refers:
+            if named == resource:
+                store.drop_naming(other.name, field, resource)
 
 
 def _mutate_children(
@@ -217,6 +233,10 @@ def _mutate_per_parent(
         table.remove(cid)
         result["deleted"].append(cid)
     changes: Changes = {entry.name: result}
+    if entry.embed is not None:
+        # The parent record counts its children (a customer's address_count) without a new version.
+        for pid in dict.fromkeys(touched):
+            store.forget(parent.resource, pid)
     if parent.moves_parent:
         bumped = list(dict.fromkeys(touched))
         for pid in bumped:

@@ -23,9 +23,12 @@ from bigcommerce_sandbox.basis import Basis, IdLayout, Render, SortKey, gapped
 from bigcommerce_sandbox.generators import (
     brands,
     categories,
+    channel_listings,
     channels,
     coupons,
     currencies,
+    customer_addresses,
+    customer_attribute_values,
     customer_attributes,
     customer_groups,
     customers,
@@ -111,6 +114,9 @@ class Parent:
     so. A v2 list answers 204, as every empty v2 page does."""
     moves_parent: bool = False
     """A change to a child gives its parent a new version and ``date_modified`` (an order's children)."""
+    missing: int = 404
+    """What a parent that does not exist answers: 404, or 200 with ``data: []`` where the spec says so
+    (channel listings)."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,16 @@ class Resource:
     table: str | None = None
     exported: bool = True
     parent: Parent | None = None
+    id_field: str = "id"
+    """The record's field holding the id its table is keyed by (``category_id`` in trees)."""
+    embed: str | None = None
+    """For a child (``parent=``) whose parent's list route embeds it: the ``include`` value, which is also
+    the parent record's field that holds the children (``addresses`` on /v3/customers)."""
+    embed_cap: int | None = None
+    """The most children a parent record embeds (customers.v3.yml: addresses "Limited to 10")."""
+    refers: tuple[tuple[str, str], ...] = ()
+    """(resource, field): besides its parent, a record names a record of ``resource`` in ``field``, and
+    goes with it when it is deleted (an attribute value with its attribute)."""
 
     @property
     def version(self) -> str:
@@ -181,6 +197,12 @@ class Resource:
     @property
     def table_name(self) -> str:
         return self.table or self.name
+
+    @property
+    def read_per_parent(self) -> bool:
+        """Read one parent at a time (``/v2/orders/{id}/shipments``), not in bulk (``/v3/customers/addresses``,
+        whose records still each belong to a parent)."""
+        return self.parent is not None and "{id}" in self.path
 
     @property
     def routes(self) -> tuple[str, ...]:
@@ -380,6 +402,7 @@ REGISTRY: tuple[Resource, ...] = (
         spec=("catalog/category-trees_catalog.v3.yml", "/catalog/trees/categories"),
         render=categories.render_tree,
         table="categories",
+        id_field="category_id",
         filters=(
             *id_family("category_id"),
             in_("tree_id", "ints"),
@@ -393,7 +416,22 @@ REGISTRY: tuple[Resource, ...] = (
         strict_cap=70,
         exported=False,
     ),
-    # ------------------------------------------------- customers, marketing and store settings (issue 15)
+)
+
+REGISTRY += (
+    # Issue 15, orders family.
+    Resource(
+        name="order_shipments",
+        path="/v2/orders/{id}/shipments",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/shipments"),
+        render=order_shipments.render,
+        parent=Parent("orders", "order_id", order_shipments.count, moves_parent=True),
+    ),
+)
+
+REGISTRY += (
+    # Issue 15, store family: customers, marketing and store settings.
     Resource(
         name="customer_groups",
         path="/v2/customer_groups",
@@ -536,17 +574,51 @@ REGISTRY: tuple[Resource, ...] = (
         strict_cap=7,
         deletes="never",
     ),
-)
-
-REGISTRY += (
-    # Issue 15, orders family.
     Resource(
-        name="order_shipments",
-        path="/v2/orders/{id}/shipments",
-        scope="store_v2_orders_read_only",
-        spec=("orders.v2.oas2.yml", "/orders/{order_id}/shipments"),
-        render=order_shipments.render,
-        parent=Parent("orders", "order_id", order_shipments.count, moves_parent=True),
+        name="customer_addresses",
+        path="/v3/customers/addresses",
+        scope="store_v2_customers_read_only",
+        spec=("customers.v3.yml", "/customers/addresses"),
+        render=customer_addresses.render,
+        ids=gapped(1),
+        filters=(
+            Filter("id:in", "id_in", kind="ints"),
+            in_("customer_id", "ints"),
+            in_("company"),
+        ),
+        strict_cap=7,
+        parent=Parent("customers", "customer_id", customers.address_count),
+        embed="addresses",
+        embed_cap=10,
+    ),
+    Resource(
+        name="customer_attribute_values",
+        path="/v3/customers/attribute-values",
+        scope="store_v2_customers_read_only",
+        spec=("customers.v3.yml", "/customers/attribute-values"),
+        render=customer_attribute_values.render,
+        ids=gapped(1),
+        dated=True,
+        filters=(in_("customer_id", "ints"), in_("attribute_id", "ints")),
+        dates=("date_modified", "date_created"),
+        strict_cap=7,
+        parent=Parent("customers", "customer_id", customer_attribute_values.count),
+        refers=(("customer_attributes", "attribute_id"),),
+    ),
+    Resource(
+        name="channel_listings",
+        path="/v3/channels/{id}/listings",
+        scope="store_channel_listings_read_only",
+        spec=("channels.v3.yml", "/channels/{channel_id}/listings"),
+        render=channel_listings.render,
+        ids=gapped(882_789_000, 29),
+        dated=True,
+        # channels.v3.yml: paged by `after`, the last listing id seen (page and limit also work here).
+        filters=(Filter("after", "id_greater", kind="int"), in_("product_id", "ints")),
+        dates=("date_modified", "date_created"),
+        strict_cap=7,
+        parent=Parent("channels", "channel_id", channel_listings.count, missing=200),
+        id_field="listing_id",
     ),
 )
 
@@ -557,7 +629,14 @@ TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes))
 """Resources with a table of their own, sized by the presets (the rest are views, children or the store
 object)."""
 PER_PARENT = tuple(r.name for r in REGISTRY if r.parent is not None)
-"""Resources read per parent record: their tables are built the first time they are used."""
+"""Resources whose records belong to parent records: their tables are built the first time they are used."""
+EMBEDDED: Mapping[str, tuple[Resource, ...]] = {
+    parent: tuple(
+        r for r in REGISTRY if r.embed is not None and r.parent is not None and r.parent.resource == parent
+    )
+    for parent in {r.parent.resource for r in REGISTRY if r.embed is not None and r.parent is not None}
+}
+"""Children a parent's list route embeds on ``include`` (customers' addresses), by the parent's name."""
 PAGED = tuple(r.name for r in REGISTRY if r.paged)
 """Lists whose pages can be capped, by the names ``--page-cap RESOURCE=N`` takes."""
 READ_SCOPES = tuple(dict.fromkeys(r.scope for r in REGISTRY))

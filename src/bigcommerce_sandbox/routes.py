@@ -28,9 +28,10 @@ from bigcommerce_sandbox.bodies import (
 from bigcommerce_sandbox.filters import build_query, params_of, refusal, str_set
 from bigcommerce_sandbox.gate import version_of
 from bigcommerce_sandbox.query import Paging, ParamError, decode_cursor, parse_paging
-from bigcommerce_sandbox.registry import Parent, Resource
+from bigcommerce_sandbox.registry import EMBEDDED, Parent, Resource
 from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
 from bigcommerce_sandbox.selection import Query, page_ids, select
+from bigcommerce_sandbox.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -59,7 +60,8 @@ def per_parent_route(entry: Resource) -> Handler:
         store = sb.store
         raw = request.match_info["id"]
         pid = int(raw) if raw.isdigit() else -1
-        if store.tables[parent.resource].position(pid) is None:
+        known = store.tables[parent.resource].position(pid) is not None
+        if not known and (parent.missing == 404 or pid < 0):
             return not_found(entry.version)
         params = params_of(request)
         refused = refusal(request, entry, sb.strict, params)
@@ -71,7 +73,7 @@ def per_parent_route(entry: Resource) -> Handler:
             query = build_query(entry, params, now=sb.settings.clock())
         except ParamError as err:
             return param_error(entry.version, err)
-        children = frozenset(store.children_of(entry.name, pid))
+        children = frozenset(store.children_of(entry.name, pid) if known else ())
         query = replace(query, id_in=children if query.id_in is None else query.id_in & children)
         sel = select(store, entry.name, query)
         if paging is None:
@@ -109,7 +111,7 @@ async def serve_list(request: web.Request, entry: Resource) -> web.Response:
     sel = select(store, entry.name, query)
     ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
     variant = ",".join(sorted(entry.variants & includes))
-    rows = [store.record_bytes(entry.name, i, variant) for i in ids]
+    rows = _embedded([store.record_bytes(entry.name, i, variant) for i in ids], store, entry, ids, includes)
     if entry.version == "v2":
         return v2_rows(rows)
     extra = None
@@ -121,6 +123,28 @@ async def serve_list(request: web.Request, entry: Resource) -> web.Response:
             )
         }
     return json_response(v3_page(params, sel, paging, rows, extra))
+
+
+def _embedded(
+    rows: list[bytes], store: Store, entry: Resource, ids: list[int], includes: frozenset[str]
+) -> list[bytes]:
+    """Each record with the children its ``include`` asks embedded (registry.Resource.embed), at most
+    ``embed_cap`` of them in id order, as the record's last field."""
+    for child in EMBEDDED.get(entry.name, ()):
+        if child.embed not in includes:
+            continue
+        head = b',"' + str(child.embed).encode() + b'":['
+        rows = [
+            row[:-1]
+            + head
+            + b",".join(
+                store.record_bytes(child.name, cid)
+                for cid in store.children_of(child.name, rid)[: child.embed_cap]
+            )
+            + b"]}"
+            for row, rid in zip(rows, ids, strict=True)
+        ]
+    return rows
 
 
 def _by_cursor(
@@ -150,7 +174,8 @@ def _by_cursor(
         ids = sel.ids(start, stop - start)
         has_prev = start > 0
         has_next = stop < sel.total
-    rows = [store.record_bytes(entry.name, i) for i in ids]
+    includes = str_set(params.get("include", ""))
+    rows = _embedded([store.record_bytes(entry.name, i) for i in ids], store, entry, ids, includes)
     # customers.v3.yml:3317: with before or after, only cursor_pagination is returned.
     meta = {"cursor_pagination": cursor_meta(params, ids, limit, has_prev=has_prev, has_next=has_next)}
     return json_response(b'{"data":[' + b",".join(rows) + b'],"meta":' + orjson.dumps(meta) + b"}")

@@ -170,7 +170,38 @@ class Store:
         self.tables[resource] = self.view_tables[resource] = table
         self._view_deleted[resource] = None
         self.views[resource] = Views()
+        # Children of parents (or of named records) deleted before this first use went with them.
+        for k, pid in enumerate(parent_ids):
+            if parents.position(pid) is None:
+                for cid in child_ids[start[k] : start[k + 1]]:
+                    table.remove(cid)
+        for other, field in entry.refers:
+            if self.tables[other].epoch:
+                self.drop_naming(resource, field, other)
         return family
+
+    def drop_naming(self, resource: str, field: str, other: str) -> list[int]:
+        """Remove the records of ``resource`` whose ``field`` names a record ``other`` no longer has
+        (registry.Resource.refers); returns their ids."""
+        table = self.tables[resource]
+        gone = [
+            rid for rid in table.ids if self.tables[other].position(self.record(resource, rid)[field]) is None
+        ]
+        for rid in gone:
+            table.remove(rid)
+        return gone
+
+    def child_count(self, resource: str, pid: int) -> int | None:
+        """How many live children a parent has, or None while the resource was never used (its children
+        are then exactly the generated ones)."""
+        if resource not in self.families:
+            return None
+        return len(self.children_of(resource, pid))
+
+    def child_index(self, resource: str, rid: int) -> int:
+        """Where a child stands among every child its parent was ever given (deleted ones too)."""
+        family = self.family(resource)
+        return family.of(family.parent(rid)).index(rid)
 
     def parent_of(self, resource: str, rid: int) -> int:
         return self.family(resource).parent(rid)
@@ -199,7 +230,12 @@ class Store:
     # ------------------------------------------------------------------------------------- relations
 
     def table_of(self, view: str) -> Table:
-        return self.view_tables[view]
+        table = self.view_tables.get(view)
+        if table is None:
+            # A resource whose records belong to parents, listed in bulk: built on first use.
+            self.family(view)
+            table = self.view_tables[view]
+        return table
 
     def live(self, resource: str) -> frozenset[int] | None:
         if not self.catalog_epoch:
@@ -322,6 +358,16 @@ class Store:
         self.cache.put(key, data, len(data) + 120)
         return data
 
+    def forget(self, view: str, rid: int) -> None:
+        """Drop a record's cached bytes (as record_bytes keys them, without a variant), for a change its
+        version does not show: a customer's ``address_count`` when its addresses change."""
+        table = self.view_tables[view]
+        key: tuple[Any, ...] = (view, rid, table.versions.get(rid, 0), "", self.catalog_epoch)
+        deleted = self._view_deleted[view]
+        if deleted is not None:
+            key += (rid in deleted,)
+        self.cache.drop(key)
+
     def object_bytes(self, resource: str) -> bytes:
         """A resource that is one object (the store)."""
         entry = BY_NAME[resource]
@@ -420,11 +466,11 @@ class Store:
                 yield from self.children_bytes(resource, oid)
             return
         variant = ",".join(sorted(entry.variants))
-        if entry.parent is not None:
+        if entry.parent is not None and entry.read_per_parent:
             # Parent by parent, each one's children in id order: what reading every parent's route gives.
             for pid in array("q", self.tables[entry.parent.resource].ids):
                 for cid in self.children_of(resource, pid):
                     yield self.record_bytes(resource, cid, variant)
             return
-        for rid in array("q", self.tables[entry.table_name].ids):
+        for rid in array("q", self.table_of(entry.table_name).ids):
             yield self.record_bytes(resource, rid, variant)

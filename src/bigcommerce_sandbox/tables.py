@@ -42,6 +42,11 @@ class ByteCache:
         while self.size > self.max_bytes:
             self.size -= self._items.popitem(last=False)[1][1]
 
+    def drop(self, key: tuple[Any, ...]) -> None:
+        hit = self._items.pop(key, None)
+        if hit is not None:
+            self.size -= hit[1]
+
     def lookup(self, key: tuple[Any, ...]) -> Any:
         hit = self._items.get(key)
         return None if hit is None else hit[0]

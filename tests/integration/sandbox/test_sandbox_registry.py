@@ -23,8 +23,8 @@ from bigcommerce_sandbox.app import RunningSandbox, Settings, build_app, make_sa
 from bigcommerce_sandbox.gate import PREFIX
 from bigcommerce_sandbox.registry import EXPORTED, PRESETS, REGISTRY, TABLES, TIE_CLUSTER, Filter, Resource
 
-LISTS = [r for r in REGISTRY if r.kind in ("list", "orders") and r.parent is None]
-PER_PARENT = [r for r in REGISTRY if r.parent is not None]
+LISTS = [r for r in REGISTRY if r.kind in ("list", "orders") and not r.read_per_parent]
+PER_PARENT = [r for r in REGISTRY if r.read_per_parent]
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +33,6 @@ def store() -> Iterator[RunningSandbox]:
     # Enough categories for a second storefront's tree, so tree filters can tell records apart.
     with running_sandbox(Settings(size="tiny", seed=1, anchor=1_750_000_000, categories=60)) as sb:
         yield sb
-
-
-def _id_field(entry: Resource) -> str:
-    return "category_id" if entry.name == "trees" else "id"
 
 
 def _walk(sb: RunningSandbox, entry: Resource, query: str = "", limit: int = 250) -> list[dict[str, Any]]:
@@ -127,7 +123,7 @@ def test_every_table_has_a_size_in_every_preset_and_a_count_flag() -> None:
 def _candidates(flt: Filter, entry: Resource, records: list[dict[str, Any]]) -> list[str]:
     """Values for ``flt`` picked from the records themselves, then one that matches none of them."""
     if flt.op.startswith("id_"):
-        ids = sorted(r[_id_field(entry)] for r in records)
+        ids = sorted(r[entry.id_field] for r in records)
         middle = ids[len(ids) // 2]
         return [f"{ids[1]},{middle}" if flt.kind == "ints" else str(middle)]
     values = [r.get(flt.field) for r in records]
@@ -144,7 +140,7 @@ def _candidates(flt: Filter, entry: Resource, records: list[dict[str, Any]]) -> 
 
 def _keeps(flt: Filter, entry: Resource, record: dict[str, Any], raw: str) -> bool:
     """Whether ``record`` passes ``flt`` with ``raw``, worked out here from the record itself."""
-    rid = record[_id_field(entry)]
+    rid = record[entry.id_field]
     numbers = [int(p) for p in raw.split(",")] if flt.kind in ("int", "ints") else []
     checks: dict[str, Callable[[], bool]] = {
         "id_eq": lambda: rid == numbers[0],
@@ -216,10 +212,10 @@ SORTS = [(r, s, desc) for r in LISTS + PER_PARENT for s in r.sorts for desc in (
 def test_every_declared_sort_orders_with_ties_by_id(
     store: RunningSandbox, entry: Resource, name: str, desc: bool
 ) -> None:
-    everything = sorted(_walk(store, entry), key=lambda r: r["id"])
+    everything = sorted(_walk(store, entry), key=lambda r: r[entry.id_field])
     expected = sorted(everything, key=lambda r: _sort_value(entry, r, name), reverse=desc)
     got = _walk(store, entry, _sort_query(entry, name, desc))
-    assert [r["id"] for r in got] == [r["id"] for r in expected]
+    assert [r[entry.id_field] for r in got] == [r[entry.id_field] for r in expected]
     assert get(store, f"{concrete(store, entry)}?sort=nonsense").status == (
         400 if entry.version == "v2" else 422
     )
