@@ -11,7 +11,6 @@ too, because on BigCommerce a child changes with its parent (registry.Parent.mov
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -221,7 +220,9 @@ def _mutate_per_parent(
         table.touch(cid, now)
         result["updated"].append(cid)
         touched.append(family.parent(cid))
-    for pid in picker.sample(array("q", parents.ids), create):
+    # A parent with room for one more: any, unless it holds at most one (a channel's site).
+    room = [p for p in parents.ids if not (parent.single and store.children_of(entry.name, p))]
+    for pid in picker.sample(room, create):
         cid = table.next_id
         family.add(pid, cid)
         table.add(cid, now, now)

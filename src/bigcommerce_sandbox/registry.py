@@ -39,6 +39,7 @@ from bigcommerce_sandbox.generators import (
     pages,
     products,
     promotions,
+    sites,
     store,
     subscribers,
 )
@@ -117,6 +118,9 @@ class Parent:
     missing: int = 404
     """What a parent that does not exist answers: 404, or 200 with ``data: []`` where the spec says so
     (channel listings)."""
+    single: bool = False
+    """A parent has at most one child, which the route answers as ``{"data": {...}, "meta": {}}`` (404
+    when there is none): a channel's site."""
 
 
 @dataclass(frozen=True)
@@ -619,6 +623,17 @@ REGISTRY += (
         strict_cap=7,
         parent=Parent("channels", "channel_id", channel_listings.count, missing=200),
         id_field="listing_id",
+    ),
+    Resource(
+        name="sites",
+        path="/v3/channels/{id}/site",
+        scope="store_sites_read_only",
+        spec=("channels.v3.yml", "/channels/{channel_id}/site"),
+        render=sites.render,
+        ids=gapped(1000),
+        dated=True,
+        paged=False,
+        parent=Parent("channels", "channel_id", sites.count, single=True),
     ),
 )
 

@@ -73,6 +73,11 @@ def per_parent_route(entry: Resource) -> Handler:
             query = build_query(entry, params, now=sb.settings.clock())
         except ParamError as err:
             return param_error(entry.version, err)
+        if parent.single:
+            child = store.children_of(entry.name, pid)[:1] if known else []
+            if not child:
+                return not_found(entry.version)
+            return json_response(b'{"data":' + store.record_bytes(entry.name, child[0]) + b',"meta":{}}')
         children = frozenset(store.children_of(entry.name, pid) if known else ())
         query = replace(query, id_in=children if query.id_in is None else query.id_in & children)
         sel = select(store, entry.name, query)

@@ -79,6 +79,9 @@ def test_every_registry_route_is_served_in_its_version_shape(
     elif entry.version == "v2":
         assert isinstance(body, list)
         assert body
+    elif entry.parent is not None and entry.parent.single:
+        assert entry.id_field in body["data"]
+        assert body["meta"] == {}
     else:
         assert isinstance(body["data"], list)
         assert body["data"]
