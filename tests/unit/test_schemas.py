@@ -49,7 +49,8 @@ def test_regenerating_from_the_specs_is_byte_identical() -> None:
         pytest.skip(f"the OpenAPI specs are not at {SPECS}, so the schemas cannot be regenerated here")
     files = generator().generate(SPECS)
     packaged = resources.files("source_bigcommerce").joinpath("schemas")
-    assert sorted(files) == sorted(spec.name for spec in STREAMS)
+    # Every stream's, and the schemas of streams whose rows are still to come (issue 15).
+    assert set(files) >= {spec.name for spec in STREAMS}
     for stream, content in files.items():
         assert packaged.joinpath(f"{stream}.json").read_bytes() == content, f"schemas/{stream}.json is stale"
 
@@ -149,4 +150,6 @@ def test_pages_hold_the_union_of_every_page_type() -> None:
 def test_every_stream_has_a_schema_file_and_no_file_is_orphaned() -> None:
     packaged = resources.files("source_bigcommerce").joinpath("schemas")
     files = {entry.name.removesuffix(".json") for entry in packaged.iterdir() if entry.name.endswith(".json")}
-    assert files == set(BY_NAME)
+    assert files >= set(BY_NAME)
+    # A file without a stream row yet is one the generator writes (a stream of issue 15 to come).
+    assert files == set(generator().SOURCES)
