@@ -7,6 +7,9 @@ only once no other names it as parent), channels get status ``deleted`` (never c
 archived (``is_deleted``), as DELETE /v2/orders/{id} does (reference/orders.v2.oas2.yml, "Archives an
 order"). Mutating a line item, a transaction or another child of orders moves its order's date_modified
 too, because on BigCommerce a child changes with its parent (registry.Parent.moves_parent says which).
+A removed record takes along its children and the records that name it (registry.Resource.refers); the
+record a store opens with (channel 1, currency 1, inventory location 1) is never deleted; a view's records
+(inventory items) change through the records they show (products).
 """
 
 from __future__ import annotations
