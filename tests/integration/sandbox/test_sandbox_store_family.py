@@ -216,6 +216,16 @@ def test_channel_listings_walked_by_after_equal_the_pages(store: RunningSandbox)
             walked.extend(page)
             last = page[-1]["listing_id"]
         assert walked == by_channel.get(chid, [])
+    # The page links of a request with `after` keep it: they page through the listings after it.
+    chid, listings = max(by_channel.items(), key=lambda kv: len(kv[1]))
+    after = listings[2]["listing_id"]
+    followed: list[dict[str, Any]] = []
+    link: str | None = f"?limit=3&after={after}"
+    while link is not None:
+        body = get(store, f"/v3/channels/{chid}/listings{link}").json()
+        followed.extend(body["data"])
+        link = body["meta"]["pagination"]["links"].get("next")
+    assert followed == listings[3:]
 
 
 def _by_channel(records: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
