@@ -47,7 +47,7 @@ __all__ = [
 
 def handlers_of(entry: Resource) -> tuple[Handler, ...]:
     """The handler of each of ``entry.routes``, by the entry's kind."""
-    if entry.read_per_parent:
+    if entry.per_parent:
         return (per_parent_route(entry),)
     if entry.kind == "orders":
         return (orders_routes.orders, orders_routes.orders_count, orders_routes.order_one)

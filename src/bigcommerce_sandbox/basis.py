@@ -242,7 +242,10 @@ class Relations(Protocol):
     def live_count(self, resource: str) -> int: ...
 
     def parent_of(self, resource: str, rid: int) -> int:
-        """The parent id of a record of a resource read per parent (registry.Parent)."""
+        """The parent id of a child record (registry.Parent)."""
+
+    def children_of(self, resource: str, pid: int) -> list[int]:
+        """A parent's live children of ``resource``, in id order (a child's siblings)."""
 
     def child_index(self, resource: str, rid: int) -> int:
         """Where a record stands among every child its parent was ever given (registry.Parent)."""

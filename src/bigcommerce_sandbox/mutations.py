@@ -14,12 +14,13 @@ record a store opens with (channel 1, currency 1, inventory location 1) is never
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
 from bigcommerce_sandbox.basis import mix, record_hash
 from bigcommerce_sandbox.generators.orders import order_shape
-from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, REGISTRY, Resource
+from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, Resource
 from bigcommerce_sandbox.store import Store
 from bigcommerce_sandbox.tables import Table
 
@@ -134,24 +135,9 @@ def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> 
         table.touch(rid, now)
     else:
         table.remove(rid)
+        store.drop_children(entry.name, rid)
         if entry.referenced:
             store.catalog_epoch += 1
-        _cascade(store, entry.name, rid)
-
-
-def _cascade(store: Store, resource: str, rid: int) -> None:
-    """A removed record takes along the children it parents and the records that name it
-    (registry.Resource.refers), of the resources already in use (the others leave them out when built)."""
-    for other in REGISTRY:
-        if other.name not in store.families:
-            continue
-        if other.parent is not None and other.parent.resource == resource:
-            children = store.tables[other.name]
-            for cid in store.families[other.name].of(rid):
-                children.remove(cid)
-        for named, field in other.refers:
-            if named == resource:
-                store.drop_naming(other.name, field, resource)
 
 
 def _mutate_children(
@@ -218,7 +204,7 @@ def _mutate_per_parent(
     parents = store.tables[parent.resource]
     result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
     touched: list[int] = []
-    live = [cid for cid in table.ids if parents.position(family.parent(cid)) is not None]
+    live = array("q", table.ids)
     for cid in picker.sample(live, update):
         table.touch(cid, now)
         result["updated"].append(cid)

@@ -98,10 +98,12 @@ ChildCount = Callable[[Basis, int, int], int]
 
 @dataclass(frozen=True)
 class Parent:
-    """What makes a resource one read per parent record (``/v2/orders/{id}/shipments``): whose children
-    its records are and how many each parent has. Children are generated per parent from (seed, parent
-    id), served by the route with the parent's id in ``{id}``, mutated and exported like any resource
-    (store.py, routes.per_parent_route, mutations.py)."""
+    """Records that are children of another resource's records: whose children they are and how many each
+    parent has. Children are generated per parent from (seed, parent id), mutated and exported like any
+    resource (store.py, mutations.py), and served per parent where the path holds ``{id}``
+    (``/v2/orders/{id}/shipments``: routes.per_parent_route), else as one list of every parent's children
+    (``/v3/orders/payment_actions/refunds``: routes.list_route). A parent deleted for good takes its
+    children along."""
 
     resource: str
     """The parent's registry name: ``{id}`` in the child's path is one of its ids (404 for any other)."""
@@ -195,18 +197,17 @@ class Resource:
     goes with it when it is deleted (an attribute value with its attribute)."""
 
     @property
+    def per_parent(self) -> bool:
+        """Read one parent at a time (a ``{id}`` in the path names the parent)."""
+        return self.parent is not None and "{id}" in self.path
+
+    @property
     def version(self) -> str:
         return self.path.split("/", 2)[1]
 
     @property
     def table_name(self) -> str:
         return self.table or self.name
-
-    @property
-    def read_per_parent(self) -> bool:
-        """Read one parent at a time (``/v2/orders/{id}/shipments``), not in bulk (``/v3/customers/addresses``,
-        whose records still each belong to a parent)."""
-        return self.parent is not None and "{id}" in self.path
 
     @property
     def routes(self) -> tuple[str, ...]:
@@ -643,8 +644,8 @@ EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
 TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes))
 """Resources with a table of their own, sized by the presets (the rest are views, children or the store
 object)."""
-PER_PARENT = tuple(r.name for r in REGISTRY if r.parent is not None)
-"""Resources whose records belong to parent records: their tables are built the first time they are used."""
+PER_PARENT = tuple(r.name for r in REGISTRY if r.per_parent)
+"""Resources read one parent record at a time."""
 EMBEDDED: Mapping[str, tuple[Resource, ...]] = {
     parent: tuple(
         r for r in REGISTRY if r.embed is not None and r.parent is not None and r.parent.resource == parent

@@ -60,6 +60,7 @@ def per_parent_route(entry: Resource) -> Handler:
         store = sb.store
         raw = request.match_info["id"]
         pid = int(raw) if raw.isdigit() else -1
+        store.family(entry.name)  # built on first use
         known = store.tables[parent.resource].position(pid) is not None
         if not known and (parent.missing == 404 or pid < 0):
             return not_found(entry.version)
@@ -98,6 +99,8 @@ def per_parent_route(entry: Resource) -> Handler:
 
 async def serve_list(request: web.Request, entry: Resource) -> web.Response:
     sb = sandbox_of(request)
+    if entry.parent is not None:
+        sb.store.family(entry.name)  # children of every parent in one list: built on first use
     params = params_of(request)
     refused = refusal(request, entry, sb.strict, params)
     if refused is not None:

@@ -139,9 +139,11 @@ class Store:
         self.transactions = Children(tx_start)
 
     def family(self, resource: str) -> Family:
-        """The parents of a resource read per parent, its table built on first use: the generated
-        children of every generated parent (counted from the seed and the parent's id), dated from their
-        parent's creation. Children of parents deleted since are kept but never served."""
+        """The parents of a resource of children (registry.Parent), its table built on first use: the
+        generated children of every generated parent (counted from the seed and the parent's id), dated
+        from their parent's creation. Ids are handed out as if no parent had been deleted, and the children
+        of one deleted since are left out of the table, so the result does not depend on when it is
+        built."""
         family = self.families.get(resource)
         if family is not None:
             return family
@@ -152,29 +154,30 @@ class Store:
         parents = self.tables[of]
         parent_ids = array("q", (basis.base_id(of, i) for i in range(basis.counts[of])))
         start = array("q", bytes(8 * (len(parent_ids) + 1)))
-        created = array("q")
+        live, created, modified = array("q"), array("q"), array("q")
         total = 0
         for i, pid in enumerate(parent_ids):
             start[i] = total
             n = entry.parent.count(basis, pid, i)
             pos = parents.position(pid)
-            created.extend([basis.opened if pos is None else parents.created[pos]] * n)
+            if pos is not None:
+                for k in range(total, total + n):
+                    cid = entry.ids(k)
+                    c, m = child_times(basis, resource, cid, parents.created[pos])
+                    live.append(cid)
+                    created.append(c)
+                    modified.append(m)
             total += n
         start[len(parent_ids)] = total
         child_ids = array("q", (entry.ids(k) for k in range(total)))
-        modified = array("q", bytes(8 * total))
-        for k, cid in enumerate(child_ids):
-            created[k], modified[k] = child_times(basis, resource, cid, created[k])
         family = self.families[resource] = Family(parent_ids, start, child_ids)
-        table = Table(array("q", child_ids), created, modified, dated=entry.dated)
+        table = Table(live, created, modified, dated=entry.dated)
+        if total:
+            table.next_id = max(table.next_id, child_ids[-1] + 1)
         self.tables[resource] = self.view_tables[resource] = table
         self._view_deleted[resource] = None
         self.views[resource] = Views()
-        # Children of parents (or of named records) deleted before this first use went with them.
-        for k, pid in enumerate(parent_ids):
-            if parents.position(pid) is None:
-                for cid in child_ids[start[k] : start[k + 1]]:
-                    table.remove(cid)
+        # Records naming another that was deleted before this first use went with it.
         for other, field in entry.refers:
             if self.tables[other].epoch:
                 self.drop_naming(resource, field, other)
@@ -206,6 +209,19 @@ class Store:
     def parent_of(self, resource: str, rid: int) -> int:
         return self.family(resource).parent(rid)
 
+    def drop_children(self, parent: str, pid: int) -> None:
+        """A parent deleted for good takes its children along, and a record the records that name it
+        (registry.Resource.refers), in every family built so far (one built later leaves them out itself)."""
+        for name, family in self.families.items():
+            entry = BY_NAME[name]
+            if entry.parent is not None and entry.parent.resource == parent:
+                table = self.tables[name]
+                for cid in family.of(pid):
+                    table.remove(cid)
+            for other, field in entry.refers:
+                if other == parent:
+                    self.drop_naming(name, field, other)
+
     def children_of(self, resource: str, pid: int) -> list[int]:
         """The live children of a parent, in id order."""
         family = self.family(resource)
@@ -230,12 +246,7 @@ class Store:
     # ------------------------------------------------------------------------------------- relations
 
     def table_of(self, view: str) -> Table:
-        table = self.view_tables.get(view)
-        if table is None:
-            # A resource whose records belong to parents, listed in bulk: built on first use.
-            self.family(view)
-            table = self.view_tables[view]
-        return table
+        return self.view_tables[view]
 
     def live(self, resource: str) -> frozenset[int] | None:
         if not self.catalog_epoch:
@@ -466,11 +477,13 @@ class Store:
                 yield from self.children_bytes(resource, oid)
             return
         variant = ",".join(sorted(entry.variants))
-        if entry.parent is not None and entry.read_per_parent:
+        if entry.parent is not None:
+            self.family(resource)
+        if entry.parent is not None and entry.per_parent:
             # Parent by parent, each one's children in id order: what reading every parent's route gives.
             for pid in array("q", self.tables[entry.parent.resource].ids):
                 for cid in self.children_of(resource, pid):
                     yield self.record_bytes(resource, cid, variant)
             return
-        for rid in array("q", self.table_of(entry.table_name).ids):
+        for rid in array("q", self.tables[entry.table_name].ids):
             yield self.record_bytes(resource, rid, variant)
