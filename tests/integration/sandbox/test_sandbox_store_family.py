@@ -42,10 +42,10 @@ def _pages(sb: RunningSandbox, path: str) -> list[dict[str, Any]]:
         page += 1
 
 
-def _by_customer(records: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+def _by(field: str, records: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
-        grouped[record["customer_id"]].append(record)
+        grouped[record[field]].append(record)
     return grouped
 
 
@@ -55,7 +55,7 @@ def store(sandbox_factory: SandboxFactory) -> RunningSandbox:
 
 
 def test_customers_embed_their_addresses_as_the_bulk_list_gives_them(store: RunningSandbox) -> None:
-    addresses = _by_customer(_pages(store, "/v3/customers/addresses"))
+    addresses = _by("customer_id", _pages(store, "/v3/customers/addresses"))
     plain = _pages(store, "/v3/customers")
     embedded = _pages(store, "/v3/customers?include=addresses")
     assert plain == store.export("customers")
@@ -75,7 +75,7 @@ def test_a_customer_embeds_at_most_ten_addresses_and_counts_them_all(store: Runn
     # Each mutation gives one more address to as many customers as asked, so this gives every one 11.
     for _ in range(11):
         store.mutate("customer_addresses", create=customers)
-    addresses = _by_customer(store.export("customer_addresses"))
+    addresses = _by("customer_id", store.export("customer_addresses"))
     for customer in _pages(store, "/v3/customers?include=addresses"):
         mine = addresses[customer["id"]]
         assert len(mine) > 10
@@ -90,7 +90,7 @@ def test_an_address_change_shows_in_the_count_but_leaves_the_customer_otherwise_
     changed = store.mutate("customer_addresses", create=2, delete=2, update=2)
     assert set(changed) == {"customer_addresses"}
     after = {c["id"]: c for c in store.export("customers")}
-    counts = {cid: len(mine) for cid, mine in _by_customer(store.export("customer_addresses")).items()}
+    counts = {cid: len(mine) for cid, mine in _by("customer_id", store.export("customer_addresses")).items()}
     for cid, customer in after.items():
         assert customer["address_count"] == counts.get(cid, 0)
         assert {**customer, "address_count": 0} == {**before[cid], "address_count": 0}
@@ -137,7 +137,7 @@ def test_a_deleted_attribute_takes_its_values_along(sandbox_factory: SandboxFact
 def test_a_customer_holds_one_value_per_attribute_of_the_store(store: RunningSandbox) -> None:
     attributes = {a["id"]: a for a in store.export("customer_attributes")}
     customers = {c["id"] for c in store.export("customers")}
-    for cid, mine in _by_customer(store.export("customer_attribute_values")).items():
+    for cid, mine in _by("customer_id", store.export("customer_attribute_values")).items():
         assert cid in customers
         assert len({v["attribute_id"] for v in mine}) == len(mine)
         for value in mine:
@@ -204,7 +204,7 @@ def test_the_record_a_store_opens_with_is_never_deleted(store: RunningSandbox, r
 def test_channel_listings_walked_by_after_equal_the_pages(store: RunningSandbox) -> None:
     listed = [c["id"] for c in store.export("channels")]
     assert listed
-    by_channel = _by_channel(store.export("channel_listings"))
+    by_channel = _by("channel_id", store.export("channel_listings"))
     assert by_channel
     for chid in listed:
         walked: list[dict[str, Any]] = []
@@ -226,13 +226,6 @@ def test_channel_listings_walked_by_after_equal_the_pages(store: RunningSandbox)
         followed.extend(body["data"])
         link = body["meta"]["pagination"]["links"].get("next")
     assert followed == listings[3:]
-
-
-def _by_channel(records: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        grouped[record["channel_id"]].append(record)
-    return grouped
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
