@@ -209,8 +209,10 @@ def _mutate_per_parent(
         table.touch(cid, now)
         result["updated"].append(cid)
         touched.append(family.parent(cid))
-    # A parent with room for one more: any, unless it holds at most one (a channel's site).
-    room = [p for p in parents.ids if not (parent.single and store.children_of(entry.name, p))]
+    room: Sequence[int] = array("q", parents.ids)
+    if parent.single:
+        # A parent holds at most one (a channel's site): only those without one take another.
+        room = [p for p in room if not store.children_of(entry.name, p)]
     for pid in picker.sample(room, create):
         cid = table.next_id
         family.add(pid, cid)

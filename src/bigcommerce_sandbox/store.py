@@ -183,16 +183,13 @@ class Store:
                 self.drop_naming(resource, field, other)
         return family
 
-    def drop_naming(self, resource: str, field: str, other: str) -> list[int]:
+    def drop_naming(self, resource: str, field: str, other: str) -> None:
         """Remove the records of ``resource`` whose ``field`` names a record ``other`` no longer has
-        (registry.Resource.refers); returns their ids."""
+        (registry.Resource.refers)."""
         table = self.tables[resource]
-        gone = [
-            rid for rid in table.ids if self.tables[other].position(self.record(resource, rid)[field]) is None
-        ]
-        for rid in gone:
+        named = self.tables[other]
+        for rid in [r for r in table.ids if named.position(self.record(resource, r)[field]) is None]:
             table.remove(rid)
-        return gone
 
     def child_count(self, resource: str, pid: int) -> int | None:
         """How many live children a parent has, or None while the resource was never used (its children
@@ -203,8 +200,7 @@ class Store:
 
     def child_index(self, resource: str, rid: int) -> int:
         """Where a child stands among every child its parent was ever given (deleted ones too)."""
-        family = self.family(resource)
-        return family.of(family.parent(rid)).index(rid)
+        return self.family(resource).index(rid)
 
     def parent_of(self, resource: str, rid: int) -> int:
         return self.family(resource).parent(rid)

@@ -220,6 +220,17 @@ class Family:
         # start with the next one, and bisect_right passes over them.
         return self.parent_ids[bisect.bisect_right(self.start, index) - 1]
 
+    def index(self, cid: int) -> int:
+        """Where a child stands among every child its parent was ever given (deleted ones too): what
+        ``of(parent).index(cid)`` gives, without building the list."""
+        pid = self.parent(cid)
+        pos = bisect.bisect_left(self.parent_ids, pid)
+        generated = pos < len(self.parent_ids) and self.parent_ids[pos] == pid
+        if cid in self._added_parent:
+            before = self.start[pos + 1] - self.start[pos] if generated else 0
+            return before + self.added[pid].index(cid)
+        return bisect.bisect_left(self.child_ids, cid) - self.start[pos]
+
     def add(self, pid: int, cid: int) -> None:
         self.added.setdefault(pid, []).append(cid)
         self._added_parent[cid] = pid
