@@ -18,7 +18,11 @@ def customer_name(basis: Basis, cid: int) -> tuple[str, str, str]:
 
 def address_count(basis: Basis, cid: int, index: int = 0) -> int:
     """How many addresses a generated customer has (customer_addresses are generated to match)."""
-    return (record_hash(basis.key("customers"), cid) >> 57) % 3
+    return _addresses(record_hash(basis.key("customers"), cid))
+
+
+def _addresses(h: int) -> int:
+    return (h >> 57) % 3
 
 
 def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[str, Any]:
@@ -54,7 +58,7 @@ def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[st
         "accepts_product_review_abandoned_cart_emails": (h >> 52) % 3 == 0,
         "origin_channel_id": origin,
         "channel_ids": [origin] if origin != 1 or (h >> 55) % 2 else [1],
-        "address_count": address_count(basis, cid) if addresses is None else addresses,
+        "address_count": _addresses(h) if addresses is None else addresses,
         "attribute_count": 0,
         "store_credit_amounts": [{"amount": 0}]
         if (h >> 59) % 4
