@@ -40,7 +40,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,7 +51,7 @@ DEFAULT_SPECS = ROOT.parent / "shared" / "bigcommerce-api-specs"
 OUTPUT = ROOT / "src" / "source_bigcommerce" / "schemas"
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 
-Envelope = Literal["data", "array", "object"]
+Envelope = Literal["data", "array", "object", "component"]
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,14 @@ class Source:
     spec: str
     path: str
     envelope: Envelope
-    """``data``: v3 ``{"data": [...]}`` (or ``{"data": {...}}``); ``array``: v2 bare list; ``object``: one
-    object (``/v2/store``)."""
+    """``data``: v3 ``{"data": [...]}`` (or ``{"data": {...}}``, a channel's site); ``array``: v2 bare list;
+    ``object``: one object (``/v2/store``); ``component``: records embedded in another response, described
+    by the component ``path`` names."""
     description: str
+    without: tuple[str, ...] = ()
+    """Top-level fields the stream leaves out (an embedded record's line items, a stream of their own)."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Top-level fields the stream adds, as converted schemas (an embedded record's parent id)."""
 
 
 SOURCES: Mapping[str, Source] = {
@@ -134,6 +139,51 @@ SOURCES: Mapping[str, Source] = {
         "data",
         "Catalog categories (GET /v3/catalog/categories). Full refresh only: BigCommerce offers no "
         "modification date for categories.",
+    ),
+    # Issue 15, orders family (docs/streams/orders.md).
+    "order_shipments": Source(
+        "orders.v2.oas2.yml",
+        "/orders/{order_id}/shipments",
+        "array",
+        "Shipments of each order (GET /v2/orders/{order_id}/shipments). Incremental through the parent "
+        "order: an incremental sync reads the shipments of orders modified since the orders cursor.",
+    ),
+    "order_coupons": Source(
+        "orders.v2.oas2.yml",
+        "/orders/{order_id}/coupons",
+        "array",
+        "Coupons applied to each order (GET /v2/orders/{order_id}/coupons). Incremental through the "
+        "parent order, as order_shipments.",
+    ),
+    "order_taxes": Source(
+        "orders.v2.oas2.yml",
+        "/orders/{order_id}/taxes",
+        "array",
+        "Tax lines of each order (GET /v2/orders/{order_id}/taxes). Incremental through the parent order, "
+        "as order_shipments.",
+    ),
+    "order_refunds": Source(
+        "orders.v3.yml",
+        "/orders/payment_actions/refunds",
+        "data",
+        "Refunds across orders (GET /v3/orders/payment_actions/refunds), incremental on created: a refund "
+        "cannot be changed once made.",
+    ),
+    "order_statuses": Source(
+        "orders.v2.oas2.yml",
+        "/order_statuses",
+        "array",
+        "The store's order statuses and their custom labels (GET /v2/order_statuses). Full refresh only.",
+    ),
+    "order_shipping_addresses": Source(
+        "orders.v2.oas2.yml",
+        "#/components/schemas/shippingConsignment_Get",
+        "component",
+        "Shipping addresses of each order: the shipping consignments GET /v2/orders embeds with "
+        "include=consignments, without their line items (see order_products) and with the order's id. "
+        "Incremental through the parent order.",
+        without=("line_items",),
+        extra={"order_id": {"type": ["null", "integer"], "description": "The order the address belongs to."}},
     ),
 }
 
@@ -295,6 +345,12 @@ MONEY: Mapping[tuple[str, str], frozenset[str]] = {
             "handling_cost_tax",
         }
     ),
+    ("orders.v2.oas2.yml", "orderShipment"): frozenset({"merchant_shipping_cost"}),
+    ("orders.v2.oas2.yml", "orderCoupons_Base"): frozenset({"discount"}),
+    ("orders.v2.oas2.yml", "orderTaxes_Base"): frozenset({"priority_amount", "line_amount"}),
+    ("orders.v3.yml", "Amount"): frozenset({""}),
+    ("orders.v3.yml", "Refund"): frozenset({"total_tax"}),
+    ("orders.v3.yml", "RefundItemAdjustment"): frozenset({"amount"}),
     ("orders.v2.oas2.yml", "orderFees_Resp"): frozenset(
         {"base_cost", "cost_ex_tax", "cost_inc_tax", "cost_tax"}
     ),
@@ -327,6 +383,7 @@ TIMESTAMPS: Mapping[tuple[str, str], frozenset[str]] = {
     ("orders.v2.oas2.yml", "order_RespOnly"): frozenset({"date_modified", "date_shipped"}),
     ("orders.v2.oas2.yml", "order_Shared"): frozenset({"date_created"}),
     ("orders.v2.oas2.yml", "orderProducts"): frozenset({"event_date"}),
+    ("orders.v2.oas2.yml", "orderShipment"): frozenset({"date_created"}),
     ("catalog/products_catalog.v3.yml", "product_Base_response"): frozenset({"date_last_imported"}),
     # Issue 15, store family: customer groups' '2023-07-17 06:30:41' (customers.v2.yml examples), coupons'
     # RFC 2822 dates (marketing.v2.yml examples; expires "must be in RFC 2822"), gift certificates' Unix
@@ -544,6 +601,9 @@ def load_spec(specs: Path, name: str) -> Mapping[str, Any]:
 
 def record_schema(source: Source, document: Mapping[str, Any]) -> Mapping[str, Any]:
     """The OpenAPI schema of one record of ``source``: its 200 response, unwrapped from the envelope."""
+    if source.envelope == "component":
+        # Left a $ref, so the record starts in its component and its marks apply.
+        return {"$ref": source.path}
     try:
         response: Any = document["paths"][source.path]["get"]["responses"]["200"]
     except KeyError:
@@ -575,6 +635,11 @@ def generate(specs: Path) -> dict[str, bytes]:
         converter = Converter(source.spec, document)
         schema = converter.record(record_schema(source, document))
         used |= converter.used
+        properties = schema.setdefault("properties", {})
+        for name in source.without:
+            if properties.pop(name, None) is None:
+                raise SpecError(f"{stream}: {source.spec} {source.path} has no field {name!r} to leave out")
+        properties.update(source.extra)
         schema.pop("description", None)
         schema.update({"$schema": DRAFT7, "title": stream, "description": source.description})
         schema["type"] = "object"

@@ -47,6 +47,8 @@ __all__ = [
 
 def handlers_of(entry: Resource) -> tuple[Handler, ...]:
     """The handler of each of ``entry.routes``, by the entry's kind."""
+    if entry.embedded is not None:
+        return ()
     if entry.per_parent:
         return (per_parent_route(entry),)
     if entry.kind == "orders":

@@ -54,6 +54,17 @@ def mutate(
     entry = BY_NAME[resource]
     if archive and entry.deletes != "archive":
         raise ValueError("only orders can be archived; delete other records instead")
+    if entry.embedded is not None:
+        parent = entry.embedded.resource
+        raise ValueError(
+            f"{resource} are part of their {parent}: change the {parent} or their children instead"
+        )
+    if update and not entry.updates:
+        raise ValueError(f"{resource} cannot be changed once created; create or delete them instead")
+    if entry.kind == "fixed" and (create or delete):
+        raise ValueError(f"the {resource} are a fixed set: they can only be updated")
+    if delete and entry.deletes == "never" and entry.kind != "object":
+        raise ValueError(f"{resource} cannot be deleted; create them instead")
     store.mutations += 1
     picker = Picker(record_hash(store.basis.key("mutate"), store.mutations))
     if entry.kind == "object":
@@ -67,9 +78,9 @@ def mutate(
     if entry.kind == "order_child":
         return _mutate_children(store, resource, update, create, delete, now, picker)
     if entry.table is not None:
-        return _mutate_view(store, entry, update, create, delete, now, picker)
+        return _mutate_view(store, entry, update, create, delete, now)
     if entry.parent is not None:
-        return _mutate_per_parent(store, entry, update, create, delete, now, picker)
+        return _mutate_family(store, entry, update, create, delete, now, picker)
     table = store.tables[resource]
     result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
     for rid in picker.sample(table.ids, update):
@@ -77,7 +88,9 @@ def mutate(
         result["updated"].append(rid)
     for _ in range(create):
         result["created"].append(_create(store, entry, table, now))
-    for rid in picker.sample(_deletable(store, entry, table, set(result["updated"])), delete):
+    for rid in picker.sample(
+        _deletable(store, entry, table, set(result["updated"])) if delete else [], delete
+    ):
         _delete(store, entry, table, rid, now)
         result["deleted"].append(rid)
     if archive:
@@ -176,23 +189,15 @@ def _mutate_children(
     return {resource: result, "orders": {"updated": bumped, "created": [], "deleted": []}}
 
 
-def _mutate_view(
-    store: Store, entry: Resource, update: int, create: int, delete: int, now: int, picker: Picker
-) -> Changes:
-    """A view's records are its table's (inventory items are products' base variants): updating one is
-    updating the record it shows, and they come and go with those records."""
+def _mutate_view(store: Store, entry: Resource, update: int, create: int, delete: int, now: int) -> Changes:
+    """A view's records are its table's (inventory items are products' base variants): changing one is
+    changing the record it shows, listed under both names."""
     assert entry.table is not None
-    if create or delete:
-        raise ValueError(f"{entry.name} follow {entry.table}: create or delete {entry.table} instead")
-    table = store.tables[entry.table]
-    changed = picker.sample(table.ids, update)
-    for rid in changed:
-        table.touch(rid, now if BY_NAME[entry.table].dated else None)
-    done = {"updated": changed, "created": [], "deleted": []}
-    return {entry.name: done, entry.table: {key: list(ids) for key, ids in done.items()}}
+    changes = mutate(store, entry.table, update=update, create=create, delete=delete, now=now)
+    return {entry.name: {action: list(ids) for action, ids in changes[entry.table].items()}, **changes}
 
 
-def _mutate_per_parent(
+def _mutate_family(
     store: Store, entry: Resource, update: int, create: int, delete: int, now: int, picker: Picker
 ) -> Changes:
     """Children of live parents are updated and deleted; created ones go to live parents, with ids above

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from bigcommerce_sandbox.basis import Basis, IdLayout, Render, SortKey, gapped
+from bigcommerce_sandbox.basis import Basis, IdLayout, Relations, Render, SortKey, gapped
 from bigcommerce_sandbox.generators import (
     brands,
     categories,
@@ -34,7 +35,12 @@ from bigcommerce_sandbox.generators import (
     customers,
     gift_certificates,
     inventory,
+    order_coupons,
+    order_refunds,
     order_shipments,
+    order_shipping_addresses,
+    order_statuses,
+    order_taxes,
     orders,
     pages,
     products,
@@ -126,13 +132,26 @@ class Parent:
 
 
 @dataclass(frozen=True)
+class Embedded:
+    """Records a parent's page carries with an include (the shipping consignments of orders with
+    ``include=consignments``): served by the parent's route, derived from the parent's current state by
+    ``records(basis, relations, parent id)``, exported as their own resource, changed through the parent."""
+
+    resource: str
+    include: str
+    records: Callable[[Basis, Relations, int], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
 class Resource:
     """One resource: its records (generator, sizes, ids, dates), its route (path, scope, filters, sorts,
     paging) and how it changes (deletes).
 
     ``kind`` picks the route handler: ``list`` (a v3 or v2 list served entirely from this entry),
     ``orders`` (orders, their count and one order: includes, archived orders, heavy pages),
-    ``order_child`` (line items and transactions, read per order) or ``object`` (one object).
+    ``order_child`` (line items and transactions, read per order), ``object`` (one object), ``fixed``
+    (a list of a fixed set of records, ``sizes[0]`` of them, that can only be updated: order statuses) or
+    ``embedded`` (no route of its own: see :class:`Embedded`).
     ``table`` makes the entry a second view of another resource's records (trees of categories);
     ``parent`` makes it a list read per parent record (:class:`Parent`).
     """
@@ -185,6 +204,9 @@ class Resource:
     table: str | None = None
     exported: bool = True
     parent: Parent | None = None
+    embedded: Embedded | None = None
+    updates: bool = True
+    """Records change after they are created (refunds do not: orders.v3.yml has no way to edit one)."""
     id_field: str = "id"
     """The record's field holding the id its table is keyed by (``category_id`` in trees)."""
     embed: str | None = None
@@ -214,6 +236,8 @@ class Resource:
         """Every path the resource answers: orders also have their count and one order by id."""
         if self.kind == "orders":
             return (self.path, f"{self.path}/count", f"{self.path}/{{id}}")
+        if self.embedded is not None:
+            return ()
         return (self.path,)
 
 
@@ -433,6 +457,62 @@ REGISTRY += (
         render=order_shipments.render,
         parent=Parent("orders", "order_id", order_shipments.count, moves_parent=True),
     ),
+    Resource(
+        name="order_coupons",
+        path="/v2/orders/{id}/coupons",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/coupons"),
+        render=order_coupons.render,
+        parent=Parent("orders", "order_id", order_coupons.count, moves_parent=True),
+    ),
+    Resource(
+        name="order_taxes",
+        path="/v2/orders/{id}/taxes",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/orders/{order_id}/taxes"),
+        render=order_taxes.render,
+        parent=Parent("orders", "order_id", order_taxes.count, moves_parent=True),
+        strict_cap=45,
+    ),
+    Resource(
+        name="order_refunds",
+        path="/v3/orders/payment_actions/refunds",
+        # reference/orders.v3.yml: transactions or orders scopes; the sandbox checks one.
+        scope="store_v2_orders_read_only",
+        spec=("orders.v3.yml", "/orders/payment_actions/refunds"),
+        render=order_refunds.render,
+        parent=Parent("orders", "order_id", order_refunds.count, moves_parent=True),
+        ids=gapped(1, 7),
+        dated=True,
+        filters=(Filter("id:in", "id_in", kind="ints"), in_("order_id", "ints")),
+        dates=("created",),
+        strict_cap=40,
+        updates=False,
+        deletes="never",
+    ),
+    Resource(
+        name="order_statuses",
+        path="/v2/order_statuses",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "/order_statuses"),
+        render=order_statuses.render,
+        kind="fixed",
+        sizes=(15, 15, 15, 15),
+        ids=gapped(0),
+        paged=False,
+        deletes="never",
+    ),
+    Resource(
+        name="order_shipping_addresses",
+        path="/v2/orders",
+        scope="store_v2_orders_read_only",
+        spec=("orders.v2.oas2.yml", "#/components/schemas/shippingConsignment_Get"),
+        render=None,
+        kind="embedded",
+        embedded=Embedded("orders", "consignments", order_shipping_addresses.records),
+        paged=False,
+        deletes="never",
+    ),
 )
 
 REGISTRY += (
@@ -577,7 +657,6 @@ REGISTRY += (
         render=inventory.render_item,
         table="products",
         strict_cap=7,
-        deletes="never",
     ),
     Resource(
         name="customer_addresses",
@@ -641,11 +720,9 @@ REGISTRY += (
 BY_NAME: Mapping[str, Resource] = {r.name: r for r in REGISTRY}
 EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
 """Resources the export and mutations know, in the registry's order."""
-TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes))
+TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes) and r.kind != "fixed")
 """Resources with a table of their own, sized by the presets (the rest are views, children or the store
 object)."""
-PER_PARENT = tuple(r.name for r in REGISTRY if r.per_parent)
-"""Resources read one parent record at a time."""
 EMBEDDED: Mapping[str, tuple[Resource, ...]] = {
     parent: tuple(
         r for r in REGISTRY if r.embed is not None and r.parent is not None and r.parent.resource == parent

@@ -27,7 +27,7 @@ from bigcommerce_sandbox.bodies import (
 )
 from bigcommerce_sandbox.filters import build_query, params_of, refusal, str_set
 from bigcommerce_sandbox.gate import version_of
-from bigcommerce_sandbox.query import Paging, ParamError, decode_cursor, parse_paging
+from bigcommerce_sandbox.query import ParamError, decode_cursor, parse_paging
 from bigcommerce_sandbox.registry import EMBEDDED, Parent, Resource
 from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
 from bigcommerce_sandbox.selection import Query, page_ids, select
@@ -51,56 +51,36 @@ def object_route(entry: Resource) -> Handler:
 
 
 def per_parent_route(entry: Resource) -> Handler:
-    """A list of one parent's children (registry.Parent): 404 for a parent that does not exist, then
-    the entry's filters, sort and paging over that parent's children, as a list route does."""
+    """A list of one parent's children (registry.Parent): 404 for a parent that does not exist (or an
+    empty list, where the spec says so), then the entry's filters, sort and paging over that parent's
+    children, as a list route does; or the parent's one child as an object (Parent.single)."""
     parent = cast(Parent, entry.parent)
 
     async def handle(request: web.Request) -> web.Response:
-        sb = sandbox_of(request)
-        store = sb.store
+        store = sandbox_of(request).store
         raw = request.match_info["id"]
         pid = int(raw) if raw.isdigit() else -1
-        store.family(entry.name)  # built on first use
         known = store.tables[parent.resource].position(pid) is not None
         if not known and (parent.missing == 404 or pid < 0):
             return not_found(entry.version)
-        params = params_of(request)
-        refused = refusal(request, entry, sb.strict, params)
-        if refused is not None:
-            return refused
-        includes = str_set(params.get("include", ""))
-        try:
-            paging = parse_paging(params, sb.strict.cap(entry.name, includes)) if entry.paged else None
-            query = build_query(entry, params, now=sb.settings.clock())
-        except ParamError as err:
-            return param_error(entry.version, err)
         if parent.single:
             child = store.children_of(entry.name, pid)[:1] if known else []
             if not child:
                 return not_found(entry.version)
             return json_response(b'{"data":' + store.record_bytes(entry.name, child[0]) + b',"meta":{}}')
-        children = frozenset(store.children_of(entry.name, pid) if known else ())
-        query = replace(query, id_in=children if query.id_in is None else query.id_in & children)
-        sel = select(store, entry.name, query)
-        if paging is None:
-            # No paging parameters in the spec: every child on one page.
-            paging = Paging(page=1, limit=max(50, sel.total), size=max(50, sel.total))
-        ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
-        variant = ",".join(sorted(entry.variants & includes))
-        rows = [store.record_bytes(entry.name, i, variant) for i in ids]
-        if entry.version == "v2":
-            return v2_rows(rows)
-        if not sel.total and parent.empty == 204:
-            return web.Response(status=204)
-        return json_response(v3_page(params, sel, paging, rows))
+        within = frozenset(store.children_of(entry.name, pid) if known else ())
+        return await serve_list(request, entry, within=within)
 
     return handle
 
 
-async def serve_list(request: web.Request, entry: Resource) -> web.Response:
+async def serve_list(
+    request: web.Request, entry: Resource, within: frozenset[int] | None = None
+) -> web.Response:
+    """The list's page; ``within``: only these ids (one parent's children)."""
     sb = sandbox_of(request)
     if entry.parent is not None:
-        sb.store.family(entry.name)  # children of every parent in one list: built on first use
+        sb.store.family(entry.name)  # children of other records: built on first use
     params = params_of(request)
     refused = refusal(request, entry, sb.strict, params)
     if refused is not None:
@@ -113,6 +93,8 @@ async def serve_list(request: web.Request, entry: Resource) -> web.Response:
         before = decode_cursor("before", params["before"]) if entry.cursors and "before" in params else None
     except ParamError as err:
         return param_error(entry.version, err)
+    if within is not None:
+        query = replace(query, id_in=within if query.id_in is None else query.id_in & within)
     if after is not None or before is not None:
         return _by_cursor(sb, entry, params, query, paging.size, after, before)
     store = sb.store
@@ -122,6 +104,8 @@ async def serve_list(request: web.Request, entry: Resource) -> web.Response:
     rows = _embedded([store.record_bytes(entry.name, i, variant) for i in ids], store, entry, ids, includes)
     if entry.version == "v2":
         return v2_rows(rows)
+    if within is not None and not sel.total and entry.parent is not None and entry.parent.empty == 204:
+        return web.Response(status=204)
     extra = None
     if entry.cursors and paging.page == 1:
         # customers.v3.yml:3317: the first page carries both pagination and cursor_pagination.

@@ -5,7 +5,7 @@ A record is rendered by its resource's generator (registry.py) from (seed, id, v
 then kept as bytes in a bounded cache (tables.py). Orders own two child collections, line items
 (order_products) and transactions: their ids come from prefix sums over per-order counts decided at
 start-up, and both render from the order's plan, so order, products, consignments and transactions
-always agree. Resources read per parent (registry.Parent) get a table and a Family (which parent each
+always agree. Children of other records (registry.Parent) get a table and a Family (which parent each
 record belongs to) the first time they are used, so a store pays for none it does not serve. Selecting
 is in selection.py, changing in mutations.py.
 """
@@ -13,6 +13,7 @@ is in selection.py, changing in mutations.py.
 from __future__ import annotations
 
 import bisect
+import itertools
 from array import array
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -85,6 +86,10 @@ class Store:
         for name in TABLES:
             if BY_NAME[name].kind != "orders":
                 self.tables[name] = self._build_table(BY_NAME[name], basis.counts[name])
+        for entry in REGISTRY:
+            if entry.kind == "fixed":
+                self.tables[entry.name] = self._build_table(entry, entry.sizes[0])
+                self.views[entry.name] = Views()
         self._build_orders(basis.counts["orders"])
         # Per view (trees is a view of categories): looked up once per record served, so kept flat.
         self.view_tables = {
@@ -148,31 +153,27 @@ class Store:
         if family is not None:
             return family
         entry = BY_NAME[resource]
-        assert entry.parent is not None, f"{resource} is not read per parent"
+        assert entry.parent is not None, f"{resource} has no parent"
         of = entry.parent.resource
         basis = self.basis
         parents = self.tables[of]
         parent_ids = array("q", (basis.base_id(of, i) for i in range(basis.counts[of])))
-        start = array("q", bytes(8 * (len(parent_ids) + 1)))
+        counts = (entry.parent.count(basis, pid, i) for i, pid in enumerate(parent_ids))
+        start = array("q", itertools.accumulate(counts, initial=0))
+        child_ids = array("q", (entry.ids(k) for k in range(start[-1])))
         live, created, modified = array("q"), array("q"), array("q")
-        total = 0
         for i, pid in enumerate(parent_ids):
-            start[i] = total
-            n = entry.parent.count(basis, pid, i)
             pos = parents.position(pid)
-            if pos is not None:
-                for k in range(total, total + n):
-                    cid = entry.ids(k)
-                    c, m = child_times(basis, resource, cid, parents.created[pos])
-                    live.append(cid)
-                    created.append(c)
-                    modified.append(m)
-            total += n
-        start[len(parent_ids)] = total
-        child_ids = array("q", (entry.ids(k) for k in range(total)))
+            if pos is None:
+                continue
+            for cid in child_ids[start[i] : start[i + 1]]:
+                c, m = child_times(basis, resource, cid, parents.created[pos])
+                live.append(cid)
+                created.append(c)
+                modified.append(m)
         family = self.families[resource] = Family(parent_ids, start, child_ids)
         table = Table(live, created, modified, dated=entry.dated)
-        if total:
+        if child_ids:
             table.next_id = max(table.next_id, child_ids[-1] + 1)
         self.tables[resource] = self.view_tables[resource] = table
         self._view_deleted[resource] = None
@@ -468,6 +469,11 @@ class Store:
         if entry.kind == "object":
             yield self.object_bytes(resource)
             return
+        if entry.embedded is not None:
+            derive = entry.embedded.records
+            for pid in array("q", self.tables[entry.embedded.resource].ids):
+                yield from (dump(record) for record in derive(self.basis, self, pid))
+            return
         if entry.kind == "order_child":
             for oid in array("q", self.tables["orders"].ids):
                 yield from self.children_bytes(resource, oid)
@@ -475,11 +481,11 @@ class Store:
         variant = ",".join(sorted(entry.variants))
         if entry.parent is not None:
             self.family(resource)
-        if entry.parent is not None and entry.per_parent:
-            # Parent by parent, each one's children in id order: what reading every parent's route gives.
-            for pid in array("q", self.tables[entry.parent.resource].ids):
-                for cid in self.children_of(resource, pid):
-                    yield self.record_bytes(resource, cid, variant)
-            return
+            if entry.per_parent:
+                # Parent by parent, each one's children in id order: what reading every parent's route gives.
+                for pid in array("q", self.tables[entry.parent.resource].ids):
+                    for cid in self.children_of(resource, pid):
+                        yield self.record_bytes(resource, cid, variant)
+                return
         for rid in array("q", self.tables[entry.table_name].ids):
             yield self.record_bytes(resource, rid, variant)

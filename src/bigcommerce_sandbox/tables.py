@@ -189,7 +189,7 @@ class Children:
 
 
 class Family:
-    """Which parent each record of a per-parent resource (registry.Parent) belongs to: its generated
+    """Which parent each record of a resource of children (registry.Parent) belongs to: its generated
     children in id order with prefix sums over the generated parents, plus the children mutations added.
     Which of them are live is the resource's Table's business."""
 

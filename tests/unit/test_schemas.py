@@ -11,11 +11,18 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator
 
+from bigcommerce_sandbox.registry import EXPORTED
 from source_bigcommerce.streams import BY_NAME, STREAMS, schema
 
 import support
 
 ROOT = Path(__file__).resolve().parents[2]
+PACKAGED = resources.files("source_bigcommerce").joinpath("schemas")
+SCHEMAS = sorted(
+    entry.name.removesuffix(".json") for entry in PACKAGED.iterdir() if entry.name.endswith(".json")
+)
+"""Every packaged schema: the streams', and those of sandbox resources whose stream row is still to come
+(issue 15: the schema and the sandbox resource land before the row)."""
 SPECS = support.SPECS
 DATE_TIME = {"type": ["null", "string"], "format": "date-time"}
 
@@ -49,13 +56,12 @@ def test_regenerating_from_the_specs_is_byte_identical() -> None:
         pytest.skip(f"the OpenAPI specs are not at {SPECS}, so the schemas cannot be regenerated here")
     files = generator().generate(SPECS)
     packaged = resources.files("source_bigcommerce").joinpath("schemas")
-    # Every stream's, and the schemas of streams whose rows are still to come (issue 15).
-    assert set(files) >= {spec.name for spec in STREAMS}
+    assert sorted(files) == sorted(SCHEMAS)
     for stream, content in files.items():
         assert packaged.joinpath(f"{stream}.json").read_bytes() == content, f"schemas/{stream}.json is stale"
 
 
-@pytest.mark.parametrize("stream", [spec.name for spec in STREAMS])
+@pytest.mark.parametrize("stream", SCHEMAS)
 def test_schema_is_a_valid_draft7_schema_with_a_title(stream: str) -> None:
     loaded = schema(stream)
     Draft7Validator.check_schema(loaded)
@@ -64,7 +70,7 @@ def test_schema_is_a_valid_draft7_schema_with_a_title(stream: str) -> None:
     assert loaded["description"]
 
 
-@pytest.mark.parametrize("stream", [spec.name for spec in STREAMS])
+@pytest.mark.parametrize("stream", SCHEMAS)
 def test_every_field_is_nullable_open_and_optional(stream: str) -> None:
     loaded = schema(stream)
     assert loaded["additionalProperties"] is True
@@ -114,6 +120,12 @@ def test_v2_rfc2822_dates_are_declared_date_time() -> None:
         ("products", "calculated_price"),
         ("products", "fixed_cost_shipping_price"),
         ("transactions", "amount"),
+        ("order_shipments", "merchant_shipping_cost"),
+        ("order_coupons", "discount"),
+        ("order_taxes", "line_amount"),
+        ("order_refunds", "total_amount"),
+        ("order_refunds", "total_tax"),
+        ("order_shipping_addresses", "cost_inc_tax"),
     ],
 )
 def test_money_fields_are_marked(stream: str, field: str) -> None:
@@ -123,6 +135,26 @@ def test_money_fields_are_marked(stream: str, field: str) -> None:
 def test_nested_money_is_marked_where_it_sits() -> None:
     customers = schema("customers")["properties"]
     assert customers["store_credit_amounts"]["items"]["properties"]["amount"]["x-money"] is True
+    refunds = schema("order_refunds")["properties"]
+    assert refunds["payments"]["items"]["properties"]["amount"]["x-money"] is True
+    item = refunds["items"]["items"]["properties"]
+    assert item["requested_amount"]["x-money"] is True
+    assert item["adjustments"]["items"]["properties"]["amount"]["x-money"] is True
+
+
+@pytest.mark.parametrize(("stream", "field"), [("order_coupons", "amount"), ("order_taxes", "rate")])
+def test_coupon_amounts_and_tax_rates_are_not_money(stream: str, field: str) -> None:
+    # orderCoupons_Base.amount is "$3 returns as 3 while 5% will return as 5": a percentage as often.
+    assert "x-money" not in schema(stream)["properties"][field]
+
+
+def test_embedded_shipping_addresses_drop_their_line_items_and_carry_their_order() -> None:
+    properties = schema("order_shipping_addresses")["properties"]
+    assert "line_items" not in properties
+    assert properties["order_id"]["type"] == ["null", "integer"]
+    assert {
+        key: schema("order_shipments")["properties"]["date_created"][key] for key in DATE_TIME
+    } == DATE_TIME
 
 
 @pytest.mark.parametrize(("stream", "field"), [("orders", "currency_exchange_rate"), ("products", "weight")])
@@ -148,8 +180,6 @@ def test_pages_hold_the_union_of_every_page_type() -> None:
 
 
 def test_every_stream_has_a_schema_file_and_no_file_is_orphaned() -> None:
-    packaged = resources.files("source_bigcommerce").joinpath("schemas")
-    files = {entry.name.removesuffix(".json") for entry in packaged.iterdir() if entry.name.endswith(".json")}
-    assert files >= set(BY_NAME)
-    # A file without a stream row yet is one the generator writes (a stream of issue 15 to come).
-    assert files == set(generator().SOURCES)
+    # A schema without a stream yet belongs to a resource the sandbox serves, awaiting its row.
+    assert set(SCHEMAS) >= set(BY_NAME)
+    assert set(SCHEMAS) - set(BY_NAME) <= set(EXPORTED)

@@ -204,6 +204,16 @@ def base_transactions(h: int, status: int, index: int) -> int:
     return 1 + ((h >> 48) % 4 == 0)
 
 
+def tax_rate_bp(h: int) -> int:
+    """The tax rate of an order's line items, in basis points, from the order's hash."""
+    return _TAX_RATES_BP[(h >> 52) % len(_TAX_RATES_BP)]
+
+
+def refunded_cents(plan: OrderPlan, total_inc: int) -> int:
+    """What was refunded: all of a Refunded order, a third of a Partially Refunded one."""
+    return total_inc if plan.status == 4 else (total_inc // 3 if plan.status == 14 else 0)
+
+
 def payment_method_index(h: int) -> int:
     return int((h >> 44) % 12)
 
@@ -293,7 +303,7 @@ def plan_order(
         customer_id = 0
     channels = channel_ids_of(basis)
     channel_id = 1 if (h >> 14) % 8 or len(channels) == 1 else channels[(h >> 17) % len(channels)]
-    tax_bp = _TAX_RATES_BP[(h >> 52) % len(_TAX_RATES_BP)]
+    tax_bp = tax_rate_bp(h)
     kind_roll = (h >> 56) % 20
     big = len(items) > 50
     op_key = basis.key("order_products")
@@ -465,7 +475,7 @@ def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[st
     shipped_at = ""
     if plan.status in _SHIPPED_STATUSES and has_shipping:
         shipped_at = rfc2822(min(plan.modified, plan.created + 3600 + (h >> 27) % (5 * 86400)))
-    refunded = total_inc if plan.status == 4 else (total_inc // 3 if plan.status == 14 else 0)
+    refunded = refunded_cents(plan, total_inc)
     digital_only = bool(plan.items) and all(li.ptype != "physical" for li in plan.items)
     return {
         "id": oid,

@@ -1,7 +1,8 @@
 """Response schemas from BigCommerce's official OpenAPI files, as JSON Schema for ``jsonschema``.
 
 The specs live beside the repository in ../shared/bigcommerce-api-specs (or beside a folder above it). Local ``$ref``s are inlined,
-OpenAPI 3.0's ``nullable: true`` becomes a JSON-Schema type union, and ``oneOf`` is validated as
+OpenAPI 3.0's ``nullable: true`` becomes a JSON-Schema type union (and its boolean ``exclusiveMaximum``
+draft 7's number), and ``oneOf`` is validated as
 ``anyOf``: the specs use ``oneOf`` for alternatives that overlap (a consignments link object and the
 consignments object declare no required keys, so any object matches both), and jsonschema's strict
 "exactly one" would reject the specs' own examples.
@@ -56,6 +57,10 @@ def _convert(node: Any, doc: dict[str, Any], seen: tuple[str, ...]) -> Any:
             out[key] = {name: _convert(sub, doc, seen) for name, sub in value.items()}
         else:
             out[key] = _convert(value, doc, seen)
+    for bound, limit in (("exclusiveMaximum", "maximum"), ("exclusiveMinimum", "minimum")):
+        # OpenAPI 3.0's boolean form (orders.v3.yml, Refund Item Adjustment) is draft 7's number form.
+        if isinstance(out.get(bound), bool) and out.pop(bound) and limit in out:
+            out[bound] = out.pop(limit)
     if out.pop("nullable", False):
         if "type" in out:
             out["type"] = [out["type"], "null"] if isinstance(out["type"], str) else [*out["type"], "null"]
@@ -68,8 +73,12 @@ def _convert(node: Any, doc: dict[str, Any], seen: tuple[str, ...]) -> Any:
 
 @functools.cache
 def response_schema(spec: str, path: str, status: str = "200") -> dict[str, Any]:
-    """The JSON Schema of ``GET path``'s response with that status in ``spec`` (a file under reference/)."""
+    """The JSON Schema of ``GET path``'s response with that status in ``spec`` (a file under reference/);
+    a path such as ``#/components/schemas/shippingConsignment_Get`` is that component (records embedded
+    in another response)."""
     doc = _load(spec)
+    if path.startswith("#/"):
+        return _convert({"$ref": path}, doc, ())  # type: ignore[no-any-return]
     operation = doc["paths"][path]["get"]
     response = _convert(operation["responses"][status], doc, ())
     return response["content"]["application/json"]["schema"]  # type: ignore[no-any-return]

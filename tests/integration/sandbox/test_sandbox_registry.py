@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from bigcommerce_sandbox.app import RunningSandbox, Settings, build_app, make_sa
 from bigcommerce_sandbox.gate import PREFIX
 from bigcommerce_sandbox.registry import EXPORTED, PRESETS, REGISTRY, TABLES, TIE_CLUSTER, Filter, Resource
 
-LISTS = [r for r in REGISTRY if r.kind in ("list", "orders") and not r.per_parent and r.routes]
+LISTS = [r for r in REGISTRY if r.kind in ("list", "orders", "fixed") and not r.per_parent and r.routes]
 PER_PARENT = [r for r in REGISTRY if r.per_parent]
 
 
@@ -189,6 +189,31 @@ def test_every_declared_filter_selects_what_it_says(
     if flt.kind in ("int", "ints"):
         bad = get(store, f"{concrete(store, entry)}?{flt.param}=x")
         assert bad.status == (400 if entry.version == "v2" else 422)
+
+
+# ---------------------------------------------------------------------------------------- dates
+
+DATES = [(r, name) for r in LISTS + PER_PARENT for name in r.dates]
+
+
+@pytest.mark.parametrize(("entry", "name"), DATES, ids=lambda v: getattr(v, "name", None) or str(v))
+def test_every_declared_date_filter_bounds_what_it_says(
+    store: RunningSandbox, entry: Resource, name: str
+) -> None:
+    """``name:min`` and ``name:max`` at the middle record's time keep the records at or after it, and
+    at or before it (both inclusive), in the list's order."""
+    everything = _walk(store, entry)
+
+    def instant(record: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(record[name])
+
+    stamps = sorted(map(instant, everything))
+    middle = stamps[len(stamps) // 2]
+    text = middle.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert stamps[0] < middle, f"every {entry.name} has the same {name}: nothing to tell apart"
+    for suffix, keep in ((":min", middle.__le__), (":max", middle.__ge__)):
+        expected = [r for r in everything if keep(instant(r))]
+        assert _walk(store, entry, f"&{name}{suffix}={text}") == expected, f"{name}{suffix}={text}"
 
 
 # ---------------------------------------------------------------------------------------- sorts
