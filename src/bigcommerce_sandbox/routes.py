@@ -28,9 +28,10 @@ from bigcommerce_sandbox.bodies import (
 from bigcommerce_sandbox.filters import build_query, params_of, refusal, str_set
 from bigcommerce_sandbox.gate import version_of
 from bigcommerce_sandbox.query import ParamError, decode_cursor, parse_paging
-from bigcommerce_sandbox.registry import Parent, Resource
+from bigcommerce_sandbox.registry import EMBEDDED, Parent, Resource
 from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
 from bigcommerce_sandbox.selection import Query, page_ids, select
+from bigcommerce_sandbox.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -50,17 +51,25 @@ def object_route(entry: Resource) -> Handler:
 
 
 def per_parent_route(entry: Resource) -> Handler:
-    """A list of one parent's children (registry.Parent): 404 for a parent that does not exist, then
-    the entry's filters, sort and paging over that parent's children, as a list route does."""
+    """A list of one parent's children (registry.Parent): 404 for a parent that does not exist (or an
+    empty list, where the spec says so), then the entry's filters, sort and paging over that parent's
+    children, as a list route does; or the parent's one child as an object (Parent.single)."""
     parent = cast(Parent, entry.parent)
 
     async def handle(request: web.Request) -> web.Response:
         store = sandbox_of(request).store
         raw = request.match_info["id"]
         pid = int(raw) if raw.isdigit() else -1
-        if store.tables[parent.resource].position(pid) is None:
+        known = store.tables[parent.resource].position(pid) is not None
+        if not known and (parent.missing == 404 or pid < 0):
             return not_found(entry.version)
-        return await serve_list(request, entry, within=frozenset(store.children_of(entry.name, pid)))
+        if parent.single:
+            child = store.children_of(entry.name, pid)[:1] if known else []
+            if not child:
+                return not_found(entry.version)
+            return json_response(b'{"data":' + store.record_bytes(entry.name, child[0]) + b',"meta":{}}')
+        within = frozenset(store.children_of(entry.name, pid) if known else ())
+        return await serve_list(request, entry, within=within)
 
     return handle
 
@@ -92,7 +101,7 @@ async def serve_list(
     sel = select(store, entry.name, query)
     ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
     variant = ",".join(sorted(entry.variants & includes))
-    rows = [store.record_bytes(entry.name, i, variant) for i in ids]
+    rows = _embedded([store.record_bytes(entry.name, i, variant) for i in ids], store, entry, ids, includes)
     if entry.version == "v2":
         return v2_rows(rows)
     if within is not None and not sel.total and entry.parent is not None and entry.parent.empty == 204:
@@ -106,6 +115,28 @@ async def serve_list(
             )
         }
     return json_response(v3_page(params, sel, paging, rows, extra))
+
+
+def _embedded(
+    rows: list[bytes], store: Store, entry: Resource, ids: list[int], includes: frozenset[str]
+) -> list[bytes]:
+    """Each record with the children its ``include`` asks embedded (registry.Resource.embed), at most
+    ``embed_cap`` of them in id order, as the record's last field."""
+    for child in EMBEDDED.get(entry.name, ()):
+        if child.embed not in includes:
+            continue
+        head = b',"' + str(child.embed).encode() + b'":['
+        rows = [
+            row[:-1]
+            + head
+            + b",".join(
+                store.record_bytes(child.name, cid)
+                for cid in store.children_of(child.name, rid)[: child.embed_cap]
+            )
+            + b"]}"
+            for row, rid in zip(rows, ids, strict=True)
+        ]
+    return rows
 
 
 def _by_cursor(
@@ -135,7 +166,8 @@ def _by_cursor(
         ids = sel.ids(start, stop - start)
         has_prev = start > 0
         has_next = stop < sel.total
-    rows = [store.record_bytes(entry.name, i) for i in ids]
+    includes = str_set(params.get("include", ""))
+    rows = _embedded([store.record_bytes(entry.name, i) for i in ids], store, entry, ids, includes)
     # customers.v3.yml:3317: with before or after, only cursor_pagination is returned.
     meta = {"cursor_pagination": cursor_meta(params, ids, limit, has_prev=has_prev, has_next=has_next)}
     return json_response(b'{"data":[' + b",".join(rows) + b'],"meta":' + orjson.dumps(meta) + b"}")

@@ -178,20 +178,46 @@ class Store:
         self.tables[resource] = self.view_tables[resource] = table
         self._view_deleted[resource] = None
         self.views[resource] = Views()
+        # Records naming another that was deleted before this first use went with it.
+        for other, field in entry.refers:
+            if self.tables[other].epoch:
+                self.drop_naming(resource, field, other)
         return family
+
+    def drop_naming(self, resource: str, field: str, other: str) -> None:
+        """Remove the records of ``resource`` whose ``field`` names a record ``other`` no longer has
+        (registry.Resource.refers)."""
+        table = self.tables[resource]
+        named = self.tables[other]
+        for rid in [r for r in table.ids if named.position(self.record(resource, r)[field]) is None]:
+            table.remove(rid)
+
+    def child_count(self, resource: str, pid: int) -> int | None:
+        """How many live children a parent has, or None while the resource was never used (its children
+        are then exactly the generated ones)."""
+        if resource not in self.families:
+            return None
+        return len(self.children_of(resource, pid))
+
+    def child_index(self, resource: str, rid: int) -> int:
+        """Where a child stands among every child its parent was ever given (deleted ones too)."""
+        return self.family(resource).index(rid)
 
     def parent_of(self, resource: str, rid: int) -> int:
         return self.family(resource).parent(rid)
 
     def drop_children(self, parent: str, pid: int) -> None:
-        """A parent deleted for good takes its children along, in every family built so far (one built
-        later leaves them out itself)."""
+        """A parent deleted for good takes its children along, and a record the records that name it
+        (registry.Resource.refers), in every family built so far (one built later leaves them out itself)."""
         for name, family in self.families.items():
             entry = BY_NAME[name]
             if entry.parent is not None and entry.parent.resource == parent:
                 table = self.tables[name]
                 for cid in family.of(pid):
                     table.remove(cid)
+            for other, field in entry.refers:
+                if other == parent:
+                    self.drop_naming(name, field, other)
 
     def children_of(self, resource: str, pid: int) -> list[int]:
         """The live children of a parent, in id order."""
@@ -340,6 +366,16 @@ class Store:
         self.cache.put(key, data, len(data) + 120)
         return data
 
+    def forget(self, view: str, rid: int) -> None:
+        """Drop a record's cached bytes (as record_bytes keys them, without a variant), for a change its
+        version does not show: a customer's ``address_count`` when its addresses change."""
+        table = self.view_tables[view]
+        key: tuple[Any, ...] = (view, rid, table.versions.get(rid, 0), "", self.catalog_epoch)
+        deleted = self._view_deleted[view]
+        if deleted is not None:
+            key += (rid in deleted,)
+        self.cache.drop(key)
+
     def object_bytes(self, resource: str) -> bytes:
         """A resource that is one object (the store)."""
         entry = BY_NAME[resource]
@@ -451,5 +487,5 @@ class Store:
                     for cid in self.children_of(resource, pid):
                         yield self.record_bytes(resource, cid, variant)
                 return
-        for rid in array("q", self.tables[resource].ids):
+        for rid in array("q", self.tables[entry.table_name].ids):
             yield self.record_bytes(resource, rid, variant)

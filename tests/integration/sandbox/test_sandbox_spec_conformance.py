@@ -31,6 +31,7 @@ LIST_ROUTES = [
     ("customers.v3.yml", "/customers", "/v3/customers?page=2&limit=7"),
     ("customers.v3.yml", "/customers", "/v3/customers?after=aWQ6Nw%3D%3D&limit=5"),
     ("customers.v3.yml", "/customers", "/v3/customers?sort=date_modified:desc"),
+    ("customers.v3.yml", "/customers", "/v3/customers?include=addresses&limit=250"),
     ("orders.v2.oas2.yml", "/orders", "/v2/orders?limit=250"),
     (
         "orders.v2.oas2.yml",
