@@ -29,6 +29,9 @@ How an OpenAPI 3.0 response schema becomes a stream's JSON Schema:
   The list is explicit rather than guessed from names or examples, and it is keyed by OpenAPI component
   so a money field is marked wherever its object appears (an order product is also a consignment line
   item); the generator fails if a listed field no longer exists in the specs.
+* Opaque components: the few listed in :data:`OPAQUE` become any JSON value with a description. Their
+  recursive and/or/not alternatives (promotions' item matchers and customer segments) would otherwise
+  expand into megabytes of schema, and a loader keeps such nested values as JSON anyway.
 """
 
 from __future__ import annotations
@@ -58,8 +61,9 @@ class Source:
     spec: str
     path: str
     envelope: Envelope
-    """``data``: v3 ``{"data": [...]}``; ``array``: v2 bare list; ``object``: one object (``/v2/store``);
-    ``component``: records embedded in another response, described by the component ``path`` names."""
+    """``data``: v3 ``{"data": [...]}`` (or ``{"data": {...}}``, a channel's site); ``array``: v2 bare list;
+    ``object``: one object (``/v2/store``); ``component``: records embedded in another response, described
+    by the component ``path`` names."""
     description: str
     without: tuple[str, ...] = ()
     """Top-level fields the stream leaves out (an embedded record's line items, a stream of their own)."""
@@ -252,6 +256,95 @@ SOURCES: Mapping[str, Source] = {
     ),
 }
 
+# Issue 15, store family: customers, marketing and store settings (docs/streams/store.md).
+SOURCES = {
+    **SOURCES,
+    "customer_addresses": Source(
+        "customers.v3.yml",
+        "/customers/addresses",
+        "data",
+        "Customer addresses (GET /v3/customers/addresses). Full refresh only: addresses carry no dates "
+        "and the list has no date filter.",
+    ),
+    "customer_groups": Source(
+        "customers.v2.yml",
+        "/customer_groups",
+        "array",
+        "Customer groups (GET /v2/customer_groups), incremental on date_modified (date_modified:min). "
+        "Dates arrive as '2023-07-17 06:30:41' (UTC) and are emitted as RFC 3339 UTC.",
+    ),
+    "customer_attributes": Source(
+        "customers.v3.yml",
+        "/customers/attributes",
+        "data",
+        "Customer attribute definitions (GET /v3/customers/attributes), incremental on date_modified.",
+    ),
+    "customer_attribute_values": Source(
+        "customers.v3.yml",
+        "/customers/attribute-values",
+        "data",
+        "Customers' attribute values (GET /v3/customers/attribute-values), incremental on date_modified.",
+    ),
+    "subscribers": Source(
+        "subscribers.v3.yml",
+        "/customers/subscribers",
+        "data",
+        "Newsletter subscribers (GET /v3/customers/subscribers), incremental on date_modified.",
+    ),
+    "coupons": Source(
+        "marketing.v2.yml",
+        "/coupons",
+        "array",
+        "Legacy coupons (GET /v2/coupons). Full refresh only: BigCommerce offers no modification date "
+        "for coupons. date_created and expires arrive in RFC 2822 and are emitted as RFC 3339 UTC.",
+    ),
+    "gift_certificates": Source(
+        "marketing.v2.yml",
+        "/gift_certificates",
+        "array",
+        "Gift certificates (GET /v2/gift_certificates). Full refresh only: no modification date. "
+        "purchase_date and expiry_date arrive as Unix timestamps in strings and are emitted as RFC 3339 UTC.",
+    ),
+    "promotions": Source(
+        "promotions.v3.yml",
+        "/promotions",
+        "data",
+        "Promotions (GET /v3/promotions). Full refresh only: promotions carry no modification date.",
+    ),
+    "currencies": Source(
+        "currencies.v2.yml",
+        "/currencies",
+        "array",
+        "Store currencies (GET /v2/currencies). Full refresh only: the list has no date filter.",
+    ),
+    "inventory_locations": Source(
+        "locations.v3.yml",
+        "/inventory/locations",
+        "data",
+        "Inventory locations (GET /v3/inventory/locations). Full refresh only: the list has no date filter.",
+    ),
+    "inventory_items": Source(
+        "inventory.v3.yml",
+        "/inventory/items",
+        "data",
+        "Inventory of every item at every location (GET /v3/inventory/items), keyed by "
+        "identity.variant_id. Full refresh only: items carry no dates.",
+    ),
+    "channel_listings": Source(
+        "channels.v3.yml",
+        "/channels/{channel_id}/listings",
+        "data",
+        "Product listings of each channel (GET /v3/channels/{channel_id}/listings), keyed by listing_id, "
+        "incremental on date_modified per channel.",
+    ),
+    "sites": Source(
+        "channels.v3.yml",
+        "/channels/{channel_id}/site",
+        "data",
+        "The site of each channel that has one (GET /v3/channels/{channel_id}/site). Full refresh only.",
+    ),
+}
+
 # (spec file, component) -> paths inside that component; "a.b" is a nested property, "[]" an array's items.
 MONEY: Mapping[tuple[str, str], frozenset[str]] = {
     ("orders.v2.oas2.yml", "order_RespOnly"): frozenset(
@@ -354,6 +447,11 @@ MONEY: Mapping[tuple[str, str], frozenset[str]] = {
     ("price_lists.v3.yml", "/pricelists/{price_list_id}/records"): frozenset(
         {"price", "sale_price", "retail_price", "map_price", "calculated_price"}
     ),
+    # Issue 15, store family. A coupon's and a customer group rule's `amount` are a percentage or an
+    # amount depending on their type, so they are not marked.
+    ("marketing.v2.yml", "coupon_Base"): frozenset({"min_purchase"}),
+    ("marketing.v2.yml", "giftCertificate_Base"): frozenset({"amount"}),
+    ("marketing.v2.yml", "giftCertificate_Full"): frozenset({"balance"}),
 }
 
 # Dates that the specs type as plain strings: v2's RFC 2822 dates (orders.v2.oas2.yml, date_modified:
@@ -365,6 +463,26 @@ TIMESTAMPS: Mapping[tuple[str, str], frozenset[str]] = {
     ("orders.v2.oas2.yml", "orderProducts"): frozenset({"event_date"}),
     ("orders.v2.oas2.yml", "orderShipment"): frozenset({"date_created"}),
     ("catalog/products_catalog.v3.yml", "product_Base_response"): frozenset({"date_last_imported"}),
+    # Issue 15, store family: customer groups' '2023-07-17 06:30:41' (customers.v2.yml examples), coupons'
+    # RFC 2822 dates (marketing.v2.yml examples; expires "must be in RFC 2822"), gift certificates' Unix
+    # timestamps in strings ("Date displays in the Unix timestamp format"), promotions' ISO 8601 dates
+    # typed as plain strings (PromotionBase examples: '2005-12-30T01:02:03+00:00').
+    ("customers.v2.yml", "customerGroup_Full"): frozenset({"date_created", "date_modified"}),
+    ("marketing.v2.yml", "coupon_Full"): frozenset({"date_created"}),
+    ("marketing.v2.yml", "coupon_Base"): frozenset({"expires"}),
+    ("marketing.v2.yml", "giftCertificate_Full"): frozenset({"purchase_date", "expiry_date"}),
+    ("promotions.v3.yml", "PromotionBase"): frozenset({"start_date", "end_date"}),
+}
+
+
+# Components kept as any JSON value: their recursive and/or/not alternatives would expand into megabytes of
+# schema (promotions' item matchers and customer segments), while a loader stores them as JSON anyway.
+OPAQUE: Mapping[tuple[str, str], str] = {
+    (
+        "promotions.v3.yml",
+        "ItemMatcher",
+    ): "Which items: brands, categories, products, variants, ... or and/or/not of them.",
+    ("promotions.v3.yml", "CustomerSegmentLimitation"): "Customer segment ids, or and/or/not of them.",
 }
 
 
@@ -412,6 +530,10 @@ class Converter:
             return {}
         outer = place
         node, place, stack = self._deref(node, place, stack)
+        opaque = OPAQUE.get((place.spec, place.component or ""))
+        if opaque is not None and not place.path:
+            self.used.add(("opaque", place.spec, place.component or "", ""))
+            return {"description": opaque}
         out: dict[str, Any] = {}
         for part in node.get("allOf", ()):
             out = merge(out, self.convert(part, place, stack))
@@ -574,7 +696,9 @@ def record_schema(source: Source, document: Mapping[str, Any]) -> Mapping[str, A
     while "$ref" in schema:
         schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
     if source.envelope == "data":
-        return schema["properties"]["data"]["items"]  # type: ignore[no-any-return]
+        data = schema["properties"]["data"]
+        # A list's records are its items; a channel's site is the one object in data.
+        return data.get("items", data)  # type: ignore[no-any-return]
     return schema["items"]  # type: ignore[no-any-return]
 
 
@@ -601,6 +725,7 @@ def generate(specs: Path) -> dict[str, bytes]:
         files[stream] = (json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     listed = {("money", *key, path) for key, paths in MONEY.items() for path in paths}
     listed |= {("timestamp", *key, path) for key, paths in TIMESTAMPS.items() for path in paths}
+    listed |= {("opaque", *key, "") for key in OPAQUE}
     missing = sorted(listed - used)
     if missing:
         names = ", ".join(f"{kind} {spec}#{component}.{path}" for kind, spec, component, path in missing)

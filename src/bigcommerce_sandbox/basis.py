@@ -270,6 +270,13 @@ class Relations(Protocol):
     def children_of(self, resource: str, pid: int) -> list[int]:
         """A parent's live children of ``resource``, in id order (a child's siblings)."""
 
+    def child_index(self, resource: str, rid: int) -> int:
+        """Where a record stands among every child its parent was ever given (registry.Parent)."""
+
+    def child_count(self, resource: str, pid: int) -> int | None:
+        """A parent's live children, or None while the resource was never used (they are then exactly
+        the generated ones)."""
+
 
 Render = Callable[[Basis, Row, Relations, str], dict[str, Any]]
 """A generator: (basis, row, relations, variant) to the API object; ``variant`` names an include that

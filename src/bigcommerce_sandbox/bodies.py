@@ -90,9 +90,11 @@ SERVER_ERRORS = {
 }
 
 
-def links_query(params: dict[str, str], first: tuple[tuple[str, str], ...]) -> str:
-    """A page link as BigCommerce writes it: ``?page=2&limit=250`` then the request's other parameters."""
-    skip = {"page", "limit", "before", "after"}
+def links_query(params: dict[str, str], first: tuple[tuple[str, str], ...], *, cursors: bool = True) -> str:
+    """A page link as BigCommerce writes it: ``?page=2&limit=250`` then the request's other parameters;
+    ``before``/``after`` too unless they are the cursors the link replaces (not on page links, where
+    ``after`` can be a filter: channel listings')."""
+    skip = {"page", "limit", "before", "after"} if cursors else {"page", "limit"}
     rest = [(k, v) for k, v in params.items() if k not in skip]
     return "?" + urlencode(list(first) + rest)
 
@@ -107,13 +109,13 @@ def v3_page(
     total = sel.total
     size = str(paging.size)
     pages = math.ceil(total / paging.size) if total else 0
-    links = {"current": links_query(params, (("page", str(paging.page)), ("limit", size)))}
+    links = {"current": links_query(params, (("page", str(paging.page)), ("limit", size)), cursors=False)}
     if paging.page > 1:
         links["previous"] = links_query(
-            params, (("page", str(min(paging.page - 1, max(pages, 1)))), ("limit", size))
+            params, (("page", str(min(paging.page - 1, max(pages, 1)))), ("limit", size)), cursors=False
         )
     if paging.page < pages:
-        links["next"] = links_query(params, (("page", str(paging.page + 1)), ("limit", size)))
+        links["next"] = links_query(params, (("page", str(paging.page + 1)), ("limit", size)), cursors=False)
     meta: dict[str, Any] = {
         "pagination": {
             "total": total,

@@ -8,6 +8,10 @@ archived (``is_deleted``), as DELETE /v2/orders/{id} does (reference/orders.v2.o
 order"). Mutating a line item, a transaction or another child of orders moves its order's date_modified
 too, because on BigCommerce a child changes with its parent (registry.Parent.moves_parent says which).
 
+A removed record takes along its children and the records that name it (registry.Resource.refers); the
+record a store opens with (channel 1, currency 1, inventory location 1) is never deleted; a view's records
+(inventory items) change through the records they show (products).
+
 Owned records (registry.Owned: a product's variants, images..., a price list's records) are created in a
 free slot of a live parent and come and go with it: a created product gets its generated children, a
 deleted one takes its children (and their children, and the price records naming its variants) along; the
@@ -81,6 +85,8 @@ def mutate(
         }
     if entry.kind == "order_child":
         return _mutate_children(store, resource, update, create, delete, now, picker)
+    if entry.table is not None:
+        return _mutate_view(store, entry, update, create, delete, now)
     if entry.parent is not None:
         return _mutate_family(store, entry, update, create, delete, now, picker)
     table = store.tables[resource]
@@ -126,7 +132,7 @@ def _deletable(store: Store, entry: Resource, table: Table, exclude: set[int]) -
         raise ValueError(f"the {entry.name} object cannot be deleted")
     deleted = store.deleted.get(entry.name, set())
     skip = exclude | deleted
-    if entry.deletes == "status":
+    if entry.deletes == "status" or entry.first_at_opening:
         skip = skip | {entry.ids(0)}
     if entry.deletes == "leaves":
         skip = skip | set(store.category_parents.values())
@@ -267,6 +273,14 @@ def _mutate_children(
     return {resource: result, "orders": {"updated": bumped, "created": [], "deleted": []}}
 
 
+def _mutate_view(store: Store, entry: Resource, update: int, create: int, delete: int, now: int) -> Changes:
+    """A view's records are its table's (inventory items are products' base variants): changing one is
+    changing the record it shows, listed under both names."""
+    assert entry.table is not None
+    changes = mutate(store, entry.table, update=update, create=create, delete=delete, now=now)
+    return {entry.name: {action: list(ids) for action, ids in changes[entry.table].items()}, **changes}
+
+
 def _mutate_family(
     store: Store, entry: Resource, update: int, create: int, delete: int, now: int, picker: Picker
 ) -> Changes:
@@ -284,7 +298,11 @@ def _mutate_family(
         table.touch(cid, now)
         result["updated"].append(cid)
         touched.append(family.parent(cid))
-    for pid in picker.sample(array("q", parents.ids), create):
+    room: Sequence[int] = array("q", parents.ids)
+    if parent.single:
+        # A parent holds at most one (a channel's site): only those without one take another.
+        room = [p for p in room if not store.children_of(entry.name, p)]
+    for pid in picker.sample(room, create):
         cid = table.next_id
         family.add(pid, cid)
         table.add(cid, now, now)
@@ -296,6 +314,10 @@ def _mutate_family(
         table.remove(cid)
         result["deleted"].append(cid)
     changes: Changes = {entry.name: result}
+    if entry.embed is not None:
+        # The parent record counts its children (a customer's address_count) without a new version.
+        for pid in dict.fromkeys(touched):
+            store.forget(parent.resource, pid)
     if parent.moves_parent:
         bumped = list(dict.fromkeys(touched))
         for pid in bumped:

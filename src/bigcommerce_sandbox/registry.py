@@ -25,8 +25,17 @@ from bigcommerce_sandbox.basis import Basis, ChildIds, IdLayout, Relations, Rend
 from bigcommerce_sandbox.generators import (
     brands,
     categories,
+    channel_listings,
     channels,
+    coupons,
+    currencies,
+    customer_addresses,
+    customer_attribute_values,
+    customer_attributes,
+    customer_groups,
     customers,
+    gift_certificates,
+    inventory,
     metafields,
     order_coupons,
     order_refunds,
@@ -44,7 +53,10 @@ from bigcommerce_sandbox.generators import (
     product_options,
     product_variants,
     products,
+    promotions,
+    sites,
     store,
+    subscribers,
 )
 
 PRESETS = ("tiny", "small", "medium", "large")
@@ -120,6 +132,12 @@ class Parent:
     so. A v2 list answers 204, as every empty v2 page does."""
     moves_parent: bool = False
     """A change to a child gives its parent a new version and ``date_modified`` (an order's children)."""
+    missing: int = 404
+    """What a parent that does not exist answers: 404, or 200 with ``data: []`` where the spec says so
+    (channel listings)."""
+    single: bool = False
+    """A parent has at most one child, which the route answers as ``{"data": {...}, "meta": {}}`` (404
+    when there is none): a channel's site."""
 
 
 @dataclass(frozen=True)
@@ -140,9 +158,6 @@ class Owned:
     """The slots of the children generated with a parent (one created later gets them too)."""
     room: Callable[[Basis, int], Sequence[int]] | None = None
     """Every slot a child of the parent may take, for creating one (None: 1 to ``ids.slots``)."""
-    embed: str = ""
-    """The ``include`` of the parent's list that embeds these in each parent record (``images`` on
-    products), or "" when no list of the parent carries them."""
     adds_field: bool = False
     """The API object lacks ``field`` and the export adds it (custom fields' ``product_id``)."""
     keep_first: bool = False
@@ -177,7 +192,7 @@ class Resource:
     ``orders`` (orders, their count and one order: includes, archived orders, heavy pages),
     ``order_child`` (line items and transactions, read per order), ``object`` (one object), ``fixed``
     (a list of a fixed set of records, ``sizes[0]`` of them, that can only be updated: order statuses) or
-    ``embedded`` (no route of its own: see :class:`Embedded`, or ``owned.embed``).
+    ``embedded`` (no route of its own: see :class:`Embedded`, or ``embed`` with ``owned``).
     ``table`` makes the entry a second view of another resource's records (trees of categories);
     ``parent`` (:class:`Parent`) and ``owned`` (:class:`Owned`) make its records children of another
     resource's, read per parent where the path holds ``{id}``.
@@ -235,6 +250,17 @@ class Resource:
     embedded: Embedded | None = None
     updates: bool = True
     """Records change after they are created (refunds do not: orders.v3.yml has no way to edit one)."""
+    id_field: str = "id"
+    """The record's field holding the id its table is keyed by (``category_id`` in trees)."""
+    embed: str | None = None
+    """For a child (``parent=`` or ``owned=``) whose parent's list route embeds it: the ``include`` value,
+    which is also the parent record's field that holds the children (``addresses`` on /v3/customers,
+    ``variants`` on /v3/catalog/products)."""
+    embed_cap: int | None = None
+    """The most children a parent record embeds (customers.v3.yml: addresses "Limited to 10")."""
+    refers: tuple[tuple[str, str], ...] = ()
+    """(resource, field): besides its parent, a record names a record of ``resource`` in ``field``, and
+    goes with it when it is deleted (an attribute value with its attribute)."""
 
     @property
     def per_parent(self) -> bool:
@@ -469,6 +495,7 @@ REGISTRY: tuple[Resource, ...] = (
         spec=("catalog/category-trees_catalog.v3.yml", "/catalog/trees/categories"),
         render=categories.render_tree,
         table="categories",
+        id_field="category_id",
         filters=(
             *id_family("category_id"),
             in_("tree_id", "ints"),
@@ -495,9 +522,9 @@ REGISTRY: tuple[Resource, ...] = (
             product_variants.IDS,
             product_variants.slots,
             room=product_variants.room,
-            embed="variants",
             keep_first=True,
         ),
+        embed="variants",
         filters=(Filter("id", "id_eq", kind="int"), eq("sku"), eq("upc"), in_("product_id", "ints")),
         strict_cap=45,
     ),
@@ -507,7 +534,8 @@ REGISTRY: tuple[Resource, ...] = (
         scope="store_v2_products_read_only",
         spec=("catalog/products_catalog.v3.yml", "/catalog/products/{product_id}/images"),
         render=product_images.render,
-        owned=Owned("products", "product_id", product_images.IDS, product_images.slots, embed="images"),
+        owned=Owned("products", "product_id", product_images.IDS, product_images.slots),
+        embed="images",
         kind="embedded",
         dated=True,
         paged=False,
@@ -523,9 +551,9 @@ REGISTRY: tuple[Resource, ...] = (
             "product_id",
             product_custom_fields.IDS,
             product_custom_fields.slots,
-            embed="custom_fields",
             adds_field=True,
         ),
+        embed="custom_fields",
         kind="embedded",
         paged=False,
     ),
@@ -535,7 +563,8 @@ REGISTRY: tuple[Resource, ...] = (
         scope="store_v2_products_read_only",
         spec=("catalog/product-variant-options_catalog.v3.yml", "/catalog/products/{product_id}/options"),
         render=product_options.render,
-        owned=Owned("products", "product_id", product_options.IDS, product_options.slots, embed="options"),
+        owned=Owned("products", "product_id", product_options.IDS, product_options.slots),
+        embed="options",
         kind="embedded",
         paged=False,
         # Options come and go with their products' variants (product_options.py): only updates.
@@ -547,9 +576,8 @@ REGISTRY: tuple[Resource, ...] = (
         scope="store_v2_products_read_only",
         spec=("catalog/product-modifiers_catalog.v3.yml", "/catalog/products/{product_id}/modifiers"),
         render=product_modifiers.render,
-        owned=Owned(
-            "products", "product_id", product_modifiers.IDS, product_modifiers.slots, embed="modifiers"
-        ),
+        owned=Owned("products", "product_id", product_modifiers.IDS, product_modifiers.slots),
+        embed="modifiers",
         kind="embedded",
         paged=False,
     ),
@@ -684,26 +712,223 @@ REGISTRY += (
     ),
 )
 
+REGISTRY += (
+    # Issue 15, store family: customers, marketing and store settings.
+    Resource(
+        name="customer_groups",
+        path="/v2/customer_groups",
+        scope="store_v2_customers_read_only",
+        spec=("customers.v2.yml", "/customer_groups"),
+        render=customer_groups.render,
+        sizes=(4, 8, 20, 50),
+        dated=True,
+        filters=(eq("name"), like("name"), eq("is_default", "bool"), eq("is_group_for_guests", "bool")),
+        # customers.v2.yml: a v2 list with v3-style date filters (date_modified:min, not min_date_modified).
+        dates=("date_modified", "date_created"),
+        strict_cap=3,
+    ),
+    Resource(
+        name="customer_attributes",
+        path="/v3/customers/attributes",
+        scope="store_v2_customers_read_only",
+        spec=("customers.v3.yml", "/customers/attributes"),
+        render=customer_attributes.render,
+        sizes=(4, 5, 8, 15),
+        dated=True,
+        filters=(eq("name"), like("name"), eq("type")),
+        dates=("date_modified", "date_created"),
+        strict_cap=3,
+    ),
+    Resource(
+        name="subscribers",
+        path="/v3/customers/subscribers",
+        scope="store_v2_customers_read_only",
+        spec=("subscribers.v3.yml", "/customers/subscribers"),
+        render=subscribers.render,
+        sizes=(15, 600, 8_000, 100_000),
+        ids=gapped(1, 23),
+        dated=True,
+        filters=(
+            Filter("id", "id_eq", kind="int"),
+            Filter("id:in", "id_in", kind="ints"),
+            eq("email"),
+            eq("first_name"),
+            eq("last_name"),
+            eq("source"),
+            eq("order_id", "int"),
+        ),
+        dates=("date_modified", "date_created"),
+        strict_cap=7,
+    ),
+    Resource(
+        name="coupons",
+        path="/v2/coupons",
+        scope="store_v2_marketing_read_only",
+        spec=("marketing.v2.yml", "/coupons"),
+        render=coupons.render,
+        sizes=(12, 100, 500, 2_000),
+        ids=gapped(1, 17),
+        dated=True,
+        filters=(
+            Filter("id", "id_eq", kind="int"),
+            Filter("min_id", "id_min", kind="int"),
+            Filter("max_id", "id_max", kind="int"),
+            eq("code"),
+            eq("name"),
+            eq("type"),
+            Filter("exclude_type", "not_in", "type", "strs"),
+        ),
+        strict_cap=7,
+    ),
+    Resource(
+        name="gift_certificates",
+        path="/v2/gift_certificates",
+        scope="store_v2_marketing_read_only",
+        spec=("marketing.v2.yml", "/gift_certificates"),
+        render=gift_certificates.render,
+        sizes=(10, 80, 400, 3_000),
+        ids=gapped(1, 13),
+        dated=True,
+        filters=(
+            Filter("min_id", "id_min", kind="int"),
+            Filter("max_id", "id_max", kind="int"),
+            eq("code"),
+            eq("order_id", "int"),
+            eq("to_name"),
+            eq("to_email"),
+            eq("from_name"),
+            eq("from_email"),
+        ),
+        sorts=("id",),
+        strict_cap=7,
+    ),
+    Resource(
+        name="promotions",
+        path="/v3/promotions",
+        scope="store_v2_marketing_read_only",
+        spec=("promotions.v3.yml", "/promotions"),
+        render=promotions.render,
+        sizes=(6, 40, 150, 600),
+        ids=gapped(1, 11),
+        dated=True,
+        filters=(Filter("id", "id_eq", kind="int"), eq("name"), eq("currency_code"), eq("status")),
+        sorts=("id", "name", "start_date"),
+        strict_cap=4,
+    ),
+    Resource(
+        name="currencies",
+        path="/v2/currencies",
+        scope="store_v2_information_read_only",
+        spec=("currencies.v2.yml", "/currencies"),
+        render=currencies.render,
+        sizes=(4, 5, 8, 12),
+        dated=True,
+        first_at_opening=True,
+        strict_cap=3,
+    ),
+    Resource(
+        name="inventory_locations",
+        path="/v3/inventory/locations",
+        scope="store_locations_read_only",
+        spec=("locations.v3.yml", "/inventory/locations"),
+        render=inventory.render_location,
+        sizes=(4, 4, 6, 12),
+        dated=True,
+        first_at_opening=True,
+        filters=(
+            Filter("location_id:in", "id_in", kind="ints"),
+            Filter("location_code:in", "in", "code", "strs"),
+            in_("type_id"),
+            eq("managed_by_external_source", "bool"),
+            Filter("is_active", "eq", "enabled", "bool"),
+            eq("storefront_visibility", "bool"),
+        ),
+        strict_cap=3,
+        referenced=True,
+    ),
+    Resource(
+        name="inventory_items",
+        path="/v3/inventory/items",
+        scope="store_inventory_read_only",
+        spec=("inventory.v3.yml", "/inventory/items"),
+        render=inventory.render_item,
+        table="products",
+        strict_cap=7,
+    ),
+    Resource(
+        name="customer_addresses",
+        path="/v3/customers/addresses",
+        scope="store_v2_customers_read_only",
+        spec=("customers.v3.yml", "/customers/addresses"),
+        render=customer_addresses.render,
+        ids=gapped(1),
+        filters=(
+            Filter("id:in", "id_in", kind="ints"),
+            in_("customer_id", "ints"),
+            in_("company"),
+        ),
+        strict_cap=7,
+        parent=Parent("customers", "customer_id", customers.address_count),
+        embed="addresses",
+        embed_cap=10,
+    ),
+    Resource(
+        name="customer_attribute_values",
+        path="/v3/customers/attribute-values",
+        scope="store_v2_customers_read_only",
+        spec=("customers.v3.yml", "/customers/attribute-values"),
+        render=customer_attribute_values.render,
+        ids=gapped(1),
+        dated=True,
+        filters=(in_("customer_id", "ints"), in_("attribute_id", "ints")),
+        dates=("date_modified", "date_created"),
+        strict_cap=7,
+        parent=Parent("customers", "customer_id", customer_attribute_values.count),
+        refers=(("customer_attributes", "attribute_id"),),
+    ),
+    Resource(
+        name="channel_listings",
+        path="/v3/channels/{id}/listings",
+        scope="store_channel_listings_read_only",
+        spec=("channels.v3.yml", "/channels/{channel_id}/listings"),
+        render=channel_listings.render,
+        ids=gapped(882_789_000, 29),
+        dated=True,
+        # channels.v3.yml: paged by `after`, the last listing id seen (page and limit also work here).
+        filters=(Filter("after", "id_greater", kind="int"), in_("product_id", "ints")),
+        dates=("date_modified", "date_created"),
+        strict_cap=7,
+        parent=Parent("channels", "channel_id", channel_listings.count, missing=200),
+        id_field="listing_id",
+    ),
+    Resource(
+        name="sites",
+        path="/v3/channels/{id}/site",
+        scope="store_sites_read_only",
+        spec=("channels.v3.yml", "/channels/{channel_id}/site"),
+        render=sites.render,
+        ids=gapped(1000),
+        dated=True,
+        paged=False,
+        parent=Parent("channels", "channel_id", sites.count, single=True),
+    ),
+)
+
 BY_NAME: Mapping[str, Resource] = {r.name: r for r in REGISTRY}
 OWNED = tuple(r.name for r in REGISTRY if r.owned is not None)
 """Resources whose records belong to another's (built after their parents, in the registry's order)."""
 
-
-def _embeds() -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for r in REGISTRY:
-        if r.owned is not None and r.owned.embed:
-            out.setdefault(r.owned.parent, {})[r.owned.embed] = r.name
-    return out
-
-
-EMBEDS: Mapping[str, Mapping[str, str]] = _embeds()
-"""Per parent list, the resource each ``include`` embeds in its records (products: ``images``...)."""
 EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
 """Resources the export and mutations know, in the registry's order."""
 TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes) and r.kind != "fixed")
 """Resources with a table of their own, sized by the presets (the rest are views, children or the store
 object)."""
+EMBEDDED: Mapping[str, tuple[Resource, ...]] = {
+    parent: tuple(r for r in REGISTRY if r.embed is not None and r.parent_resource == parent)
+    for parent in {r.parent_resource for r in REGISTRY if r.embed is not None and r.parent_resource}
+}
+"""Children a parent's list route embeds on ``include`` (customers' addresses, products' variants...), by
+the parent's name, in the registry's order."""
 PAGED = tuple(r.name for r in REGISTRY if r.paged)
 """Lists whose pages can be capped, by the names ``--page-cap RESOURCE=N`` takes."""
 READ_SCOPES = tuple(dict.fromkeys(r.scope for r in REGISTRY))

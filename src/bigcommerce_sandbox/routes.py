@@ -30,7 +30,7 @@ from bigcommerce_sandbox.bodies import (
 from bigcommerce_sandbox.filters import build_query, params_of, refusal, str_set
 from bigcommerce_sandbox.gate import version_of
 from bigcommerce_sandbox.query import Paging, ParamError, decode_cursor, parse_paging
-from bigcommerce_sandbox.registry import EMBEDS, Resource
+from bigcommerce_sandbox.registry import EMBEDDED, Resource
 from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
 from bigcommerce_sandbox.selection import Query, Selection, page_ids, select
 from bigcommerce_sandbox.store import Store
@@ -54,14 +54,24 @@ def object_route(entry: Resource) -> Handler:
 
 def per_parent_route(entry: Resource) -> Handler:
     """A list of one parent's children (registry.Parent or registry.Owned): 404 for a parent that does
-    not exist, then the list route over that parent's children."""
+    not exist (or an empty list, where the spec says so), then the list route over that parent's
+    children; or the parent's one child as an object (Parent.single)."""
     parent_resource = cast(str, entry.parent_resource)
+    missing = entry.parent.missing if entry.parent is not None else 404
+    single = entry.parent is not None and entry.parent.single
 
     async def handle(request: web.Request) -> web.Response:
         raw = request.match_info["id"]
         pid = int(raw) if raw.isdigit() else -1
-        if sandbox_of(request).store.tables[parent_resource].position(pid) is None:
+        store = sandbox_of(request).store
+        known = store.tables[parent_resource].position(pid) is not None
+        if not known and (missing == 404 or pid < 0):
             return not_found(entry.version)
+        if single:
+            child = store.children_of(entry.name, pid)[:1] if known else []
+            if not child:
+                return not_found(entry.version)
+            return json_response(b'{"data":' + store.record_bytes(entry.name, child[0]) + b',"meta":{}}')
         return await serve_list(request, entry, pid)
 
     return handle
@@ -106,10 +116,7 @@ async def serve_list(request: web.Request, entry: Resource, parent: int | None =
     sel = select(store, entry.name, query)
     ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
     variant = ",".join(sorted(entry.variants & includes))
-    rows = [store.record_bytes(entry.name, i, variant) for i in ids]
-    embeds = sorted(EMBEDS.get(entry.name, {}).keys() & includes)
-    if embeds:
-        rows = [store.with_embedded(entry.name, i, row, embeds) for i, row in zip(ids, rows, strict=True)]
+    rows = _embedded([store.record_bytes(entry.name, i, variant) for i in ids], store, entry, ids, includes)
     if entry.version == "v2":
         return v2_rows(rows)
     if parent is not None and not sel.total and entry.parent is not None and entry.parent.empty == 204:
@@ -129,6 +136,28 @@ def _first_cursor(
             params, ids, paging.size, has_prev=False, has_next=sel.total > len(ids)
         )
     }
+
+
+def _embedded(
+    rows: list[bytes], store: Store, entry: Resource, ids: list[int], includes: frozenset[str]
+) -> list[bytes]:
+    """Each record with the children its ``include`` asks embedded (registry.Resource.embed), at most
+    ``embed_cap`` of them in id order, as the record's last field."""
+    for child in EMBEDDED.get(entry.name, ()):
+        if child.embed not in includes:
+            continue
+        head = b',"' + str(child.embed).encode() + b'":['
+        rows = [
+            row[:-1]
+            + head
+            + b",".join(
+                store.record_bytes(child.name, cid)
+                for cid in store.children_of(child.name, rid)[: child.embed_cap]
+            )
+            + b"]}"
+            for row, rid in zip(rows, ids, strict=True)
+        ]
+    return rows
 
 
 def _by_cursor(
@@ -158,7 +187,8 @@ def _by_cursor(
         ids = sel.ids(start, stop - start)
         has_prev = start > 0
         has_next = stop < sel.total
-    rows = [store.record_bytes(entry.name, i) for i in ids]
+    includes = str_set(params.get("include", ""))
+    rows = _embedded([store.record_bytes(entry.name, i) for i in ids], store, entry, ids, includes)
     # customers.v3.yml:3317: with before or after, only cursor_pagination is returned.
     meta = {"cursor_pagination": cursor_meta(params, ids, limit, has_prev=has_prev, has_next=has_next)}
     return json_response(b'{"data":[' + b",".join(rows) + b'],"meta":' + orjson.dumps(meta) + b"}")

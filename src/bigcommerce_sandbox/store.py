@@ -39,7 +39,6 @@ from bigcommerce_sandbox.generators.transactions import transaction
 from bigcommerce_sandbox.pools import CHANNEL_TEMPLATES
 from bigcommerce_sandbox.registry import (
     BY_NAME,
-    EMBEDS,
     EXPORTED,
     OWNED,
     PRESETS,
@@ -216,7 +215,30 @@ class Store:
         self.tables[resource] = self.view_tables[resource] = table
         self._view_deleted[resource] = None
         self.views[resource] = Views()
+        # Records naming another that was deleted before this first use went with it.
+        for other, field in entry.refers:
+            if self.tables[other].epoch:
+                self.drop_naming(resource, field, other)
         return family
+
+    def drop_naming(self, resource: str, field: str, other: str) -> None:
+        """Remove the records of ``resource`` whose ``field`` names a record ``other`` no longer has
+        (registry.Resource.refers)."""
+        table = self.tables[resource]
+        named = self.tables[other]
+        for rid in [r for r in table.ids if named.position(self.record(resource, r)[field]) is None]:
+            table.remove(rid)
+
+    def child_count(self, resource: str, pid: int) -> int | None:
+        """How many live children a parent has, or None while the resource was never used (its children
+        are then exactly the generated ones)."""
+        if resource not in self.families:
+            return None
+        return len(self.children_of(resource, pid))
+
+    def child_index(self, resource: str, rid: int) -> int:
+        """Where a child stands among every child its parent was ever given (deleted ones too)."""
+        return self.family(resource).index(rid)
 
     def parent_of(self, resource: str, rid: int) -> int:
         owned = BY_NAME[resource].owned
@@ -225,18 +247,20 @@ class Store:
         return self.family(resource).parent(rid)
 
     def drop_children(self, parent: str, pid: int) -> dict[str, list[int]]:
-        """A parent deleted for good takes its children along, in every family built so far (one built
-        later leaves them out itself), and its owned children, theirs, and the owned records that name it
-        (a variant's price records); returns the ids dropped, by resource."""
+        """A parent deleted for good takes its children along, and a record the records that name it
+        (registry.Resource.refers), in every family built so far (one built later leaves them out itself);
+        so do its owned children, theirs, and the owned records that name it (a variant's price records).
+        Returns the owned ids dropped, by resource."""
         dropped: dict[str, list[int]] = {}
         for name, family in self.families.items():
             entry = BY_NAME[name]
             if entry.parent is not None and entry.parent.resource == parent:
                 table = self.tables[name]
                 for cid in family.of(pid):
-                    if table.position(cid) is not None:
-                        table.remove(cid)
-                        dropped.setdefault(name, []).append(cid)
+                    table.remove(cid)
+            for other, field in entry.refers:
+                if other == parent:
+                    self.drop_naming(name, field, other)
         if parent in self.retired:
             self.retired[parent].add(pid)
         for name in OWNED:
@@ -417,6 +441,16 @@ class Store:
         self.cache.put(key, data, len(data) + 120)
         return data
 
+    def forget(self, view: str, rid: int) -> None:
+        """Drop a record's cached bytes (as record_bytes keys them, without a variant), for a change its
+        version does not show: a customer's ``address_count`` when its addresses change."""
+        table = self.view_tables[view]
+        key: tuple[Any, ...] = (view, rid, table.versions.get(rid, 0), "", self.catalog_epoch)
+        deleted = self._view_deleted[view]
+        if deleted is not None:
+            key += (rid in deleted,)
+        self.cache.drop(key)
+
     def object_bytes(self, resource: str) -> bytes:
         """A resource that is one object (the store)."""
         entry = BY_NAME[resource]
@@ -427,17 +461,6 @@ class Store:
             hit = dump(entry.render(self.basis, Row(0, self.store_version, 0, 0), self, ""))
             self.cache.put(key, hit, len(hit))
         return hit  # type: ignore[no-any-return]
-
-    def with_embedded(self, parent: str, rid: int, record: bytes, includes: Sequence[str]) -> bytes:
-        """A parent record with the children each include names spliced in as arrays (products with
-        ``include=images,variants``), children in id order."""
-        parts = [record[:-1]]
-        for include in includes:
-            child = EMBEDS[parent][include]
-            rows = b",".join(self.record_bytes(child, cid) for cid in self.children_of(child, rid))
-            parts.append(b',"' + include.encode() + b'":[' + rows + b"]")
-        parts.append(b"}")
-        return b"".join(parts)
 
     def order_products_bytes(self, oid: int) -> tuple[bytes, ...]:
         """Every line item of an order, as /v2/orders/{id}/products returns them, in id order."""
@@ -540,7 +563,7 @@ class Store:
                         yield self.record_bytes(resource, cid, variant)
                 return
         owned = entry.owned
-        for rid in array("q", self.tables[resource].ids):
+        for rid in array("q", self.tables[entry.table_name].ids):
             data = self.record_bytes(resource, rid, variant)
             if owned is not None and owned.adds_field:
                 data = data[:-1] + f',"{owned.field}":{owned.ids.parent(rid)}}}'.encode()

@@ -42,6 +42,11 @@ class ByteCache:
         while self.size > self.max_bytes:
             self.size -= self._items.popitem(last=False)[1][1]
 
+    def drop(self, key: tuple[Any, ...]) -> None:
+        hit = self._items.pop(key, None)
+        if hit is not None:
+            self.size -= hit[1]
+
     def lookup(self, key: tuple[Any, ...]) -> Any:
         hit = self._items.get(key)
         return None if hit is None else hit[0]
@@ -214,6 +219,17 @@ class Family:
         # The last parent whose range starts at or before the child: parents without children share a
         # start with the next one, and bisect_right passes over them.
         return self.parent_ids[bisect.bisect_right(self.start, index) - 1]
+
+    def index(self, cid: int) -> int:
+        """Where a child stands among every child its parent was ever given (deleted ones too): what
+        ``of(parent).index(cid)`` gives, without building the list."""
+        pid = self.parent(cid)
+        pos = bisect.bisect_left(self.parent_ids, pid)
+        generated = pos < len(self.parent_ids) and self.parent_ids[pos] == pid
+        if cid in self._added_parent:
+            before = self.start[pos + 1] - self.start[pos] if generated else 0
+            return before + self.added[pid].index(cid)
+        return bisect.bisect_left(self.child_ids, cid) - self.start[pos]
 
     def add(self, pid: int, cid: int) -> None:
         self.added.setdefault(pid, []).append(cid)

@@ -16,6 +16,15 @@ def customer_name(basis: Basis, cid: int) -> tuple[str, str, str]:
     return first, last, f"{first_ascii}.{last_ascii}{cid}@example.com"
 
 
+def address_count(basis: Basis, cid: int, index: int = 0) -> int:
+    """How many addresses a generated customer has (customer_addresses are generated to match)."""
+    return _addresses(record_hash(basis.key("customers"), cid))
+
+
+def _addresses(h: int) -> int:
+    return (h >> 57) % 3
+
+
 def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[str, Any]:
     cid, version, created, modified = row
     h = record_hash(basis.key("customers"), cid)
@@ -28,6 +37,9 @@ def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[st
         if (h >> 30) % 5 == 0
         else f"{(h >> 32) % 223 + 1}.{(h >> 40) % 256}.{(h >> 48) % 256}.{(h >> 56) % 254 + 1}"
     )
+    # The live count once addresses were first used (Relations.child_count), the generated one before:
+    # the same figure until addresses change.
+    addresses = rel.child_count("customer_addresses", cid)
     phone = "" if (v >> 34) % 4 == 0 else f"+1 555-{(v >> 36) % 900 + 100:03d}-{(v >> 46) % 10000:04d}"
     return {
         "id": cid,
@@ -46,7 +58,7 @@ def render(basis: Basis, row: Row, rel: Relations, variant: str = "") -> dict[st
         "accepts_product_review_abandoned_cart_emails": (h >> 52) % 3 == 0,
         "origin_channel_id": origin,
         "channel_ids": [origin] if origin != 1 or (h >> 55) % 2 else [1],
-        "address_count": (h >> 57) % 3,
+        "address_count": _addresses(h) if addresses is None else addresses,
         "attribute_count": 0,
         "store_credit_amounts": [{"amount": 0}]
         if (h >> 59) % 4

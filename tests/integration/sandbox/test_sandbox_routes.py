@@ -62,10 +62,13 @@ def test_unknown_paths_are_404_with_the_version_body(sandbox: RunningSandbox) ->
     assert missing.json()["status"] == 404
 
 
-# Every route of the registry, with a parent's id (the third generated order, product...) where the
-# path takes one.
+# Every route of the registry, with a parent's id (the third generated order, product...; the first
+# channel, the one sure to have a site) where the path takes one.
 SCOPE_OF = {
-    path.replace("{id}", str(BY_NAME[r.parent_resource or "orders"].ids(2))): r.scope
+    path.replace(
+        "{id}",
+        str(BY_NAME[r.parent_resource or "orders"].ids(0 if r.parent and r.parent.single else 2)),
+    ): r.scope
     for r in REGISTRY
     for path in r.routes
 }
