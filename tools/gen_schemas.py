@@ -185,6 +185,75 @@ SOURCES: Mapping[str, Source] = {
         without=("line_items",),
         extra={"order_id": {"type": ["null", "integer"], "description": "The order the address belongs to."}},
     ),
+    # Issue 15, catalog family (docs/streams/catalog.md says how each is read).
+    "product_variants": Source(
+        # The per-product list's productVariant_Full: the fields the bulk list's inline schema leaves
+        # out (calculated_weight, gtin, image_url, mpn) are returned by both.
+        "catalog/product-variants_catalog.v3.yml",
+        "/catalog/products/{product_id}/variants",
+        "data",
+        "Product variants (GET /v3/catalog/variants, or products with include=variants). Full refresh "
+        "only: variants carry no date, and a variant edit does not move its product's date_modified.",
+    ),
+    "product_images": Source(
+        "catalog/products_catalog.v3.yml",
+        "/catalog/products/{product_id}/images",
+        "data",
+        "Product images (products with include=images). Full refresh only: no list filters on an image's "
+        "date_modified.",
+    ),
+    "product_custom_fields": Source(
+        "catalog/products_catalog.v3.yml",
+        "/catalog/products/{product_id}/custom-fields",
+        "data",
+        "Product custom fields (products with include=custom_fields), with the product's id added. Full "
+        "refresh only: custom fields carry no date.",
+        extra={
+            "product_id": {
+                "type": ["null", "integer"],
+                "description": "The product the custom field belongs to (added by the connector from the "
+                "parent product: the API object does not carry it).",
+            }
+        },
+    ),
+    "product_options": Source(
+        "catalog/product-variant-options_catalog.v3.yml",
+        "/catalog/products/{product_id}/options",
+        "data",
+        "Product variant options (products with include=options). Full refresh only: options carry no date.",
+    ),
+    "product_modifiers": Source(
+        "catalog/product-modifiers_catalog.v3.yml",
+        "/catalog/products/{product_id}/modifiers",
+        "data",
+        "Product modifiers (products with include=modifiers). Full refresh only: modifiers carry no date.",
+    ),
+    "product_metafields": Source(
+        "catalog/products_catalog.v3.yml",
+        "/catalog/products/metafields",
+        "data",
+        "Metafields of products (GET /v3/catalog/products/metafields), incremental on date_modified.",
+    ),
+    "variant_metafields": Source(
+        "catalog/product-variants_catalog.v3.yml",
+        "/catalog/variants/metafields",
+        "data",
+        "Metafields of product variants (GET /v3/catalog/variants/metafields), incremental on date_modified.",
+    ),
+    "price_lists": Source(
+        "price_lists.v3.yml",
+        "/pricelists",
+        "data",
+        "Price lists (GET /v3/pricelists), incremental on date_modified.",
+    ),
+    "price_list_records": Source(
+        "price_lists.v3.yml",
+        "/pricelists/{price_list_id}/records",
+        "data",
+        "Prices of variants on each price list (GET /v3/pricelists/{price_list_id}/records?include="
+        "bulk_pricing_tiers,sku), keyed by price_list_id, variant_id and currency; incremental on "
+        "date_modified, every price list read each sync.",
+    ),
 }
 
 # Issue 15, store family: customers, marketing and store settings (docs/streams/store.md).
@@ -369,6 +438,15 @@ MONEY: Mapping[tuple[str, str], frozenset[str]] = {
         {"price", "cost_price", "retail_price", "sale_price", "map_price", "fixed_cost_shipping_price"}
     ),
     ("catalog/products_catalog.v3.yml", "product_Full"): frozenset({"calculated_price", "map_price"}),
+    ("catalog/product-variants_catalog.v3.yml", "productVariant_Base"): frozenset(
+        {"cost_price", "price", "sale_price", "retail_price", "fixed_cost_shipping_price"}
+    ),
+    ("catalog/product-variants_catalog.v3.yml", "productVariant_Full"): frozenset({"calculated_price"}),
+    # An inline record schema is keyed by its GET path. A bulk pricing tier's amount is not money: its
+    # type says whether it is a price, a percentage or a fixed price.
+    ("price_lists.v3.yml", "/pricelists/{price_list_id}/records"): frozenset(
+        {"price", "sale_price", "retail_price", "map_price", "calculated_price"}
+    ),
     # Issue 15, store family. A coupon's and a customer group rule's `amount` are a percentage or an
     # amount depending on their type, so they are not marked.
     ("marketing.v2.yml", "coupon_Base"): frozenset({"min_purchase"}),
@@ -433,9 +511,10 @@ class Converter:
         self.used: set[tuple[str, str, str, str]] = set()
         """``(kind, spec, component, path)`` of every MONEY/TIMESTAMPS entry that was applied."""
 
-    def record(self, node: Mapping[str, Any]) -> dict[str, Any]:
-        """A record's schema: like :meth:`convert`, but a top-level oneOf/anyOf becomes one object."""
-        node, place, stack = self._deref(node, Place(self.spec_name, None, ""), ())
+    def record(self, node: Mapping[str, Any], path: str | None = None) -> dict[str, Any]:
+        """A record's schema: like :meth:`convert`, but a top-level oneOf/anyOf becomes one object. An
+        inline record schema (no component) is marked by its GET ``path``, as if that were its component."""
+        node, place, stack = self._deref(node, Place(self.spec_name, path, ""), ())
         branches = node.get("oneOf") or node.get("anyOf")
         if branches:
             merged: dict[str, Any] = {}
@@ -633,7 +712,7 @@ def generate(specs: Path) -> dict[str, bytes]:
             source.spec, load_spec(specs, source.spec)
         )
         converter = Converter(source.spec, document)
-        schema = converter.record(record_schema(source, document))
+        schema = converter.record(record_schema(source, document), source.path)
         used |= converter.used
         properties = schema.setdefault("properties", {})
         for name in source.without:

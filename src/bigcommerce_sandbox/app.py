@@ -47,8 +47,6 @@ __all__ = [
 
 def handlers_of(entry: Resource) -> tuple[Handler, ...]:
     """The handler of each of ``entry.routes``, by the entry's kind."""
-    if entry.embedded is not None:
-        return ()
     if entry.per_parent:
         return (per_parent_route(entry),)
     if entry.kind == "orders":
@@ -57,6 +55,8 @@ def handlers_of(entry: Resource) -> tuple[Handler, ...]:
         return (orders_routes.child_route(entry),)
     if entry.kind == "object":
         return (object_route(entry),)
+    if entry.kind == "embedded":
+        return ()
     return (list_route(entry),)
 
 

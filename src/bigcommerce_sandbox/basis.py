@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -91,6 +91,26 @@ def gapped(first: int, gap: int = 0) -> IdLayout:
     """Ids from ``first`` with one missing after every ``gap`` ids (0: none), as a real store's have
     after deletions."""
     return lambda index: first + index + (index // gap if gap else 0)
+
+
+@dataclass(frozen=True)
+class ChildIds:
+    """Ids of records a parent record owns (a product's variants, a price list's records): ``base +
+    parent_id * slots + k`` for slots ``k`` from 1 to ``slots``. The parent of any id is arithmetic, a
+    parent's children are one range of ids, and the children of all parents sort by parent, then slot.
+    Products' ``base_variant_id`` (``pid * 3 + 1``) is slot 1 of ``ChildIds(3)``."""
+
+    slots: int
+    base: int = 0
+
+    def id(self, parent: int, slot: int) -> int:
+        return self.base + parent * self.slots + slot
+
+    def parent(self, cid: int) -> int:
+        return (cid - self.base - 1) // self.slots
+
+    def slot(self, cid: int) -> int:
+        return (cid - self.base - 1) % self.slots + 1
 
 
 @dataclass(frozen=True)
@@ -240,6 +260,9 @@ class Relations(Protocol):
     def order_plan(self, oid: int) -> OrderPlan: ...
 
     def live_count(self, resource: str) -> int: ...
+
+    def ids(self, resource: str) -> Sequence[int]:
+        """The ids of ``resource`` now, in ascending order."""
 
     def parent_of(self, resource: str, rid: int) -> int:
         """The parent id of a child record (registry.Parent)."""

@@ -7,9 +7,15 @@ only once no other names it as parent), channels get status ``deleted`` (never c
 archived (``is_deleted``), as DELETE /v2/orders/{id} does (reference/orders.v2.oas2.yml, "Archives an
 order"). Mutating a line item, a transaction or another child of orders moves its order's date_modified
 too, because on BigCommerce a child changes with its parent (registry.Parent.moves_parent says which).
+
 A removed record takes along its children and the records that name it (registry.Resource.refers); the
 record a store opens with (channel 1, currency 1, inventory location 1) is never deleted; a view's records
 (inventory items) change through the records they show (products).
+
+Owned records (registry.Owned: a product's variants, images..., a price list's records) are created in a
+free slot of a live parent and come and go with it: a created product gets its generated children, a
+deleted one takes its children (and their children, and the price records naming its variants) along; the
+result lists those under their own resource. Changing an owned record leaves its parent's dates alone.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Any
 
 from bigcommerce_sandbox.basis import mix, record_hash
 from bigcommerce_sandbox.generators.orders import order_shape
-from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, Resource
+from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, OWNED, Resource
 from bigcommerce_sandbox.store import Store
 from bigcommerce_sandbox.tables import Table
 
@@ -63,6 +69,8 @@ def mutate(
         raise ValueError(f"{resource} cannot be changed once created; create or delete them instead")
     if entry.kind == "fixed" and (create or delete):
         raise ValueError(f"the {resource} are a fixed set: they can only be updated")
+    if entry.owned is not None and entry.deletes == "never" and (create or delete):
+        raise ValueError(f"{resource} can only be updated: they come and go with their parents")
     if delete and entry.deletes == "never" and entry.kind != "object":
         raise ValueError(f"{resource} cannot be deleted; create them instead")
     store.mutations += 1
@@ -83,22 +91,40 @@ def mutate(
         return _mutate_family(store, entry, update, create, delete, now, picker)
     table = store.tables[resource]
     result: dict[str, list[Any]] = {"updated": [], "created": [], "deleted": []}
+    changes: Changes = {resource: result}
     for rid in picker.sample(table.ids, update):
         table.touch(rid, now if entry.dated else None)
         result["updated"].append(rid)
     for _ in range(create):
-        result["created"].append(_create(store, entry, table, now))
+        if entry.owned is not None:
+            rid = _create_owned(store, entry, table, now, picker)
+        else:
+            rid = _create(store, entry, table, now)
+        result["created"].append(rid)
+        _add_children(store, resource, rid, now, changes)
     for rid in picker.sample(
         _deletable(store, entry, table, set(result["updated"])) if delete else [], delete
     ):
-        _delete(store, entry, table, rid, now)
         result["deleted"].append(rid)
+        for child, ids in _delete(store, entry, table, rid, now).items():
+            for cid in ids:
+                _changed(changes, child, "deleted", cid)
     if archive:
         result["archived"] = []
         for rid in picker.sample(_deletable(store, entry, table, set(result["updated"])), archive):
             _archive(store, resource, table, rid, now if bump_date_modified else None)
             result["archived"].append(rid)
-    return {resource: result}
+    return _keyed(changes)
+
+
+def _keyed(changes: Changes) -> Changes:
+    """Records without an id of their own (price list records) are named by their key."""
+    for name, actions in changes.items():
+        owned = BY_NAME[name].owned
+        if owned is not None and owned.key is not None:
+            for action, ids in actions.items():
+                actions[action] = [owned.key(rid) for rid in ids]
+    return changes
 
 
 def _deletable(store: Store, entry: Resource, table: Table, exclude: set[int]) -> list[int]:
@@ -110,7 +136,62 @@ def _deletable(store: Store, entry: Resource, table: Table, exclude: set[int]) -
         skip = skip | {entry.ids(0)}
     if entry.deletes == "leaves":
         skip = skip | set(store.category_parents.values())
+    if entry.owned is not None and entry.owned.keep_first:
+        first = entry.owned.ids
+        return [i for i in table.ids if i not in skip and first.slot(i) != 1]
     return [i for i in table.ids if i not in skip]
+
+
+# ------------------------------------------------------------------------------ owned records
+
+
+def _create_owned(store: Store, entry: Resource, table: Table, now: int, picker: Picker) -> int:
+    """A child in a free slot of a live parent, never in one a deleted child held."""
+    owned = entry.owned
+    assert owned is not None
+    parents = store.tables[owned.parent].ids
+    retired = store.retired[entry.name]
+    if owned.names and owned.naming is not None:
+        # Price list records: a (list, variant, currency) without a record, drawn at random.
+        named = store.tables[owned.names].ids
+        for _ in range(64):
+            if not parents or not named:
+                break
+            slots = owned.naming(named[picker.below(len(named))])
+            cid = owned.ids.id(parents[picker.below(len(parents))], slots[picker.below(len(slots))])
+            if table.position(cid) is None and cid not in retired:
+                table.add(cid, now, now)
+                return cid
+        raise ValueError(f"no free place for another record of {entry.name}")
+    start = picker.below(len(parents))
+    for step in range(len(parents)):
+        parent = parents[(start + step) % len(parents)]
+        room = owned.room(store.basis, parent) if owned.room else range(1, owned.ids.slots + 1)
+        for slot in room:
+            cid = owned.ids.id(parent, slot)
+            if table.position(cid) is None and cid not in retired:
+                table.add(cid, now, now)
+                return cid
+    raise ValueError(f"every parent of {entry.name} has all the children it can hold")
+
+
+def _add_children(store: Store, resource: str, rid: int, now: int, changes: Changes) -> None:
+    """A created record's generated children (a new product's variants...), and theirs in turn."""
+    for name in OWNED:
+        owned = BY_NAME[name].owned
+        if owned is None or owned.parent != resource or owned.names:
+            continue
+        table = store.tables[name]
+        for slot in owned.slots(store.basis, rid, store):
+            cid = owned.ids.id(rid, slot)
+            if table.position(cid) is None and cid not in store.retired[name]:
+                table.add(cid, now, now)
+                _changed(changes, name, "created", cid)
+                _add_children(store, name, cid, now, changes)
+
+
+def _changed(changes: Changes, resource: str, action: str, rid: int) -> None:
+    changes.setdefault(resource, {"updated": [], "created": [], "deleted": []})[action].append(rid)
 
 
 def _create(store: Store, entry: Resource, table: Table, now: int) -> int:
@@ -140,7 +221,8 @@ def _archive(store: Store, resource: str, table: Table, rid: int, modified: int 
     table.touch(rid, modified, new_version=False)
 
 
-def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> None:
+def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> dict[str, list[int]]:
+    """Delete one record as its ``deletes`` says; returns the children that went with it, by resource."""
     if entry.deletes == "archive":
         _archive(store, entry.name, table, rid, now)
     elif entry.deletes == "status":
@@ -148,9 +230,11 @@ def _delete(store: Store, entry: Resource, table: Table, rid: int, now: int) -> 
         table.touch(rid, now)
     else:
         table.remove(rid)
-        store.drop_children(entry.name, rid)
+        dropped = store.drop_children(entry.name, rid)
         if entry.referenced:
             store.catalog_epoch += 1
+        return dropped
+    return {}
 
 
 def _mutate_children(

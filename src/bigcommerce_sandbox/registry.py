@@ -4,7 +4,8 @@ Routes and their OAuth scopes, store presets, id layouts, the filters and sorts 
 cap under ``--strict``, the CLI's count flags, mutations and the export all come from :data:`REGISTRY`.
 Adding a list resource (a v3 ``{data, meta}`` list or a v2 array, read whole or per parent record) is one
 :class:`Resource` entry here and one generator module in generators/; docs/sandbox.md ("Adding a
-resource") walks through it.
+resource") walks through it. Children of other records are :class:`Parent` (ids from a sequence) or
+:class:`Owned` (ids arithmetic in the parent's, embedded in the parent's list by an ``include``).
 
 Filters are data: ``Filter(param, op, field, kind)`` reads one query parameter (``kind`` says how its
 value parses) and adds a condition to the query. The id operators bound the id index (``id_eq``,
@@ -16,11 +17,11 @@ for a date alone) or ``v2_dates`` (``min_date_modified``...).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bigcommerce_sandbox.basis import Basis, IdLayout, Relations, Render, SortKey, gapped
+from bigcommerce_sandbox.basis import Basis, ChildIds, IdLayout, Relations, Render, SortKey, gapped
 from bigcommerce_sandbox.generators import (
     brands,
     categories,
@@ -35,6 +36,7 @@ from bigcommerce_sandbox.generators import (
     customers,
     gift_certificates,
     inventory,
+    metafields,
     order_coupons,
     order_refunds,
     order_shipments,
@@ -43,6 +45,13 @@ from bigcommerce_sandbox.generators import (
     order_taxes,
     orders,
     pages,
+    price_list_records,
+    price_lists,
+    product_custom_fields,
+    product_images,
+    product_modifiers,
+    product_options,
+    product_variants,
     products,
     promotions,
     sites,
@@ -132,6 +141,38 @@ class Parent:
 
 
 @dataclass(frozen=True)
+class Owned:
+    """Records that belong to a parent's records (a product's variants and images): ids by
+    :class:`~bigcommerce_sandbox.basis.ChildIds`, generated per parent, created and deleted with it.
+
+    Changing one never moves its parent's ``date_modified``: BigCommerce does not move a product's for
+    a variant edit (Fivetran's troubleshooting notes it) and documents nothing for the rest, so the
+    sandbox takes the stingy side everywhere.
+    """
+
+    parent: str
+    field: str
+    """The child record's field holding its parent's id (``product_id``, ``resource_id``)."""
+    ids: ChildIds
+    slots: Callable[[Basis, int, Relations], Sequence[int]]
+    """The slots of the children generated with a parent (one created later gets them too)."""
+    room: Callable[[Basis, int], Sequence[int]] | None = None
+    """Every slot a child of the parent may take, for creating one (None: 1 to ``ids.slots``)."""
+    adds_field: bool = False
+    """The API object lacks ``field`` and the export adds it (custom fields' ``product_id``)."""
+    keep_first: bool = False
+    """Slot 1 is never deleted (a product keeps its base variant)."""
+    names: str = ""
+    """Another resource each child names (a price list record names a variant): deleting a record of it
+    deletes the children that name it."""
+    naming: Callable[[int], Sequence[int]] | None = None
+    """The slots that name a given record of ``names``."""
+    key: Callable[[int], list[Any]] | None = None
+    """For records without an id of their own (price list records): the key a mutation's result names
+    one by, from the sandbox's id."""
+
+
+@dataclass(frozen=True)
 class Embedded:
     """Records a parent's page carries with an include (the shipping consignments of orders with
     ``include=consignments``): served by the parent's route, derived from the parent's current state by
@@ -151,9 +192,10 @@ class Resource:
     ``orders`` (orders, their count and one order: includes, archived orders, heavy pages),
     ``order_child`` (line items and transactions, read per order), ``object`` (one object), ``fixed``
     (a list of a fixed set of records, ``sizes[0]`` of them, that can only be updated: order statuses) or
-    ``embedded`` (no route of its own: see :class:`Embedded`).
+    ``embedded`` (no route of its own: see :class:`Embedded`, or ``embed`` with ``owned``).
     ``table`` makes the entry a second view of another resource's records (trees of categories);
-    ``parent`` makes it a list read per parent record (:class:`Parent`).
+    ``parent`` (:class:`Parent`) and ``owned`` (:class:`Owned`) make its records children of another
+    resource's, read per parent where the path holds ``{id}``.
     """
 
     name: str
@@ -204,14 +246,16 @@ class Resource:
     table: str | None = None
     exported: bool = True
     parent: Parent | None = None
+    owned: Owned | None = None
     embedded: Embedded | None = None
     updates: bool = True
     """Records change after they are created (refunds do not: orders.v3.yml has no way to edit one)."""
     id_field: str = "id"
     """The record's field holding the id its table is keyed by (``category_id`` in trees)."""
     embed: str | None = None
-    """For a child (``parent=``) whose parent's list route embeds it: the ``include`` value, which is also
-    the parent record's field that holds the children (``addresses`` on /v3/customers)."""
+    """For a child (``parent=`` or ``owned=``) whose parent's list route embeds it: the ``include`` value,
+    which is also the parent record's field that holds the children (``addresses`` on /v3/customers,
+    ``variants`` on /v3/catalog/products)."""
     embed_cap: int | None = None
     """The most children a parent record embeds (customers.v3.yml: addresses "Limited to 10")."""
     refers: tuple[tuple[str, str], ...] = ()
@@ -221,7 +265,27 @@ class Resource:
     @property
     def per_parent(self) -> bool:
         """Read one parent at a time (a ``{id}`` in the path names the parent)."""
-        return self.parent is not None and "{id}" in self.path
+        return self.parent_resource is not None and self.kind == "list" and "{id}" in self.path
+
+    @property
+    def parent_resource(self) -> str | None:
+        """The resource whose records these records are children of, if any."""
+        if self.parent is not None:
+            return self.parent.resource
+        return self.owned.parent if self.owned is not None else None
+
+    @property
+    def creates(self) -> bool:
+        """Whether POST /__sandbox/mutate can create records: not for a fixed set (order statuses), nor
+        for owned records that come with their parents (a product's options come with its variants)."""
+        return self.kind != "fixed" and not (self.owned is not None and self.deletes == "never")
+
+    @property
+    def parent_field(self) -> str | None:
+        """The child record's field holding its parent's id, if it has a parent."""
+        if self.parent is not None:
+            return self.parent.field
+        return self.owned.field if self.owned is not None else None
 
     @property
     def version(self) -> str:
@@ -236,7 +300,7 @@ class Resource:
         """Every path the resource answers: orders also have their count and one order by id."""
         if self.kind == "orders":
             return (self.path, f"{self.path}/count", f"{self.path}/{{id}}")
-        if self.embedded is not None:
+        if self.kind == "embedded":
             return ()
         return (self.path,)
 
@@ -444,6 +508,139 @@ REGISTRY: tuple[Resource, ...] = (
         ),
         strict_cap=70,
         exported=False,
+    ),
+    # ------------------------------------------------------------------ catalog family (issue 15)
+    Resource(
+        name="product_variants",
+        path="/v3/catalog/variants",
+        scope="store_v2_products_read_only",
+        spec=("catalog/product-variants_catalog.v3.yml", "/catalog/variants"),
+        render=product_variants.render,
+        owned=Owned(
+            "products",
+            "product_id",
+            product_variants.IDS,
+            product_variants.slots,
+            room=product_variants.room,
+            keep_first=True,
+        ),
+        embed="variants",
+        filters=(Filter("id", "id_eq", kind="int"), eq("sku"), eq("upc"), in_("product_id", "ints")),
+        strict_cap=45,
+    ),
+    Resource(
+        name="product_images",
+        path="/v3/catalog/products/{id}/images",
+        scope="store_v2_products_read_only",
+        spec=("catalog/products_catalog.v3.yml", "/catalog/products/{product_id}/images"),
+        render=product_images.render,
+        owned=Owned("products", "product_id", product_images.IDS, product_images.slots),
+        embed="images",
+        kind="embedded",
+        dated=True,
+        paged=False,
+    ),
+    Resource(
+        name="product_custom_fields",
+        path="/v3/catalog/products/{id}/custom-fields",
+        scope="store_v2_products_read_only",
+        spec=("catalog/products_catalog.v3.yml", "/catalog/products/{product_id}/custom-fields"),
+        render=product_custom_fields.render,
+        owned=Owned(
+            "products",
+            "product_id",
+            product_custom_fields.IDS,
+            product_custom_fields.slots,
+            adds_field=True,
+        ),
+        embed="custom_fields",
+        kind="embedded",
+        paged=False,
+    ),
+    Resource(
+        name="product_options",
+        path="/v3/catalog/products/{id}/options",
+        scope="store_v2_products_read_only",
+        spec=("catalog/product-variant-options_catalog.v3.yml", "/catalog/products/{product_id}/options"),
+        render=product_options.render,
+        owned=Owned("products", "product_id", product_options.IDS, product_options.slots),
+        embed="options",
+        kind="embedded",
+        paged=False,
+        # Options come and go with their products' variants (product_options.py): only updates.
+        deletes="never",
+    ),
+    Resource(
+        name="product_modifiers",
+        path="/v3/catalog/products/{id}/modifiers",
+        scope="store_v2_products_read_only",
+        spec=("catalog/product-modifiers_catalog.v3.yml", "/catalog/products/{product_id}/modifiers"),
+        render=product_modifiers.render,
+        owned=Owned("products", "product_id", product_modifiers.IDS, product_modifiers.slots),
+        embed="modifiers",
+        kind="embedded",
+        paged=False,
+    ),
+    Resource(
+        name="product_metafields",
+        path="/v3/catalog/products/metafields",
+        scope="store_v2_products_read_only",
+        spec=("catalog/products_catalog.v3.yml", "/catalog/products/metafields"),
+        render=metafields.render_product,
+        owned=Owned("products", "resource_id", metafields.PRODUCT_IDS, metafields.product_slots),
+        dated=True,
+        filters=(eq("key"), in_("key"), eq("namespace"), in_("namespace")),
+        dates=("date_modified", "date_created"),
+        cursors=True,
+        strict_cap=35,
+    ),
+    Resource(
+        name="variant_metafields",
+        path="/v3/catalog/variants/metafields",
+        scope="store_v2_products_read_only",
+        spec=("catalog/product-variants_catalog.v3.yml", "/catalog/variants/metafields"),
+        render=metafields.render_variant,
+        owned=Owned("product_variants", "resource_id", metafields.VARIANT_IDS, metafields.variant_slots),
+        dated=True,
+        filters=(eq("key"), in_("key"), eq("namespace"), in_("namespace")),
+        dates=("date_modified", "date_created"),
+        cursors=True,
+        strict_cap=20,
+    ),
+    Resource(
+        name="price_lists",
+        path="/v3/pricelists",
+        scope="store_v2_products_read_only",
+        spec=("price_lists.v3.yml", "/pricelists"),
+        render=price_lists.render,
+        sizes=(3, 4, 8, 12),
+        dated=True,
+        filters=(Filter("id:in", "id_in", kind="ints"), eq("name"), like("name")),
+        dates=("date_modified", "date_created"),
+        cursors=True,
+        strict_cap=7,
+    ),
+    Resource(
+        name="price_list_records",
+        path="/v3/pricelists/{id}/records",
+        scope="store_v2_products_read_only",
+        spec=("price_lists.v3.yml", "/pricelists/{price_list_id}/records"),
+        render=price_list_records.render,
+        owned=Owned(
+            "price_lists",
+            "price_list_id",
+            price_list_records.IDS,
+            price_list_records.slots,
+            names="product_variants",
+            naming=price_list_records.naming,
+            key=price_list_records.key,
+        ),
+        dated=True,
+        filters=(in_("variant_id", "ints"), in_("product_id", "ints"), eq("currency"), in_("currency")),
+        dates=("date_modified", "date_created"),
+        variants=frozenset({"bulk_pricing_tiers", "sku"}),
+        cursors=True,
+        strict_cap=45,
     ),
 )
 
@@ -718,18 +915,20 @@ REGISTRY += (
 )
 
 BY_NAME: Mapping[str, Resource] = {r.name: r for r in REGISTRY}
+OWNED = tuple(r.name for r in REGISTRY if r.owned is not None)
+"""Resources whose records belong to another's (built after their parents, in the registry's order)."""
+
 EXPORTED = tuple(r.name for r in REGISTRY if r.exported)
 """Resources the export and mutations know, in the registry's order."""
 TABLES = tuple(r.name for r in REGISTRY if r.table is None and any(r.sizes) and r.kind != "fixed")
 """Resources with a table of their own, sized by the presets (the rest are views, children or the store
 object)."""
 EMBEDDED: Mapping[str, tuple[Resource, ...]] = {
-    parent: tuple(
-        r for r in REGISTRY if r.embed is not None and r.parent is not None and r.parent.resource == parent
-    )
-    for parent in {r.parent.resource for r in REGISTRY if r.embed is not None and r.parent is not None}
+    parent: tuple(r for r in REGISTRY if r.embed is not None and r.parent_resource == parent)
+    for parent in {r.parent_resource for r in REGISTRY if r.embed is not None and r.parent_resource}
 }
-"""Children a parent's list route embeds on ``include`` (customers' addresses), by the parent's name."""
+"""Children a parent's list route embeds on ``include`` (customers' addresses, products' variants...), by
+the parent's name, in the registry's order."""
 PAGED = tuple(r.name for r in REGISTRY if r.paged)
 """Lists whose pages can be capped, by the names ``--page-cap RESOURCE=N`` takes."""
 READ_SCOPES = tuple(dict.fromkeys(r.scope for r in REGISTRY))

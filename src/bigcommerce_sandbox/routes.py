@@ -4,14 +4,16 @@ list read per parent record (``/v2/orders/{id}/shipments``), or one object. The 
 
 A list route does, in order: the stingy refusals (``--strict``), paging (the page cap), the query the
 entry's filters and sort describe, the selection, the page (ties shuffled under ``--strict``), and the
-envelope of its API version. Customers also page by ``before``/``after`` cursors (customers.v3.yml).
+envelope of its API version. Customers also page by ``before``/``after`` cursors (customers.v3.yml). An
+``include`` naming an embedded resource (products' ``images``, ``variants``...) adds its records to each
+parent record as an array.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import cast
+from typing import Any, cast
 
 import orjson
 from aiohttp import web
@@ -27,10 +29,10 @@ from bigcommerce_sandbox.bodies import (
 )
 from bigcommerce_sandbox.filters import build_query, params_of, refusal, str_set
 from bigcommerce_sandbox.gate import version_of
-from bigcommerce_sandbox.query import ParamError, decode_cursor, parse_paging
-from bigcommerce_sandbox.registry import EMBEDDED, Parent, Resource
+from bigcommerce_sandbox.query import Paging, ParamError, decode_cursor, parse_paging
+from bigcommerce_sandbox.registry import EMBEDDED, Resource
 from bigcommerce_sandbox.sandbox import Sandbox, sandbox_of
-from bigcommerce_sandbox.selection import Query, page_ids, select
+from bigcommerce_sandbox.selection import Query, Selection, page_ids, select
 from bigcommerce_sandbox.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -51,36 +53,50 @@ def object_route(entry: Resource) -> Handler:
 
 
 def per_parent_route(entry: Resource) -> Handler:
-    """A list of one parent's children (registry.Parent): 404 for a parent that does not exist (or an
-    empty list, where the spec says so), then the entry's filters, sort and paging over that parent's
-    children, as a list route does; or the parent's one child as an object (Parent.single)."""
-    parent = cast(Parent, entry.parent)
+    """A list of one parent's children (registry.Parent or registry.Owned): 404 for a parent that does
+    not exist (or an empty list, where the spec says so), then the list route over that parent's
+    children; or the parent's one child as an object (Parent.single)."""
+    parent_resource = cast(str, entry.parent_resource)
+    missing = entry.parent.missing if entry.parent is not None else 404
+    single = entry.parent is not None and entry.parent.single
 
     async def handle(request: web.Request) -> web.Response:
-        store = sandbox_of(request).store
         raw = request.match_info["id"]
         pid = int(raw) if raw.isdigit() else -1
-        known = store.tables[parent.resource].position(pid) is not None
-        if not known and (parent.missing == 404 or pid < 0):
+        store = sandbox_of(request).store
+        known = store.tables[parent_resource].position(pid) is not None
+        if not known and (missing == 404 or pid < 0):
             return not_found(entry.version)
-        if parent.single:
+        if single:
             child = store.children_of(entry.name, pid)[:1] if known else []
             if not child:
                 return not_found(entry.version)
             return json_response(b'{"data":' + store.record_bytes(entry.name, child[0]) + b',"meta":{}}')
-        within = frozenset(store.children_of(entry.name, pid) if known else ())
-        return await serve_list(request, entry, within=within)
+        return await serve_list(request, entry, pid)
 
     return handle
 
 
-async def serve_list(
-    request: web.Request, entry: Resource, within: frozenset[int] | None = None
-) -> web.Response:
-    """The list's page; ``within``: only these ids (one parent's children)."""
+def _within(store: Store, entry: Resource, pid: int, query: Query) -> Query:
+    """``query`` narrowed to one parent's children."""
+    if entry.owned is not None:
+        # Owned children are one range of ids: bounds keep the selection a free slice.
+        lo, hi = entry.owned.ids.id(pid, 1), entry.owned.ids.id(pid, entry.owned.ids.slots)
+        return replace(
+            query,
+            id_min=lo if query.id_min is None else max(lo, query.id_min),
+            id_max=hi if query.id_max is None else min(hi, query.id_max),
+        )
+    children = frozenset(store.children_of(entry.name, pid))
+    return replace(query, id_in=children if query.id_in is None else query.id_in & children)
+
+
+async def serve_list(request: web.Request, entry: Resource, parent: int | None = None) -> web.Response:
+    """A list, or with ``parent`` that parent's children of a resource read per parent."""
     sb = sandbox_of(request)
+    store = sb.store
     if entry.parent is not None:
-        sb.store.family(entry.name)  # children of other records: built on first use
+        store.family(entry.name)  # children of other records: built on first use
     params = params_of(request)
     refused = refusal(request, entry, sb.strict, params)
     if refused is not None:
@@ -93,28 +109,33 @@ async def serve_list(
         before = decode_cursor("before", params["before"]) if entry.cursors and "before" in params else None
     except ParamError as err:
         return param_error(entry.version, err)
-    if within is not None:
-        query = replace(query, id_in=within if query.id_in is None else query.id_in & within)
+    if parent is not None:
+        query = _within(store, entry, parent, query)
     if after is not None or before is not None:
         return _by_cursor(sb, entry, params, query, paging.size, after, before)
-    store = sb.store
     sel = select(store, entry.name, query)
     ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
     variant = ",".join(sorted(entry.variants & includes))
     rows = _embedded([store.record_bytes(entry.name, i, variant) for i in ids], store, entry, ids, includes)
     if entry.version == "v2":
         return v2_rows(rows)
-    if within is not None and not sel.total and entry.parent is not None and entry.parent.empty == 204:
+    if parent is not None and not sel.total and entry.parent is not None and entry.parent.empty == 204:
         return web.Response(status=204)
-    extra = None
-    if entry.cursors and paging.page == 1:
-        # customers.v3.yml:3317: the first page carries both pagination and cursor_pagination.
-        extra = {
-            "cursor_pagination": cursor_meta(
-                params, ids, paging.size, has_prev=False, has_next=sel.total > len(ids)
-            )
-        }
-    return json_response(v3_page(params, sel, paging, rows, extra))
+    return json_response(v3_page(params, sel, paging, rows, _first_cursor(entry, params, sel, paging, ids)))
+
+
+def _first_cursor(
+    entry: Resource, params: dict[str, str], sel: Selection, paging: Paging, ids: list[int]
+) -> dict[str, Any] | None:
+    """customers.v3.yml:3317: the first page of a list with cursors carries both pagination and
+    cursor_pagination (price_lists.v3.yml says the same of a request with only a limit)."""
+    if not entry.cursors or paging.page != 1:
+        return None
+    return {
+        "cursor_pagination": cursor_meta(
+            params, ids, paging.size, has_prev=False, has_next=sel.total > len(ids)
+        )
+    }
 
 
 def _embedded(

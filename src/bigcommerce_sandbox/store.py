@@ -6,8 +6,10 @@ then kept as bytes in a bounded cache (tables.py). Orders own two child collecti
 (order_products) and transactions: their ids come from prefix sums over per-order counts decided at
 start-up, and both render from the order's plan, so order, products, consignments and transactions
 always agree. Children of other records (registry.Parent) get a table and a Family (which parent each
-record belongs to) the first time they are used, so a store pays for none it does not serve. Selecting
-is in selection.py, changing in mutations.py.
+record belongs to) the first time they are used, so a store pays for none it does not serve. Owned
+catalog records (registry.Owned: a product's variants, a price list's records) are built at start-up,
+parents first, their ids arithmetic in their parent's (basis.ChildIds). Selecting is in selection.py,
+changing in mutations.py.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -35,7 +37,16 @@ from bigcommerce_sandbox.generators.orders import (
 from bigcommerce_sandbox.generators.products import product_core
 from bigcommerce_sandbox.generators.transactions import transaction
 from bigcommerce_sandbox.pools import CHANNEL_TEMPLATES
-from bigcommerce_sandbox.registry import BY_NAME, EXPORTED, PRESETS, REGISTRY, TABLES, TIE_CLUSTER, Resource
+from bigcommerce_sandbox.registry import (
+    BY_NAME,
+    EXPORTED,
+    OWNED,
+    PRESETS,
+    REGISTRY,
+    TABLES,
+    TIE_CLUSTER,
+    Resource,
+)
 from bigcommerce_sandbox.selection import Views
 from bigcommerce_sandbox.tables import ByteCache, Children, Family, Table, dump
 
@@ -75,7 +86,7 @@ class Store:
         self.store_version = 0
         self.mutations = 0
         self.tables: dict[str, Table] = {}
-        self.views: dict[str, Views] = {name: Views() for name in TABLES}
+        self.views: dict[str, Views] = {name: Views() for name in (*TABLES, *OWNED)}
         self.deleted: dict[str, set[int]] = {
             r.name: set() for r in REGISTRY if r.deletes in ("archive", "status")
         }
@@ -91,6 +102,10 @@ class Store:
                 self.tables[entry.name] = self._build_table(entry, entry.sizes[0])
                 self.views[entry.name] = Views()
         self._build_orders(basis.counts["orders"])
+        self.retired: dict[str, set[int]] = {name: set() for name in OWNED}
+        """Ids of deleted children, never handed out again (the cache knows a record by id and version)."""
+        for name in OWNED:
+            self.tables[name] = self._build_owned(BY_NAME[name])
         # Per view (trees is a view of categories): looked up once per record served, so kept flat.
         self.view_tables = {
             r.name: self.tables[r.table_name] for r in REGISTRY if r.table_name in self.tables
@@ -110,6 +125,28 @@ class Store:
                 c, m = base_times(basis, entry.name, i, n)
                 created[i] = basis.opened if entry.first_at_opening and i == 0 else c
                 modified[i] = m
+        return Table(ids, created, modified, dated=entry.dated)
+
+    def _build_owned(self, entry: Resource) -> Table:
+        """Children of the parents generated with the store, in id order (by parent, then slot)."""
+        owned = entry.owned
+        assert owned is not None
+        basis = self.basis
+        parents = self.tables[owned.parent]
+        ids = array("q")
+        born = array("q")
+        for pos, parent in enumerate(parents.ids):
+            got = [owned.ids.id(parent, slot) for slot in owned.slots(basis, parent, self)]
+            ids.extend(got)
+            born.extend([parents.created[pos]] * len(got))
+        n = len(ids)
+        created = array("q", bytes(8 * n))
+        modified = array("q", bytes(8 * n))
+        for i in range(n):
+            # An undated child (a variant) keeps its parent's creation, for its own children to start from.
+            created[i], modified[i] = (
+                child_times(basis, entry.name, ids[i], born[i]) if entry.dated else (born[i], born[i])
+            )
         return Table(ids, created, modified, dated=entry.dated)
 
     def _build_orders(self, n: int) -> None:
@@ -204,11 +241,17 @@ class Store:
         return self.family(resource).index(rid)
 
     def parent_of(self, resource: str, rid: int) -> int:
+        owned = BY_NAME[resource].owned
+        if owned is not None:
+            return owned.ids.parent(rid)
         return self.family(resource).parent(rid)
 
-    def drop_children(self, parent: str, pid: int) -> None:
+    def drop_children(self, parent: str, pid: int) -> dict[str, list[int]]:
         """A parent deleted for good takes its children along, and a record the records that name it
-        (registry.Resource.refers), in every family built so far (one built later leaves them out itself)."""
+        (registry.Resource.refers), in every family built so far (one built later leaves them out itself);
+        so do its owned children, theirs, and the owned records that name it (a variant's price records).
+        Returns the owned ids dropped, by resource."""
+        dropped: dict[str, list[int]] = {}
         for name, family in self.families.items():
             entry = BY_NAME[name]
             if entry.parent is not None and entry.parent.resource == parent:
@@ -218,9 +261,38 @@ class Store:
             for other, field in entry.refers:
                 if other == parent:
                     self.drop_naming(name, field, other)
+        if parent in self.retired:
+            self.retired[parent].add(pid)
+        for name in OWNED:
+            owned = BY_NAME[name].owned
+            assert owned is not None
+            table = self.tables[name]
+            if owned.parent == parent:
+                gone = self.children_of(name, pid)
+            elif owned.names == parent and owned.naming is not None:
+                slots = owned.naming(pid)
+                gone = [
+                    cid
+                    for of in self.tables[owned.parent].ids
+                    for slot in slots
+                    if table.position(cid := owned.ids.id(of, slot)) is not None
+                ]
+            else:
+                continue
+            for cid in gone:
+                table.remove(cid)
+                dropped.setdefault(name, []).append(cid)
+                for child, ids in self.drop_children(name, cid).items():
+                    dropped.setdefault(child, []).extend(ids)
+        return dropped
 
     def children_of(self, resource: str, pid: int) -> list[int]:
-        """The live children of a parent, in id order."""
+        """The live children of a parent, in id order: for owned children one range of ids."""
+        owned = BY_NAME[resource].owned
+        if owned is not None:
+            ids = self.tables[resource].ids
+            lo = bisect.bisect_left(ids, owned.ids.id(pid, 1))
+            return list(ids[lo : bisect.bisect_right(ids, owned.ids.id(pid, owned.ids.slots), lo)])
         family = self.family(resource)
         table = self.tables[resource]
         return [cid for cid in family.of(pid) if table.position(cid) is not None]
@@ -270,6 +342,9 @@ class Store:
 
     def live_count(self, resource: str) -> int:
         return len(self.tables[resource])
+
+    def ids(self, resource: str) -> Sequence[int]:
+        return self.tables[resource].ids
 
     def order_pos(self, oid: int) -> int | None:
         pos = bisect.bisect_left(self.order_ids_by_pos, oid)
@@ -487,5 +562,9 @@ class Store:
                     for cid in self.children_of(resource, pid):
                         yield self.record_bytes(resource, cid, variant)
                 return
+        owned = entry.owned
         for rid in array("q", self.tables[entry.table_name].ids):
-            yield self.record_bytes(resource, rid, variant)
+            data = self.record_bytes(resource, rid, variant)
+            if owned is not None and owned.adds_field:
+                data = data[:-1] + f',"{owned.field}":{owned.ids.parent(rid)}}}'.encode()
+            yield data

@@ -1,9 +1,9 @@
 """Response schemas from BigCommerce's official OpenAPI files, as JSON Schema for ``jsonschema``.
 
 The specs live beside the repository in ../shared/bigcommerce-api-specs (or beside a folder above it). Local ``$ref``s are inlined,
-OpenAPI 3.0's ``nullable: true`` becomes a JSON-Schema type union (and its boolean ``exclusiveMaximum``
-draft 7's number), and ``oneOf`` is validated as
-``anyOf``: the specs use ``oneOf`` for alternatives that overlap (a consignments link object and the
+OpenAPI 3.0's ``nullable: true`` becomes a JSON-Schema type union (so does Swagger 2's ``x-nullable``,
+which some inline schemas still use; and its boolean ``exclusiveMaximum`` draft 7's number), and
+``oneOf`` is validated as ``anyOf``: the specs use ``oneOf`` for alternatives that overlap (a consignments link object and the
 consignments object declare no required keys, so any object matches both), and jsonschema's strict
 "exactly one" would reject the specs' own examples.
 """
@@ -61,7 +61,8 @@ def _convert(node: Any, doc: dict[str, Any], seen: tuple[str, ...]) -> Any:
         # OpenAPI 3.0's boolean form (orders.v3.yml, Refund Item Adjustment) is draft 7's number form.
         if isinstance(out.get(bound), bool) and out.pop(bound) and limit in out:
             out[bound] = out.pop(limit)
-    if out.pop("nullable", False):
+    # ``x-nullable`` is Swagger 2's spelling, which some inline schemas still use (the bulk variants list).
+    if out.pop("nullable", False) | out.pop("x-nullable", False):
         if "type" in out:
             out["type"] = [out["type"], "null"] if isinstance(out["type"], str) else [*out["type"], "null"]
         if "enum" in out:

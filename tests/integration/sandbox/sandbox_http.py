@@ -43,12 +43,12 @@ def get_url(url: str, *, token: str = "") -> Reply:
 def busiest_parent(sb: RunningSandbox, entry: Resource) -> int:
     """The parent with the most children of a resource read per parent (ties: the lowest id); for
     orders' line items and transactions, the first order that has both."""
-    if entry.parent is None:
+    if entry.parent_field is None:
         with_both = {int(t["order_id"]) for t in sb.export("transactions")} & {
             p["order_id"] for p in sb.export("order_products")
         }
         return min(with_both)
-    counts = Counter(int(r[entry.parent.field]) for r in sb.export(entry.name))
+    counts = Counter(int(r[entry.parent_field]) for r in sb.export(entry.name))
     return min(counts, key=lambda pid: (-counts[pid], pid))
 
 

@@ -67,9 +67,7 @@ def test_unknown_paths_are_404_with_the_version_body(sandbox: RunningSandbox) ->
 SCOPE_OF = {
     path.replace(
         "{id}",
-        str(
-            BY_NAME[r.parent.resource if r.parent else "orders"].ids(0 if r.parent and r.parent.single else 2)
-        ),
+        str(BY_NAME[r.parent_resource or "orders"].ids(0 if r.parent and r.parent.single else 2)),
     ): r.scope
     for r in REGISTRY
     for path in r.routes

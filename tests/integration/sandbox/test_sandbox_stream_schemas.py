@@ -41,12 +41,11 @@ def served(request: pytest.FixtureRequest) -> Iterator[RunningSandbox]:
             entry = BY_NAME[name]
             if entry.kind == "object" or entry.embedded is not None:
                 continue
-            fixed = entry.kind == "fixed"
             sb.mutate(
                 name,
                 update=2 * entry.updates,
-                create=0 if fixed else 2,
-                delete=0 if fixed or entry.deletes == "never" else 1,
+                create=2 * entry.creates,
+                delete=0 if not entry.creates or entry.deletes == "never" else 1,
             )
         yield sb
 
