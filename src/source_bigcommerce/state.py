@@ -35,6 +35,9 @@ from source_bigcommerce.streams import BY_NAME, StreamSpec
 STATE_VERSION = 1
 CURSOR = "date_modified"
 """The key of the cursor in our stream state; for the order children it is their parent order's."""
+ARCHIVED = "archived_orders"
+"""How many archived orders BigCommerce counted when the orders family last read them all (engine._archived):
+an incremental read lists them again only when that count has changed."""
 
 # Keys the archived connector and the Airbyte CDK leave in a stream state that carry no usable time.
 _TIMELESS_KEYS = frozenset(
@@ -47,6 +50,7 @@ _TIMELESS_KEYS = frozenset(
         "use_global_cursor",
         "lookback_window",
         "state_version",
+        ARCHIVED,
     }
 )
 _FILE_REMEDY = "fix it or start without --state"
@@ -135,11 +139,22 @@ def advance(cursor: int, resume: int | None, start: int) -> int:
     return max(cursor, min(resume, start))
 
 
-def state_for(spec: StreamSpec, cursor: int | None) -> dict[str, Any]:
-    """The stream_state to emit: the cursor as RFC 3339 for incremental streams, else ``{}``."""
+def state_for(spec: StreamSpec, cursor: int | None, archived: int | None = None) -> dict[str, Any]:
+    """The stream_state to emit: the cursor as RFC 3339 for incremental streams, else ``{}``; the orders
+    family adds the count of archived orders it has read (:data:`ARCHIVED`)."""
     if cursor is None or not spec.incremental:
         return {}
-    return {CURSOR: dates.from_epoch(cursor), "state_version": STATE_VERSION}
+    emitted: dict[str, Any] = {CURSOR: dates.from_epoch(cursor), "state_version": STATE_VERSION}
+    if archived is not None:
+        emitted[ARCHIVED] = archived
+    return emitted
+
+
+def archived_of(stream_state: Mapping[str, Any]) -> int | None:
+    """The :data:`ARCHIVED` count a state carries; None when absent or not a count (the orders family then
+    lists archived orders again, which costs requests but loses nothing)."""
+    value = stream_state.get(ARCHIVED)
+    return value if type(value) is int and value >= 0 else None
 
 
 def _cursor(spec: StreamSpec, stream_state: Mapping[str, Any]) -> int | None:
