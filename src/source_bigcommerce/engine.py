@@ -333,7 +333,8 @@ class Engine:
                 item.archived = count
             return
         try:
-            async with contextlib.aclosing(walker.archived(self._settings.start_date, count)) as batches:
+            listing = walker.archived(self._settings.start_date, count, seen)
+            async with contextlib.aclosing(listing) as batches:
                 async for batch in batches:
                     await self._orders_batch(by_name, batch, seen, listed=True)
         except ApiError as error:
@@ -358,8 +359,8 @@ class Engine:
     ) -> None:
         """Deliver a batch of the orders walk to each member of the family still running.
 
-        ``archived`` holds the ids of archived orders delivered so far; a batch of the archived listing
-        (``listed``) delivers only orders not among them, whatever their date.
+        ``archived`` gathers the ids of the archived orders delivered; a batch of the archived listing
+        (``listed``) is delivered whatever its orders' dates, and moves no cursor.
         """
         for name, error in batch.failures.items():
             item = by_name[name]
@@ -367,8 +368,6 @@ class Engine:
                 item.error = self._explain(item.spec, error)
                 self._sink.log("ERROR", f"{name}: {item.error.message} The other streams go on.")
         found = batch.records
-        if listed:
-            found = [record for record in found if record["id"] not in archived]
         archived.update(record["id"] for record in found if record.get("is_deleted") is True)
         orders = by_name.get("orders")
         if orders is not None and not orders.failed:

@@ -658,8 +658,9 @@ class Walker:
 
     # -- archived orders --------------------------------------------------------------------------------
 
-    async def archived(self, since: int, expected: int | None) -> AsyncGenerator[Batch, None]:
-        """Every archived order (``is_deleted=true``) last modified at or after ``since``, walked by id.
+    async def archived(self, since: int, expected: int | None, skip: set[int]) -> AsyncGenerator[Batch, None]:
+        """Every archived order (``is_deleted=true``) last modified at or after ``since`` whose id is not in
+        ``skip`` (delivered already), walked by id.
 
         BigCommerce's list may leave archived orders out unless asked for them, a parameter its spec does
         not document (reference/orders.v2.oas2.yml lists ``is_deleted`` on the order only). The walk goes by
@@ -687,7 +688,14 @@ class Walker:
             if ids and min(ids) <= last_id:
                 raise ignored(self._spec.name, self._where, f"min_id={last_id + 1}")
             read += len(ids)
-            wanted = Page([r for r in sorted(page.records, key=_order_key) if modified_at(r) >= since], 0)
+            wanted = Page(
+                [
+                    r
+                    for r in sorted(page.records, key=_order_key)
+                    if r["id"] not in skip and modified_at(r) >= since
+                ],
+                0,
+            )
             await self._attach_children([wanted])
             yield Batch(wanted.records, wanted.children, None, wanted.failures)
             if not ids or (not page.full and expected is not None and read >= expected):
