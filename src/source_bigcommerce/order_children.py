@@ -30,14 +30,15 @@ from typing import Any
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.http import Breaker, Client, Log, NotFound
 from source_bigcommerce.paging import (
+    STOPS,
     Children,
     Failures,
+    Incomplete,
     Normalize,
     Record,
     UnexpectedResponse,
     ignored,
     modified_at,
-    shortfall,
 )
 
 CONSIGNMENT_INCLUDE: Mapping[str, str] = {
@@ -191,7 +192,10 @@ class OrderChildren:
             if not batch or (len(batch) < limit and quantity >= items_total):
                 break
             if len(records) > items_total + limit:
-                raise shortfall("order_products", items_total, len(records))
+                raise Incomplete(
+                    f"order_products: GET /v2{path} served {len(records)} products for an order of "
+                    f"{items_total} items and still had more; {STOPS}."
+                )
             if page == 1 and len(batch) < limit:
                 limit = len(batch)
             page += 1

@@ -91,26 +91,28 @@ class Incomplete(ConnectorError):
     """The API's own figures say records exist that the read could not get; the stream stops there."""
 
 
-STOPS = "the stream stops there, and its saved cursor stays before what is missing"
+STOPS = "the stream stops there, and no saved cursor passes what is missing"
 
 
 def shortfall(
-    name: str, reported: int, read: int, lo: int | None = None, hi: int | None = None
+    name: str, reported: int, read: int, lo: int | None = None, hi: int | None = None, *, again: str = ""
 ) -> Incomplete:
-    """The one sentence for a range that still falls short of the API's total when read again."""
+    """The one sentence for a range the API says holds more records than it served (``again``: how the
+    read tried once more, such as ``"also when asked again"``)."""
     where = (
         f" modified from {from_epoch(lo)} to {from_epoch(hi)}" if lo is not None and hi is not None else ""
     )
+    tried = f", {again}" if again else ""
     return Incomplete(
-        f"{name}: BigCommerce reports {reported} records{where} but served only {read} of them, also when "
-        f"asked again; {STOPS}."
+        f"{name}: BigCommerce reports {reported} records{where} but served only {read} of them{tried}; {STOPS}."
     )
 
 
 def ignored(name: str, where: str, what: str) -> Incomplete:
-    """The one sentence for a server that answered a page or cursor with records already read."""
+    """The one sentence for a server that answered a page or cursor with records it had already served."""
     return Incomplete(
-        f"{name}: {where} answered {what} with records already read, so it ignores it; {STOPS}."
+        f"{name}: {where} answered {what} with records it had already served, so it ignores that parameter; "
+        f"{STOPS}."
     )
 
 
@@ -396,21 +398,17 @@ class Walker:
             self._limit = served
         page.limit = min(page.limit, self._limit)
 
-    async def _verify_end(self, page: Page, lo: int, hi: int, read: int | None = None) -> None:
-        """A walk of ``[lo, hi]`` ends on ``page``: fail unless the API agrees nothing more is there.
+    async def _unconfirmed_end(self, page: Page, lo: int, hi: int) -> int | None:
+        """A walk of ``[lo, hi]`` ends on the short ``page``: the API's figure for that range when it says
+        more records are there (v3: the page's own total; v2: ``/orders/count``), else None.
 
-        ``read`` is what the whole walk read (an id walk of one second); by default, the page alone. Ranges
-        reaching the sync's start are not checked: a record may still arrive there, and no cursor passes it.
+        Ranges reaching the sync's start are not checked: a record may still arrive there, and no cursor
+        passes it.
         """
         if self._start is None or hi >= self._start:
-            return
-        got = len(page.records) if read is None else read
-        if self._spec.api == "v2":
-            reported: int | None = await self._count(lo, hi)
-        else:
-            reported = page.total
-        if reported is not None and reported > got:
-            raise shortfall(self._spec.name, reported, got, lo, hi)
+            return None
+        reported = await self._count(lo, hi) if self._spec.api == "v2" else page.total
+        return reported if reported is not None and reported > len(page.records) else None
 
     # -- windowed streams -------------------------------------------------------------------------------
 
@@ -512,7 +510,7 @@ class Walker:
                 if short is not None:
                     # The snapshot held, yet this page holds fewer records than its share of the total:
                     # the API dropped some. Delivering it would move the cursor past them; the rest of the
-                    # range is read again by keyset, whose end the API must confirm (_verify_end).
+                    # range is read again by keyset, whose end the API must confirm (_unconfirmed_end).
                     async with contextlib.aclosing(self._keyset(hi)) as batches:
                         async for batch in batches:
                             yield batch
@@ -569,6 +567,7 @@ class Walker:
         """Walk ``[cur, hi]`` one page after another, each starting at the last second delivered."""
         page = first
         taken = 0
+        asked_again = False
         while self._cur <= hi and (max_pages is None or taken < max_pages):
             taken += 1
             lo = self._cur
@@ -584,12 +583,19 @@ class Walker:
                 self._cur, self._seen = lo + 1, set()
                 page = None
                 continue
+            end = not page.full
+            reported = await self._unconfirmed_end(page, lo, hi) if end else None
+            if reported is not None:
+                # The API says more is there than the page ends with: ask once more, then give up.
+                if asked_again:
+                    raise shortfall(
+                        self._spec.name, reported, len(records), lo, hi, again="also when asked again"
+                    )
+                asked_again, page, taken = True, None, taken - 1
+                continue
             accepted = await self._accept(page, overlap_allowed=True)
             if accepted is None:
                 raise UnexpectedResponse(f"{self._where} returned records older than its date_modified:min.")
-            end = not page.full
-            if end:
-                await self._verify_end(page, lo, hi)
             yield accepted
             if end:
                 return
@@ -627,7 +633,7 @@ class Walker:
             elif window.tie_walk == "after_cursor":
                 if after:
                     params["after"] = after
-                cursor = "its after cursor"
+                cursor = f"after={after}"
             else:
                 if number > 1:
                     params["page"] = str(number)
@@ -647,7 +653,7 @@ class Walker:
                 if self._spec.api == "v2":
                     reported = await self._count(second, second)
                 if reported is not None and reported > len(read):
-                    raise shortfall(self._spec.name, reported, len(read), second, second)
+                    raise shortfall(self._spec.name, reported, len(read), second, second, again="read by id")
             yield Batch(out, children, second, dict(page.failures))
             if end:
                 return
@@ -715,6 +721,7 @@ class Walker:
         params = {
             **self._spec.params,
             **self._extra,
+            **window.sort,
             window.min_param: api_param(lo, window.time_format),
             window.max_param: api_param(start, window.time_format),
         }
@@ -778,7 +785,7 @@ class Walker:
                 return
             short += 1
             if short >= MAX_SHORT_PASSES:
-                raise shortfall(self._spec.name, total, len(seen))
+                raise shortfall(self._spec.name, total, len(seen), again="also when read again")
         raise ConnectorError(f"{self._spec.name}: the record count kept changing during {MAX_PASSES} reads.")
 
 
