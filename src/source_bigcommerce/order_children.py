@@ -6,7 +6,8 @@ Order products come with the orders page itself through
 across shipping, pickup, download and gift-certificate consignments. BigCommerce embeds at most 50 line
 items per consignment and marks a cut consignment with an undocumented ``__warning__`` (bigcommerce/docs
 issue #960); such an order, and any order whose line-item quantities do not add up to its
-``items_total``, is read from ``/v2/orders/{id}/products`` instead.
+``items_total``, is read from ``/v2/orders/{id}/products`` instead, page by page until the quantities add
+up (or an empty page), at the page size the API serves, each page bringing products not read yet.
 
 Transactions have no bulk endpoint: ``/v3/orders/{id}/transactions`` is asked once per order, all orders
 of a page at once (the client's concurrency limit and the rate governor pace them). 204 means the order

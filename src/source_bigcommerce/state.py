@@ -4,7 +4,8 @@ What we emit, per stream (inside Airbyte's per-stream STATE message):
 
 * a stream with a cursor, and the order children, ``{"date_modified": "<RFC 3339 Z>", "state_version": 1}``.
   For ``order_products`` and ``transactions`` the cursor is their parent order's ``date_modified``: every
-  order modified before it has had its children read.
+  order modified before it has had its children read. The three streams of the orders family add
+  ``"archived_orders": N`` once they have read every archived order (:data:`ARCHIVED`).
 * a full-refresh stream, ``{}``.
 
 What we read: Airbyte's per-stream list, a single STATE message (bare or wrapped in an AirbyteMessage),
