@@ -364,16 +364,18 @@ class Walker:
         for page, (children, failures) in zip((p for p in pages if p.records), found, strict=True):
             page.children, page.failures = children, failures
 
-    async def _count(self, lo: int, hi: int, extra: Mapping[str, str] | None = None) -> int:
-        """v2 only: how many records are in ``[lo, hi]`` now (``/orders/count`` takes the list's filters)."""
+    async def _count(self, lo: int, hi: int) -> int | None:
+        """How many records are in ``[lo, hi]`` now: ``/orders/count`` on v2 (it takes the list's filters),
+        the ``total`` of a one-record page on v3."""
         window = self._spec.window
         assert window is not None
         params = {
             window.min_param: api_param(lo, window.time_format),
             window.max_param: api_param(hi, window.time_format),
-            **(extra or {}),
         }
-        return await self.count(params)
+        if self._spec.api == "v2":
+            return await self.count(params)
+        return (await get_page(self._client, self._spec, {**params, "limit": "1"}, self._normalize)).total
 
     async def count(self, params: Mapping[str, str]) -> int:
         """v2 only: ``/count`` of the list with ``params``."""
@@ -606,7 +608,8 @@ class Walker:
 
         Each page must bring records the walk has not read (ids above the last one, for the id filters): a
         page that does not means the server ignores the cursor, and the stream fails at once. The walk
-        reads the whole second, so at its end the API's count of that second must not exceed what it read.
+        reads the whole second, so at its end the API's count of that second (one more request) must not exceed
+        what it read.
         """
         window = self._spec.window
         assert window is not None
@@ -614,7 +617,6 @@ class Walker:
         after: str | None = None
         number = 1
         read: set[int] = set()
-        reported: int | None = None
         self._cur = second
         while True:
             params = {
@@ -639,8 +641,6 @@ class Walker:
                     params["page"] = str(number)
                 cursor = f"page={number}"
             page = await self._fetch(params)
-            if number == 1:
-                reported = page.total
             ids = _ids(page)
             if number > 1 and ids and (min(ids) <= last_id if last_id else set(ids) <= read):
                 raise ignored(self._spec.name, self._where, cursor)
@@ -650,8 +650,9 @@ class Walker:
             children = {r["id"]: page.children[r["id"]] for r in out if r["id"] in page.children}
             end = not page.full or (window.tie_walk == "after_cursor" and not page.end_cursor)
             if end and self._start is not None and second < self._start:
-                if self._spec.api == "v2":
-                    reported = await self._count(second, second)
+                # Asked after the walk: records only ever leave a past second, so a figure taken earlier
+                # may count one that left meanwhile, and this one may not.
+                reported = await self._count(second, second)
                 if reported is not None and reported > len(read):
                     raise shortfall(self._spec.name, reported, len(read), second, second, again="read by id")
             yield Batch(out, children, second, dict(page.failures))
