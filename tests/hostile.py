@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import socket
 import threading
@@ -453,6 +454,13 @@ def hostile_server(store: Store, misbehaviour: Misbehaviour | None = None) -> It
             await holder["stop"].wait()
         finally:
             await runner.cleanup()
+            # A connection whose request the client cancelled can outlive the runner's cleanup (aiohttp no
+            # longer tracks it); it must not outlive this loop, or it is closed by the garbage collector.
+            loop = asyncio.get_running_loop()
+            for stray in gc.get_objects():
+                if isinstance(stray, asyncio.Transport) and getattr(stray, "_loop", None) is loop:
+                    stray.abort()
+            await asyncio.sleep(0)
 
     def run() -> None:
         loop = asyncio.new_event_loop()
