@@ -84,8 +84,8 @@ class Progress:
     cursor: int | None = None
     error: ConnectorError | None = None
     running: bool = False
-    archived: int | None = None
-    """The orders family: BigCommerce's count of archived orders when they were last all read (state.ARCHIVED)."""
+    archived: state.Archived | None = None
+    """The orders family: what it knows of the archived orders it has delivered (state.Archived)."""
 
     @property
     def failed(self) -> bool:
@@ -155,7 +155,7 @@ class Engine:
         item.lo = state.resume_from(self._settings.start_date, cursor, start)
         item.cursor = item.lo
         if mode == "incremental" and spec.name in ORDER_FAMILY:
-            item.archived = state.archived_of(stream_state)
+            item.archived = state.Archived.from_state(stream_state.get(state.ARCHIVED))
         return item
 
     async def _pin_start(self, specs: list[StreamSpec]) -> int:
@@ -308,18 +308,19 @@ class Engine:
         await self._archived(by_name, walker, archived)
 
     async def _archived(self, by_name: dict[str, Progress], walker: Walker, seen: set[int]) -> None:
-        """Deliver the archived orders the walk did not, marked ``is_deleted: true``.
+        """Deliver, marked ``is_deleted: true``, the newly archived orders the walk did not.
 
         BigCommerce archives a deleted order, and its list may leave archived orders out unless asked with
         ``is_deleted=true``; whether archiving moves ``date_modified`` is not documented either. So the
-        walk's window cannot be trusted to hold every newly archived order, and its count can: BigCommerce's
-        count of archived orders (``/orders/count?is_deleted=true``, one request per read) is kept in the
-        state (:data:`state.ARCHIVED`). When it equals the saved one, or the archived orders the walk
-        delivered, nothing is missing. Otherwise every archived order is listed by id (one request per 250)
-        and those the walk did not deliver are, with their children where their cursors want them; those
-        archived before the last sync come again, which a merge absorbs. An API that ignores the filter (it
-        answers orders that are not archived) lists them in its default list, which the walk has read.
-        Known gap: an order archived and another restored between two syncs leave the count unchanged.
+        walk's window cannot be trusted to hold every newly archived order, and BigCommerce's count of them
+        can (``/orders/count?is_deleted=true``, one request per read), kept in the state with a summary of
+        their ids (:class:`state.Archived`). When the count is the one saved, nothing was archived since;
+        when the walk delivered that many archived orders, it delivered them all. Otherwise their ids are
+        listed (one request per 250), the summaries tell which are new, and those the walk did not deliver
+        are read again from the first of them (usually one more request) and delivered, with their children
+        where their cursors want them. An API that ignores the filter (it answers orders that are not
+        archived) shows them in its default list, which the walk has read. Known gap: an order archived and
+        another restored between two syncs leave the count unchanged until the next change.
         """
         items = [item for item in by_name.values() if not item.failed]
         if not items:
@@ -330,31 +331,62 @@ class Engine:
             if error.status not in (400, 422):
                 raise
             count = None  # the count takes no is_deleted here: list them every time
-        if count is not None and ({item.archived for item in items} == {count} or count == len(seen)):
-            for item in items:
-                item.archived = count
+        saved = {item.archived for item in items}
+        before = saved.pop() if len(saved) == 1 else None
+        if count is not None and before is not None and before.count == count:
             return
-        try:
-            listing = walker.archived(self._settings.start_date, count, seen)
-            async with contextlib.aclosing(listing) as batches:
-                async for batch in batches:
-                    await self._orders_batch(by_name, batch, seen, listed=True)
-        except ApiError as error:
-            if error.status not in (400, 422):
-                raise
-            self._sink.log(
-                "WARN",
-                f"orders: {error.message} Archived orders are read from the default list only, which may "
-                "leave them out.",
-            )
-            return
+        if count is not None and count == len(seen):
+            now = state.Archived.of(count, seen)
+        else:
+            try:
+                now = await self._archived_news(by_name, walker, count, before, seen)
+            except ApiError as error:
+                if error.status not in (400, 422):
+                    raise
+                self._sink.log(
+                    "WARN",
+                    f"orders: {error.message} Archived orders are read from the default list only, which may "
+                    "leave them out.",
+                )
+                return
+        for item in items:
+            item.archived = now
+
+    async def _archived_news(
+        self,
+        by_name: dict[str, Progress],
+        walker: Walker,
+        count: int | None,
+        before: state.Archived | None,
+        seen: set[int],
+    ) -> state.Archived:
+        """List the archived orders' ids, deliver those archived since ``before`` that ``seen`` lacks, and
+        return the new summary."""
+        listed: set[int] = set()
+        async with contextlib.aclosing(walker.archived(lambda order: False, expected=count)) as pages:
+            async for ids, _ in pages:
+                listed.update(ids)
         if walker.filter_ignored:
             self._sink.log(
                 "INFO",
                 "orders: GET /v2/orders ignores is_deleted=true; archived orders come in its default list.",
             )
-        for item in items:
-            item.archived = count
+            return state.Archived(count or 0, {})
+        now = state.Archived.of(count if count is not None else len(listed), listed)
+        wanted = (listed if before is None else before.news(now, listed)) - seen
+        if not wanted:
+            return now
+        since, pending = self._settings.start_date, set(wanted)
+        listing = walker.archived(
+            lambda order: order["id"] in wanted and _modified(order) >= since, first_id=min(wanted)
+        )
+        async with contextlib.aclosing(listing) as pages:
+            async for ids, batch in pages:
+                await self._orders_batch(by_name, batch, seen, listed=True)
+                pending.difference_update(ids)
+                if not pending:
+                    break
+        return now
 
     async def _orders_batch(
         self, by_name: dict[str, Progress], batch: Batch, archived: set[int], *, listed: bool = False

@@ -665,29 +665,30 @@ class Walker:
 
     # -- archived orders --------------------------------------------------------------------------------
 
-    async def archived(self, since: int, expected: int | None, skip: set[int]) -> AsyncGenerator[Batch, None]:
-        """Every archived order (``is_deleted=true``) last modified at or after ``since`` whose id is not in
-        ``skip`` (delivered already), walked by id.
+    async def archived(
+        self, keep: Callable[[Record], bool], *, expected: int | None = None, first_id: int = 1
+    ) -> AsyncGenerator[tuple[list[int], Batch], None]:
+        """Archived orders (``is_deleted=true``) from ``first_id`` on, walked by id: each page's ids, and a
+        batch of its orders that ``keep`` wants, with their children.
 
         BigCommerce's list may leave archived orders out unless asked for them, a parameter its spec does
         not document (reference/orders.v2.oas2.yml lists ``is_deleted`` on the order only). The walk goes by
-        ``min_id`` to the empty page, or to a short page once ``expected`` archived orders are read. An API
-        that answers with orders that are not archived ignores the filter: the walk stops there and sets
-        :attr:`filter_ignored` (its default list is then the only source, and it delivers nothing). The
-        batches do not move the cursor.
+        ``min_id`` to the empty page, or to a short page once ``expected`` archived orders are read; the
+        caller stops it sooner when it has what it wanted. An API that answers with orders that are not
+        archived ignores the filter: the walk stops there and sets :attr:`filter_ignored`. The batches move
+        no cursor. A walk that keeps nothing asks without the stream's includes, for lighter pages.
         """
-        last_id = 0
+        last_id = first_id - 1
         read = 0
         while True:
             params = {
                 **self._spec.params,
-                **self._extra,
                 "is_deleted": "true",
                 "sort": "id:asc",
                 "min_id": str(last_id + 1),
                 "limit": str(self._limit),
             }
-            page = await self._fetch(params, children=False)
+            page = await self._fetch({**self._extra, **params}, children=False)
             if any(record.get("is_deleted") is not True for record in page.records):
                 self.filter_ignored = True
                 return
@@ -695,16 +696,9 @@ class Walker:
             if ids and min(ids) <= last_id:
                 raise ignored(self._spec.name, self._where, f"min_id={last_id + 1}")
             read += len(ids)
-            wanted = Page(
-                [
-                    r
-                    for r in sorted(page.records, key=_order_key)
-                    if r["id"] not in skip and modified_at(r) >= since
-                ],
-                0,
-            )
-            await self._attach_children([wanted])
-            yield Batch(wanted.records, wanted.children, None, wanted.failures)
+            kept = Page([r for r in sorted(page.records, key=_order_key) if keep(r)], 0)
+            await self._attach_children([kept])
+            yield ids, Batch(kept.records, kept.children, None, kept.failures)
             if not ids or (not page.full and expected is not None and read >= expected):
                 return
             last_id = max(ids)
