@@ -308,74 +308,55 @@ class Engine:
         await self._archived(by_name, walker, archived)
 
     async def _archived(self, by_name: dict[str, Progress], walker: Walker, seen: set[int]) -> None:
-        """Deliver, marked ``is_deleted: true``, the newly archived orders the walk did not.
+        """Deliver, marked ``is_deleted: true``, the orders archived since the last read that the walk did not.
 
         BigCommerce archives a deleted order, and its list may leave archived orders out unless asked with
         ``is_deleted=true``; whether archiving moves ``date_modified`` is not documented either. So the
-        walk's window cannot be trusted to hold every newly archived order, and BigCommerce's count of them
-        can (``/orders/count?is_deleted=true``, one request per read), kept in the state with a summary of
-        their ids (:class:`state.Archived`). When the count is the one saved, nothing was archived since;
-        when the walk delivered that many archived orders, it delivered them all. Otherwise their ids are
-        listed (one request per 250), the summaries tell which are new, and those the walk did not deliver
-        are read again from the first of them (usually one more request) and delivered, with their children
-        where their cursors want them. An API that ignores the filter (it answers orders that are not
-        archived) shows them in its default list, which the walk has read. Known gap: an order archived and
-        another restored between two syncs leave the count unchanged until the next change.
+        walk's window cannot be trusted to hold a newly archived order. Instead, every read lists the
+        archived orders' ids (by id, to the empty page: one request per 250 archived orders and one more)
+        and compares their summary with the one kept in the state (:class:`state.Archived`), which tells
+        exactly which were archived since. Those the walk did not deliver are read again from the first of
+        them (usually one request) and delivered, with their children where their cursors want them.
+        ``/orders/count`` is not asked: BigCommerce's may lag behind the list. An API that ignores the
+        filter (it answers orders that are not archived) shows archived orders in its default list, which
+        the walk has read.
         """
         items = [item for item in by_name.values() if not item.failed]
         if not items:
             return
+        saved = {item.archived for item in items}
+        before = saved.pop() if len(saved) == 1 else None
+        listed: set[int] = set()
         try:
-            count: int | None = await walker.count({"is_deleted": "true"})
+            async with contextlib.aclosing(walker.archived(lambda order: False)) as pages:
+                async for ids, _ in pages:
+                    listed.update(ids)
+            if walker.filter_ignored:
+                self._sink.log(
+                    "INFO",
+                    "orders: GET /v2/orders ignores is_deleted=true; archived orders come in its default list.",
+                )
+                return
+            now = state.Archived.of(listed)
+            wanted = (listed if before is None else before.news(now, listed)) - seen
+            if wanted:
+                await self._deliver_archived(by_name, walker, wanted, seen)
         except ApiError as error:
             if error.status not in (400, 422):
                 raise
-            count = None  # the count takes no is_deleted here: list them every time
-        saved = {item.archived for item in items}
-        before = saved.pop() if len(saved) == 1 else None
-        if count is not None and before is not None and before.count == count:
+            self._sink.log(
+                "WARN",
+                f"orders: {error.message} Archived orders are read from the default list only, which may "
+                "leave them out.",
+            )
             return
-        if count is not None and count == len(seen):
-            now = state.Archived.of(count, seen)
-        else:
-            try:
-                now = await self._archived_news(by_name, walker, count, before, seen)
-            except ApiError as error:
-                if error.status not in (400, 422):
-                    raise
-                self._sink.log(
-                    "WARN",
-                    f"orders: {error.message} Archived orders are read from the default list only, which may "
-                    "leave them out.",
-                )
-                return
         for item in items:
             item.archived = now
 
-    async def _archived_news(
-        self,
-        by_name: dict[str, Progress],
-        walker: Walker,
-        count: int | None,
-        before: state.Archived | None,
-        seen: set[int],
-    ) -> state.Archived:
-        """List the archived orders' ids, deliver those archived since ``before`` that ``seen`` lacks, and
-        return the new summary."""
-        listed: set[int] = set()
-        async with contextlib.aclosing(walker.archived(lambda order: False, expected=count)) as pages:
-            async for ids, _ in pages:
-                listed.update(ids)
-        if walker.filter_ignored:
-            self._sink.log(
-                "INFO",
-                "orders: GET /v2/orders ignores is_deleted=true; archived orders come in its default list.",
-            )
-            return state.Archived(count or 0, {})
-        now = state.Archived.of(count if count is not None else len(listed), listed)
-        wanted = (listed if before is None else before.news(now, listed)) - seen
-        if not wanted:
-            return now
+    async def _deliver_archived(
+        self, by_name: dict[str, Progress], walker: Walker, wanted: set[int], seen: set[int]
+    ) -> None:
+        """Read the archived orders ``wanted`` again, from the first of them, and deliver them."""
         since, pending = self._settings.start_date, set(wanted)
         listing = walker.archived(
             lambda order: order["id"] in wanted and _modified(order) >= since, first_id=min(wanted)
@@ -386,7 +367,6 @@ class Engine:
                 pending.difference_update(ids)
                 if not pending:
                     break
-        return now
 
     async def _orders_batch(
         self, by_name: dict[str, Progress], batch: Batch, archived: set[int], *, listed: bool = False

@@ -666,20 +666,18 @@ class Walker:
     # -- archived orders --------------------------------------------------------------------------------
 
     async def archived(
-        self, keep: Callable[[Record], bool], *, expected: int | None = None, first_id: int = 1
+        self, keep: Callable[[Record], bool], *, first_id: int = 1
     ) -> AsyncGenerator[tuple[list[int], Batch], None]:
         """Archived orders (``is_deleted=true``) from ``first_id`` on, walked by id: each page's ids, and a
         batch of its orders that ``keep`` wants, with their children.
 
         BigCommerce's list may leave archived orders out unless asked for them, a parameter its spec does
         not document (reference/orders.v2.oas2.yml lists ``is_deleted`` on the order only). The walk goes by
-        ``min_id`` to the empty page, or to a short page once ``expected`` archived orders are read; the
-        caller stops it sooner when it has what it wanted. An API that answers with orders that are not
-        archived ignores the filter: the walk stops there and sets :attr:`filter_ignored`. The batches move
-        no cursor. A walk that keeps nothing asks without the stream's includes, for lighter pages.
+        ``min_id`` to the empty page, which no page size the server serves can cut short; the caller stops
+        it sooner when it has what it wanted. An API that answers with orders that are not archived ignores
+        the filter: the walk stops there and sets :attr:`filter_ignored`. The batches move no cursor.
         """
         last_id = first_id - 1
-        read = 0
         while True:
             params = {
                 **self._spec.params,
@@ -695,11 +693,10 @@ class Walker:
             ids = _ids(page)
             if ids and min(ids) <= last_id:
                 raise ignored(self._spec.name, self._where, f"min_id={last_id + 1}")
-            read += len(ids)
             kept = Page([r for r in sorted(page.records, key=_order_key) if keep(r)], 0)
             await self._attach_children([kept])
             yield ids, Batch(kept.records, kept.children, None, kept.failures)
-            if not ids or (not page.full and expected is not None and read >= expected):
+            if not ids:
                 return
             last_id = max(ids)
 

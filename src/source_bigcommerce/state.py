@@ -5,7 +5,7 @@ What we emit, per stream (inside Airbyte's per-stream STATE message):
 * a stream with a cursor, and the order children, ``{"date_modified": "<RFC 3339 Z>", "state_version": 1}``.
   For ``order_products`` and ``transactions`` the cursor is their parent order's ``date_modified``: every
   order modified before it has had its children read. The three streams of the orders family add
-  ``"archived_orders": {"count": N, "buckets": [...]}`` once they have read every archived order
+  ``"archived_orders": {"buckets": [...]}`` once they have read every archived order
   (:class:`Archived`).
 * a full-refresh stream, ``{}``.
 
@@ -144,28 +144,30 @@ def advance(cursor: int, resume: int | None, start: int) -> int:
 
 @dataclass(frozen=True)
 class Archived:
-    """What the orders family knows of the archived orders: BigCommerce's count of them, and a summary of
-    their ids (per bucket ``id % 64``: how many, and the sum of their ids), a few hundred bytes of state
-    whatever the store's size.
+    """What the orders family knows of the archived orders: a summary of their ids (per bucket ``id % 64``:
+    how many, and the sum of their ids), a few hundred bytes of state whatever the store's size.
 
     BigCommerce does not say whether archiving an order moves its ``date_modified``, so a newly archived
-    order may lie anywhere in the past. When the count has moved, engine._archived lists the archived
-    orders' ids and compares their summary with the saved one: a bucket that gained exactly one order gained
-    the id by which its sum grew, so exactly the newly archived orders are found, not every archived order
-    again. Only a bucket that changed otherwise (two archived into it at once, or one restored) has all its
+    order may lie anywhere in the past. Each read lists the archived orders' ids (engine._archived) and
+    compares their summary with the saved one: a bucket that gained exactly one order gained the id by
+    which its sum grew, so exactly the newly archived orders are found, not every archived order again.
+    Only a bucket that changed otherwise (two archived into it at once, or one restored) has all its
     orders delivered again.
     """
 
-    count: int
     buckets: Mapping[int, tuple[int, int]] = field(hash=False)
 
+    @property
+    def count(self) -> int:
+        return sum(number for number, _ in self.buckets.values())
+
     @classmethod
-    def of(cls, count: int, ids: Iterable[int]) -> Archived:
+    def of(cls, ids: Iterable[int]) -> Archived:
         buckets: dict[int, tuple[int, int]] = {}
         for ident in ids:
             number, total = buckets.get(ident % ARCHIVE_BUCKETS, (0, 0))
             buckets[ident % ARCHIVE_BUCKETS] = (number + 1, total + ident)
-        return cls(count, buckets)
+        return cls(buckets)
 
     def news(self, now: Archived, ids: Iterable[int]) -> set[int]:
         """Which of ``ids`` (every archived order listed now, which ``now`` summarises) are new since this
@@ -184,20 +186,18 @@ class Archived:
         return found
 
     def to_state(self) -> dict[str, Any]:
-        return {"count": self.count, "buckets": [[b, n, t] for b, (n, t) in sorted(self.buckets.items())]}
+        return {"buckets": [[b, n, t] for b, (n, t) in sorted(self.buckets.items())]}
 
     @classmethod
     def from_state(cls, value: Any) -> Archived | None:
         """The summary a state carries; None when absent or unreadable (the orders family then delivers every
         archived order again once, which costs records but loses none)."""
-        if not isinstance(value, Mapping) or type(value.get("count")) is not int:
-            return None
-        buckets = value.get("buckets")
+        buckets = value.get("buckets") if isinstance(value, Mapping) else None
         if not isinstance(buckets, list) or not all(
             isinstance(row, list) and len(row) == 3 and all(type(x) is int for x in row) for row in buckets
         ):
             return None
-        return cls(value["count"], {b: (n, t) for b, n, t in buckets})
+        return cls({b: (n, t) for b, n, t in buckets})
 
 
 def state_for(spec: StreamSpec, cursor: int | None, archived: Archived | None = None) -> dict[str, Any]:
