@@ -327,10 +327,12 @@ class Engine:
         saved = {item.archived for item in items}
         before = saved.pop() if len(saved) == 1 else None
         listed: set[int] = set()
+        in_range: set[int] = set()  # modified at or after start_date: the others are not read at all
         try:
             async with contextlib.aclosing(walker.archived(lambda order: False)) as pages:
-                async for ids, _ in pages:
-                    listed.update(ids)
+                async for page, _ in pages:
+                    listed.update(order["id"] for order in page)
+                    in_range.update(o["id"] for o in page if _modified(o) >= self._settings.start_date)
             if walker.filter_ignored:
                 self._sink.log(
                     "INFO",
@@ -338,7 +340,7 @@ class Engine:
                 )
                 return
             now = state.Archived.of(listed)
-            wanted = (listed if before is None else before.news(now, listed)) - seen
+            wanted = (listed if before is None else before.news(now, listed)) & (in_range - seen)
             if wanted:
                 await self._deliver_archived(by_name, walker, wanted, seen)
         except ApiError as error:
@@ -357,14 +359,12 @@ class Engine:
         self, by_name: dict[str, Progress], walker: Walker, wanted: set[int], seen: set[int]
     ) -> None:
         """Read the archived orders ``wanted`` again, from the first of them, and deliver them."""
-        since, pending = self._settings.start_date, set(wanted)
-        listing = walker.archived(
-            lambda order: order["id"] in wanted and _modified(order) >= since, first_id=min(wanted)
-        )
+        pending = set(wanted)
+        listing = walker.archived(lambda order: order["id"] in wanted, first_id=min(wanted))
         async with contextlib.aclosing(listing) as pages:
-            async for ids, batch in pages:
+            async for page, batch in pages:
                 await self._orders_batch(by_name, batch, seen, listed=True)
-                pending.difference_update(ids)
+                pending.difference_update(order["id"] for order in page)
                 if not pending:
                     break
 
@@ -381,23 +381,24 @@ class Engine:
             if not item.failed:
                 item.error = self._explain(item.spec, error)
                 self._sink.log("ERROR", f"{name}: {item.error.message} The other streams go on.")
-        found = batch.records
-        archived.update(record["id"] for record in found if record.get("is_deleted") is True)
+        archived.update(record["id"] for record in batch.records if record.get("is_deleted") is True)
         orders = by_name.get("orders")
         if orders is not None and not orders.failed:
-            mine = found
+            found = batch.records
             # A batch is in cursor order: when its first order is in the orders' range, all of them are.
-            if not listed and mine and _modified(mine[0]) < orders.lo:
-                mine = [r for r in mine if _modified(r) >= orders.lo]
-            await self._deliver(orders, mine)
+            if not listed and found and _modified(found[0]) < orders.lo:
+                found = [r for r in found if _modified(r) >= orders.lo]
+            await self._deliver(orders, found)
         for name in ("order_products", "transactions"):
             child = by_name.get(name)
             if child is None or child.failed:
                 continue
-            found_children = [
-                record for order in found for record in batch.children.get(order["id"], {}).get(name, ())
+            found = [
+                record
+                for order in batch.records
+                for record in batch.children.get(order["id"], {}).get(name, ())
             ]
-            await self._deliver(child, found_children)
+            await self._deliver(child, found)
         for item in by_name.values():
             await self._advance(item, batch.resume)
 

@@ -667,9 +667,9 @@ class Walker:
 
     async def archived(
         self, keep: Callable[[Record], bool], *, first_id: int = 1
-    ) -> AsyncGenerator[tuple[list[int], Batch], None]:
-        """Archived orders (``is_deleted=true``) from ``first_id`` on, walked by id: each page's ids, and a
-        batch of its orders that ``keep`` wants, with their children.
+    ) -> AsyncGenerator[tuple[list[Record], Batch], None]:
+        """Archived orders (``is_deleted=true``) from ``first_id`` on, walked by id: each page, and a batch of
+        its orders that ``keep`` wants, with their children.
 
         BigCommerce's list may leave archived orders out unless asked for them, a parameter its spec does
         not document (reference/orders.v2.oas2.yml lists ``is_deleted`` on the order only). The walk goes by
@@ -695,7 +695,7 @@ class Walker:
                 raise ignored(self._spec.name, self._where, f"min_id={last_id + 1}")
             kept = Page([r for r in sorted(page.records, key=_order_key) if keep(r)], 0)
             await self._attach_children([kept])
-            yield ids, Batch(kept.records, kept.children, None, kept.failures)
+            yield page.records, Batch(kept.records, kept.children, None, kept.failures)
             if not ids:
                 return
             last_id = max(ids)
