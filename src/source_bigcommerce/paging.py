@@ -23,17 +23,18 @@ delivers whatever was missing. The same id walk reads a second with more records
 **Completeness is checked, not assumed.** A read ends only where the API's own figures say the data ends:
 
 * The page size is the one *served*: v3 ``meta.pagination.per_page`` (BigCommerce serves some lists in
-  smaller pages than asked, and numbers them by the size it served); on v2, a first page shorter than
-  ``/orders/count`` says the range holds. The walker asks for that size from then on, so page ``n`` means
-  the same records whichever way the server numbers pages.
+  smaller pages than asked, and numbers them by the size it served; ``total_pages`` and ``links`` follow
+  from it); on v2, a first page shorter than ``/orders/count`` says the range holds, twice. The walker asks
+  for that size from then on, so page ``n`` means the same records whichever way the server numbers pages.
 * Within a consistent snapshot every page but the last must be full and the last must hold the rest of the
   total. A page that falls short is not delivered (its records would move the cursor past the ones that
   are missing); the rest of the range is re-walked by keyset instead.
-* A keyset walk (and an id walk of one second) ends on a short page only when the API agrees nothing else
-  is left: the page's own total on v3, ``/orders/count`` for the range on v2 (one request, made only where
-  a v2 walk ends before ``T``). When it does not agree even there, the stream fails with
-  :class:`Incomplete`, a sentence naming both figures, *before* the batch is delivered, so no checkpoint
-  passes what is missing.
+* A keyset walk ends on a short page only when the API agrees nothing else is left: the page's own total
+  on v3, ``/orders/count`` for the range on v2 (one request, made only where a v2 walk ends before ``T``);
+  a page it contradicts is asked once more. An id walk of one second ends when a count of that second,
+  taken after it (one request), is no more than what it read. When the API does not agree, the stream
+  fails with :class:`Incomplete`, a sentence naming both figures, *before* the batch is delivered, so no
+  checkpoint passes what is missing.
 * A server that ignores ``page`` (page ``n`` repeats an earlier page of the pass across several seconds) or
   an id cursor (``after``, ``id:greater``, ``min_id`` answered with records already read) fails the stream
   at the first repeated page: within ``lookahead + 1`` requests of a pass's start, or one request of an id
