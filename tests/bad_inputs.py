@@ -141,6 +141,11 @@ NEWER_STATE = (
     "source-bigcommerce than this one (which reads 1); upgrade the connector, or remove that stream's state "
     "to read it from start_date."
 )
+FUTURE_CURSOR = (
+    "The state of stream 'customers' has its cursor at 2099-01-01T00:00:00Z, after this sync's start … on "
+    "BigCommerce's clock, so reading from it would skip what changes until then; fix or remove that stream's "
+    "state, or read the stream again from start_date (sync --full-refresh)."
+)
 BAD_TOKEN = (
     "BigCommerce rejected the access token (HTTP 401): check access_token and that its API account still "
     "exists for this store."
@@ -173,6 +178,15 @@ NO_POSTGRES = (
     "Cannot connect to postgres postgresql://someone:***@127.0.0.1:…/nowhere: …; check --credentials and that "
     "the server is running."
 )
+FUTURE_STATE_FILE = [
+    {
+        "type": "STREAM",
+        "stream": {
+            "stream_descriptor": {"name": "customers"},
+            "stream_state": {"date_modified": "2099-01-01T00:00:00Z", "state_version": 1},
+        },
+    }
+]
 NEWER_STATE_FILE = [
     {
         "type": "STREAM",
@@ -331,6 +345,16 @@ CASES: list[Case] = [
         (NEWER_STATE,),
         "TRACE config_error",
         state=NEWER_STATE_FILE,
+    ),
+    Case(
+        "the state's cursor is after the sync's start (on BigCommerce's clock): that stream fails, the rest are "
+        "read",
+        "read",
+        lambda env: env.good(),
+        (FUTURE_CURSOR, "These streams did not sync completely: …."),
+        "TRACE config_error",
+        catalog=("customers", "brands"),
+        state=FUTURE_STATE_FILE,
     ),
     # What BigCommerce answers.
     Case(

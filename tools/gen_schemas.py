@@ -14,7 +14,8 @@ How an OpenAPI 3.0 response schema becomes a stream's JSON Schema:
   and nothing is ``required``: a field BigCommerce adds tomorrow, or leaves out today, still flows.
 * Only the keywords that describe shape are kept: ``type``, ``properties``, ``items``, ``anyOf`` and
   ``description`` (its first paragraph). ``enum``, lengths, ranges and patterns are dropped, so a new enum
-  value or a longer name never fails validation; ``format`` is kept only for ``date-time``.
+  value or a longer name never fails validation; ``format`` is kept only for ``date-time``, and set to
+  ``date`` for the calendar dates listed in :data:`DATES`.
 * ``allOf`` merges its branches into one object. ``oneOf``/``anyOf`` become ``anyOf`` of the branches, or
   one type list when every branch is a plain scalar (``payment_provider_id``: string or number). At the top
   of a record a ``oneOf``/``anyOf`` is merged into one object holding the union of the branches'
@@ -454,13 +455,18 @@ MONEY: Mapping[tuple[str, str], frozenset[str]] = {
     ("marketing.v2.yml", "giftCertificate_Full"): frozenset({"balance"}),
 }
 
+# Calendar dates the connector keeps as dates (``format: date``, ``YYYY-MM-DD``): an order product's
+# event_date is `format: date` in orders.v2.oas2.yml, a day rather than a midnight timestamp (issue 12).
+DATES: Mapping[tuple[str, str], frozenset[str]] = {
+    ("orders.v2.oas2.yml", "orderProducts"): frozenset({"event_date"}),
+}
+
 # Dates that the specs type as plain strings: v2's RFC 2822 dates (orders.v2.oas2.yml, date_modified:
-# "RFC-2822. This date time is always in UTC in the api response"; event_date is `format: date`) and the
-# products' date_last_imported (products_catalog.v3.yml examples: '2015-07-03T18:16:02+00:00').
+# "RFC-2822. This date time is always in UTC in the api response") and the products' date_last_imported
+# (products_catalog.v3.yml examples: '2015-07-03T18:16:02+00:00').
 TIMESTAMPS: Mapping[tuple[str, str], frozenset[str]] = {
     ("orders.v2.oas2.yml", "order_RespOnly"): frozenset({"date_modified", "date_shipped"}),
     ("orders.v2.oas2.yml", "order_Shared"): frozenset({"date_created"}),
-    ("orders.v2.oas2.yml", "orderProducts"): frozenset({"event_date"}),
     ("orders.v2.oas2.yml", "orderShipment"): frozenset({"date_created"}),
     ("catalog/products_catalog.v3.yml", "product_Base_response"): frozenset({"date_last_imported"}),
     # Issue 15, store family: customer groups' '2023-07-17 06:30:41' (customers.v2.yml examples), coupons'
@@ -625,6 +631,10 @@ class Converter:
             self.used.add(("timestamp", *key, place.path))
             out["type"] = ["null", "string"]
             out["format"] = "date-time"
+        if place.path in DATES.get(key, ()):
+            self.used.add(("date", *key, place.path))
+            out["type"] = ["null", "string"]
+            out["format"] = "date"
         if place.path in MONEY.get(key, ()):
             self.used.add(("money", *key, place.path))
             out["x-money"] = True
@@ -725,6 +735,7 @@ def generate(specs: Path) -> dict[str, bytes]:
         files[stream] = (json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     listed = {("money", *key, path) for key, paths in MONEY.items() for path in paths}
     listed |= {("timestamp", *key, path) for key, paths in TIMESTAMPS.items() for path in paths}
+    listed |= {("date", *key, path) for key, paths in DATES.items() for path in paths}
     listed |= {("opaque", *key, "") for key in OPAQUE}
     missing = sorted(listed - used)
     if missing:

@@ -39,6 +39,7 @@ _MONTH_NUMBER = {name: f"{number:02d}" for number, name in enumerate(_MONTHS, 1)
 # as "2024-1x-14T..." or "2024-05-14T25:00:00Z" off the fast path.
 _YMD_HMS = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
 _SECONDS = re.compile(_YMD_HMS + r"(?:\.\d+)?")
+_DATE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
 _CANONICAL = re.compile(_YMD_HMS + r"(?:\.\d+)?Z")
 # PHP's date('r'), which is what BigCommerce v2 emits: two-digit day, always +0000.
 _RFC2822_UTC = re.compile(
@@ -81,6 +82,21 @@ def to_rfc3339(value: str) -> str | None:
         return None
     moment, fraction = _parse(value)
     return moment.isoformat() + fraction + "Z"
+
+
+def to_date(value: str) -> str | None:
+    """A calendar date as ``YYYY-MM-DD``; ``""`` is ``None``, and a timestamp gives its UTC day.
+
+    orders.v2.oas2.yml types an order product's ``event_date`` ``format: date``: a day, not a midnight
+    timestamp, though a v2 answer may write it as one (``Fri, 24 Dec 2021 00:00:00 +0000``).
+
+    Raises:
+        ValueError: the value is neither a date nor a timestamp :func:`to_rfc3339` accepts.
+    """
+    if _DATE.fullmatch(value):
+        return value
+    canonical = to_rfc3339(value)
+    return None if canonical is None else canonical[:10]
 
 
 def to_epoch(value: str) -> int:

@@ -2,10 +2,12 @@
 
 The engine pins the sync's start ``T`` first, on BigCommerce's own clock (the ``Date`` of one request,
 never later than ours), so that the incremental guarantee holds against the server's timestamps: every
-record last modified at or before ``T`` is delivered, and no saved cursor passes ``T``. Then each stream
-runs as its own task; orders and their children share one walk (children follow their parent: an
-incremental sync reads the children of changed orders only). A stream that fails reports its error and
-stops where its state last stood; the others finish.
+record last modified at or before ``T`` is delivered, and no saved cursor passes ``T``: a saved cursor
+already after ``T`` fails its stream instead of skipping what lies between, and a ``Date`` more than a day
+from our clock is logged. Then each stream runs as its own task; orders and their children share one walk
+(children follow their parent: an incremental sync reads the children of changed orders only), which ends
+with the archived orders the walk could not see (:meth:`Engine._archived`). A stream that fails reports its
+error and stops where its state last stood; the others finish.
 
 Everything the engine produces goes to a :class:`Sink`: the Airbyte protocol writer for ``read``, the dlt
 loader for ``sync``. Sink methods are coroutines so a slow destination holds the engine back instead of
@@ -24,7 +26,15 @@ from typing import Any, Literal, Protocol
 from source_bigcommerce import dates, records, state
 from source_bigcommerce.config import refuse_future_start
 from source_bigcommerce.errors import ConfigError, ConnectorError
-from source_bigcommerce.http import Client, Forbidden, NotFound, Unauthorized, Unreachable, Untrusted
+from source_bigcommerce.http import (
+    ApiError,
+    Client,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unreachable,
+    Untrusted,
+)
 from source_bigcommerce.order_children import CONSIGNMENT_INCLUDE, OrderChildren
 from source_bigcommerce.paging import Batch, Record, Walker
 from source_bigcommerce.protocol import LogLevel
@@ -33,6 +43,8 @@ from source_bigcommerce.streams import BY_NAME, StreamSpec
 SyncMode = Literal["full_refresh", "incremental"]
 Status = Literal["STARTED", "RUNNING", "COMPLETE", "INCOMPLETE"]
 ORDER_FAMILY = ("orders", "order_products", "transactions")
+CLOCK_SKEW_S = 86_400
+"""A ``Date`` header further than this from the local clock is reported: one of the two clocks is wrong."""
 
 
 class Sink(Protocol):
@@ -72,6 +84,8 @@ class Progress:
     cursor: int | None = None
     error: ConnectorError | None = None
     running: bool = False
+    archived: state.Archived | None = None
+    """The orders family: what it knows of the archived orders it has delivered (state.Archived)."""
 
     @property
     def failed(self) -> bool:
@@ -100,10 +114,12 @@ class Engine:
         }
         for item in progress.values():
             await self._sink.status(item.spec.name, "STARTED")
-        family = [progress[name] for name in ORDER_FAMILY if name in progress]
+        family = [progress[n] for n in ORDER_FAMILY if n in progress and not progress[n].failed]
         work = [self._guard(family, self._orders(family, start))] if family else []
         for item in progress.values():
-            if item.spec.name not in ORDER_FAMILY:
+            if item.failed:
+                work.append(self._guard([item], _nothing()))
+            elif item.spec.name not in ORDER_FAMILY:
                 work.append(self._guard([item], self._stream(item, start)))
         tasks = [asyncio.ensure_future(coroutine) for coroutine in work]
         try:
@@ -119,6 +135,8 @@ class Engine:
     def _plan(
         self, spec: StreamSpec, mode: SyncMode, stream_state: Mapping[str, Any], start: int
     ) -> Progress:
+        """Where a stream starts; a saved cursor after the sync's start fails the stream (it is INCOMPLETE,
+        its state untouched) rather than skip, or silently re-read, everything modified in between."""
         item = Progress(spec=spec, mode=mode, lo=self._settings.start_date, start=start)
         if not spec.incremental:
             return item
@@ -127,15 +145,17 @@ class Engine:
             self._sink.log(
                 "WARN", f"{spec.name}: the saved state carries no date cursor; reading from start_date."
             )
-        item.lo = state.resume_from(self._settings.start_date, cursor, start)
-        wanted = self._settings.start_date if cursor is None else max(self._settings.start_date, cursor)
-        if wanted > item.lo:
-            self._sink.log(
-                "WARN",
-                f"{spec.name}: the cursor {dates.from_epoch(wanted)} is later than this sync's start "
-                f"{dates.from_epoch(start)}; reading from the start instead.",
+        if cursor is not None and cursor > start:
+            item.error = ConfigError(
+                f"The state of stream {spec.name!r} has its cursor at {dates.from_epoch(cursor)}, after this "
+                f"sync's start {dates.from_epoch(start)} on BigCommerce's clock, so reading from it would skip "
+                "what changes until then; fix or remove that stream's state, or read the stream again from "
+                "start_date (sync --full-refresh)."
             )
+        item.lo = state.resume_from(self._settings.start_date, cursor, start)
         item.cursor = item.lo
+        if mode == "incremental" and spec.name in ORDER_FAMILY:
+            item.archived = state.Archived.from_state(stream_state.get(state.ARCHIVED))
         return item
 
     async def _pin_start(self, specs: list[StreamSpec]) -> int:
@@ -164,7 +184,17 @@ class Engine:
                 self._sink.log("WARN", f"{error.message} Its stream will try again; the others go on.")
                 continue
             server = response.server_time()
-            return min(ours, server) if server is not None else ours
+            if server is None:
+                return ours
+            if abs(server - ours) > CLOCK_SKEW_S:
+                self._sink.log(
+                    "WARN",
+                    f"BigCommerce's clock (the Date header of its answer, {dates.from_epoch(server)}) is "
+                    f"{abs(server - ours) / 86_400:.1f} days {'behind' if server < ours else 'ahead of'} this "
+                    f"machine's ({dates.from_epoch(ours)}); the sync starts at the earlier of the two, so "
+                    "check this machine's clock, or a proxy that rewrites the Date header.",
+                )
+            return min(ours, server)
         return ours
 
     async def _guard(self, items: list[Progress], work: Coroutine[Any, Any, None]) -> None:
@@ -194,7 +224,7 @@ class Engine:
         return error
 
     def _state(self, item: Progress) -> dict[str, Any]:
-        return state.state_for(item.spec, item.cursor if item.spec.incremental else None)
+        return state.state_for(item.spec, item.cursor if item.spec.incremental else None, item.archived)
 
     async def _deliver(self, item: Progress, batch: list[Record]) -> None:
         if not batch:
@@ -221,6 +251,7 @@ class Engine:
             spec,
             normalize=records.normalizer(spec.name),
             lookahead=self._settings.lookahead,
+            log=self._sink.log,
             **kwargs,
         )
 
@@ -270,21 +301,92 @@ class Engine:
             on_page=hook if children else None,
         )
         lo = min(item.lo for item in family)
+        archived: set[int] = set()
         async with contextlib.aclosing(walker.modified(lo, start)) as batches:
             async for batch in batches:
-                await self._orders_batch(by_name, batch)
+                await self._orders_batch(by_name, batch, archived)
+        await self._archived(by_name, walker, archived)
 
-    async def _orders_batch(self, by_name: dict[str, Progress], batch: Batch) -> None:
+    async def _archived(self, by_name: dict[str, Progress], walker: Walker, seen: set[int]) -> None:
+        """Deliver, marked ``is_deleted: true``, the orders archived since the last read that the walk did not.
+
+        BigCommerce archives a deleted order, and its list may leave archived orders out unless asked with
+        ``is_deleted=true``; whether archiving moves ``date_modified`` is not documented either. So the
+        walk's window cannot be trusted to hold a newly archived order. Instead, every read lists the
+        archived orders' ids (by id, to the empty page: one request per 250 archived orders and one more)
+        and compares their summary with the one kept in the state (:class:`state.Archived`), which tells
+        exactly which were archived since. Those the walk did not deliver are read again from the first of
+        them (usually one request) and delivered, with their children where their cursors want them.
+        ``/orders/count`` is not asked: BigCommerce's may lag behind the list. An API that ignores the
+        filter (it answers orders that are not archived) shows archived orders in its default list, which
+        the walk has read.
+        """
+        items = [item for item in by_name.values() if not item.failed]
+        if not items:
+            return
+        saved = {item.archived for item in items}
+        before = saved.pop() if len(saved) == 1 else None
+        listed: set[int] = set()
+        in_range: set[int] = set()  # modified at or after start_date: the others are not read at all
+        try:
+            async with contextlib.aclosing(walker.archived(lambda order: False)) as pages:
+                async for page, _ in pages:
+                    listed.update(order["id"] for order in page)
+                    in_range.update(o["id"] for o in page if _modified(o) >= self._settings.start_date)
+            if walker.filter_ignored:
+                self._sink.log(
+                    "INFO",
+                    "orders: GET /v2/orders ignores is_deleted=true; archived orders come in its default list.",
+                )
+                return
+            now = state.Archived.of(listed)
+            wanted = (listed if before is None else before.news(now, listed)) & (in_range - seen)
+            if wanted:
+                await self._deliver_archived(by_name, walker, wanted, seen)
+        except ApiError as error:
+            if error.status not in (400, 422):
+                raise
+            self._sink.log(
+                "WARN",
+                f"orders: {error.message} Archived orders are read from the default list only, which may "
+                "leave them out.",
+            )
+            return
+        for item in items:
+            item.archived = now
+
+    async def _deliver_archived(
+        self, by_name: dict[str, Progress], walker: Walker, wanted: set[int], seen: set[int]
+    ) -> None:
+        """Read the archived orders ``wanted`` again, from the first of them, and deliver them."""
+        pending = set(wanted)
+        listing = walker.archived(lambda order: order["id"] in wanted, first_id=min(wanted))
+        async with contextlib.aclosing(listing) as pages:
+            async for page, batch in pages:
+                await self._orders_batch(by_name, batch, seen, listed=True)
+                pending.difference_update(order["id"] for order in page)
+                if not pending:
+                    break
+
+    async def _orders_batch(
+        self, by_name: dict[str, Progress], batch: Batch, archived: set[int], *, listed: bool = False
+    ) -> None:
+        """Deliver a batch of the orders walk to each member of the family still running.
+
+        ``archived`` gathers the ids of the archived orders delivered; a batch of the archived listing
+        (``listed``) is delivered whatever its orders' dates, and moves no cursor.
+        """
         for name, error in batch.failures.items():
             item = by_name[name]
             if not item.failed:
                 item.error = self._explain(item.spec, error)
                 self._sink.log("ERROR", f"{name}: {item.error.message} The other streams go on.")
+        archived.update(record["id"] for record in batch.records if record.get("is_deleted") is True)
         orders = by_name.get("orders")
-        if orders is not None:
+        if orders is not None and not orders.failed:
             found = batch.records
             # A batch is in cursor order: when its first order is in the orders' range, all of them are.
-            if found and _modified(found[0]) < orders.lo:
+            if not listed and found and _modified(found[0]) < orders.lo:
                 found = [r for r in found if _modified(r) >= orders.lo]
             await self._deliver(orders, found)
         for name in ("order_products", "transactions"):
@@ -307,6 +409,10 @@ def unknown_store(store_hash: str) -> ConfigError:
         f"BigCommerce knows no store with the hash {store_hash!r} (HTTP 404): "
         "check store_hash (the part after /stores/ in the API path of your API account)."
     )
+
+
+async def _nothing() -> None:
+    """The work of a stream that failed before it started (its error is already set)."""
 
 
 def _modified(record: Record) -> int:

@@ -126,6 +126,12 @@ class TooLarge(ConnectorError):
     fails at once, as asking again would bring the same bytes back."""
 
 
+class HeavyPage(TransientError):
+    """A list page answered 500 or timed out, and its caller would rather ask for it in smaller pages than
+    retry it as it is: BigCommerce advises a smaller ``limit`` for an expensive call that fails so
+    (docs/start/about/status-codes.mdx, 500). Raised only for requests made with ``shrinkable=True``."""
+
+
 UNREACHABLE_REMEDY = "check api_url and that this machine can reach it"
 
 
@@ -200,6 +206,8 @@ class ClientStats:
     requests: int = 0
     retries: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    heavy_pages: int = 0
+    """List pages that answered 500 or timed out and were asked for again in smaller pages (HeavyPage)."""
 
 
 class Client:
@@ -255,16 +263,18 @@ class Client:
         *,
         max_retries: int | None = None,
         breaker: Breaker | None = None,
+        shrinkable: bool = False,
     ) -> Response:
         """GET ``/{api}{path}``; retries what can pass, raises :class:`ApiError` or TransientError otherwise.
 
-        Requests given one :class:`Breaker` retry one at a time and give up together.
+        Requests given one :class:`Breaker` retry one at a time and give up together. A ``shrinkable`` list
+        page that answers 500 or times out raises :class:`HeavyPage` at once instead of being retried.
         """
         if breaker is None:
-            return await self._get(api, path, params, max_retries, None)
+            return await self._get(api, path, params, max_retries, None, shrinkable)
         probe = _Probe(breaker)
         try:
-            return await self._get(api, path, params, max_retries, probe)
+            return await self._get(api, path, params, max_retries, probe, shrinkable)
         except (TransientError, Untrusted) as error:
             if probe.holding:
                 breaker.tripped = error
@@ -279,6 +289,7 @@ class Client:
         params: Mapping[str, str] | None,
         max_retries: int | None,
         probe: _Probe | None,
+        shrinkable: bool = False,
     ) -> Response:
         where = f"GET /{api}{path}"
         url = f"{self._base}/{api}{path}"
@@ -302,6 +313,9 @@ class Client:
                         "to reset; another app may be using the store's whole quota."
                     )
                 continue
+            if shrinkable and result.heavy:
+                self.stats.heavy_pages += 1
+                raise HeavyPage(f"{where}: {result.reason}")
             failures += 1
             # A 429 without headers is already held by the governor, for every request: no second wait,
             # unless the server asked this request for a longer one.
@@ -365,7 +379,7 @@ class Client:
                 headers = resp.headers
                 raw = await _read_within(resp, self._max_response)
         except asyncio.TimeoutError:
-            return _Failed(f"no complete answer within {self._timeout.total:g} s")
+            return _Failed(f"no complete answer within {self._timeout.total:g} s", heavy=True)
         except aiohttp.ClientConnectorCertificateError as exc:
             raise Untrusted(
                 f"The TLS certificate of {exc.host}:{exc.port} could not be verified "
@@ -417,7 +431,7 @@ class Client:
                 self._refuse_large_record(body, where)
             return Response(status=status, body=body, date=headers.get("Date"))
         if outcome is Outcome.RETRY:
-            return _Failed(f"HTTP {status}")
+            return _Failed(f"HTTP {status}", heavy=status == 500)
         raise _error(outcome, status, where, _detail(raw, self._token))
 
     def _refuse_large_record(self, body: Any, where: str) -> None:
@@ -452,6 +466,8 @@ class _Failed:
     """The governor already holds every request this long (a 429 without headers); no second pause."""
     after: float | None = None
     """The server asked this request to wait this long before retrying (``Retry-After``)."""
+    heavy: bool = False
+    """A 500 or a timeout: what an expensive list page meets (HeavyPage)."""
 
 
 class _Probe:

@@ -874,6 +874,7 @@ def request_stats(client: Client) -> RequestStats:
         requests=client.stats.requests,
         rate_limited=client.stats.statuses.get(429, 0),
         retries=client.stats.retries,
+        heavy_pages=client.stats.heavy_pages,
         waits=governor.waits,
         wait_seconds=governor.wait_seconds,
     )

@@ -6,7 +6,8 @@ Order products come with the orders page itself through
 across shipping, pickup, download and gift-certificate consignments. BigCommerce embeds at most 50 line
 items per consignment and marks a cut consignment with an undocumented ``__warning__`` (bigcommerce/docs
 issue #960); such an order, and any order whose line-item quantities do not add up to its
-``items_total``, is read from ``/v2/orders/{id}/products`` instead.
+``items_total``, is read from ``/v2/orders/{id}/products`` instead, page by page until the quantities add
+up (or an empty page), at the page size the API serves, each page bringing products not read yet.
 
 Transactions have no bulk endpoint: ``/v3/orders/{id}/transactions`` is asked once per order, all orders
 of a page at once (the client's concurrency limit and the rate governor pace them). 204 means the order
@@ -29,7 +30,17 @@ from typing import Any
 
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.http import Breaker, Client, Log, NotFound
-from source_bigcommerce.paging import Children, Failures, Normalize, Record, modified_at
+from source_bigcommerce.paging import (
+    STOPS,
+    Children,
+    Failures,
+    Incomplete,
+    Normalize,
+    Record,
+    UnexpectedResponse,
+    ignored,
+    modified_at,
+)
 
 CONSIGNMENT_INCLUDE: Mapping[str, str] = {
     "include": "consignments.line_items",
@@ -127,9 +138,8 @@ class OrderChildren:
                     else:
                         children.setdefault(order_id, {})["order_products"] = items
                 else:
-                    jobs.append(
-                        ("order_products", order_id, self._start("order_products", self._products(order_id)))
-                    )
+                    products = self._products(order_id, int(order.get("items_total") or 0))
+                    jobs.append(("order_products", order_id, self._start("order_products", products)))
             if "transactions" in wanted and modified >= wanted["transactions"]:
                 jobs.append(
                     ("transactions", order_id, self._start("transactions", self._transactions(order_id)))
@@ -151,19 +161,44 @@ class OrderChildren:
         failures: Failures = {name: error for name, error in self.failed.items() if name in self.since}
         return children, failures
 
-    async def _products(self, order_id: int) -> list[Record]:
-        """All of an order's products, page by page (204 ends an empty page, as on every v2 list)."""
+    async def _products(self, order_id: int, items_total: int) -> list[Record]:
+        """All of an order's products, page by page.
+
+        The list ends at an empty page (204, as on every v2 list), or at a short page once the quantities
+        read add up to the order's ``items_total``. A short first page that does not add up is the page size
+        the API serves, and the next pages are asked at that size. Each page must bring products not read
+        yet (else the API ignores ``page`` and the stream fails), and no order holds more lines than items,
+        which bounds what one order may hold in memory.
+        """
+        path = f"/orders/{order_id}/products"
         records: list[Record] = []
+        seen: set[int] = set()
+        quantity = 0
+        limit = 250
         page = 1
         while True:
-            params = {"limit": "250", **({"page": str(page)} if page > 1 else {})}
-            response = await self.client.get(
-                "v2", f"/orders/{order_id}/products", params, breaker=self.breakers["order_products"]
-            )
+            params = {"limit": str(limit), **({"page": str(page)} if page > 1 else {})}
+            response = await self.client.get("v2", path, params, breaker=self.breakers["order_products"])
             batch = response.body or []
+            if not isinstance(batch, list):
+                raise UnexpectedResponse(
+                    f"GET /v2{path} answered with a JSON {type(batch).__name__}, not a list."
+                )
+            ids = [item["id"] for item in batch]
+            if ids and seen.issuperset(ids):
+                raise ignored("order_products", f"GET /v2{path}", f"page={page}")
+            seen.update(ids)
             records.extend(batch)
-            if len(batch) < 250:
+            quantity += sum(int(item.get("quantity") or 0) for item in batch)
+            if not batch or (len(batch) < limit and quantity >= items_total):
                 break
+            if len(records) > items_total + limit:
+                raise Incomplete(
+                    f"order_products: GET /v2{path} served {len(records)} products for an order of "
+                    f"{items_total} items and still had more; {STOPS}."
+                )
+            if page == 1 and len(batch) < limit:
+                limit = len(batch)
             page += 1
         normalize = self.normalize["order_products"]
         for record in records:
@@ -171,11 +206,32 @@ class OrderChildren:
         return records
 
     async def _transactions(self, order_id: int) -> list[Record]:
-        response = await self.client.get(
-            "v3", f"/orders/{order_id}/transactions", breaker=self.breakers["transactions"]
-        )
-        body = response.body
-        records: list[Record] = body.get("data") or [] if isinstance(body, dict) else []
+        """An order's transactions: one request, unless ``meta.pagination`` says more pages follow.
+
+        reference/orders.v3.yml documents no paging parameters for this endpoint; should BigCommerce page it
+        anyway, its ``total`` is followed with ``page`` and the ``per_page`` it served, each page bringing
+        transactions not read yet.
+        """
+        path = f"/orders/{order_id}/transactions"
+        records: list[Record] = []
+        seen: set[int] = set()
+        params: dict[str, str] | None = None
+        page = 1
+        while True:
+            response = await self.client.get("v3", path, params, breaker=self.breakers["transactions"])
+            body = response.body if isinstance(response.body, dict) else {}
+            data: list[Record] = body.get("data") or []
+            ids = [record["id"] for record in data]
+            if ids and seen.issuperset(ids):
+                raise ignored("transactions", f"GET /v3{path}", f"page={page}")
+            seen.update(ids)
+            records.extend(data)
+            pagination = (body.get("meta") or {}).get("pagination") or {}
+            total = pagination.get("total")
+            if not data or not isinstance(total, int) or len(records) >= total:
+                break
+            page += 1
+            params = {"page": str(page), "limit": str(pagination.get("per_page") or len(data))}
         normalize = self.normalize["transactions"]
         for record in records:
             normalize(record)

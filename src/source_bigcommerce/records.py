@@ -2,7 +2,8 @@
 
 A record leaves the connector as BigCommerce sent it, with one change: every value the schema declares
 ``format: date-time`` is rewritten to RFC 3339 UTC by :func:`dates.to_rfc3339` (v2's RFC 2822 included;
-``""`` becomes ``None``). Nothing is dropped or added, money strings stay strings (a float would lose
+``""`` becomes ``None``), and every ``format: date`` (an order product's ``event_date``) to ``YYYY-MM-DD``
+by :func:`dates.to_date`. Nothing is dropped or added, money strings stay strings (a float would lose
 cents), numbers stay numbers. Walking the schema for every record would cost more than the rewrite itself,
 so :func:`normalizer` reads the schema once into a plan: the top-level timestamp names, and a small tree
 for the nested objects and arrays that hold timestamps (``anyOf`` branches merged, since the record shows
@@ -28,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from source_bigcommerce.dates import to_rfc3339
+from source_bigcommerce.dates import to_date, to_rfc3339
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.streams import BY_NAME, schema
 
@@ -39,6 +40,9 @@ class UnreadableDate(ConnectorError, ValueError):
     """A record holds a date the connector cannot read; the stream fails with a system_error."""
 
 
+_CONVERT: Mapping[Any, Callable[[str], str | None]] = {"date-time": to_rfc3339, "date": to_date}
+
+
 class BadRecord(ConnectorError):
     """A record without the key or cursor its stream needs; the stream fails with a system_error."""
 
@@ -47,7 +51,8 @@ class BadRecord(ConnectorError):
 class _Plan:
     """What to rewrite at one place in a record: the value itself, named fields of it, or its items."""
 
-    timestamp: bool = False
+    convert: Callable[[str], str | None] | None = None
+    """:func:`dates.to_rfc3339` for a ``date-time``, :func:`dates.to_date` for a ``date``."""
     fields: tuple[tuple[str, _Plan], ...] = ()
     items: _Plan | None = None
 
@@ -57,9 +62,9 @@ class _Plan:
 
 
 def _compile(node: Mapping[str, Any]) -> _Plan | None:
-    """The plan for a schema node, or ``None`` when nothing under it is a timestamp."""
+    """The plan for a schema node, or ``None`` when nothing under it is a timestamp or a date."""
     plan = _Plan(
-        timestamp=node.get("format") == "date-time",
+        convert=_CONVERT.get(node.get("format")),
         fields=tuple(
             (name, child)
             for name, child in ((name, _compile(sub)) for name, sub in node.get("properties", {}).items())
@@ -71,7 +76,7 @@ def _compile(node: Mapping[str, Any]) -> _Plan | None:
         other = _compile(branch)
         if other is not None:
             plan = _merge(plan, other)
-    return plan if plan.timestamp or plan.nested else None
+    return plan if plan.convert is not None or plan.nested else None
 
 
 def _merge(a: _Plan, b: _Plan) -> _Plan:
@@ -79,7 +84,7 @@ def _merge(a: _Plan, b: _Plan) -> _Plan:
     for name, plan in b.fields:
         fields[name] = _merge(fields[name], plan) if name in fields else plan
     items = b.items if a.items is None else a.items if b.items is None else _merge(a.items, b.items)
-    return _Plan(timestamp=a.timestamp or b.timestamp, fields=tuple(fields.items()), items=items)
+    return _Plan(convert=a.convert or b.convert, fields=tuple(fields.items()), items=items)
 
 
 def _walk(value: Any, plan: _Plan) -> None:
@@ -89,15 +94,15 @@ def _walk(value: Any, plan: _Plan) -> None:
             inner = value.get(name)
             if inner is None:
                 continue
-            if sub.timestamp and inner.__class__ is str:
-                value[name] = to_rfc3339(inner)
+            if sub.convert is not None and inner.__class__ is str:
+                value[name] = sub.convert(inner)
             elif sub.nested:
                 _walk(inner, sub)
     elif value.__class__ is list and plan.items is not None:
         sub = plan.items
         for index, inner in enumerate(value):
-            if sub.timestamp and inner.__class__ is str:
-                value[index] = to_rfc3339(inner)
+            if sub.convert is not None and inner.__class__ is str:
+                value[index] = sub.convert(inner)
             elif sub.nested and inner is not None:
                 _walk(inner, sub)
 
@@ -106,7 +111,7 @@ def _walk(value: Any, plan: _Plan) -> None:
 def normalizer(stream_name: str) -> Normalizer:
     """The function that normalises, in place, one record of ``stream_name``; built once per stream."""
     root = _compile(schema(stream_name)) or _Plan()
-    flat = tuple(name for name, plan in root.fields if plan.timestamp)
+    flat = tuple((name, plan.convert) for name, plan in root.fields if plan.convert is not None)
     deep = tuple((name, plan) for name, plan in root.fields if plan.nested)
     spec = BY_NAME[stream_name]
     key = spec.primary_key
@@ -118,10 +123,10 @@ def normalizer(stream_name: str) -> Normalizer:
             raise _bad(stream_name, record, key, key_type)
         name = ""
         try:
-            for name in flat:
+            for name, convert in flat:
                 value = record.get(name)
                 if value.__class__ is str:
-                    record[name] = to_rfc3339(value)
+                    record[name] = convert(value)
             for name, plan in deep:
                 value = record.get(name)
                 if value is not None:

@@ -36,6 +36,8 @@ class RequestStats:
     rate_limited: int = 0
     """Responses with status 429."""
     retries: int = 0
+    heavy_pages: int = 0
+    """List pages that answered 500 or timed out and were read again as smaller pages."""
     waits: int = 0
     """Times every request was held back for the store's rate-limit window to reset."""
     wait_seconds: float = 0.0
@@ -272,8 +274,9 @@ def print_summary(summary: Summary, *, as_json: bool, out: TextIO | None = None)
         )
     console.print(table)
     stats = summary.requests
+    heavy = f"{stats.heavy_pages} heavy pages read in smaller pages, " if stats.heavy_pages else ""
     console.print(
-        f"{stats.requests:,} requests, {stats.rate_limited} rate limited (429), {stats.retries} retries, "
+        f"{stats.requests:,} requests, {stats.rate_limited} rate limited (429), {stats.retries} retries, {heavy}"
         f"{stats.waits} waits for the quota ({stats.wait_seconds:.1f} s); {_count(summary.chunks, 'chunk')} committed "
         f"in {summary.duration_s:.1f} s."
     )

@@ -4,7 +4,9 @@ What we emit, per stream (inside Airbyte's per-stream STATE message):
 
 * a stream with a cursor, and the order children, ``{"date_modified": "<RFC 3339 Z>", "state_version": 1}``.
   For ``order_products`` and ``transactions`` the cursor is their parent order's ``date_modified``: every
-  order modified before it has had its children read.
+  order modified before it has had its children read. The three streams of the orders family add
+  ``"archived_orders": {"buckets": [...]}`` once they have read every archived order
+  (:class:`Archived`).
 * a full-refresh stream, ``{}``.
 
 What we read: Airbyte's per-stream list, a single STATE message (bare or wrapped in an AirbyteMessage),
@@ -24,7 +26,8 @@ reading everything again silently could be hours of quota, and a wrong cursor si
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,9 @@ from source_bigcommerce.streams import BY_NAME, StreamSpec
 STATE_VERSION = 1
 CURSOR = "date_modified"
 """The key of the cursor in our stream state; for the order children it is their parent order's."""
+ARCHIVED = "archived_orders"
+"""The key of the orders family's :class:`Archived` summary in its stream state."""
+ARCHIVE_BUCKETS = 64
 
 # Keys the archived connector and the Airbyte CDK leave in a stream state that carry no usable time.
 _TIMELESS_KEYS = frozenset(
@@ -47,6 +53,7 @@ _TIMELESS_KEYS = frozenset(
         "use_global_cursor",
         "lookback_window",
         "state_version",
+        ARCHIVED,
     }
 )
 _FILE_REMEDY = "fix it or start without --state"
@@ -135,11 +142,73 @@ def advance(cursor: int, resume: int | None, start: int) -> int:
     return max(cursor, min(resume, start))
 
 
-def state_for(spec: StreamSpec, cursor: int | None) -> dict[str, Any]:
-    """The stream_state to emit: the cursor as RFC 3339 for incremental streams, else ``{}``."""
+@dataclass(frozen=True)
+class Archived:
+    """What the orders family knows of the archived orders: a summary of their ids (per bucket ``id % 64``:
+    how many, and the sum of their ids), a few hundred bytes of state whatever the store's size.
+
+    BigCommerce does not say whether archiving an order moves its ``date_modified``, so a newly archived
+    order may lie anywhere in the past. Each read lists the archived orders' ids (engine._archived) and
+    compares their summary with the saved one: a bucket that gained exactly one order gained the id by
+    which its sum grew, so exactly the newly archived orders are found, not every archived order again.
+    Only a bucket that changed otherwise (two archived into it at once, or one restored) has all its
+    orders delivered again.
+    """
+
+    buckets: Mapping[int, tuple[int, int]] = field(hash=False)
+
+    @property
+    def count(self) -> int:
+        return sum(number for number, _ in self.buckets.values())
+
+    @classmethod
+    def of(cls, ids: Iterable[int]) -> Archived:
+        buckets: dict[int, tuple[int, int]] = {}
+        for ident in ids:
+            number, total = buckets.get(ident % ARCHIVE_BUCKETS, (0, 0))
+            buckets[ident % ARCHIVE_BUCKETS] = (number + 1, total + ident)
+        return cls(buckets)
+
+    def news(self, now: Archived, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` (every archived order listed now, which ``now`` summarises) are new since this
+        summary was taken; every id of a bucket whose change cannot be read as one newly archived order."""
+        by_bucket: dict[int, set[int]] = {}
+        for ident in ids:
+            by_bucket.setdefault(ident % ARCHIVE_BUCKETS, set()).add(ident)
+        found: set[int] = set()
+        for bucket, members in by_bucket.items():
+            number, total = self.buckets.get(bucket, (0, 0))
+            number_now, total_now = now.buckets.get(bucket, (0, 0))
+            if (number_now, total_now) == (number, total):
+                continue
+            gained = total_now - total
+            found |= {gained} if number_now == number + 1 and gained in members else members
+        return found
+
+    def to_state(self) -> dict[str, Any]:
+        return {"buckets": [[b, n, t] for b, (n, t) in sorted(self.buckets.items())]}
+
+    @classmethod
+    def from_state(cls, value: Any) -> Archived | None:
+        """The summary a state carries; None when absent or unreadable (the orders family then delivers every
+        archived order again once, which costs records but loses none)."""
+        buckets = value.get("buckets") if isinstance(value, Mapping) else None
+        if not isinstance(buckets, list) or not all(
+            isinstance(row, list) and len(row) == 3 and all(type(x) is int for x in row) for row in buckets
+        ):
+            return None
+        return cls({b: (n, t) for b, n, t in buckets})
+
+
+def state_for(spec: StreamSpec, cursor: int | None, archived: Archived | None = None) -> dict[str, Any]:
+    """The stream_state to emit: the cursor as RFC 3339 for incremental streams, else ``{}``; the orders
+    family adds its :class:`Archived` summary."""
     if cursor is None or not spec.incremental:
         return {}
-    return {CURSOR: dates.from_epoch(cursor), "state_version": STATE_VERSION}
+    emitted: dict[str, Any] = {CURSOR: dates.from_epoch(cursor), "state_version": STATE_VERSION}
+    if archived is not None:
+        emitted[ARCHIVED] = archived.to_state()
+    return emitted
 
 
 def _cursor(spec: StreamSpec, stream_state: Mapping[str, Any]) -> int | None:

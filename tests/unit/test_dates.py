@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from source_bigcommerce.dates import api_param, from_epoch, to_epoch, to_rfc3339
+from source_bigcommerce.dates import api_param, from_epoch, to_date, to_epoch, to_rfc3339
 
 UTC = timezone.utc
 
@@ -201,3 +201,12 @@ def test_window_bounds_written_for_the_api_read_back_as_the_same_second(seconds:
         text = api_param(seconds, style)
         assert to_epoch(text) == seconds
         assert datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() == seconds
+
+
+def test_a_calendar_date_stays_a_date_and_a_timestamp_gives_its_utc_day() -> None:
+    assert to_date("2023-04-17") == "2023-04-17"
+    assert to_date("Fri, 24 Dec 2021 00:00:00 +0000") == "2021-12-24"
+    assert to_date("2021-12-24T23:30:00-02:00") == "2021-12-25"
+    assert to_date("") is None
+    with pytest.raises(ValueError, match="'soon' is not"):
+        to_date("soon")

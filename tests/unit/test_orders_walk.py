@@ -47,9 +47,7 @@ class FakeOrders:
         api: str,
         path: str,
         params: Mapping[str, str] | None = None,
-        *,
-        max_retries: int | None = None,
-        breaker: Any = None,
+        **options: Any,
     ) -> Response:
         query = dict(params or {})
         if path == "/customers":
@@ -60,6 +58,8 @@ class FakeOrders:
                 raise TransientError(f"GET /v3{path} failed after 3 attempts: HTTP 503.")
             record = {"id": order_id * 10, "order_id": str(order_id), "date_created": from_epoch(TIED)}
             return Response(200, {"data": [record], "meta": {}}, None)
+        if query.get("is_deleted") == "true":
+            return Response(200, {"count": 0} if path == "/orders/count" else None, None)  # none archived
         if "min_date_modified" not in query:  # the request that pins the start
             return Response(200, [], None)
         lo, hi = second(query["min_date_modified"]), second(query["max_date_modified"])

@@ -95,7 +95,7 @@ class ChangingProducts:
         self.touched: set[int] = set()
 
     async def get(
-        self, api: str, path: str, params: Mapping[str, str] | None = None, *, max_retries: int | None = None
+        self, api: str, path: str, params: Mapping[str, str] | None = None, **options: Any
     ) -> Response:
         assert (api, path) == ("v3", "/catalog/products")
         query = dict(params or {})

@@ -202,22 +202,23 @@ ARCHIVED_OWN_OUTPUT_STATE = {
 }
 
 
-@pytest.mark.parametrize(
-    "state",
-    [ARCHIVED_SAMPLE_STATE, ARCHIVED_ABNORMAL_STATE, ARCHIVED_OWN_OUTPUT_STATE],
-    ids=["sample_state", "abnormal_state", "own_output"],
-)
-def test_the_archived_connectors_config_and_state_files_are_accepted(
-    sandbox: RunningSandbox, state: Any
-) -> None:
-    # sample_config.json: the three keys of the archived connector, plus where the sandbox listens.
-    config = {
+def archived_config(sandbox: RunningSandbox) -> dict[str, str]:
+    """sample_config.json: the three keys of the archived connector, plus where the sandbox listens."""
+    return {
         "start_date": "2020-01-01",
         "store_hash": sandbox.config["store_hash"],
         "access_token": sandbox.config["access_token"],
         "api_url": sandbox.config["api_url"],
     }
-    output = read(config, state=orjson.loads(orjson.dumps(state)))
+
+
+@pytest.mark.parametrize(
+    "state", [ARCHIVED_SAMPLE_STATE, ARCHIVED_OWN_OUTPUT_STATE], ids=["sample_state", "own_output"]
+)
+def test_the_archived_connectors_config_and_state_files_are_accepted(
+    sandbox: RunningSandbox, state: Any
+) -> None:
+    output = read(archived_config(sandbox), state=orjson.loads(orjson.dumps(state)))
     assert output.exit_code == 0, output.errors
     assert set(output.statuses) == set(ALL_STREAMS)
     assert all(statuses[-1] == "COMPLETE" for statuses in output.statuses.values())
@@ -225,3 +226,26 @@ def test_the_archived_connectors_config_and_state_files_are_accepted(
         assert output.states[stream][-1]["stream"]["stream_state"]["date_modified"]
     assert BY_NAME["store"].single
     assert isinstance(output, Output)
+
+
+def test_a_cursor_in_the_future_fails_its_stream_with_what_to_do_and_leaves_its_state_alone(
+    sandbox: RunningSandbox,
+) -> None:
+    # The archived connector's abnormal_state.json: cursors in 2080. Reading from them would deliver nothing
+    # until 2080, and reading from start_date instead would silently redo the whole stream.
+    output = read(archived_config(sandbox), state=orjson.loads(orjson.dumps(ARCHIVED_ABNORMAL_STATE)))
+    future = ("customers", "orders", "products", "channels")
+    assert output.exit_code == 1
+    errors = {e["stream_descriptor"]["name"]: e for e in output.errors if "stream_descriptor" in e}
+    assert sorted(errors) == sorted(future)
+    for stream in future:
+        message = errors[stream]["message"]
+        assert message.startswith(f"The state of stream '{stream}' has its cursor at 20")
+        assert "after this sync's start" in message
+        assert "sync --full-refresh" in message
+        assert errors[stream]["failure_type"] == "config_error"
+        assert output.statuses[stream][-1] == "INCOMPLETE"
+        assert stream not in output.states, "its saved cursor must stay as it was"
+        assert not output.records[stream]
+    for stream in set(ALL_STREAMS) - set(future):
+        assert output.statuses[stream][-1] == "COMPLETE", stream
