@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import orjson
 from rich.console import Console
 
+from source_bigcommerce.ratelimit import RESET_MARGIN_S, Governor
 from source_bigcommerce.report import Report, RequestStats, StreamResult, Summary, print_summary
+
+from support import SteppedClock
 
 
 def summary() -> Summary:
@@ -85,3 +89,34 @@ def test_the_summary_is_a_table_with_rows_per_table_or_one_json_object() -> None
     assert parsed["failed"] == ["pages"]
     assert parsed["streams"]["customers"]["rows"] == 1500
     assert parsed["rate_limited"] == 3
+
+
+def test_requests_waiting_side_by_side_for_the_quota_count_their_wall_time_once() -> None:
+    async def main() -> None:
+        clock = SteppedClock()
+        governor = Governor(clock, clock.sleep)
+        governor.observe(
+            0.0,
+            {
+                "X-Rate-Limit-Requests-Left": "0",
+                "X-Rate-Limit-Time-Reset-Ms": "5000",
+                "X-Rate-Limit-Requests-Quota": "150",
+                "X-Rate-Limit-Time-Window-Ms": "6000",
+            },
+        )
+        waiting = [asyncio.ensure_future(governor.acquire()) for _ in range(3)]
+        await asyncio.sleep(0)
+        clock.advance(2.0)
+        held, resets_in = governor.held()
+        assert held == 2.0
+        assert resets_in is not None
+        assert abs(resets_in - (3.0 + RESET_MARGIN_S)) < 1e-9
+        clock.advance(5.0 + RESET_MARGIN_S)
+        await asyncio.gather(*waiting)
+        held, resets_in = governor.held()
+        assert resets_in is None
+        assert held == 5.0 + RESET_MARGIN_S  # three requests waited 5 s side by side: 5 s, not 15
+        assert governor.stats.holds == 1
+        assert governor.stats.wait_seconds > 3 * 5.0  # the old sum, kept for what it is
+
+    asyncio.run(main())
