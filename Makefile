@@ -48,6 +48,7 @@ lock:
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q src tests bench tools
 
+# The demo runs `bigcommerce-sandbox serve` as a process of its own and syncs it over HTTP, as a real store.
 demo: bytecode
 	$(BIN)/source-bigcommerce sync --demo
 

@@ -207,12 +207,18 @@ def undeclared_kinds(rows: Rows, known: Mapping[str, str]) -> dict[str, str] | N
 
 
 def to_arrow(
-    connection: duckdb.DuckDBPyConnection, stream: str, rows: Rows, *, known: Mapping[str, str] | None = None
+    connection: duckdb.DuckDBPyConnection,
+    stream: str,
+    rows: Rows,
+    *,
+    known: Mapping[str, str] | None = None,
+    load_id: str | None = None,
 ) -> tuple[pyarrow.Table, dict[str, dict[str, Any]]] | None:
     """The records as one Arrow table typed from the schema, and hints for the columns the schema lacks.
 
     None when a value cannot be typed exactly (see the module docstring): the caller loads
-    :func:`to_records` instead.
+    :func:`to_records` instead. ``load_id`` adds dlt's ``_dlt_load_id`` column, which dlt adds itself to the
+    rows it gets as dicts (and to Arrow tables only when configured to).
     """
     import duckdb
 
@@ -223,8 +229,9 @@ def to_arrow(
     columns: dict[str, str] = {**kinds(stream), **extra}
     files = "[" + ", ".join(_literal(str(path)) for path in rows.files) + "]"
     types = "{" + ", ".join(f"{_literal(name)}: '{_READ_AS[kind]}'" for name, kind in columns.items()) + "}"
+    dlt_columns = [_DLT_ID] if load_id is None else [_DLT_ID, f"{_literal(load_id)} AS _dlt_load_id"]
     selects = ", ".join(
-        [*(f"{_typed(name, kind)} AS {_quote(name)}" for name, kind in columns.items()), _DLT_ID]
+        [*(f"{_typed(name, kind)} AS {_quote(name)}" for name, kind in columns.items()), *dlt_columns]
     )
     source = f"read_json({files}, format = 'array', columns = {types})"
     query = f"SELECT {selects} FROM {source}"
