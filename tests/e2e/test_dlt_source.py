@@ -44,7 +44,10 @@ def readme_pipeline(
 
     pipeline = dlt.pipeline(name, destination=dlt.destinations.duckdb(str(db)), dataset_name="main")
     pipeline.run(bigcommerce_source(config, **options))
-    counts: dict[str, int] = pipeline.last_trace.last_normalize_info.row_counts
+    trace = pipeline.last_trace
+    assert trace is not None
+    assert trace.last_normalize_info is not None
+    counts: dict[str, int] = trace.last_normalize_info.row_counts
     return counts
 
 
