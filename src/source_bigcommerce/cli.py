@@ -221,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail(writer, error, debug=args.debug)
         return 1
     except KeyboardInterrupt:
+        if args.command == "sync" and args.json:
+            print(orjson.dumps({"ok": False, "error": "Interrupted."}).decode(), flush=True)
         print("Interrupted.", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -10,6 +10,7 @@ pinned exactly, with a clock the test moves, in tests/unit/test_sink.py.)
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import orjson
 
 from sync_support import cli_command, duckdb_rows, duckdb_target, kill, run_until_hold
 
-from support import canonical_time, write_json
+from support import canonical_time, child_env, write_json
 
 SandboxFactory = Any
 THROTTLED: dict[str, Any] = {
@@ -76,3 +77,31 @@ def table_exists(target: Any, table: str) -> bool:
             "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", [table]
         ).fetchone()
         return bool(found and found[0])
+
+
+def test_ctrl_c_stops_a_throttled_sync_with_its_commits_kept_and_one_json_object(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    sb = sandbox_factory(**THROTTLED)
+    target = duckdb_target(tmp_path)
+    command = cli_command(
+        write_json(tmp_path / "config.json", sb.config),
+        target,
+        "--streams",
+        "customers,orders,transactions",
+        "--chunk-seconds",
+        "2",
+        "--json",
+    )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env())
+    assert process.stderr is not None
+    for raw in process.stderr:
+        if raw.startswith(b"Committed chunk 1:"):
+            break
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr.decode()[-2000:]
+    assert orjson.loads(stdout) == {"ok": False, "error": "Interrupted."}
+    assert stderr.decode().splitlines()[-1] == "Interrupted."
+    assert "Traceback" not in stderr.decode()
+    assert duckdb_rows(target, "customers"), "what was committed before Ctrl-C stays"
