@@ -134,6 +134,14 @@ def preparer(stream: str) -> Callable[[Record], bool]:
     return prepare
 
 
+def prepare_batch(prepare: Callable[[Record], bool], batch: list[Record]) -> bool:
+    """Every record of ``batch`` through ``prepare`` (a :func:`preparer`); whether all its amounts are plain."""
+    plain = True
+    for record in batch:
+        plain &= prepare(record)
+    return plain
+
+
 def _check_amount(stream: str, record: Record, name: str, value: str) -> None:
     try:
         if Decimal(value).is_finite():

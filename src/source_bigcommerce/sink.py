@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from source_bigcommerce.columns import preparer
+from source_bigcommerce.columns import prepare_batch, preparer
 from source_bigcommerce.destination import DestinationError
 from source_bigcommerce.engine import Status
 from source_bigcommerce.errors import ConnectorError
@@ -113,10 +113,7 @@ class LoadSink:
         """Check and serialise a stream's records: a money value that is not an amount fails its own stream
         (the engine's guard catches it), where in the loader it would stop the whole sync."""
         await self._pass()
-        prepare = self._prepare[stream]
-        plain = True
-        for row in batch:
-            plain &= prepare(row)
+        plain = prepare_batch(self._prepare[stream], batch)
         self._buffers[stream].spool.add(batch, misfit=not plain)
         self._report.read(stream, len(batch))
 

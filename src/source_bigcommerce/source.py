@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import dlt
 
 from source_bigcommerce import tables, wiring
-from source_bigcommerce.columns import column_hints, preparer
+from source_bigcommerce.columns import column_hints, prepare_batch, preparer
 from source_bigcommerce.config import Config, load_config, parse_config
 from source_bigcommerce.engine import Status
 from source_bigcommerce.errors import ConfigError, ConnectorError
@@ -270,10 +270,7 @@ class _QueueSink:
         self._prepare = {name: preparer(name) for name in queues}
 
     async def records(self, stream: str, batch: list[Record]) -> None:
-        prepare = self._prepare[stream]
-        plain = True
-        for record in batch:
-            plain &= prepare(record)
+        plain = prepare_batch(self._prepare[stream], batch)
         await self._room[stream].acquire()
         self._queues[stream].put_nowait(("rows", (batch, not plain)))
 
