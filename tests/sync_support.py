@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 import pytest
 
-from source_bigcommerce.cli import select_streams
+from source_bigcommerce.cli import CHUNK_ROWS, CHUNK_SECONDS, select_streams
 from source_bigcommerce.columns import column_hints
 from source_bigcommerce.config import parse_config
 from source_bigcommerce.destination import Target
@@ -70,6 +70,7 @@ def run_sync(
     **options: Any,
 ) -> Summary:
     """The sync in this process (the sandbox serves from its own thread), plain progress lines by default."""
+    options = {"chunk_rows": CHUNK_ROWS, "chunk_seconds": CHUNK_SECONDS, **options}
     chunking = Chunking(streams=select_streams(streams), **options)
     return asyncio.run(sync(parse_config(dict(config)), target, chunking, live=live))
 

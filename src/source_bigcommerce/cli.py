@@ -45,9 +45,10 @@ from source_bigcommerce.wiring import with_client
 
 GC_THRESHOLD = (50_000, 20, 20)
 """The cyclic collector's thresholds during a read (CPython's default is 700, 10, 10); see :func:`quiet_gc`."""
-CHUNK_ROWS = 20_000
-"""Rows per commit. Large enough that dlt's fixed cost per load package (a few tenths of a second) stays
-small, small enough that a chunk's JSON and its Arrow table stay within a few tens of MB."""
+CHUNK_ROWS = 50_000
+"""Rows per commit. Large enough that dlt's fixed cost per load package (about 0.35 CPU-s: medium store, 6.6
+CPU-s in chunks of 20,000, 6.0 in chunks of 50,000) stays small; the rows wait on disk, and only their Arrow
+tables, a few tens of MB, are held at once."""
 CHUNK_SECONDS = 60.0
 """The longest a sync goes without committing what it has read, whatever the quota lets it read."""
 

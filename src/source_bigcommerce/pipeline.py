@@ -12,6 +12,13 @@ destination's latest commit (see :meth:`Loader._continues_destination`). Merged 
 whatever the moment of the kill; appended ones may hold a killed chunk twice, because dlt re-runs a table's load
 job it had not recorded as done.
 
+**Appending while a table holds only this sync's rows.** A merge loads a chunk into a staging table, deletes the
+rows it replaces and inserts it, scanning the whole table each time: the first sync of a large store would pay
+for every row once per chunk. A table that was missing or empty when the sync started holds only what this
+sync wrote (it holds the store's working directory alone), so a chunk none of whose keys an earlier chunk of
+this sync delivered is appended instead; the keys delivered are kept in the conversion's DuckDB to tell. A
+chunk that does repeat a key, or any chunk of a table that had rows, is merged as always.
+
 **One sync at a time.** One sync holds a store's working directory (an exclusive ``flock`` on
 ``bigcommerce_<store hash>.lock`` beside it, released when the process ends, however it ends): a second one
 started meanwhile, say by an hourly cron while the first sync of a large store still runs, would load or drop
@@ -101,6 +108,8 @@ class Loader:
         """The conversion's in-memory DuckDB."""
         self._held: Any = None
         """The destination's DuckDB file, open while chunks follow each other (see :meth:`release`)."""
+        self._fresh: set[str] = set()
+        """Tables that held no row when this sync started (see the module docstring)."""
         self._chunk = 0
         self._commit: str | None = None
         """The last chunk committed (or extracted, in this run): the next chunk's package continues it."""
@@ -155,6 +164,7 @@ class Loader:
             pipeline = pipeline.drop()
             pipeline.sync_destination()
             self._pipeline = pipeline
+            self._fresh = self._empty_tables()
             ours = pipeline.state.get("sources", {}).get(SOURCE, {})
             self._commit = ours.get("commit", {}).get("id")
             saved = ours.get("streams", {})
@@ -166,6 +176,8 @@ class Loader:
             import dlt
 
             self._chunk += 1
+            if self._duckdb is None:
+                self._duckdb = tables.connect()
             commit = {"id": uuid.uuid4().hex, "after": self._commit}
             loaded: dict[str, int] = {}
             resources = []
@@ -175,7 +187,7 @@ class Loader:
                 resources.append(
                     stream_resource(
                         part.spec,
-                        part.disposition,
+                        self._disposition(part, data),
                         data,
                         part.state,
                         inferred=inferred,
@@ -200,14 +212,58 @@ class Loader:
         name = part.spec.name
         if not part.rows.rows:
             return None, {}, None, 0
-        if self._duckdb is None:
-            self._duckdb = tables.connect()
         converted = tables.to_arrow(self._duckdb, name, part.rows, known=self._column_types(name))
         if converted is not None:
             table, inferred = converted
             return table, inferred, self._target.file_format(), table.num_rows
         records = tables.to_records(name, part.rows)
         return records, {}, self._target.dicts_format(), len(records)
+
+    def _disposition(self, part: Part, data: Any) -> Disposition:
+        """``append`` for a merged part of a table that holds only this sync's rows, none with its keys; else
+        the part's own (see the module docstring)."""
+        name = part.spec.name
+        if part.disposition == "replace":
+            self._fresh.add(name)  # from this load on, the table holds only this sync's rows
+        if part.disposition != "merge" or name not in self._fresh or data is None:
+            return part.disposition
+        import pyarrow as pa
+
+        key = part.spec.parent_key or part.spec.primary_key
+        keys = data.column(key) if isinstance(data, pa.Table) else pa.array([row.get(key) for row in data])
+        seen = f'"seen_{name}"'
+        self._duckdb.register("chunk_keys", pa.table({"k": keys}))
+        try:
+            self._duckdb.execute(
+                f"CREATE TABLE IF NOT EXISTS {seen} AS SELECT k FROM chunk_keys LIMIT 0"
+            ).fetchall()
+            [(repeated,)] = self._duckdb.execute(
+                f"SELECT count(*) FROM chunk_keys WHERE k IN (SELECT k FROM {seen})"
+            ).fetchall()
+            self._duckdb.execute(f"INSERT INTO {seen} SELECT k FROM chunk_keys").fetchall()
+        finally:
+            self._duckdb.unregister("chunk_keys")
+        return "merge" if repeated else "append"
+
+    def _empty_tables(self) -> set[str]:
+        """The stream tables that are missing in the destination or hold no row, asked of the destination
+        itself (its information schema, then one row of each); none when it cannot be asked, or a question
+        fails: then every chunk merges, as it always may."""
+        from source_bigcommerce.streams import STREAMS
+
+        names = [spec.name for spec in STREAMS]
+        try:
+            with self._pipeline.destination_client() as client:
+                existing = [name for name, columns in client.get_storage_tables(names) if columns]
+                empty = set(names) - set(existing)
+                for name in existing:
+                    qualified = client.sql_client.make_qualified_table_name(name)
+                    with client.sql_client.execute_query(f"SELECT 1 FROM {qualified} LIMIT 1") as cursor:
+                        if cursor.fetchone() is None:
+                            empty.add(name)
+        except Exception:
+            return set()
+        return empty
 
     def _column_types(self, table: str) -> dict[str, str]:
         """The data type of each column dlt already made for ``table`` (read back from the destination)."""

@@ -42,13 +42,13 @@ Sleep = Callable[[float], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Chunking:
-    """When a chunk is cut; what to write, in what way."""
+    """When a chunk is cut (``--chunk-rows``, ``--chunk-seconds``); what to write, in what way."""
 
     streams: tuple[StreamSpec, ...]
+    chunk_rows: int
+    chunk_seconds: float
     full_refresh: bool = False
     write_disposition: Disposition = "merge"
-    chunk_rows: int = 20_000
-    chunk_seconds: float = 60.0
 
 
 @dataclass

@@ -443,3 +443,30 @@ def test_on_a_terminal_each_stream_with_a_total_gets_one_for_its_eta(
         "pages": len(sandbox.export("pages")),
         "order_products": None,  # read with the orders: BigCommerce gives no total for it
     }
+
+
+def test_a_key_delivered_again_in_a_later_chunk_of_a_first_sync_is_merged_not_appended(
+    tmp_path: Path,
+) -> None:
+    # A first sync appends chunks to tables that held nothing when it started, unless a chunk repeats a key.
+    target = duckdb_target(tmp_path)
+    loader = Loader(target, "fresh")
+    loader.open()
+    state = {"date_modified": "2024-01-02T00:00:00Z", "state_version": 1}
+    for email in ("first", "second"):
+        record = {"id": 1, "date_modified": "2024-01-01T00:00:00Z", "email": email}
+        loader.extract([Part(BY_NAME["customers"], spooled(record), state, "merge")])
+        loader.load()
+    loader.extract([Part(BY_NAME["customers"], spooled({"id": 2, "email": "other"}), state, "merge")])
+    loader.load()
+    loader.release()
+    rows = sorted((row["id"], row["email"]) for row in duckdb_rows(target, "customers"))
+    assert rows == [(1, "second"), (2, "other")]
+    # A later sync finds the table holding rows: every chunk merges.
+    again = Loader(target, "fresh")
+    again.open()
+    again.extract([Part(BY_NAME["customers"], spooled({"id": 2, "email": "changed"}), state, "merge")])
+    again.load()
+    again.release()
+    rows = sorted((row["id"], row["email"]) for row in duckdb_rows(target, "customers"))
+    assert rows == [(1, "second"), (2, "changed")]
