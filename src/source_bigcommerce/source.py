@@ -202,6 +202,7 @@ class _Feed:
         """The resource of one stream: its rows as Arrow tables (dicts where a value does not fit), each
         followed by the state that covers them."""
         self._open += 1
+        spool: tables.Spool | None = None
         try:
             self._start()
             assert self._folder is not None
@@ -221,7 +222,6 @@ class _Feed:
                     if spool.ready.rows < ROWS_PER_TABLE:
                         continue
                 elif kind == "failed":
-                    spool.discard()
                     raise value
                 if spool.ready.rows:
                     load_id = dlt.current.load_package_state()["load_id"]
@@ -232,6 +232,8 @@ class _Feed:
                 if kind == "done":
                     return
         finally:
+            if spool is not None:
+                spool.discard()  # what was not yielded: the run fails, or dlt stopped reading this resource
             self._open -= 1
             if self._open == 0:
                 await self._stop()
