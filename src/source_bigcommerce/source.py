@@ -79,7 +79,7 @@ def table_hints(
 
     columns = column_hints(spec.name)
     columns.update(inferred or {})
-    columns["_dlt_id"] = dict(dlt_id_column())
+    columns[tables.DLT_ID] = dict(dlt_id_column())
     hints: dict[str, Any] = {
         "name": spec.name,
         "table_name": spec.name,

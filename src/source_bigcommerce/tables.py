@@ -1,10 +1,10 @@
 """Records to typed Arrow tables, for dlt: the loader's one CPU-heavy step, done in C++ off the event loop.
 
-The sink serialises each batch of records to JSON the moment it arrives (:class:`Batches`; orjson writes a
-page in about a millisecond, and the bytes take a fraction of the memory the dicts did). When a chunk is cut,
-the loader thread writes that JSON to files of about :data:`FILE_BYTES` and an in-process DuckDB reads them,
-typing every column as :mod:`source_bigcommerce.columns` declares (:func:`to_arrow`); DuckDB works outside the
-GIL, so the engine keeps reading meanwhile, and it reads a file at a time, so its memory stays small. dlt then
+The sink serialises each batch of records to JSON the moment it arrives (:class:`Spool`; orjson writes a
+page in about a millisecond), and what a STATE covers goes to files of about :data:`FILE_BYTES` on disk, out of
+the process's memory. When a chunk is cut, the loader thread has an in-process DuckDB read those files, typing
+every column as :mod:`source_bigcommerce.columns` declares (:func:`to_arrow`); DuckDB works outside the GIL,
+so the engine keeps reading meanwhile, and it parses a file at a time, so its memory stays small. dlt then
 writes the Arrow table as its file format wants (Parquet for DuckDB, CSV for Postgres), with no row-by-row
 normalisation.
 
