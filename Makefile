@@ -48,6 +48,7 @@ lock:
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q src tests bench tools
 
+# The demo runs `bigcommerce-sandbox serve` as a process of its own and syncs it over HTTP, as a real store.
 demo: bytecode
 	$(BIN)/source-bigcommerce sync --demo
 
@@ -69,7 +70,7 @@ bench: bytecode
 # anyone else, or $DLT_DATA_DIR), not here: they go with the file; other targets' stay.
 clean:
 	@test ! -x $(BIN)/python || $(BIN)/python -c "import shutil; \
-		from source_bigcommerce.load import Target, default_dataset; \
+		from source_bigcommerce.destination import Target, default_dataset; \
 		folder = Target('duckdb', None, default_dataset('duckdb')).working_dir(); \
 		print('rm -rf', folder); shutil.rmtree(folder, ignore_errors=True)"
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bigcommerce.duckdb

@@ -9,7 +9,9 @@ Stdout is consumed as it comes (a reader thread), as an Airbyte platform would, 
 lines are only counted per stream, recognised by a regular expression on their first bytes (both our
 compact JSON and the Airbyte CDK's spaced JSON), so a run of millions of records costs the harness about a
 microsecond a line. Every other message is parsed: the last STATE per stream (the next read's state) and
-every TRACE error are kept. ``keep_ids`` also collects record ids of named streams (small reads only).
+every TRACE error are kept. ``keep_ids`` also collects record ids of named streams (small reads only). A
+``sync`` prints one JSON object instead, its summary, which is kept whole; and the arrival times of the stderr
+lines that start with ``stamp`` (a sync's "Committed chunk" lines) are kept too.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class Measured:
     """The last STATE message of each stream, whole (a state file is a list of them)."""
     errors: list[str] = field(default_factory=list)
     ids: dict[str, set[Any]] = field(default_factory=dict)
+    summary: dict[str, Any] | None = None
+    """A sync's JSON summary."""
+    stamps: list[float] = field(default_factory=list)
+    """Seconds from the start at which each stderr line starting with ``stamp`` arrived."""
 
     @property
     def cpu_s(self) -> float:
@@ -69,6 +75,7 @@ class _Reader(threading.Thread):
         self.states: dict[str, dict[str, Any]] = {}
         self.errors: list[str] = []
         self.ids: dict[str, set[Any]] = {}
+        self.summary: dict[str, Any] | None = None
 
     def run(self) -> None:
         match = _RECORD.match
@@ -92,6 +99,9 @@ class _Reader(threading.Thread):
             return
         if not isinstance(message, dict):
             return
+        if "ok" in message and "streams" in message:
+            self.summary = message
+            return
         kind = message.get("type")
         if kind == "STATE":
             stream = message.get("state", {}).get("stream") or {}
@@ -103,6 +113,21 @@ class _Reader(threading.Thread):
             self.errors.append(str(error.get("internal_message") or error.get("message")))
 
 
+class _Stamper(threading.Thread):
+    """Copies stderr to a file, noting when each line starting with ``prefix`` arrived."""
+
+    def __init__(self, stream: IO[bytes], out: IO[bytes], prefix: bytes, started: float) -> None:
+        super().__init__(daemon=True)
+        self._stream, self._out, self._prefix, self._since = stream, out, prefix, started
+        self.stamps: list[float] = []
+
+    def run(self) -> None:
+        for line in self._stream:
+            if line.startswith(self._prefix):
+                self.stamps.append(time.monotonic() - self._since)
+            self._out.write(line)
+
+
 def run(
     command: Sequence[str],
     *,
@@ -110,17 +135,29 @@ def run(
     timeout_s: float,
     keep_ids: Iterable[str] = (),
     cwd: Path | None = None,
+    stamp: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Measured:
     """Run ``command`` to completion (killed after ``timeout_s``) and measure it."""
     stderr_path.parent.mkdir(parents=True, exist_ok=True)
     with stderr_path.open("wb") as stderr:
         started = time.monotonic()
         proc = subprocess.Popen(
-            list(command), stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, cwd=cwd
+            list(command),
+            stdout=subprocess.PIPE,
+            stderr=stderr if stamp is None else subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            env=env,
         )
         assert proc.stdout is not None
         reader = _Reader(proc.stdout, keep_ids)
         reader.start()
+        stamper = None
+        if stamp is not None:
+            assert proc.stderr is not None
+            stamper = _Stamper(proc.stderr, stderr, stamp.encode(), started)
+            stamper.start()
         timer = threading.Timer(timeout_s, proc.kill)
         timer.start()
         try:
@@ -131,6 +168,9 @@ def run(
         proc.returncode = os.waitstatus_to_exitcode(status)
         reader.join()
         proc.stdout.close()
+        if stamper is not None and proc.stderr is not None:
+            stamper.join()
+            proc.stderr.close()
     return Measured(
         command=list(command),
         exit_code=proc.returncode,
@@ -142,4 +182,6 @@ def run(
         states=reader.states,
         errors=reader.errors,
         ids=reader.ids,
+        summary=reader.summary,
+        stamps=stamper.stamps if stamper is not None else [],
     )

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from bench import sync
+
 PAGE = 250
 START = "<!-- bench:start -->"
 END = "<!-- bench:end -->"
@@ -84,6 +86,8 @@ def markdown(result: Mapping[str, Any]) -> str:
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario in result["scenarios"]:
+        if scenario["key"] in sync.KEYS:
+            continue
         for run in scenario["runs"]:
             lines.append(
                 f"| {scenario['key']}) {scenario['title']} | {run['connector']} | {run['label']} "
@@ -107,6 +111,7 @@ def markdown(result: Mapping[str, Any]) -> str:
                 f"| {_ratio(row['wall_speedup'])} | {_num(row['ours_records_per_s'], 0)} "
                 f"| {_num(row['airbyte_records_per_s'], 0)} | {_ratio(row['records_per_s_ratio'])} |"
             )
+    lines += sync.markdown(result["scenarios"])
     lines += ["", "| Target | Measured | Result |", "|---|---|---|"]
     for target in result["targets"]:
         lines.append(

@@ -7,7 +7,9 @@ Scenarios, each on a freshly started sandbox serving the same generated store (f
 * (c) no quota, no latency: only CPU limits either connector;
 * (d) on (b)'s sandbox: 1% of customers, orders and products updated through the admin route, then an
   incremental read from the final state of (b)'s full read;
-* (e) a large store (250,000 customers, 1,000,000 orders, 50,000 products) read for memory.
+* (e) a large store (250,000 customers, 1,000,000 orders, 50,000 products) read for memory;
+* (f), (g), (h) ``sync`` into DuckDB and Postgres next to a read of the same streams, on (c)'s and (e)'s
+  sandboxes, and under (a)'s quota for the gaps between commits (:mod:`bench.sync`).
 
 (a) to (c) read every stream with our connector ("all streams"), then the streams both connectors can read
 with both (:data:`COMPARED`), so the ratio compares like with like; (c) also reads customers, products and
@@ -22,7 +24,7 @@ average seen before each run. A complete run writes ``bench/results/run-<time>.j
 ``latest.md`` and the README's table; a partial one (``--scenarios``, ``--skip-airbyte``, another size) writes
 only its ``run-<time>.json``.
 
-    python -m bench.run [--scenarios abcde] [--skip-airbyte] [--size medium] [--large-size large]
+    python -m bench.run [--scenarios abcdefgh] [--skip-airbyte] [--size medium] [--large-size large]
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from typing import Any
 import orjson
 
 from bench import airbyte, catalogs, measure, report
+from bench import sync as sync_bench
 from bench.sandbox import ANCHOR, Options, Sandbox
 from source_bigcommerce.config import DEFAULT_MAX_CONCURRENT_REQUESTS
 from source_bigcommerce.streams import STREAMS
@@ -338,6 +341,9 @@ def _size_options(size: str, large_size: str) -> dict[str, Options]:
         # 3,000 a second, so a million would take the whole time budget. Without a cache, because evicting
         # from a full one is the sandbox's own bottleneck; the connector's memory does not depend on it.
         "e": Options(size=large_size, orders=LARGE_ORDERS if large_size == "large" else None, cache_mb=0),
+        "f": Options(size=size, warm=True),
+        "g": Options(size=large_size, orders=LARGE_ORDERS if large_size == "large" else None, cache_mb=0),
+        "h": Options(size=size, quota=150, window_ms=3000, latency_ms=100, warm=True),
     }
 
 
@@ -346,6 +352,9 @@ TITLES = {
     "b": "unlimited, 100 ms",
     "c": "no quota, no latency",
     "e": "large store",
+    "f": "sync, medium store, no quota",
+    "g": "sync, large store",
+    "h": "sync, Standard plan ×10 speed, 100 ms",
 }
 
 
@@ -470,6 +479,7 @@ def _targets(scenarios: list[dict[str, Any]], comparisons: list[dict[str, Any]])
     ours_runs = [
         run
         for scenario in scenarios
+        if scenario["key"] not in sync_bench.KEYS  # the reads; sync has its own memory target
         for run in [*scenario["runs"], *scenario.get("incremental", {}).get("runs", [])]
         if run["connector"] == "ours"
     ]
@@ -478,7 +488,7 @@ def _targets(scenarios: list[dict[str, Any]], comparisons: list[dict[str, Any]])
     targets.append(
         {
             "key": "e",
-            "text": "peak RSS ≤ 200 MB whatever the store size (every run of ours)",
+            "text": "peak RSS ≤ 200 MB whatever the store size (every read of ours)",
             "measured": "not run"
             if peak is None
             else f"{peak:,.0f} MB peak"
@@ -589,7 +599,7 @@ def _counts(records: Mapping[str, int]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--scenarios", default="abcde", help="which scenarios to run (default abcde)")
+    parser.add_argument("--scenarios", default="abcdefgh", help="which scenarios to run (default abcdefgh)")
     parser.add_argument("--skip-airbyte", action="store_true", help="do not install or run Airbyte")
     parser.add_argument("--size", default="medium", help="store of scenarios a-d (default medium)")
     parser.add_argument("--large-size", default="large", help="store of scenario e (default large)")
@@ -646,6 +656,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result["store"]["records"] = scenario["runs"][0]["records"]
     if "e" in wanted:
         result["scenarios"].append(bench.large(Scenario("e", TITLES["e"], options["e"])))
+    if "f" in wanted:
+        result["scenarios"].append(
+            sync_bench.versus_read(bench, Scenario("f", TITLES["f"], options["f"]), ALL_STREAMS)
+        )
+    if "g" in wanted:
+        result["scenarios"].append(
+            sync_bench.versus_read(bench, Scenario("g", TITLES["g"], options["g"]), LARGE_STREAMS)
+        )
+    if "h" in wanted:
+        result["scenarios"].append(
+            sync_bench.throttled(bench, Scenario("h", TITLES["h"], options["h"]), ALL_STREAMS)
+        )
     # The incremental read is reported as a scenario of its own, after the one it continues.
     flat: list[dict[str, Any]] = []
     for scenario in result["scenarios"]:
@@ -653,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "incremental" in scenario:
             flat.append(scenario["incremental"])
     result["comparisons"] = _comparisons(flat)
-    result["targets"] = _targets(result["scenarios"], result["comparisons"])
+    result["targets"] = [*_targets(result["scenarios"], result["comparisons"]), *sync_bench.targets(flat)]
     result["scenarios"] = flat
     result["finished_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     result["elapsed_s"] = round(time.monotonic() - started, 1)
@@ -662,7 +684,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"run-{stamp}.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     complete = (
-        wanted >= set("abcde") and bench.with_airbyte and args.size == "medium" and args.large_size == "large"
+        wanted >= set("abcdefgh")
+        and bench.with_airbyte
+        and args.size == "medium"
+        and args.large_size == "large"
     )
     if complete:
         _publish(result)

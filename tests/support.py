@@ -240,6 +240,28 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
+class SteppedClock:
+    """A clock the test moves; sleepers wake when it passes their time, so waits overlap as they would."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, woken))
+        await woken
+
+    def advance(self, to: float) -> None:
+        self.now = to
+        for wake, woken in self._sleepers:
+            if wake <= to and not woken.done():
+                woken.set_result(None)
+
+
 def write_json(path: Path, value: Any) -> Path:
     path.write_bytes(orjson.dumps(value))
     return path

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,11 +26,16 @@ from typing import Any
 import orjson
 import pytest
 
-from source_bigcommerce import load
+from source_bigcommerce.cli import CHUNK_ROWS, CHUNK_SECONDS, select_streams
+from source_bigcommerce.columns import column_hints
 from source_bigcommerce.config import parse_config
-from source_bigcommerce.load import Options, Target, column_hints, select_streams
+from source_bigcommerce.destination import Target
+from source_bigcommerce.pipeline import HOLD_ENV
 from source_bigcommerce.report import Summary
+from source_bigcommerce.sink import Chunking
 from source_bigcommerce.streams import BY_NAME
+from source_bigcommerce.sync import sync
+from source_bigcommerce.tables import Rows, Spool
 
 from support import canonical_time, expected_record
 
@@ -64,8 +70,17 @@ def run_sync(
     **options: Any,
 ) -> Summary:
     """The sync in this process (the sandbox serves from its own thread), plain progress lines by default."""
-    chosen = Options(streams=select_streams(streams), **options)
-    return asyncio.run(load.sync(parse_config(dict(config)), target, chosen, live=live))
+    options = {"chunk_rows": CHUNK_ROWS, "chunk_seconds": CHUNK_SECONDS, **options}
+    chunking = Chunking(streams=select_streams(streams), **options)
+    return asyncio.run(sync(parse_config(dict(config)), target, chunking, live=live))
+
+
+def spooled(*records: dict[str, Any], stream: str = "customers") -> Rows:
+    """Records as the sink hands them to the loader (covered by a STATE), for driving the loader directly."""
+    spool = Spool(Path(tempfile.mkdtemp(prefix="spool-")), stream, None)
+    spool.add(list(records))
+    spool.cover()
+    return spool.take()
 
 
 def duckdb_target(tmp_path: Path, dataset: str = "main") -> Target:
@@ -233,14 +248,17 @@ def cli_command(config_path: Path, target: Target, *extra: str) -> list[str]:
     ]
 
 
-def run_until_hold(command: list[str], hold: str | None, timeout: float = 120) -> Held:
+def run_until_hold(
+    command: list[str], hold: str | None, timeout: float = 120, *, says: str = "test hold:"
+) -> Held:
     """Start the sync with ``SOURCE_BIGCOMMERCE_TEST_HOLD=hold`` and return once it says it holds there.
 
-    With ``hold=None`` the command holds by its own means (it prints ``test hold:`` all the same).
+    With ``hold=None`` the command holds by its own means (it prints ``test hold:`` all the same), or the test
+    waits for a line of its own progress that starts with ``says`` (and the sync runs on meanwhile).
     """
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     if hold is not None:
-        env[load.HOLD_ENV] = hold
+        env[HOLD_ENV] = hold
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert process.stderr is not None
     seen: list[str] = []
@@ -248,7 +266,7 @@ def run_until_hold(command: list[str], hold: str | None, timeout: float = 120) -
         for raw in process.stderr:
             line = raw.decode(errors="replace").strip()
             seen.append(line)
-            if line.startswith("test hold:"):
+            if line.startswith(says):
                 return Held(process, line, seen)
     process.wait()
     process.stderr.close()

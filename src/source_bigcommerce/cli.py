@@ -1,11 +1,13 @@
-"""Every command of ``source-bigcommerce``: argument parsing, wiring and exit codes, nothing else.
+"""Every command of ``source-bigcommerce``: argument parsing and exit codes, nothing else (a config becomes a
+running read in :mod:`source_bigcommerce.wiring`; ``sync`` loads in :mod:`source_bigcommerce.sync`).
 
 The Airbyte protocol commands (``spec``, ``check``, ``discover``, ``read``) write protocol messages, one
 JSON object a line, and nothing else to stdout; a failure becomes a TRACE error there and one sentence on
 stderr. ``sync`` talks to a person: progress on stderr, a summary on stdout. No traceback reaches the user
 unless ``--debug`` is given, and the access token appears nowhere.
 
-Exit codes: 0 success; 1 a stream or the run failed; 2 bad command-line usage (argparse).
+Exit codes: 0 success; 1 a stream or the run failed; 2 bad command-line usage (argparse). ``--debug`` and
+``--json`` go before or after the command.
 """
 
 from __future__ import annotations
@@ -17,60 +19,101 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, BinaryIO, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO, NoReturn
+
+import orjson
 
 from source_bigcommerce import __version__, catalog, protocol
 from source_bigcommerce.config import Config, load_config, refuse_future_start
-from source_bigcommerce.engine import Engine, Settings, Status, SyncMode, unknown_store
+from source_bigcommerce.engine import Status, SyncMode, unknown_store
 from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
 from source_bigcommerce.http import (
     DEFAULT_PAUSES,
     ApiError,
     Client,
     Forbidden,
-    Log,
     NotFound,
     Pauses,
     Unauthorized,
-    make_session,
 )
 from source_bigcommerce.paging import Record
-from source_bigcommerce.ratelimit import Governor
 from source_bigcommerce.state import load_state
 from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec
+from source_bigcommerce.wiring import read as read_streams
+from source_bigcommerce.wiring import with_client
 
-T = TypeVar("T")
-
-LOOKAHEAD_PAGES = 4
-"""Pages of one stream in flight ahead of delivery: with 250 records a page, memory stays bounded."""
 GC_THRESHOLD = (50_000, 20, 20)
 """The cyclic collector's thresholds during a read (CPython's default is 700, 10, 10); see :func:`quiet_gc`."""
+CHUNK_ROWS = 50_000
+"""Rows per commit. Large enough that dlt's fixed cost per load package (about 0.35 CPU-s: medium store, 6.6
+CPU-s in chunks of 20,000, 6.0 in chunks of 50,000) stays small; the rows wait on disk, and only their Arrow
+tables, a few tens of MB, are held at once."""
+CHUNK_SECONDS = 60.0
+"""The longest a sync goes without committing what it has read, whatever the quota lets it read."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class Parser(argparse.ArgumentParser):
+    """argparse, except that with ``--json`` anywhere on the command line a usage error is one JSON object on
+    stdout too (argparse's usage and sentence still go to stderr, with exit status 2)."""
+
+    def __init__(self, *args: Any, json_errors: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.json_errors = json_errors
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_errors:
+            print(orjson.dumps({"ok": False, "error": message}).decode(), flush=True)
+        super().error(message)
+
+
+def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
+    parser = Parser(
         prog="source-bigcommerce",
         description="Copy a BigCommerce store's data: the Airbyte protocol, or straight into a database.",
+        json_errors=json_errors,
     )
+    add_global_options(parser)
     parser.add_argument("--version", action="version", version=f"source-bigcommerce {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("spec", help="print the connector's SPEC message")
-    for name, text in (
-        ("check", "test the config's credentials and scopes"),
-        ("discover", "print the CATALOG"),
-    ):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("--config", required=True, help="path to the config JSON")
-    read = commands.add_parser("read", help="read records as Airbyte protocol messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, text: str, description: str) -> Parser:
+        sub = commands.add_parser(name, help=text, description=description)
+        sub.json_errors = json_errors
+        add_global_options(sub)
+        return sub
+
+    command(
+        "spec",
+        "print the connector's SPEC message",
+        "Print the connector's SPEC message: the config's JSON Schema, as Airbyte asks for it.",
+    )
+    check = command(
+        "check",
+        "test the config's credentials and scopes",
+        "Test the config: a CONNECTION_STATUS message says whether the token and store hash work, and which "
+        "OAuth scopes are missing. Exits 0 whenever it can report a status, as Airbyte requires.",
+    )
+    check.add_argument("--config", required=True, help="path to the config JSON")
+    discover = command(
+        "discover",
+        "print the CATALOG",
+        "Print the CATALOG message: every stream with its JSON Schema, sync modes, primary key and cursor.",
+    )
+    discover.add_argument("--config", required=True, help="path to the config JSON")
+    read = command(
+        "read",
+        "read records as Airbyte protocol messages",
+        "Read the streams of a configured catalog as Airbyte messages on stdout: RECORD, per-stream STATE, "
+        "STREAM_STATUS and TRACE errors, one JSON object a line.",
+    )
     read.add_argument("--config", required=True, help="path to the config JSON")
     read.add_argument("--catalog", required=True, help="path to the configured catalog JSON")
     read.add_argument("--state", help="path to the state JSON of a previous read")
-    sync = commands.add_parser(
+    sync = command(
         "sync",
-        help="load the store into DuckDB, Postgres or any dlt destination",
-        description="Load the store into a database through dlt; reruns are incremental.",
+        "load the store into DuckDB, Postgres or any dlt destination",
+        "Load the store into a database through dlt; reruns are incremental.",
     )
     sync.add_argument("--config", help="path to the config JSON (not needed with --demo)")
     sync.add_argument(
@@ -102,29 +145,60 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--chunk-rows",
         type=int,
-        default=20_000,
+        default=CHUNK_ROWS,
         metavar="N",
-        help="rows per commit: a killed sync redoes at most one chunk (default 20000)",
+        help=f"rows per commit: a killed sync redoes at most one chunk (default {CHUNK_ROWS})",
+    )
+    sync.add_argument(
+        "--chunk-seconds",
+        type=float,
+        default=CHUNK_SECONDS,
+        metavar="S",
+        help="commit what has been read at least this often, however slowly the quota lets it read "
+        f"(default {CHUNK_SECONDS:.0f})",
     )
     sync.add_argument(
         "--pipelines-dir",
-        help="dlt's working directory (default: source-bigcommerce in dlt's pipelines directory, "
-        "~/.dlt/pipelines, or /var/dlt/pipelines for root, or $DLT_DATA_DIR/pipelines)",
+        help="dlt's working directory (default: source-bigcommerce under dlt's pipelines directory, which is "
+        "$DLT_DATA_DIR/pipelines if set, /var/dlt/pipelines for root, else ~/.dlt/pipelines)",
     )
-    sync.add_argument("--json", action="store_true", help="print the final summary as JSON")
     sync.add_argument(
-        "--demo", action="store_true", help="sync a small local sandbox store started in-process"
+        "--demo",
+        action="store_true",
+        help="start a small bigcommerce-sandbox store on loopback and sync it (what `make demo` runs)",
     )
     return parser
 
 
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """--debug and --json, on the main parser and each command's: they go before or after the command. Left
+    unset unless given (SUPPRESS), so the command's copy does not undo the main one's; :func:`main` fills in
+    False."""
+    parser.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="sync: print the summary, or the error, as one JSON object (the protocol commands always print "
+        "JSON)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "sync" and not (args.config or args.demo):
-        parser.error("sync needs --config (or --demo, to try it on a local sandbox store)")
-    if args.command == "sync" and args.chunk_rows < 1:
-        parser.error("--chunk-rows must be at least 1")
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(json_errors="--json" in arguments)
+    args = parser.parse_args(arguments)
+    args.debug = getattr(args, "debug", False)
+    args.json = getattr(args, "json", False)
+    if args.command == "sync":
+        if not (args.config or args.demo):
+            parser.error("sync needs --config (or --demo, to try it on a local sandbox store)")
+        if args.chunk_rows < 1:
+            parser.error("--chunk-rows must be at least 1")
+        if not args.chunk_seconds > 0:
+            parser.error("--chunk-seconds must be more than 0")
     out = sys.stdout.buffer
     writer = protocol.Writer(out)
     try:
@@ -132,9 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             writer.message(protocol.spec_message())
             return 0
         if args.command == "sync":
-            from source_bigcommerce import load
-
-            return load.run(args)
+            return sync_command(args)
         if args.command == "check":
             return check_file(args.config, out)
         config = load_config(args.config, on_unknown_key=warning(writer))
@@ -150,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail(writer, error, debug=args.debug)
         return 1
     except KeyboardInterrupt:
+        if args.command == "sync" and args.json:
+            print(orjson.dumps({"ok": False, "error": "Interrupted."}).decode(), flush=True)
         print("Interrupted.", file=sys.stderr)
         return 130
     except BrokenPipeError:
@@ -165,6 +239,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         writer.flush()
+
+
+# -- sync -----------------------------------------------------------------------------------------------
+
+
+def sync_command(args: argparse.Namespace) -> int:
+    """``source-bigcommerce sync``: exit 0 when every stream loaded, 1 otherwise (the reason on stderr)."""
+    from source_bigcommerce import demo, report
+    from source_bigcommerce.destination import Target, default_dataset
+    from source_bigcommerce.pipeline import hold_from_env
+    from source_bigcommerce.sink import Chunking
+    from source_bigcommerce.sync import sync
+
+    try:
+        target = Target(
+            args.destination,
+            args.credentials,
+            args.dataset or default_dataset(args.destination),
+            args.pipelines_dir,
+        )
+        chunking = Chunking(
+            streams=select_streams(args.streams),
+            full_refresh=args.full_refresh or args.demo,
+            write_disposition=args.write_disposition,
+            chunk_rows=args.chunk_rows,
+            chunk_seconds=args.chunk_seconds,
+        )
+        quiet_gc()
+        if args.demo:
+            return demo.run(target, chunking, as_json=args.json, debug=args.debug)
+        config = load_config(args.config)
+        summary = asyncio.run(sync(config, target, chunking, debug=args.debug, hold=hold_from_env()))
+    except ConnectorError as error:
+        if args.debug:
+            traceback.print_exc(file=sys.stderr)
+        report.print_failure(error.message, as_json=args.json)
+        return 1
+    except Exception as exc:
+        # stdout is the summary's, so a bug of ours is a sentence on stderr here, not a TRACE message.
+        if args.debug:
+            raise
+        report.print_failure(f"Internal error: {type(exc).__name__}: {exc}", as_json=args.json)
+        return 1
+    report.conclude(summary, as_json=args.json)
+    return 0 if summary.ok else 1
+
+
+def select_streams(text: str | None) -> tuple[StreamSpec, ...]:
+    """The streams ``--streams a,b`` names, in the streams table's order; all of them for None."""
+    if text is None:
+        return STREAMS
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    valid = ", ".join(spec.name for spec in STREAMS)
+    unknown = [name for name in names if name not in BY_NAME]
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown)
+        raise ConfigError(
+            f"--streams names {listed}, which this connector does not have; use any of {valid}."
+        )
+    if not names:
+        raise ConfigError(f"--streams names no stream; use any of {valid}.")
+    return tuple(spec for spec in STREAMS if spec.name in names)
 
 
 def quiet_gc() -> None:
@@ -193,44 +329,6 @@ def fail(
     if stack:
         print(writer.scrub(stack), file=sys.stderr, end="")
     print(writer.scrub(error.message), file=sys.stderr)
-
-
-async def with_client(
-    config: Config, log: Log, work: Callable[[Client], Awaitable[T]], *, pauses: Pauses = DEFAULT_PAUSES
-) -> T:
-    """Run ``work`` with a client for the configured store, its session closed afterwards."""
-    loop = asyncio.get_running_loop()
-    async with make_session(config.max_concurrent_requests, config.api_url) as session:
-        client = Client(
-            session,
-            api_url=config.api_url,
-            store_hash=config.store_hash,
-            token=config.access_token,
-            governor=Governor(
-                loop.time,
-                asyncio.sleep,
-                platform_backoff=pauses.platform,
-                log=log,
-            ),
-            concurrency=config.max_concurrent_requests,
-            timeout_s=config.request_timeout_seconds,
-            max_retries=config.max_retries,
-            clock=loop.time,
-            sleep=asyncio.sleep,
-            log=log,
-            backoff=pauses.retry,
-            max_response_bytes=config.max_response_bytes,
-        )
-        return await work(client)
-
-
-def engine_settings(config: Config) -> Settings:
-    return Settings(
-        start_date=int(config.start.timestamp()),
-        api_url=config.api_url,
-        store_hash=config.store_hash,
-        lookahead=LOOKAHEAD_PAGES,
-    )
 
 
 # -- check ----------------------------------------------------------------------------------------------
@@ -370,11 +468,7 @@ async def read(
     pauses: Pauses = DEFAULT_PAUSES,
 ) -> int:
     sink = ProtocolSink(writer, time.time, debug)
-
-    async def run(client: Client) -> None:
-        await Engine(client, sink, engine_settings(config), time.time).read(selection, states)
-
-    await with_client(config, sink.log, run, pauses=pauses)
+    await read_streams(config, sink, selection, states, pauses=pauses)
     if sink.failures:
         message = f"These streams did not sync completely: {', '.join(sink.failures)}."
         writer.message(protocol.trace_error(message, "system_error"))

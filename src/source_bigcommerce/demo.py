@@ -1,23 +1,37 @@
 """``sync --demo`` (what ``make demo`` runs): a small sandbox store, synced whole, and one question answered.
 
-The sandbox is started in this process on a free loopback port, synced into the target (``./bigcommerce.duckdb``
-by default) with ``--full-refresh`` semantics, since every demo store is generated afresh and its dates move
-with the clock, and stopped. Then the summary, and the top five customers by revenue, asked of the database
-the sync just wrote, so the demo shows the tables answering a real question.
+The demo starts ``bigcommerce-sandbox serve`` as a process of its own on a free loopback port and reads the
+connector config it prints first; the connector imports nothing of the sandbox, the two meet only over HTTP, as
+they would with BigCommerce. The store is synced into the target (``./bigcommerce.duckdb`` by default) with
+``--full-refresh`` semantics, since every demo store is generated afresh and its dates move with the clock,
+and the server is stopped. Then the summary, and the top five customers by revenue, asked of the database the
+sync just wrote, so the demo shows the tables answering a real question.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 
-from source_bigcommerce.config import parse_config
-from source_bigcommerce.load import Options, Target, finish, sync
+from source_bigcommerce import report
+from source_bigcommerce.config import Config, parse_config
+from source_bigcommerce.destination import Target
+from source_bigcommerce.errors import ConnectorError
+from source_bigcommerce.sink import Chunking
+from source_bigcommerce.sync import sync
 
 DEMO_SIZE = "small"
+SANDBOX = "bigcommerce-sandbox"
 
 TOP_CUSTOMERS = """
 SELECT c.first_name || ' ' || c.last_name AS customer,
@@ -36,17 +50,59 @@ LIMIT 5
 declined and never-completed checkouts do not count."""
 
 
-def run(target: Target, options: Options, *, as_json: bool, debug: bool) -> int:
-    # The connector shares no API code with the sandbox: it only runs it, and talks to it over HTTP.
-    from bigcommerce_sandbox.app import Settings, running_sandbox
-
-    with running_sandbox(Settings(size=DEMO_SIZE)) as sandbox:
-        config = parse_config(sandbox.config)
-        summary = asyncio.run(sync(config, target, options, debug=debug))
-    status = finish(summary, as_json=as_json)
-    if status == 0 and not as_json and target.destination == "duckdb":
+def run(target: Target, chunking: Chunking, *, as_json: bool, debug: bool) -> int:
+    """Serve a sandbox store, sync it, show the answer; the exit status says whether everything loaded."""
+    with sandbox() as config:
+        summary = asyncio.run(sync(config, target, chunking, debug=debug))
+    report.conclude(summary, as_json=as_json)
+    if summary.ok and not as_json and target.destination == "duckdb":
         show_top_customers(target)
-    return status
+    return 0 if summary.ok else 1
+
+
+@contextmanager
+def sandbox() -> Iterator[Config]:
+    """``bigcommerce-sandbox serve`` on a free loopback port, stopped afterwards; yields its config.
+
+    Raises:
+        ConnectorError: the sandbox is not installed or did not start.
+    """
+    command = _sandbox_command()
+    process = subprocess.Popen(
+        [*command, "serve", "--size", DEMO_SIZE, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise ConnectorError(
+                f"{SANDBOX} serve exited ({process.wait()}) before serving; run it alone to see why."
+            )
+        yield parse_config(orjson.loads(line))
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _sandbox_command() -> list[str]:
+    """The sandbox's console script beside this Python's (a virtualenv's bin), else the one on PATH."""
+    beside = Path(sys.executable).with_name(SANDBOX)
+    found = str(beside) if beside.exists() else shutil.which(SANDBOX)
+    if found is None:
+        raise ConnectorError(
+            f"--demo runs {SANDBOX}, which is not installed here; install this package with its sandbox "
+            "(pip install -e . in the repository), or sync a real store with --config."
+        )
+    return [found]
 
 
 def top_customers(target: Target) -> list[tuple[Any, ...]]:

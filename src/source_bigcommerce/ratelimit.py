@@ -85,8 +85,13 @@ class GovernorStats:
 
     waits: int = 0
     wait_seconds: float = 0.0
+    """Summed over the requests that waited: requests waiting side by side add up."""
     rate_limited: int = 0
     platform_limited: int = 0
+    holds: int = 0
+    """Times requests started waiting when none had been: each wait for a window's reset counts once."""
+    held_seconds: float = 0.0
+    """Wall time during which at least one request waited (finished holds only; see :meth:`Governor.held`)."""
 
 
 class Governor:
@@ -118,12 +123,20 @@ class Governor:
         self._window_s = DEFAULT_WINDOW_S
         self._hold_until = 0.0
         self._platform_strikes = 0
+        self._waiting = 0
+        self._held_since = 0.0
+        self._resume_at = 0.0
         self.stats = GovernorStats()
 
     @property
     def quota(self) -> int | None:
         """The store's quota per window, once a response has told us."""
         return self._quota
+
+    @property
+    def window_s(self) -> float:
+        """The length of the store's rate-limit window (30 s until a response says otherwise)."""
+        return self._window_s
 
     async def acquire(self) -> None:
         """Wait until a request may leave."""
@@ -159,7 +172,26 @@ class Governor:
     async def _wait(self, seconds: float) -> None:
         self.stats.waits += 1
         self.stats.wait_seconds += seconds
-        await self._sleep(seconds)
+        now = self._clock()
+        if self._waiting == 0:
+            self.stats.holds += 1
+            self._held_since = now
+        self._waiting += 1
+        self._resume_at = now + seconds
+        try:
+            await self._sleep(seconds)
+        finally:
+            self._waiting -= 1
+            if self._waiting == 0:
+                self.stats.held_seconds += self._clock() - self._held_since
+
+    def held(self) -> tuple[float, float | None]:
+        """Wall seconds requests have been held back so far, the hold under way included, and the seconds
+        until it ends (None when no request waits): what a progress display shows."""
+        if self._waiting == 0:
+            return self.stats.held_seconds, None
+        now = self._clock()
+        return self.stats.held_seconds + now - self._held_since, max(0.0, self._resume_at - now)
 
     def observe(self, received_at: float, headers: Mapping[str, str]) -> None:
         """Learn from a response's headers (any status but 429, which goes to :meth:`rate_limited`)."""

@@ -16,8 +16,10 @@ import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
 from source_bigcommerce import cli
-from source_bigcommerce.load import DestinationError, Loader, Target
+from source_bigcommerce.destination import DestinationError, Target
+from source_bigcommerce.pipeline import Loader, Part
 from source_bigcommerce.report import Summary
+from source_bigcommerce.streams import BY_NAME
 from sync_support import (
     DUCKDB_TYPES,
     POSTGRES_TYPES,
@@ -33,6 +35,7 @@ from sync_support import (
     postgres_rows,
     postgres_types,
     run_sync,
+    spooled,
 )
 
 from support import (
@@ -354,21 +357,19 @@ def test_a_postgres_that_refuses_the_connection_is_one_sentence(tmp_path: Path) 
 
 
 def test_a_value_that_does_not_fit_its_column_and_a_field_the_schema_lacks_still_land(tmp_path: Path) -> None:
-    from source_bigcommerce.load import Loader, Part
-    from source_bigcommerce.streams import BY_NAME
-
     target = duckdb_target(tmp_path)
     loader = Loader(target, "drift")
     assert loader.open() == {}
     state = {"date_modified": "2024-01-02T00:00:00Z", "state_version": 1}
     new_fields = {"loyalty": {"tier": "gold", "points": [1, 2]}, "nickname": "Al", "rank": 3}
     typed = {"id": 1, "date_modified": "2024-01-01T00:00:00Z", **new_fields}
-    loader.extract([Part(BY_NAME["customers"], [typed], state, "merge")])
+    loader.extract([Part(BY_NAME["customers"], spooled(typed), state, "merge")])
     loader.load()
     # 1.5 in an integer column: Arrow cannot hold it, so dlt gets the dicts and keeps the value in a variant.
     odd = {"id": 2, "date_modified": "2024-01-01T00:00:00Z", "customer_group_id": 1.5}
-    loader.extract([Part(BY_NAME["customers"], [odd], state, "merge")])
+    loader.extract([Part(BY_NAME["customers"], spooled(odd), state, "merge")])
     loader.load()
+    loader.release()
     types = duckdb_types(target, "customers")
     assert (types["loyalty"], types["nickname"], types["rank"]) == ("JSON", "VARCHAR", "BIGINT")
     rows = {row["id"]: row for row in duckdb_rows(target, "customers")}
@@ -381,22 +382,22 @@ def test_a_value_that_does_not_fit_its_column_and_a_field_the_schema_lacks_still
 def test_a_money_value_that_is_not_an_amount_fails_its_streams_and_the_others_load(
     sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from source_bigcommerce import load
+    from source_bigcommerce import columns, sink
 
-    real = load.converter
+    real = columns.preparer
 
     def receiving_a_bad_amount(stream: str) -> Any:
-        convert = real(stream)
+        prepare = real(stream)
         if stream != "transactions":
-            return convert
+            return prepare
 
         def corrupted(record: dict[str, Any]) -> None:
             record["amount"] = "N/A"  # as if BigCommerce had sent it
-            convert(record)
+            prepare(record)
 
         return corrupted
 
-    monkeypatch.setattr(load, "converter", receiving_a_bad_amount)
+    monkeypatch.setattr(sink, "preparer", receiving_a_bad_amount)
     target = duckdb_target(tmp_path)
     summary = run_sync(sandbox.config, target)
     assert summary.error is None
@@ -411,17 +412,15 @@ def test_a_money_value_that_is_not_an_amount_fails_its_streams_and_the_others_lo
 def test_a_field_the_schema_lacks_keeps_its_first_type_and_a_later_value_that_does_not_fit_is_kept_whole(
     tmp_path: Path,
 ) -> None:
-    from source_bigcommerce.load import Loader, Part
-    from source_bigcommerce.streams import BY_NAME
-
     target = duckdb_target(tmp_path)
     loader = Loader(target, "drift")
     loader.open()
     state = {"date_modified": "2024-01-02T00:00:00Z", "state_version": 1}
     for row in ({"id": 1, "rank": 3}, {"id": 2, "rank": 5.5}):
         record = {"date_modified": "2024-01-01T00:00:00Z", **row}
-        loader.extract([Part(BY_NAME["customers"], [record], state, "merge")])
+        loader.extract([Part(BY_NAME["customers"], spooled(record), state, "merge")])
         loader.load()
+    loader.release()
     assert duckdb_types(target, "customers")["rank"] == "BIGINT"
     rows = {row["id"]: row for row in duckdb_rows(target, "customers")}
     assert rows[1]["rank"] == 3
@@ -444,3 +443,30 @@ def test_on_a_terminal_each_stream_with_a_total_gets_one_for_its_eta(
         "pages": len(sandbox.export("pages")),
         "order_products": None,  # read with the orders: BigCommerce gives no total for it
     }
+
+
+def test_a_key_delivered_again_in_a_later_chunk_of_a_first_sync_is_merged_not_appended(
+    tmp_path: Path,
+) -> None:
+    # A first sync appends chunks to tables that held nothing when it started, unless a chunk repeats a key.
+    target = duckdb_target(tmp_path)
+    loader = Loader(target, "fresh")
+    loader.open()
+    state = {"date_modified": "2024-01-02T00:00:00Z", "state_version": 1}
+    for email in ("first", "second"):
+        record = {"id": 1, "date_modified": "2024-01-01T00:00:00Z", "email": email}
+        loader.extract([Part(BY_NAME["customers"], spooled(record), state, "merge")])
+        loader.load()
+    loader.extract([Part(BY_NAME["customers"], spooled({"id": 2, "email": "other"}), state, "merge")])
+    loader.load()
+    loader.release()
+    rows = sorted((row["id"], row["email"]) for row in duckdb_rows(target, "customers"))
+    assert rows == [(1, "second"), (2, "other")]
+    # A later sync finds the table holding rows: every chunk merges.
+    again = Loader(target, "fresh")
+    again.open()
+    again.extract([Part(BY_NAME["customers"], spooled({"id": 2, "email": "changed"}), state, "merge")])
+    again.load()
+    again.release()
+    rows = sorted((row["id"], row["email"]) for row in duckdb_rows(target, "customers"))
+    assert rows == [(1, "second"), (2, "changed")]

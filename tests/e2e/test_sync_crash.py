@@ -22,7 +22,7 @@ import orjson
 import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox
-from source_bigcommerce.load import Target
+from source_bigcommerce.destination import Target
 from sync_support import (
     Held,
     assert_table_equals_export,

@@ -11,14 +11,17 @@ from typing import Any
 
 import duckdb
 
-from source_bigcommerce.load import Disposition, Loader, Part, Target
+from source_bigcommerce.destination import Target
+from source_bigcommerce.pipeline import Loader, Part
+from source_bigcommerce.source import Disposition
 from source_bigcommerce.streams import BY_NAME
+from sync_support import spooled
 
 
 def chunk(email: str, cursor: str, disposition: Disposition = "merge") -> list[Part]:
     record = {"id": 1, "date_modified": cursor, "email": email}
     state = {"date_modified": cursor, "state_version": 1}
-    return [Part(BY_NAME["customers"], [record], state, disposition)]
+    return [Part(BY_NAME["customers"], spooled(record), state, disposition)]
 
 
 def rows(db: Path) -> list[Any]:
@@ -36,6 +39,7 @@ def test_a_package_overtaken_by_another_sync_is_dropped_not_loaded_over_newer_ro
     first.open()
     first.extract(chunk("v1", "2024-01-01T00:00:00Z"))
     first.load()
+    first.release()
 
     killed = loader(db, tmp_path / "a")
     killed.open()
@@ -45,6 +49,7 @@ def test_a_package_overtaken_by_another_sync_is_dropped_not_loaded_over_newer_ro
     other.open()
     other.extract(chunk("v3-new", "2024-03-01T00:00:00Z"))
     other.load()
+    other.release()
 
     resumed = loader(db, tmp_path / "a")
     state = resumed.open()

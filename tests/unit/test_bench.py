@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from bench import measure, report
+from bench import sync as sync_bench
 
 
 def test_minimum_requests_counts_pages_transactions_and_the_store() -> None:
@@ -77,3 +79,56 @@ def test_record_lines_of_both_connectors_are_counted_by_stream(line: bytes) -> N
 
 def test_a_state_line_is_not_a_record() -> None:
     assert measure._RECORD.match(b'{"type":"STATE","state":{"type":"STREAM"}}\n') is None
+
+
+def sync_run(
+    label: str, wall: float, rss: float, *, ratio: float | None = None, **more: object
+) -> dict[str, object]:
+    return {"label": label, "wall_s": wall, "max_rss_mb": rss, "ratio_to_read": ratio, "ok": True, **more}
+
+
+def test_sync_targets_judge_each_destinations_ratio_the_peak_rss_and_the_longest_gap() -> None:
+    scenarios = [
+        {
+            "key": "f",
+            "runs": [
+                sync_run("read", 4.0, 130),
+                sync_run("sync duckdb", 5.0, 240, ratio=1.25),
+                sync_run("sync postgres", 9.0, 260, ratio=2.25),
+            ],
+        },
+        {
+            "key": "h",
+            "runs": [
+                sync_run(
+                    "sync duckdb",
+                    200.0,
+                    200,
+                    commit_times_s=[5.0, 11.0],
+                    longest_commit_gap_s=6.0,
+                    chunk_seconds=6.0,
+                )
+            ],
+        },
+    ]
+    found = {target["text"].split(" ≤")[0]: target for target in sync_bench.targets(scenarios)}
+    assert found["sync into duckdb"]["passed"] is True
+    assert found["sync into postgres"]["passed"] is False
+    assert found["sync's peak RSS"]["passed"] is False  # 260 MB, the Postgres run's
+    assert (
+        found["a throttled sync commits at least every interval once rows are covered (longest gap"]["passed"]
+        is True
+    )
+
+
+def test_the_stderr_lines_a_sync_commits_with_are_timed_as_they_come(tmp_path: Path) -> None:
+    script = "import sys, time\nfor n in range(3):\n    print(f'Committed chunk {n}', file=sys.stderr, flush=True)\n"
+    measured = measure.run(
+        [sys.executable, "-c", script],
+        stderr_path=tmp_path / "err.log",
+        timeout_s=60,
+        stamp="Committed chunk ",
+    )
+    assert len(measured.stamps) == 3
+    assert measured.stamps == sorted(measured.stamps)
+    assert (tmp_path / "err.log").read_text().count("Committed chunk") == 3

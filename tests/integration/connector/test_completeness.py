@@ -19,16 +19,16 @@ import pytest
 
 from hostile import Misbehaviour, RunningHostile, Store, hostile_server
 from source_bigcommerce import dates, engine
-from source_bigcommerce.cli import engine_settings, with_client
 from source_bigcommerce.config import parse_config
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.http import Client
 from source_bigcommerce.streams import BY_NAME
+from source_bigcommerce.wiring import engine_settings, with_client
 
 from support import ALL_STREAMS, Output, by_id, expected_record, read
 
 LOOKAHEAD = 4
-"""cli.LOOKAHEAD_PAGES: pages of one stream in flight, which bounds the requests a repeat can cost."""
+"""wiring.LOOKAHEAD_PAGES: pages of one stream in flight, which bounds the requests a repeat can cost."""
 
 
 def full_store() -> Store:

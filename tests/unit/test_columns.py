@@ -1,4 +1,5 @@
-"""The sync's pure parts: column types from the schemas, lossless money, stream selection, messages."""
+"""The sync's pure parts: column types from the schemas, money checked as it arrives, stream selection,
+targets and their messages."""
 
 from __future__ import annotations
 
@@ -7,17 +8,11 @@ from typing import Any
 
 import pytest
 
+from source_bigcommerce.cli import select_streams
+from source_bigcommerce.columns import column_hints, decimal, preparer
+from source_bigcommerce.destination import Target, default_dataset, describe, redact
 from source_bigcommerce.errors import ConfigError, ConnectorError
-from source_bigcommerce.load import (
-    Target,
-    column_hints,
-    converter,
-    default_dataset,
-    describe,
-    hold_from_env,
-    redact,
-    select_streams,
-)
+from source_bigcommerce.pipeline import hold_from_env
 from source_bigcommerce.records import money_fields, timestamp_fields
 from source_bigcommerce.streams import STREAMS
 
@@ -35,7 +30,11 @@ def test_schema_types_map_to_column_types() -> None:
     orders = column_hints("orders")
     assert orders["id"]["data_type"] == "bigint"
     assert orders["is_deleted"]["data_type"] == "bool"
-    assert orders["customer_id"]["data_type"] == "double"  # the spec says number
+    assert orders["customer_id"]["data_type"] == "bigint"  # the spec says number; see WHOLE_NUMBERS
+    assert orders["items_total"]["data_type"] == "bigint"
+    assert column_hints("order_products")["weight"]["data_type"] == "text"  # number or string
+    assert column_hints("products")["weight"]["data_type"] == "double"
+    assert column_hints("products")["tax_class_id"]["data_type"] == "bigint"
     assert orders["status"]["data_type"] == "text"
     assert orders["billing_address"]["data_type"] == "json"
     assert orders["consignments"]["data_type"] == "json"  # anyOf of two objects
@@ -45,24 +44,36 @@ def test_schema_types_map_to_column_types() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
+    ("value", "plain", "kept"),
     [
-        ("10.0000", Decimal("10.0000")),
-        ("-0.0100", Decimal("-0.0100")),
-        (12.99, Decimal("12.99")),
-        (0.1, Decimal("0.1")),
-        (21119.4, Decimal("21119.4")),
-        (7, Decimal(7)),
-        ("", None),
-        (None, None),
+        ("10.0000", True, "10.0000"),
+        ("-0.0100", True, "-0.0100"),
+        (12.99, True, 12.99),
+        (7, True, 7),
+        ("", True, None),
+        ("  ", True, None),
+        (None, True, None),
+        (" 10", False, " 10"),
+        ("1E+2", False, "1E+2"),
+        ("0.0000000001", False, "0.0000000001"),
     ],
 )
-def test_money_becomes_an_exact_decimal_never_through_a_binary_float(value: Any, expected: Any) -> None:
+def test_money_is_kept_as_sent_and_flagged_unless_a_decimal_reads_it_exactly(
+    value: Any, plain: bool, kept: Any
+) -> None:
     record: dict[str, Any] = {"id": 1, "amount": value}
-    converter("transactions")(record)
-    assert record["amount"] == expected
-    if expected is not None:
-        assert str(record["amount"]) == str(expected)
+    assert preparer("transactions")(record) is plain
+    assert record["amount"] == kept
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("10.0000", "10.0000"), (12.99, "12.99"), (0.1, "0.1"), (21119.4, "21119.4"), (7, "7"), (" 10", "10")],
+)
+def test_money_becomes_an_exact_decimal_never_through_a_binary_float(value: Any, expected: str) -> None:
+    amount = decimal(value)
+    assert amount == Decimal(expected)
+    assert str(amount) == expected.strip()
 
 
 @pytest.mark.parametrize("value", ["ten", "NaN", True, [1]])
@@ -70,12 +81,12 @@ def test_money_that_is_not_an_amount_is_one_sentence(value: Any) -> None:
     with pytest.raises(
         ConnectorError, match=r"^transactions record 5: field 'amount' holds .* not an amount\.$"
     ):
-        converter("transactions")({"id": 5, "amount": value})
+        preparer("transactions")({"id": 5, "amount": value})
 
 
 def test_a_number_in_a_string_or_number_field_becomes_its_json_text() -> None:
     record: dict[str, Any] = {"id": 1, "payment_provider_id": 12345, "status": "Shipped"}
-    converter("orders")(record)
+    preparer("orders")(record)
     assert record == {"id": 1, "payment_provider_id": "12345", "status": "Shipped"}
 
 

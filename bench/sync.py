@@ -1,0 +1,277 @@
+"""The sync scenarios of ``make bench``: ``sync`` next to a ``read`` of the same streams, on the same sandbox.
+
+* (f) the medium store, no quota, no latency: a read of all streams, then ``sync`` of them into DuckDB and into
+  Postgres (a fresh file, a fresh schema); each reported as sync wall / read wall, with its peak RSS.
+* (g) the same on the large store (scenario e's sandbox and streams), for memory at scale.
+* (h) a time-compressed Standard plan (150 requests per 3 s, scenario a's) synced into DuckDB with the commit
+  interval compressed alike (``--chunk-seconds 6``, a minute at ten times the speed): the longest gap between
+  the start and a commit, or two commits, against that interval.
+
+Each sync runs as the console script, measured like every read (:mod:`bench.measure`): wall time, its own CPU
+and peak RSS (``ru_maxrss``); its ``--json`` summary gives the records it read. Postgres is the one the tests
+use (``BENCH_POSTGRES_URL``, default ``postgresql://postgres@127.0.0.1:5432/test``), in a schema of its own
+dropped afterwards; without one, the Postgres runs are skipped and say why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench import measure
+
+if TYPE_CHECKING:
+    from bench.run import Bench, Scenario
+    from bench.sandbox import Sandbox
+
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+COMMITTED = "Committed chunk "
+THROTTLED_CHUNK_SECONDS = 6.0
+"""The commit interval of scenario (h): a minute at the ten-fold speed of its time-compressed plan."""
+KEYS = "fgh"
+TARGET_DUCKDB = 1.3
+TARGET_POSTGRES = 2.0
+TARGET_RSS_MB = 250
+
+
+def postgres_missing() -> str | None:
+    """None when the bench's Postgres answers, else why not."""
+    try:
+        import psycopg2
+
+        with contextlib.closing(psycopg2.connect(POSTGRES_URL, connect_timeout=3)):
+            return None
+    except Exception as exc:
+        return f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__})"
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    import psycopg2
+
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    try:
+        yield name
+    finally:
+        with contextlib.closing(psycopg2.connect(POSTGRES_URL)) as connection:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                for schema in (name, f"{name}_staging"):
+                    cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def sync_run(
+    bench: Bench,
+    sb: Sandbox,
+    scenario: Scenario,
+    *,
+    label: str,
+    streams: Sequence[str],
+    target: Sequence[str],
+    extra: Sequence[str] = (),
+) -> dict[str, Any]:
+    """One ``sync`` of ``streams`` into ``target`` (its command-line options), measured."""
+    from bench import catalogs
+    from bench.run import _display, _log
+
+    folder = bench.work / f"{scenario.key}-sync-{label.replace(' ', '-')}"
+    config = catalogs.write(folder / "config.json", sb.config)
+    command = [
+        *bench.ours,
+        "sync",
+        "--config",
+        str(config),
+        "--pipelines-dir",
+        str(folder / "pipelines"),
+        "--streams",
+        ",".join(streams),
+        "--json",
+        *target,
+        *extra,
+    ]
+    if scenario.options.quota:
+        time.sleep((scenario.options.window_ms or 30_000) / 1000 + 0.2)  # start on a fresh quota window
+    sb.reset_stats()
+    load = os.getloadavg()[0]
+    _log(f"{scenario.key}) sync, {label}: {_display(command)}")
+    measured = measure.run(command, stderr_path=folder / "stderr.log", timeout_s=3600, stamp=COMMITTED)
+    summary = measured.summary or {}
+    records = {name: result["records"] for name, result in summary.get("streams", {}).items()}
+    gaps = [later - earlier for earlier, later in zip([0.0, *measured.stamps], measured.stamps, strict=False)]
+    figures = {
+        "connector": "ours",
+        "label": label,
+        "streams": list(streams),
+        "command": _display(command),
+        "exit_code": measured.exit_code,
+        "ok": summary.get("ok"),
+        "errors": [summary["error"]] if summary.get("error") else ([] if summary else ["no summary"]),
+        "wall_s": round(measured.wall_s, 2),
+        "cpu_s": round(measured.cpu_s, 2),
+        "max_rss_mb": round(measured.max_rss_mb, 1),
+        "records": records,
+        "total_records": sum(records.values()),
+        "chunks": summary.get("chunks"),
+        "requests": sb.stats()["total_requests"],
+        "commit_times_s": [round(stamp, 1) for stamp in measured.stamps],
+        "longest_commit_gap_s": round(max(gaps), 1) if gaps else None,
+        "loadavg_1m_before": round(load, 2),
+    }
+    _log(
+        f"   {figures['wall_s']:.1f} s, {figures['total_records']:,} records, {figures['cpu_s']:.1f} CPU-s, "
+        f"{figures['max_rss_mb']:.0f} MB, {len(measured.stamps)} commits, exit {measured.exit_code}"
+    )
+    return figures
+
+
+def duckdb_target(bench: Bench, scenario: Scenario, label: str) -> list[str]:
+    path = bench.work / f"{scenario.key}-{label.replace(' ', '-')}.duckdb"
+    for leftover in (path, Path(f"{path}.wal")):
+        leftover.unlink(missing_ok=True)
+    return ["--credentials", str(path)]
+
+
+def versus_read(bench: Bench, scenario: Scenario, streams: Sequence[str]) -> dict[str, Any]:
+    """(f) or (g): a read, then sync into DuckDB and Postgres, of the same streams on one sandbox."""
+    with bench._sandbox(scenario) as sb:
+        read, _ = bench.read(sb, scenario, connector="ours", label="read", streams=streams)
+        runs = [
+            read,
+            sync_run(
+                bench,
+                sb,
+                scenario,
+                label="sync duckdb",
+                streams=streams,
+                target=duckdb_target(bench, scenario, "duckdb"),
+            ),
+        ]
+        missing = postgres_missing()
+        if missing is None:
+            with postgres_schema() as schema:
+                target = ["--destination", "postgres", "--credentials", POSTGRES_URL, "--dataset", schema]
+                runs.append(
+                    sync_run(bench, sb, scenario, label="sync postgres", streams=streams, target=target)
+                )
+    read["label"] = "read"
+    for run in runs[1:]:
+        run["ratio_to_read"] = round(run["wall_s"] / read["wall_s"], 2) if read["wall_s"] else None
+    return {
+        "key": scenario.key,
+        "title": scenario.title,
+        "sandbox": scenario.options.command(),
+        "postgres": missing or POSTGRES_URL,
+        "runs": runs,
+    }
+
+
+def throttled(bench: Bench, scenario: Scenario, streams: Sequence[str]) -> dict[str, Any]:
+    """(h): a sync under a time-compressed quota, with the commit interval compressed alike."""
+    with bench._sandbox(scenario) as sb:
+        run = sync_run(
+            bench,
+            sb,
+            scenario,
+            label="sync duckdb",
+            streams=streams,
+            target=duckdb_target(bench, scenario, "duckdb"),
+            extra=["--chunk-seconds", f"{THROTTLED_CHUNK_SECONDS:g}"],
+        )
+    run["chunk_seconds"] = THROTTLED_CHUNK_SECONDS
+    return {
+        "key": scenario.key,
+        "title": scenario.title,
+        "sandbox": scenario.options.command(),
+        "runs": [run],
+    }
+
+
+def targets(scenarios: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Issue 14's targets, each with the figure it is judged on; ``passed`` None when not measured."""
+    syncs = {s["key"]: s for s in scenarios if s["key"] in KEYS}
+    found: list[dict[str, Any]] = []
+    for destination, limit in (("duckdb", TARGET_DUCKDB), ("postgres", TARGET_POSTGRES)):
+        runs = [
+            (key, run)
+            for key in "fg"
+            if key in syncs
+            for run in syncs[key]["runs"]
+            if run["label"] == f"sync {destination}"
+        ]
+        measured = "; ".join(
+            f"{key}) {run['ratio_to_read']:.2f}× ({run['wall_s']:.1f} s)" for key, run in runs
+        )
+        found.append(
+            {
+                "key": "f",
+                "text": f"sync into {destination} ≤ {limit}× the read of the same streams (medium, large)",
+                "measured": measured or "not run",
+                "passed": all(run["ratio_to_read"] <= limit and run["ok"] for _, run in runs)
+                if runs
+                else None,
+            }
+        )
+    sync_runs = [run for key in "fgh" if key in syncs for run in syncs[key]["runs"] if run["label"] != "read"]
+    peak = max(sync_runs, key=lambda run: run["max_rss_mb"], default=None)
+    found.append(
+        {
+            "key": "f",
+            "text": f"sync's peak RSS ≤ {TARGET_RSS_MB} MB at any store size (every sync run)",
+            "measured": "not run"
+            if peak is None
+            else "; ".join(
+                f"{key}) {run['label'].split()[-1]} {run['max_rss_mb']:.0f} MB"
+                for key in "fgh"
+                if key in syncs
+                for run in syncs[key]["runs"]
+                if run["label"] != "read"
+            ),
+            "passed": None if peak is None else peak["max_rss_mb"] <= TARGET_RSS_MB,
+        }
+    )
+    throttled_run = syncs["h"]["runs"][0] if "h" in syncs else None
+    found.append(
+        {
+            "key": "h",
+            "text": "a throttled sync commits at least every interval once rows are covered (longest gap "
+            "≤ interval + 10%)",
+            "measured": "not run"
+            if throttled_run is None
+            else f"longest gap {throttled_run['longest_commit_gap_s']} s with --chunk-seconds "
+            f"{throttled_run['chunk_seconds']:g}; {len(throttled_run['commit_times_s'])} commits in "
+            f"{throttled_run['wall_s']:.0f} s",
+            "passed": None
+            if throttled_run is None or throttled_run["longest_commit_gap_s"] is None
+            else throttled_run["longest_commit_gap_s"] <= throttled_run["chunk_seconds"] * 1.1,
+        }
+    )
+    return found
+
+
+def markdown(scenarios: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The sync runs as a table of their own."""
+    rows = [s for s in scenarios if s["key"] in KEYS]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Sync next to a read of the same streams, same sandbox, same run:",
+        "",
+        "| Scenario | Run | Wall s | Sync / read | Records | CPU s | Peak RSS MB | Commits | Longest gap s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario in rows:
+        for run in scenario["runs"]:
+            ratio = run.get("ratio_to_read")
+            lines.append(
+                f"| {scenario['key']}) {scenario['title']} | {run['label']} | {run['wall_s']:.1f} "
+                f"| {'–' if ratio is None else f'{ratio:.2f}×'} | {run['total_records']:,} | {run['cpu_s']:.1f} "
+                f"| {run['max_rss_mb']:.0f} | {len(run.get('commit_times_s', [])) or '–'} "
+                f"| {run.get('longest_commit_gap_s') or '–'} |"
+            )
+    return lines

@@ -1,0 +1,164 @@
+"""The destination's column types, taken from the streams' JSON Schemas, and the checks a record passes first.
+
+**Types** come from the schemas' top-level properties, never from guessing: ``format: date-time`` is a
+timestamp with time zone; ``x-money`` a decimal (38, 9); integers are bigint, other numbers double, booleans
+bool, strings text, objects and arrays JSON. A field the API types as "string or number" is text (a number
+there is written as its JSON text). A field the schema does not know still lands: its type is inferred from its
+values (:mod:`source_bigcommerce.tables`).
+
+Some identifiers and counts are typed ``number`` by BigCommerce's OpenAPI files although they are whole
+numbers; :data:`WHOLE_NUMBERS` makes them bigint rather than double, so ``orders.customer_id`` joins
+``customers.id`` without a cast.
+
+**Money** is checked as each record arrives (:func:`preparer`), so a value that is not an amount fails its
+own stream, in the engine, rather than a load that holds every stream's rows. It is never passed through a
+binary float: v2's strings (``"10.0000"``) stay text until the destination's decimal reads them, and v3's
+JSON numbers are read as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import orjson
+
+from source_bigcommerce.errors import ConnectorError
+from source_bigcommerce.paging import Record
+from source_bigcommerce.streams import schema
+
+Kind = Literal["decimal", "timestamp", "json", "bigint", "bool", "double", "text"]
+
+WHOLE_NUMBERS: Mapping[str, frozenset[str]] = {
+    # reference/orders.v2.oas2.yml types these `number` in order_Resp, although the customer_id query
+    # parameter and a shipment's customer_id are `integer`, and the examples are whole numbers.
+    "orders": frozenset({"customer_id", "items_shipped", "items_total", "shipping_address_count"}),
+    # The same file's order products: quantities and the refund id, `number` beside integer siblings.
+    "order_products": frozenset({"quantity_refunded", "quantity_shipped", "return_id"}),
+    # reference/catalog/products_catalog.v3.yml: tax_class_id is `number`; a tax class id is an integer
+    # everywhere else in the catalog API.
+    "products": frozenset({"tax_class_id"}),
+}
+"""Fields typed ``number`` in the specs that are whole numbers: ids and counts. A value with a fraction
+would not be rounded: like any value that does not fit its column, it lands in a variant column."""
+
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,29}(?:\.[0-9]{1,9})?")
+"""An amount written plainly, which decimal(38, 9) holds exactly."""
+
+
+def _types(node: Mapping[str, Any]) -> set[str]:
+    kinds = node.get("type", [])
+    found = {kinds} if isinstance(kinds, str) else set(kinds)
+    for branch in node.get("anyOf", ()):
+        found |= _types(branch)
+    return found - {"null"}
+
+
+def _kind(stream: str, name: str, node: Mapping[str, Any]) -> Kind:
+    """The dlt data type of a top-level property."""
+    if node.get("x-money") is True:
+        return "decimal"
+    if node.get("format") == "date-time":
+        return "timestamp"
+    kinds = _types(node)
+    if not kinds or kinds & {"object", "array"}:
+        return "json"
+    if kinds == {"integer"} or (kinds == {"number"} and name in WHOLE_NUMBERS.get(stream, ())):
+        return "bigint"
+    if kinds == {"boolean"}:
+        return "bool"
+    if kinds <= {"integer", "number"}:
+        return "double"
+    return "text"
+
+
+def kinds(stream: str) -> dict[str, Kind]:
+    """Every property the stream's schema declares, with its column type, in the schema's order."""
+    properties: Mapping[str, Any] = schema(stream).get("properties", {})
+    return {name: _kind(stream, name, node) for name, node in properties.items()}
+
+
+def column_hints(stream: str) -> dict[str, dict[str, Any]]:
+    """dlt column hints for every property the stream's schema declares, in the schema's order."""
+    hints: dict[str, dict[str, Any]] = {}
+    for name, kind in kinds(stream).items():
+        hint: dict[str, Any] = {"data_type": kind, "nullable": True}
+        if kind == "timestamp":
+            hint["timezone"] = True
+        hints[name] = hint
+    return hints
+
+
+def preparer(stream: str) -> Callable[[Record], bool]:
+    """Checks every money value of a record and writes numbers in text columns as text, in place; returns
+    whether every amount is written plainly, as decimal(38, 9) reads it exactly (``10.0000``, ``-3``, or a JSON
+    number). One that is not (`` 10``, ``1E+2``, more than 9 decimal places) is still an amount: it goes to
+    the destination through dlt's own typing (:func:`decimal`).
+
+    A money value stays what the API sent (a string or a JSON number), or None for an empty string.
+
+    Raises:
+        ConnectorError: a money field holds something that is not an amount.
+    """
+    declared = kinds(stream)
+    properties: Mapping[str, Any] = schema(stream).get("properties", {})
+    money = tuple(name for name, kind in declared.items() if kind == "decimal")
+    texts = tuple(
+        name for name, kind in declared.items() if kind == "text" and len(_types(properties[name])) > 1
+    )
+
+    def prepare(record: Record) -> bool:
+        plain = True
+        for name in money:
+            value = record.get(name)
+            if value is None:
+                continue
+            kind = value.__class__
+            if kind is str:
+                if not _PLAIN_AMOUNT.fullmatch(value):
+                    if value.strip():
+                        _check_amount(stream, record, name, value)
+                        plain = False
+                    else:
+                        record[name] = None
+            elif kind is not int and kind is not float:
+                raise _not_an_amount(stream, record, name, value)
+        for name in texts:
+            value = record.get(name)
+            if value is not None and value.__class__ is not str:
+                record[name] = orjson.dumps(value).decode()
+        return plain
+
+    return prepare
+
+
+def prepare_batch(prepare: Callable[[Record], bool], batch: list[Record]) -> bool:
+    """Every record of ``batch`` through ``prepare`` (a :func:`preparer`); whether all its amounts are plain."""
+    plain = True
+    for record in batch:
+        plain &= prepare(record)
+    return plain
+
+
+def _check_amount(stream: str, record: Record, name: str, value: str) -> None:
+    try:
+        if Decimal(value).is_finite():
+            return
+    except InvalidOperation:
+        pass
+    raise _not_an_amount(stream, record, name, value)
+
+
+def _not_an_amount(stream: str, record: Record, name: str, value: Any) -> ConnectorError:
+    return ConnectorError(
+        f"{stream} record {record.get('id')!r}: field {name!r} holds {str(value)[:40]!r}, which is not an amount."
+    )
+
+
+def decimal(value: Any) -> Decimal | None:
+    """A money value checked by :func:`preparer`, as the exact decimal it writes: 12.99 stays 12.99."""
+    if value is None or value.__class__ is Decimal:
+        return value
+    return Decimal(value if isinstance(value, str) else str(value))

@@ -1,0 +1,392 @@
+"""The dlt pipeline of one target and store: opening it, committing chunks, and finishing what a kill left.
+
+**Commits.** Each chunk becomes one dlt load package holding its rows and the state that covers them
+(:func:`source_bigcommerce.source.stream_resource`): extract, normalize, load. Every method runs in the one
+loader thread (dlt's context is thread-affine).
+
+**Resumption.** On every start, a package a killed sync left behind is loaded first when it continues what the
+destination holds; then the local working directory is dropped and the state is read back from the destination,
+which is the truth: a deleted DuckDB file or dropped schema means a full sync, never a cursor without its data.
+Each chunk's state names the chunk it follows, and a left-behind package is loaded only when it follows the
+destination's latest commit (see :meth:`Loader._continues_destination`). Merged tables end equal to the store
+whatever the moment of the kill; appended ones may hold a killed chunk twice, because dlt re-runs a table's load
+job it had not recorded as done.
+
+**Appending while a table holds only this sync's rows.** A merge loads a chunk into a staging table, deletes the
+rows it replaces and inserts it, scanning the whole table each time: the first sync of a large store would pay
+for every row once per chunk. A table that was missing or empty when the sync started holds only what this
+sync wrote (it holds the store's working directory alone), so a chunk none of whose keys an earlier chunk of
+this sync delivered is appended instead; the keys delivered are kept in the conversion's DuckDB to tell. A
+chunk that does repeat a key, or any chunk of a table that had rows, is merged as always.
+
+**One sync at a time.** One sync holds a store's working directory (an exclusive ``flock`` on
+``bigcommerce_<store hash>.lock`` beside it, released when the process ends, however it ends): a second one
+started meanwhile, say by an hourly cron while the first sync of a large store still runs, would load or drop
+the first one's package in flight, so it stops at once with one sentence instead.
+
+dlt never sees the access token: it gets records and state only. Its anonymous telemetry is switched off
+(``RUNTIME__DLTHUB_TELEMETRY=false``) unless the environment says otherwise.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import sys
+import threading
+import traceback
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from source_bigcommerce import tables
+from source_bigcommerce.destination import DestinationError, Target, describe, dlt_destination, open_duckdb
+from source_bigcommerce.errors import ConnectorError
+from source_bigcommerce.source import SOURCE, Disposition, stream_resource
+from source_bigcommerce.streams import StreamSpec
+
+HOLD_ENV = "SOURCE_BIGCOMMERCE_TEST_HOLD"
+"""Test-only: ``extracted:N``, ``normalized:N`` or ``loaded:N`` makes the loader print ``test hold: PHASE N``
+on stderr once chunk N reaches that phase and then wait forever, so a test can ``kill -9`` the sync at an
+exact point of a commit. Never set it otherwise."""
+HOLD_PHASES = ("extracted", "normalized", "loaded")
+
+_DLT_SETTINGS = {
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+    # dlt's default, truncate-and-insert, empties a replaced table before its rows load, so readers see it
+    # empty meanwhile and a failed load leaves it so. This loads the staging dataset first, then swaps the
+    # rows in one transaction.
+    "DESTINATION__REPLACE_STRATEGY": "insert-from-staging",
+    # Arrow tables get dlt's load id too, so every table has it whichever path its rows took; their _dlt_id
+    # comes with them (source_bigcommerce.tables), so dlt imports their Parquet files as they are.
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "false",
+    # dlt gzips its CSV and JSONL load files, which live on this machine for a moment: compressing them, and
+    # reading them back through Python's gzip for Postgres' COPY, was a quarter of a Postgres sync's CPU.
+    "DATA_WRITER__DISABLE_COMPRESSION": "true",
+}
+"""dlt settings, given as environment variables (dlt's own mechanism) unless the environment sets them."""
+
+
+def configure_dlt(*, debug: bool) -> None:
+    """Put :data:`_DLT_SETTINGS` in place. dlt reads its settings once, when it is first used (finding the
+    default working directory included), so this runs before anything of dlt does."""
+    for key, value in _DLT_SETTINGS.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING" if debug else "ERROR")
+
+
+def pipeline_name(store_hash: str) -> str:
+    """What dlt files the state under in the destination, so each store keeps its own cursors."""
+    return "bigcommerce_" + (re.sub(r"[^a-z0-9_]+", "_", store_hash.lower()) or "store")
+
+
+@dataclass
+class Part:
+    """One stream's share of a chunk: rows covered by ``state``, and how they are written."""
+
+    spec: StreamSpec
+    rows: tables.Rows
+    state: dict[str, Any]
+    disposition: Disposition
+
+
+class Loader:
+    """The dlt pipeline of one target and store. Not thread-safe: call it from one thread only."""
+
+    def __init__(
+        self, target: Target, store_hash: str, *, hold: tuple[str, int] | None = None, debug: bool = False
+    ) -> None:
+        self._target = target
+        self._name = pipeline_name(store_hash)
+        self._hold_at = hold
+        self._debug = debug
+        self._pipeline: Any = None
+        self._duckdb: Any = None
+        """The conversion's in-memory DuckDB."""
+        self._held: Any = None
+        """The destination's DuckDB file, open while chunks follow each other (see :meth:`release`)."""
+        self._fresh: set[str] = set()
+        """Tables that held no row when this sync started (see the module docstring)."""
+        self._chunk = 0
+        self._commit: str | None = None
+        """The last chunk committed (or extracted, in this run): the next chunk's package continues it."""
+        self.resumed = False
+        """True when a package a killed sync left behind was loaded first."""
+        configure_dlt(debug=debug)
+
+    def spool(self) -> Path:
+        """An empty directory for the records of the chunks to come (what a killed sync left there is
+        dropped: its records are read again)."""
+        folder = self._target.working_dir() / f"{self._name}.spool"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        return folder
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold this store's working directory for one sync (see the module docstring).
+
+        Raises:
+            ConnectorError: another sync of the same store into the same target holds it.
+        """
+        folder = self._target.working_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self._name}.lock"
+        with path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConnectorError(
+                    f"Another sync of this store into {self._target.location} is still running (it holds "
+                    f"{path}); let it finish, or stop it, then sync again."
+                ) from None
+            yield
+
+    def open(self) -> dict[str, dict[str, Any]]:
+        """Finish what a killed sync left, then read the state back from the destination; per stream."""
+        with self._errors():
+            import dlt
+
+            pipeline = dlt.pipeline(
+                pipeline_name=self._name,
+                pipelines_dir=str(self._target.working_dir()),
+                destination=dlt_destination(self._target),
+                dataset_name=self._target.dataset,
+            )
+            if pipeline.has_pending_data and self._continues_destination(pipeline):
+                _finish_normalize_commit(pipeline)
+                pipeline.normalize()
+                pipeline.load()
+                self.resumed = True
+            pipeline = pipeline.drop()
+            pipeline.sync_destination()
+            self._pipeline = pipeline
+            self._fresh = self._empty_tables()
+            ours = pipeline.state.get("sources", {}).get(SOURCE, {})
+            self._commit = ours.get("commit", {}).get("id")
+            saved = ours.get("streams", {})
+            return {name: dict(value) for name, value in saved.items() if isinstance(value, Mapping)}
+
+    def extract(self, parts: list[Part]) -> dict[str, int]:
+        """Write a chunk into a load package on disk, its state included; rows per stream after de-duplication."""
+        with self._errors():
+            import dlt
+
+            self._chunk += 1
+            if self._duckdb is None:
+                self._duckdb = tables.connect()
+            commit = {"id": uuid.uuid4().hex, "after": self._commit}
+            loaded: dict[str, int] = {}
+            resources = []
+            for part in parts:
+                data, inferred, file_format, rows = self._convert(part)
+                loaded[part.spec.name] = rows
+                resources.append(
+                    stream_resource(
+                        part.spec,
+                        self._disposition(part, data),
+                        data,
+                        part.state,
+                        inferred=inferred,
+                        file_format=file_format,
+                        commit=commit,
+                    )
+                )
+
+            @dlt.source(name=SOURCE, max_table_nesting=0)
+            def bigcommerce() -> list[Any]:
+                return resources
+
+            self._pipeline.extract(bigcommerce())
+            for part in parts:
+                part.rows.remove()
+            self._commit = commit["id"]
+            self._hold("extracted")
+            return loaded
+
+    def _convert(self, part: Part) -> tuple[Any, dict[str, dict[str, Any]], str | None, int]:
+        """The part's rows for dlt: a typed Arrow table, or dicts when a value does not fit its column."""
+        name = part.spec.name
+        if not part.rows.rows:
+            return None, {}, None, 0
+        converted = tables.to_arrow(self._duckdb, name, part.rows, known=self._column_types(name))
+        if converted is not None:
+            table, inferred = converted
+            return table, inferred, self._target.file_format(), table.num_rows
+        records = tables.to_records(name, part.rows)
+        return records, {}, self._target.dicts_format(), len(records)
+
+    def _disposition(self, part: Part, data: Any) -> Disposition:
+        """``append`` for a merged part of a table that holds only this sync's rows, none with its keys; else
+        the part's own (see the module docstring)."""
+        name = part.spec.name
+        if part.disposition == "replace":
+            self._fresh.add(name)  # from this load on, the table holds only this sync's rows
+        if part.disposition != "merge" or name not in self._fresh or data is None:
+            return part.disposition
+        import pyarrow as pa
+
+        key = part.spec.parent_key or part.spec.primary_key
+        keys = data.column(key) if isinstance(data, pa.Table) else pa.array([row.get(key) for row in data])
+        seen = f'"seen_{name}"'
+        self._duckdb.register("chunk_keys", pa.table({"k": keys}))
+        try:
+            self._duckdb.execute(
+                f"CREATE TABLE IF NOT EXISTS {seen} AS SELECT k FROM chunk_keys LIMIT 0"
+            ).fetchall()
+            [(repeated,)] = self._duckdb.execute(
+                f"SELECT count(*) FROM chunk_keys WHERE k IN (SELECT k FROM {seen})"
+            ).fetchall()
+            self._duckdb.execute(f"INSERT INTO {seen} SELECT k FROM chunk_keys").fetchall()
+        finally:
+            self._duckdb.unregister("chunk_keys")
+        return "merge" if repeated else "append"
+
+    def _empty_tables(self) -> set[str]:
+        """The stream tables that are missing in the destination or hold no row, asked of the destination
+        itself (its information schema, then one row of each); none when it cannot be asked, or a question
+        fails: then every chunk merges, as it always may."""
+        from source_bigcommerce.streams import STREAMS
+
+        names = [spec.name for spec in STREAMS]
+        try:
+            with self._pipeline.destination_client() as client:
+                existing = [name for name, columns in client.get_storage_tables(names) if columns]
+                empty = set(names) - set(existing)
+                for name in existing:
+                    qualified = client.sql_client.make_qualified_table_name(name)
+                    with client.sql_client.execute_query(f"SELECT 1 FROM {qualified} LIMIT 1") as cursor:
+                        if cursor.fetchone() is None:
+                            empty.add(name)
+        except Exception:
+            return set()
+        return empty
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        """The data type of each column dlt already made for ``table`` (read back from the destination)."""
+        schemas = self._pipeline.schemas
+        if SOURCE not in schemas:
+            return {}
+        columns = schemas[SOURCE].tables.get(table, {}).get("columns", {})
+        return {name: column["data_type"] for name, column in columns.items() if "data_type" in column}
+
+    def load(self) -> None:
+        """Normalize and load the package :meth:`extract` wrote; its state is committed with it. A DuckDB
+        file stays open for the next load until :meth:`release`."""
+        with self._errors():
+            self._pipeline.normalize()
+            self._hold("normalized")
+            self._hold_destination()
+            self._pipeline.load()
+            self._hold("loaded")
+
+    def release(self) -> None:
+        """Close the destination's DuckDB file until the next load, writing what the loads added into it: the
+        file is then free for other processes to read while this sync waits for its next chunk."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._pipeline.destination = dlt_destination(self._target)
+            with self._errors():
+                held.close()
+
+    def _hold_destination(self) -> None:
+        if self._held is None:
+            self._held = open_duckdb(self._target)
+            if self._held is not None:
+                self._pipeline.destination = dlt_destination(self._target, self._held)
+
+    def counts(self, names: list[str]) -> dict[str, int]:
+        """Rows per table in the destination; tables it cannot count are left out."""
+        found: dict[str, int] = {}
+        try:
+            client_cm = self._pipeline.sql_client()
+        except Exception:
+            return found  # not a SQL destination
+        try:
+            with client_cm as client:
+                for table in names:
+                    try:
+                        qualified = client.make_qualified_table_name(table)
+                        with client.execute_query(f"SELECT COUNT(*) FROM {qualified}") as cursor:
+                            found[table] = int(cursor.fetchone()[0])
+                    except Exception:
+                        continue
+        except Exception:
+            return found
+        return found
+
+    def close(self) -> None:
+        """Free the conversion's DuckDB and release the destination."""
+        if self._duckdb is not None:
+            self._duckdb.close()
+            self._duckdb = None
+        self.release()
+
+    def _continues_destination(self, pipeline: Any) -> bool:
+        """Whether the pending package was cut right after what the destination last committed.
+
+        Every chunk's state names the chunk it follows (``commit.after``). A package left by a killed sync
+        is loaded only when it follows the destination's latest commit: then loading it completes that sync,
+        including a first chunk whose tables were half committed. One that another sync has overtaken (a
+        different working directory, another machine) would write older rows over newer ones, so it is
+        dropped and its records are read again from the destination's state.
+        """
+        from dlt.common.destination.exceptions import DestinationUndefinedEntity
+        from dlt.pipeline.state_sync import load_pipeline_state_from_destination
+
+        pending = pipeline.state.get("sources", {}).get(SOURCE, {}).get("commit", {})
+        try:
+            with pipeline.destination_client() as client:
+                remote = load_pipeline_state_from_destination(self._name, client)
+        except DestinationUndefinedEntity:
+            remote = None
+        committed = (remote or {}).get("sources", {}).get(SOURCE, {}).get("commit", {}).get("id")
+        return bool(pending) and pending.get("after") == committed
+
+    def _hold(self, phase: str) -> None:
+        if self._hold_at == (phase, self._chunk):
+            print(f"test hold: {phase} {self._chunk}", file=sys.stderr, flush=True)
+            threading.Event().wait()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            if self._debug:
+                traceback.print_exc(file=sys.stderr)
+            raise DestinationError(describe(exc, self._target)) from exc
+
+
+def hold_from_env() -> tuple[str, int] | None:
+    """The test-only hold point (:data:`HOLD_ENV`), if set."""
+    value = os.environ.get(HOLD_ENV, "")
+    phase, _, number = value.partition(":")
+    if phase in HOLD_PHASES and number.isdigit():
+        return phase, int(number)
+    return None
+
+
+def _finish_normalize_commit(pipeline: Any) -> None:
+    """Complete the commit of a normalized package that a kill interrupted between its two steps.
+
+    dlt commits one by renaming it into ``load/normalized``, then deleting its extracted original; it defers
+    SIGINT and SIGTERM across the two, but a SIGKILL (or a power cut) between them leaves both, and from then
+    on every normalize fails renaming onto the package already there ("Directory not empty"): no sync of the
+    store could run again. The renamed package is whole (the rename is the commit), so the original is what
+    dlt would have deleted next.
+    """
+    committed = {*pipeline.list_normalized_load_packages(), *pipeline.list_completed_load_packages()}
+    twice = [load_id for load_id in pipeline.list_extracted_load_packages() if load_id in committed]
+    if twice:
+        extracted = pipeline._get_normalize_storage().extracted_packages  # no public call deletes just one
+        for load_id in twice:
+            extracted.delete_package(load_id)

@@ -1,0 +1,300 @@
+"""Records to typed Arrow tables, for dlt: the loader's one CPU-heavy step, done in C++ off the event loop.
+
+The sink serialises each batch of records to JSON the moment it arrives (:class:`Spool`; orjson writes a
+page in about a millisecond), and what a STATE covers goes to files of about :data:`FILE_BYTES` on disk, out of
+the process's memory. When a chunk is cut, the loader thread has an in-process DuckDB read those files, typing
+every column as :mod:`source_bigcommerce.columns` declares (:func:`to_arrow`); DuckDB works outside the GIL,
+so the engine keeps reading meanwhile, and it parses a file at a time, so its memory stays small. dlt then
+writes the Arrow table as its file format wants (Parquet for DuckDB, CSV for Postgres), with no row-by-row
+normalisation.
+
+DuckDB reads a string into a number column, or a number into a text column, as that value; it would round
+1.5 into a bigint, so whole-number columns are read as JSON and a fraction there is refused. A record whose
+value cannot be typed exactly (a fraction in a whole-number column, an amount not written plainly, a date
+that does not parse) sends its stream's share of the chunk to dlt as dicts instead (:func:`to_records`), and
+dlt keeps the odd value in a variant column (``customer_group_id__v_double``): nothing is rounded or dropped.
+
+A field the schema does not declare keeps the type an earlier chunk gave it (``known``: the table's column
+types in dlt's schema); a new one gets the type its values show (nested ones JSON, mixed scalars text); one
+holding only nulls gets no column yet, as dlt does. Merged streams keep one row per primary key, the last one
+read (dlt would keep any one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import orjson
+
+from source_bigcommerce.columns import Kind, decimal, kinds
+from source_bigcommerce.paging import Record
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow
+
+FILE_BYTES = 1 << 20
+"""JSON per file DuckDB reads: its memory grows with the file it parses (about 7x for orders), not the chunk."""
+
+_READ_AS: Mapping[str, str] = {
+    "bigint": "JSON",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMPTZ",
+    "decimal": "VARCHAR",
+    "json": "JSON",
+}
+"""How DuckDB reads each column type from the JSON (see :func:`_typed` for what follows)."""
+DLT_ID = "_dlt_id"
+_DLT_ID = f"CAST(gen_random_uuid() AS VARCHAR) AS {DLT_ID}"
+"""dlt's row id, which dlt gives the rows it gets as dicts: made here, so that dlt need not rewrite each Parquet
+file to add it, and every row has one whichever way it went."""
+_VALUE_KINDS: Mapping[type, str] = {
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "str",
+    dict: "json",
+    list: "json",
+}
+
+
+@dataclass
+class Rows:
+    """Records of one stream, as JSON array files, and what :func:`to_arrow` must know of them."""
+
+    key: str | None = None
+    """The primary key, tracked to tell whether a record came twice (merged streams only)."""
+    files: list[Path] = field(default_factory=list)
+    rows: int = 0
+    undeclared: dict[str, set[str]] = field(default_factory=dict)
+    """Each field the schema does not declare, with the kinds of value it held (``int``, ``str``, ``json``...)."""
+    misfit: bool = False
+    """A record holds a value that only dlt's own typing takes exactly (see :func:`source_bigcommerce.columns.
+    preparer`)."""
+    keys: set[Any] = field(default_factory=set)
+    duplicated: bool = False
+
+    def note(self, batch: list[Record], declared: frozenset[str]) -> None:
+        """Count a batch in, with its fields the schema lacks and its keys."""
+        key, keys = self.key, self.keys
+        for record in batch:
+            if not declared.issuperset(record):
+                for name in record.keys() - declared:
+                    value = record[name]
+                    if value is not None:
+                        self.undeclared.setdefault(name, set()).add(_VALUE_KINDS.get(value.__class__, "str"))
+            if key is not None:
+                value = record.get(key)
+                if value in keys:
+                    self.duplicated = True
+                keys.add(value)
+        self.rows += len(batch)
+
+    def absorb(self, other: Rows) -> None:
+        """Take ``other``'s counts in (its records follow these)."""
+        self.rows += other.rows
+        for name, seen in other.undeclared.items():
+            self.undeclared.setdefault(name, set()).update(seen)
+        self.misfit |= other.misfit
+        self.duplicated |= other.duplicated or not self.keys.isdisjoint(other.keys)
+        self.keys |= other.keys
+
+    def records(self) -> Iterator[Record]:
+        for path in self.files:
+            yield from orjson.loads(path.read_bytes())
+
+    def remove(self) -> None:
+        for path in self.files:
+            path.unlink(missing_ok=True)
+
+
+class Spool:
+    """One stream's records since the last chunk: those its latest STATE covers on disk, in JSON array files of
+    about :data:`FILE_BYTES` (out of the process's memory, and the size DuckDB reads in little memory); those
+    after it in memory, until a STATE covers them or the stream fails."""
+
+    def __init__(self, folder: Path, stream: str, key: str | None) -> None:
+        self._folder = folder
+        self._stream = stream
+        self._declared = declared_fields(stream)
+        self._key = key
+        self._files = 0
+        self._out: BinaryIO | None = None
+        self.ready = Rows(key)
+        """Covered by the latest STATE."""
+        self._pending: list[bytes] = []
+        self._pending_rows = Rows(key)
+
+    def add(self, batch: list[Record], *, misfit: bool = False) -> None:
+        """Records after the latest STATE."""
+        self._pending_rows.note(batch, self._declared)
+        self._pending_rows.misfit |= misfit
+        self._pending.append(orjson.dumps(batch))
+
+    def cover(self) -> None:
+        """A STATE arrived: the records after the previous one are covered, and go to disk."""
+        for blob in self._pending:
+            if len(blob) <= 2:
+                continue
+            out = self._out
+            if out is not None and out.tell() + len(blob) > FILE_BYTES:
+                self._close()
+                out = None
+            if out is None:
+                self._files += 1
+                path = self._folder / f"{self._stream}.{self._files}.json"
+                self.ready.files.append(path)
+                out = self._out = path.open("wb")
+                out.write(b"[")
+            else:
+                out.write(b",")
+            out.write(memoryview(blob)[1:-1])
+        self.ready.absorb(self._pending_rows)
+        self.drop_pending()
+
+    def drop_pending(self) -> None:
+        """The records after the latest STATE will not be covered (the stream failed)."""
+        self._pending = []
+        self._pending_rows = Rows(self._key)
+
+    def take(self) -> Rows:
+        """The covered records, handed over whole; the spool starts afresh."""
+        self._close()
+        taken, self.ready = self.ready, Rows(self._key)
+        return taken
+
+    def discard(self) -> None:
+        """Drop everything (the sync is over): what was not committed is read again next time."""
+        self.drop_pending()
+        self.take().remove()
+
+    def _close(self) -> None:
+        if self._out is not None:
+            self._out.write(b"]")
+            self._out.close()
+            self._out = None
+
+
+def declared_fields(stream: str) -> frozenset[str]:
+    return frozenset(kinds(stream))
+
+
+def undeclared_kinds(rows: Rows, known: Mapping[str, str]) -> dict[str, str] | None:
+    """The column type of each field the schema lacks: the one dlt gave it, or the one its values show.
+    None when dlt's type is one this module does not read (dlt then takes the dicts)."""
+    found: dict[str, str] = {}
+    for name, seen in sorted(rows.undeclared.items()):
+        if name in known:
+            if known[name] not in _READ_AS:
+                return None
+            found[name] = known[name]
+        elif "json" in seen:
+            found[name] = "json"
+        elif seen == {"bool"}:
+            found[name] = "bool"
+        elif seen == {"int"}:
+            found[name] = "bigint"
+        elif seen <= {"int", "float"}:
+            found[name] = "double"
+        else:
+            found[name] = "text"
+    return found
+
+
+def to_arrow(
+    connection: duckdb.DuckDBPyConnection,
+    stream: str,
+    rows: Rows,
+    *,
+    known: Mapping[str, str] | None = None,
+    load_id: str | None = None,
+) -> tuple[pyarrow.Table, dict[str, dict[str, Any]]] | None:
+    """The records as one Arrow table typed from the schema, and hints for the columns the schema lacks.
+
+    None when a value cannot be typed exactly (see the module docstring): the caller loads
+    :func:`to_records` instead. ``load_id`` adds dlt's ``_dlt_load_id`` column, which dlt adds itself to the
+    rows it gets as dicts (and to Arrow tables only when configured to).
+    """
+    import duckdb
+
+    known = known or {}
+    extra = undeclared_kinds(rows, known)
+    if rows.misfit or not rows.files or extra is None:
+        return None
+    columns: dict[str, str] = {**kinds(stream), **extra}
+    files = "[" + ", ".join(_literal(str(path)) for path in rows.files) + "]"
+    types = "{" + ", ".join(f"{_literal(name)}: '{_READ_AS[kind]}'" for name, kind in columns.items()) + "}"
+    dlt_columns = [_DLT_ID] if load_id is None else [_DLT_ID, f"{_literal(load_id)} AS _dlt_load_id"]
+    selects = ", ".join(
+        [*(f"{_typed(name, kind)} AS {_quote(name)}" for name, kind in columns.items()), *dlt_columns]
+    )
+    source = f"read_json({files}, format = 'array', columns = {types})"
+    query = f"SELECT {selects} FROM {source}"
+    if rows.duplicated and rows.key is not None:
+        # DuckDB reads the files in order with one thread: the row number is the order of arrival.
+        query = (
+            f"SELECT * EXCLUDE (_arrival) FROM (SELECT {selects}, row_number() OVER () AS _arrival "
+            f"FROM {source}) QUALIFY row_number() OVER (PARTITION BY {_quote(rows.key)} "
+            "ORDER BY _arrival DESC) = 1"
+        )
+    try:
+        table = connection.query(query).to_arrow_table()
+    except (duckdb.DataError, duckdb.InvalidInputException):
+        # A value that does not fit (a cast that fails, or the error() of _typed); any other DuckDB error is
+        # a bug of ours, and stops the sync rather than slowing every later chunk.
+        return None
+    inferred = {
+        name: {"data_type": kind, "nullable": True} for name, kind in extra.items() if name not in known
+    }
+    return table, inferred
+
+
+def to_records(stream: str, rows: Rows) -> list[Record]:
+    """The records as dicts, money as exact decimals, for dlt to type itself; the last row of each key."""
+    money = tuple(name for name, kind in kinds(stream).items() if kind == "decimal")
+    found: list[Record] = []
+    for record in rows.records():
+        for name in money:
+            if name in record:
+                record[name] = decimal(record[name])
+        found.append(record)
+    if rows.key is None or not rows.duplicated:
+        return found
+    key = rows.key
+    return list({record.get(key): record for record in found}.values())
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for the conversion: one thread (it reads the files in order), UTC, so timestamps
+    come out as UTC instants."""
+    import duckdb
+
+    connection = duckdb.connect(config={"threads": 1})
+    connection.execute("SET TimeZone = 'UTC'").fetchall()
+    return connection
+
+
+def _typed(name: str, kind: Kind | str) -> str:
+    """The SQL that types one column as read by :data:`_READ_AS`; ``error()`` for a value that does not fit."""
+    column = _quote(name)
+    if kind == "bigint":
+        refused = _literal(f"{name}: a fraction in a whole-number column")
+        return f"CASE WHEN json_type({column}) = 'DOUBLE' THEN error({refused}) ELSE CAST({column} AS BIGINT) END"
+    if kind == "decimal":
+        return f"CAST({column} AS DECIMAL(38, 9))"
+    if kind == "json":
+        return f"CAST({column} AS VARCHAR)"
+    return column
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

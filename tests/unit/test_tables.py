@@ -1,0 +1,160 @@
+"""Records to typed Arrow tables through DuckDB: strict where a value could be changed, lenient nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from bigcommerce_sandbox.app import RunningSandbox
+from source_bigcommerce import tables
+from source_bigcommerce.columns import kinds, prepare_batch, preparer
+from source_bigcommerce.streams import BY_NAME
+
+from support import ALL_STREAMS, read
+
+ARROW_TYPES = {
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "bool": pa.bool_(),
+    "text": pa.string(),
+    "json": pa.string(),
+    "decimal": pa.decimal128(38, 9),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+}
+
+
+@pytest.fixture
+def duckdb() -> Iterator[Any]:
+    connection = tables.connect()
+    yield connection
+    connection.close()
+
+
+def spool(folder: Path, stream: str, *batches: list[dict[str, Any]], key: str | None = None) -> tables.Rows:
+    """Records as the sink hands them over: prepared, spooled, covered by a STATE."""
+    found = tables.Spool(folder, stream, key)
+    prepare = preparer(stream)
+    for batch in batches:
+        found.add(batch, misfit=not prepare_batch(prepare, batch))
+    found.cover()
+    return found.take()
+
+
+def convert(duckdb: Any, folder: Path, stream: str, *records: dict[str, Any], **options: Any) -> Any:
+    converted = tables.to_arrow(duckdb, stream, spool(folder, stream, list(records), **options))
+    return None if converted is None else converted[0]
+
+
+def test_every_stream_of_a_store_becomes_arrow_typed_as_its_schema_declares(
+    sandbox: RunningSandbox, duckdb: Any, tmp_path: Path
+) -> None:
+    read_back = read(sandbox.config)
+    for stream in ALL_STREAMS:
+        records = read_back.records[stream]
+        assert records, stream
+        rows = spool(tmp_path, stream, records[:5], records[5:], key=BY_NAME[stream].primary_key)
+        converted = tables.to_arrow(duckdb, stream, rows)
+        assert converted is not None, f"{stream} went the slow way"
+        table, _ = converted
+        assert table.num_rows == len(records), stream
+        for name, kind in kinds(stream).items():
+            assert table.schema.field(name).type == ARROW_TYPES[kind], f"{stream}.{name}"
+        assert table.column("_dlt_id").null_count == 0
+        assert len(set(table.column("_dlt_id").to_pylist())) == len(records)
+
+
+def test_values_come_out_exactly_as_the_api_sent_them(duckdb: Any, tmp_path: Path) -> None:
+    record = {
+        "id": 7,
+        "amount": "10.0000",
+        "date_created": "2024-05-14T09:34:00+00:00",
+        "test": True,
+        "gateway_transaction_id": "",
+        "custom": {"a": [1, 2.5, None]},
+    }
+    table = convert(duckdb, tmp_path, "transactions", record, {"id": 8, "amount": 12.99, "test": None})
+    rows = table.to_pylist()
+    assert rows[0]["amount"] == Decimal("10.000000000")
+    assert rows[1]["amount"] == Decimal("12.990000000")
+    assert rows[0]["date_created"].isoformat() == "2024-05-14T09:34:00+00:00"
+    assert (rows[0]["test"], rows[1]["test"]) == (True, None)
+    assert rows[0]["gateway_transaction_id"] == ""  # an empty string is not a NULL
+    assert rows[1]["gateway_transaction_id"] is None
+    assert rows[0]["custom"] == '{"a":[1,2.5,null]}'  # a field the schema lacks, nested: JSON
+
+
+@pytest.mark.parametrize(
+    ("stream", "record"),
+    [
+        ("customers", {"id": 1, "customer_group_id": 1.5}),  # a fraction in a whole number
+        ("orders", {"id": 1, "customer_id": 2.5}),  # a whole number the spec calls "number"
+        ("transactions", {"id": 1, "date_created": "yesterday"}),
+        ("transactions", {"id": 1, "amount": "0.0000000001"}),  # more places than decimal(38, 9) holds
+        ("transactions", {"id": 1, "amount": " 10"}),
+    ],
+)
+def test_a_value_that_would_change_sends_the_rows_to_dlt_as_dicts(
+    duckdb: Any, tmp_path: Path, stream: str, record: dict[str, Any]
+) -> None:
+    assert convert(duckdb, tmp_path, stream, record) is None
+    assert convert(duckdb, tmp_path, stream, {"id": 2}) is not None
+
+
+def test_a_merged_stream_keeps_the_last_row_of_each_key(duckdb: Any, tmp_path: Path) -> None:
+    first = [{"id": 1, "email": "old"}, {"id": 2, "email": "two"}]
+    later = [{"id": 1, "email": "new"}]
+    rows = spool(tmp_path, "customers", first, later, key="id")
+    assert rows.duplicated
+    converted = tables.to_arrow(duckdb, "customers", rows)
+    assert converted is not None
+    assert sorted((row["id"], row["email"]) for row in converted[0].to_pylist()) == [(1, "new"), (2, "two")]
+    records = tables.to_records("customers", rows)
+    assert sorted((row["id"], row["email"]) for row in records) == [(1, "new"), (2, "two")]
+
+
+def test_a_field_the_schema_lacks_gets_the_type_its_values_show_or_the_one_dlt_gave_it(
+    duckdb: Any, tmp_path: Path
+) -> None:
+    records = [
+        {"id": 1, "rank": 3, "score": 1, "flag": True, "nickname": "Al", "mixed": 1, "empty": None},
+        {"id": 2, "rank": 4, "score": 2.5, "flag": False, "nickname": "Bo", "mixed": "x", "empty": None},
+    ]
+    converted = tables.to_arrow(duckdb, "customers", spool(tmp_path, "customers", records))
+    assert converted is not None
+    table, inferred = converted
+    assert {name: hint["data_type"] for name, hint in inferred.items()} == {
+        "flag": "bool",
+        "mixed": "text",
+        "nickname": "text",
+        "rank": "bigint",
+        "score": "double",
+    }
+    assert "empty" not in table.column_names  # only nulls: no column yet, as dlt does
+    assert table.column("mixed").to_pylist() == ["1", "x"]
+    # A column an earlier chunk made keeps its type: 5.5 does not fit the bigint it was given.
+    later = spool(tmp_path, "customers", [{"id": 3, "rank": 5.5}])
+    assert tables.to_arrow(duckdb, "customers", later, known={"rank": "bigint"}) is None
+    assert tables.to_arrow(duckdb, "customers", later, known={"rank": "double"}) is not None
+
+
+def test_records_covered_by_a_state_wait_on_disk_and_the_others_are_dropped_with_their_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tables, "FILE_BYTES", 10_000)
+    found = tables.Spool(tmp_path, "customers", None)
+    for start in range(0, 3000, 250):
+        found.add([{"id": index} for index in range(start, start + 250)])
+    found.cover()
+    found.add([{"id": 9999}])
+    found.drop_pending()  # the stream failed after its last STATE
+    rows = found.take()
+    assert rows.rows == 3000
+    assert len(rows.files) > 1, "a chunk is spooled in files DuckDB reads a few at a time"
+    assert sum(1 for _ in rows.records()) == 3000
+    rows.remove()
+    assert not list(tmp_path.iterdir())
