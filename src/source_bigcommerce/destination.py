@@ -69,6 +69,11 @@ class Target:
         digest = hashlib.sha256(f"{self.destination}\0{self.location}\0{self.dataset}".encode()).hexdigest()
         return base / f"{self.destination}-{digest[:12]}"
 
+    @property
+    def stores_nul(self) -> bool:
+        """Whether text and JSON columns hold a NUL character: Postgres stores none in text or jsonb."""
+        return self.destination != "postgres"
+
     def file_format(self) -> str | None:
         """The load file format for Arrow tables: CSV for Postgres (see the module docstring), else dlt's."""
         return "csv" if self.destination == "postgres" else None

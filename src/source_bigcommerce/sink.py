@@ -7,9 +7,11 @@ every :attr:`Chunking.chunk_seconds` once some rows (or states) are covered: a t
 arrives to, so a sync held back by a tight quota still commits what it has. A killed sync therefore loses at
 most the last interval of reading, plus the chunk whose load it interrupted.
 
-Records are checked and serialised the moment they arrive (:class:`~source_bigcommerce.tables.Spool`): a
-money value that is not an amount fails its own stream here, in the engine's guard, where in the loader it
-would stop every stream. Records a STATE covers wait on disk, not in memory. The loader thread converts and
+Records are checked and serialised the moment they arrive (:func:`~source_bigcommerce.columns.preparer`,
+:class:`~source_bigcommerce.tables.Spool`): a record no column could hold (money that is not an amount, a whole
+number beyond 64 bits, JSON nested too deep to write, a NUL character on Postgres) fails its own stream here, in
+the engine's guard, with its cursor left before it; in the loader it would fail the load, which holds every
+stream's rows, and every later sync would try that load again. Records a STATE covers wait on disk, not in memory. The loader thread converts and
 loads one chunk while the engine reads the next; when the next is due before the previous one is loaded, the
 engine waits, so at most one chunk is ever in flight.
 """
@@ -72,8 +74,11 @@ class LoadSink:
         clock: Callable[[], float],
         spool: Path,
         sleep: Sleep = asyncio.sleep,
+        *,
+        refuse_nul: bool = False,
     ) -> None:
-        """``spool`` is an empty directory for the records covered by a STATE until their chunk is loaded."""
+        """``spool`` is an empty directory for the records covered by a STATE until their chunk is loaded;
+        ``refuse_nul`` fails a stream whose record holds a NUL character, which Postgres cannot store."""
         self._call = call
         self._loader = loader
         self._chunking = chunking
@@ -83,7 +88,12 @@ class LoadSink:
         merged = chunking.write_disposition == "merge"
         self._buffers = {
             spec.name: _Buffer(
-                Spool(spool, spec.name, spec.primary_key if merged and spec.incremental else None)
+                Spool(
+                    spool,
+                    spec.name,
+                    spec.primary_key if merged and spec.incremental else None,
+                    refuse_nul=refuse_nul,
+                )
             )
             for spec in chunking.streams
         }
@@ -110,8 +120,8 @@ class LoadSink:
             raise self.fatal
 
     async def records(self, stream: str, batch: list[Record]) -> None:
-        """Check and serialise a stream's records: a money value that is not an amount fails its own stream
-        (the engine's guard catches it), where in the loader it would stop the whole sync."""
+        """Check and serialise a stream's records: one no column could hold fails its own stream (the engine's
+        guard catches it), where in the loader it would stop the whole sync (see the module docstring)."""
         await self._pass()
         plain = prepare_batch(self._prepare[stream], batch)
         self._buffers[stream].spool.add(batch, misfit=not plain)

@@ -84,6 +84,35 @@ def test_money_that_is_not_an_amount_is_one_sentence(value: Any) -> None:
         preparer("transactions")({"id": 5, "amount": value})
 
 
+@pytest.mark.parametrize(
+    "value", ["1e999999", "1E+29", "-100000000000000000000000000000", 1e29, -1e300, "1E-1001"]
+)
+def test_an_amount_a_decimal_38_9_cannot_hold_fails_its_stream_with_one_sentence(value: Any) -> None:
+    with pytest.raises(ConnectorError) as caught:
+        preparer("transactions")({"id": 5, "amount": value})
+    assert caught.value.message == (
+        f"transactions record 5: field 'amount' holds the amount {str(value)[:40]!r}, which a decimal(38, 9) "
+        "column cannot hold; the stream stops before it."
+    )
+
+
+@pytest.mark.parametrize("value", ["1E+28", "-99999999999999999999999999999.999999999", 1e28, "1E-1000"])
+def test_the_largest_and_the_finest_amounts_a_decimal_38_9_holds_pass(value: Any) -> None:
+    preparer("transactions")({"id": 5, "amount": value})
+
+
+@pytest.mark.parametrize(("name", "value"), [("id", 1 << 63), ("customer_id", -(1 << 63) - 1)])
+def test_a_whole_number_beyond_64_bits_fails_its_stream_with_one_sentence(name: str, value: int) -> None:
+    record = {"id": 7, "customer_id": 3, name: value}
+    with pytest.raises(ConnectorError) as caught:
+        preparer("orders")(record)
+    assert caught.value.message == (
+        f"orders record {record['id']}: field {name!r} holds {value}, beyond the 64-bit whole numbers its "
+        "column holds; the stream stops before it."
+    )
+    preparer("orders")({"id": (1 << 63) - 1, "customer_id": -(1 << 63)})  # the edges are taken
+
+
 def test_a_number_in_a_string_or_number_field_becomes_its_json_text() -> None:
     record: dict[str, Any] = {"id": 1, "payment_provider_id": 12345, "status": "Shipped"}
     preparer("orders")(record)
