@@ -2,7 +2,8 @@
 
 A chunk holds, for each stream, the rows its latest STATE covers and that STATE; the rows a stream delivered
 after its latest STATE wait for the next one, so the state committed with a chunk covers exactly its rows.
-A chunk is cut once :attr:`Chunking.chunk_rows` rows are covered, and, whatever the pace of reading, at least
+A chunk is cut once :attr:`Chunking.chunk_rows` rows or :attr:`Chunking.chunk_bytes` of their JSON are covered
+(the loader holds a chunk's Arrow tables in memory: 50,000 records of 1 MB would be 50 GB), and, whatever the pace of reading, at least
 every :attr:`Chunking.chunk_seconds` once some rows (or states) are covered: a timer cuts it when no STATE
 arrives to, so a sync held back by a tight quota still commits what it has. A killed sync therefore loses at
 most the last interval of reading, plus the chunk whose load it interrupted.
@@ -36,6 +37,8 @@ from source_bigcommerce.source import Disposition
 from source_bigcommerce.streams import BY_NAME, StreamSpec
 from source_bigcommerce.tables import Spool
 
+CHUNK_BYTES = 128 << 20
+"""JSON per chunk, whatever the number of rows: the loader converts a chunk to Arrow in memory."""
 T = TypeVar("T")
 Call = Callable[[Callable[[], T]], Awaitable[T]]
 """Runs a function in the loader thread."""
@@ -49,6 +52,7 @@ class Chunking:
     streams: tuple[StreamSpec, ...]
     chunk_rows: int
     chunk_seconds: float
+    chunk_bytes: int = CHUNK_BYTES
     full_refresh: bool = False
     write_disposition: Disposition = "merge"
 
@@ -185,8 +189,10 @@ class LoadSink:
                 return
 
     def _due(self) -> bool:
-        ready = sum(buffer.spool.ready.rows for buffer in self._buffers.values())
-        if ready >= self._chunking.chunk_rows:
+        ready = [buffer.spool.ready for buffer in self._buffers.values()]
+        if sum(rows.rows for rows in ready) >= self._chunking.chunk_rows:
+            return True
+        if sum(rows.bytes for rows in ready) >= self._chunking.chunk_bytes:
             return True
         touched = any(buffer.touched for buffer in self._buffers.values())
         return touched and self._clock() - self._last_cut >= self._chunking.chunk_seconds

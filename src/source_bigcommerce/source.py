@@ -131,6 +131,8 @@ def stream_resource(
 
 ROWS_PER_TABLE = 20_000
 """Rows of a stream gathered (on disk) before they go to dlt as one Arrow table, with the state that covers them."""
+BYTES_PER_TABLE = 64 << 20
+"""The same in JSON, whatever the number of rows: the Arrow table is built in memory."""
 QUEUED_BATCHES = 8
 """Batches of one stream that may wait for its resource: the engine waits beyond that, so memory stays small."""
 
@@ -226,7 +228,7 @@ class _Feed:
                 if kind == "state":
                     spool.cover()
                     covered = value
-                    if spool.ready.rows < ROWS_PER_TABLE:
+                    if spool.ready.rows < ROWS_PER_TABLE and spool.ready.bytes < BYTES_PER_TABLE:
                         continue
                 elif kind == "failed":
                     raise value

@@ -73,6 +73,8 @@ class Rows:
     """The primary key, tracked to tell whether a record came twice (merged streams only)."""
     files: list[Path] = field(default_factory=list)
     rows: int = 0
+    bytes: int = 0
+    """The size of the records as JSON."""
     undeclared: dict[str, set[str]] = field(default_factory=dict)
     """Each field the schema does not declare, with the kinds of value it held (``int``, ``str``, ``json``...)."""
     misfit: bool = False
@@ -109,6 +111,7 @@ class Rows:
     def absorb(self, other: Rows) -> None:
         """Take ``other``'s counts in (its records follow these)."""
         self.rows += other.rows
+        self.bytes += other.bytes
         for name, seen in other.undeclared.items():
             self.undeclared.setdefault(name, set()).update(seen)
         self.misfit |= other.misfit
@@ -159,6 +162,7 @@ class Spool:
             _refuse_nul(self._stream, batch)
         self._pending_rows.note(self._stream, batch, self._declared)
         self._pending_rows.misfit |= misfit
+        self._pending_rows.bytes += len(blob)
         self._pending.append(blob)
 
     def cover(self) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pytest
 
@@ -199,3 +200,14 @@ def test_a_nul_character_fails_its_stream_where_postgres_is_the_destination(tmp_
     # The six characters \u0000 are text like any other; DuckDB stores a NUL.
     tables.Spool(tmp_path, "brands", None, refuse_nul=True).add([{"id": 4, "name": "C:\\u0000"}])
     tables.Spool(tmp_path, "brands", None).add([nested])
+
+
+def test_a_spool_counts_the_json_it_holds(tmp_path: Path) -> None:
+    batches = [[{"id": 1, "notes": "x" * 1000}], [{"id": 2, "notes": "y" * 500}]]
+    found = tables.Spool(tmp_path, "customers", None)
+    for batch in batches:
+        found.add(batch)
+    found.cover()
+    found.add([{"id": 3, "notes": "not covered yet"}])
+    assert found.ready.bytes == sum(len(orjson.dumps(batch)) for batch in batches)
+    found.discard()
