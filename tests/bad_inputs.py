@@ -49,6 +49,8 @@ class Env:
     closed_port: int
     tls_url: str
     """https on 127.0.0.1 with a self-signed certificate."""
+    locked_duckdb: str
+    """A DuckDB file another process holds open."""
 
     def good(self, **changes: Any) -> dict[str, Any]:
         return {**self.store.config, **changes}
@@ -174,6 +176,10 @@ UNREACHABLE = (
 UNTRUSTED = (
     "The TLS certificate of 127.0.0.1:… could not be verified (self-signed certificate): check api_url, or "
     "install the certificate authority of your proxy in the system's trust store."
+)
+LOCKED_DUCKDB = (
+    "The DuckDB file … could not be opened or written (IO Error: Could not set lock on file …: Conflicting lock is "
+    "held in … (PID …)…); if another process has it open, close that process, then run the sync again."
 )
 NO_POSTGRES = (
     "Cannot connect to postgres postgresql://someone:***@127.0.0.1:…/nowhere: …; check --credentials and that "
@@ -448,6 +454,14 @@ CASES: list[Case] = [
         (UNTRUSTED,),
         "CONNECTION_STATUS FAILED",
         exit=0,
+    ),
+    Case(
+        "the DuckDB file is open in another process",
+        "sync",
+        lambda env: env.good(),
+        (LOCKED_DUCKDB,),
+        "-",
+        extra=("--credentials", "{locked}"),
     ),
     Case(
         "the destination refuses the connection (postgres on a closed port)",
