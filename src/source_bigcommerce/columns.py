@@ -50,9 +50,9 @@ _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,29}(?:\.[0-9]{1,9})?")
 """An amount written plainly, which decimal(38, 9) holds exactly."""
 AMOUNT_DIGITS = 29
 """Digits before the point that decimal(38, 9) holds."""
-AMOUNT_LIMIT = 10**AMOUNT_DIGITS
-FLOAT_LIMIT = float(AMOUNT_LIMIT)
-"""A float reaches the destination as its shortest repr: 1e29, a little less than 10^29, is written 1E+29."""
+AMOUNT_LIMIT = 1e29
+"""The JSON numbers decimal(38, 9) holds are below this (orjson reads an integer beyond 64 bits as a float): the
+float 1e29 itself, a little less than 10^29, reaches the destination as its shortest repr, 1E+29."""
 SMALLEST_EXPONENT = -1000
 """The smallest exponent an amount may be written with (``1E-1000``): DuckDB refuses ``1E-999999`` and
 Postgres anything below ``1E-16383``, although either is 0 at 9 decimal places."""
@@ -140,9 +140,7 @@ def preparer(stream: str) -> Callable[[Record], bool]:
                         record[name] = None
             elif kind is not int and kind is not float:
                 raise _not_an_amount(stream, record, name, value)
-            elif not (
-                -AMOUNT_LIMIT < value < AMOUNT_LIMIT if kind is int else -FLOAT_LIMIT < value < FLOAT_LIMIT
-            ):
+            elif not -AMOUNT_LIMIT < value < AMOUNT_LIMIT:
                 raise _unfit_amount(stream, record, name, value)
         for name in whole:
             value = record.get(name)

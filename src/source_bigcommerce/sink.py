@@ -3,18 +3,18 @@
 A chunk holds, for each stream, the rows its latest STATE covers and that STATE; the rows a stream delivered
 after its latest STATE wait for the next one, so the state committed with a chunk covers exactly its rows.
 A chunk is cut once :attr:`Chunking.chunk_rows` rows or :attr:`Chunking.chunk_bytes` of their JSON are covered
-(the loader holds a chunk's Arrow tables in memory: 50,000 records of 1 MB would be 50 GB), and, whatever the pace of reading, at least
-every :attr:`Chunking.chunk_seconds` once some rows (or states) are covered: a timer cuts it when no STATE
-arrives to, so a sync held back by a tight quota still commits what it has. A killed sync therefore loses at
-most the last interval of reading, plus the chunk whose load it interrupted.
+(the loader holds a chunk's Arrow tables in memory: 50,000 records of 1 MB would be 50 GB), and, whatever the
+pace of reading, at least every :attr:`Chunking.chunk_seconds` once some rows (or states) are covered: a timer
+cuts it when no STATE arrives to, so a sync held back by a tight quota still commits what it has. A killed sync
+therefore loses at most the last interval of reading, plus the chunk whose load it interrupted.
 
 Records are checked and serialised the moment they arrive (:func:`~source_bigcommerce.columns.preparer`,
 :class:`~source_bigcommerce.tables.Spool`): a record no column could hold (money that is not an amount, a whole
 number beyond 64 bits, JSON nested too deep to write, a NUL character on Postgres) fails its own stream here, in
 the engine's guard, with its cursor left before it; in the loader it would fail the load, which holds every
-stream's rows, and every later sync would try that load again. Records a STATE covers wait on disk, not in memory. The loader thread converts and
-loads one chunk while the engine reads the next; when the next is due before the previous one is loaded, the
-engine waits, so at most one chunk is ever in flight.
+stream's rows, and every later sync would try that load again. Records a STATE covers wait on disk, not in
+memory. The loader thread converts and loads one chunk while the engine reads the next; when the next is due
+before the previous one is loaded, the engine waits, so at most one chunk is ever in flight.
 """
 
 from __future__ import annotations
