@@ -485,9 +485,9 @@ MAX_RSS_MB = 256
 """The most memory (the child's ru_maxrss) a run may take whatever the server sends: about 40 MB of
 interpreter and libraries, plus one response of the default max_response_mb (64 MB) as it grows. Before
 the limits, a gzip bomb took a read to 4 GB and an endless body to 11 GB."""
-SYNC_MAX_RSS_MB = 448
-"""The same for ``sync``, which also holds dlt, pyarrow and two DuckDB instances (about 190 MB for a sync of a
-few small records). Before the limits, 2,000 records of 1 MB took a sync to 8.5 GB."""
+SYNC_MAX_RSS_MB = 320
+"""The same for ``sync``, which also holds dlt, pyarrow and two DuckDB instances: its cases below took 80-190 MB.
+Before the limits, 2,000 records of 1 MB took a sync to 8.5 GB."""
 HUGE_RESET = {
     "X-Rate-Limit-Requests-Left": "0",
     "X-Rate-Limit-Time-Reset-Ms": str(10**12),
