@@ -28,6 +28,7 @@ from hostile_http import (
     in_turn,
     raw_reply,
     v3_page,
+    windowed,
 )
 
 SECRET = "tok-badinput-Xr8Lw3Qz"
@@ -48,6 +49,8 @@ class Env:
     closed_port: int
     tls_url: str
     """https on 127.0.0.1 with a self-signed certificate."""
+    locked_duckdb: str
+    """A DuckDB file another process holds open."""
 
     def good(self, **changes: Any) -> dict[str, Any]:
         return {**self.store.config, **changes}
@@ -173,6 +176,10 @@ UNREACHABLE = (
 UNTRUSTED = (
     "The TLS certificate of 127.0.0.1:… could not be verified (self-signed certificate): check api_url, or "
     "install the certificate authority of your proxy in the system's trust store."
+)
+LOCKED_DUCKDB = (
+    "The DuckDB file … could not be opened or written (IO Error: Could not set lock on file …: Conflicting lock is "
+    "held in … (PID …)…); if another process has it open, close that process, then run the sync again."
 )
 NO_POSTGRES = (
     "Cannot connect to postgres postgresql://someone:***@127.0.0.1:…/nowhere: …; check --credentials and that "
@@ -449,6 +456,14 @@ CASES: list[Case] = [
         exit=0,
     ),
     Case(
+        "the DuckDB file is open in another process",
+        "sync",
+        lambda env: env.good(),
+        (LOCKED_DUCKDB,),
+        "-",
+        extra=("--credentials", "{locked}"),
+    ),
+    Case(
         "the destination refuses the connection (postgres on a closed port)",
         "sync",
         lambda env: env.good(),
@@ -470,6 +485,9 @@ MAX_RSS_MB = 256
 """The most memory (the child's ru_maxrss) a run may take whatever the server sends: about 40 MB of
 interpreter and libraries, plus one response of the default max_response_mb (64 MB) as it grows. Before
 the limits, a gzip bomb took a read to 4 GB and an endless body to 11 GB."""
+SYNC_MAX_RSS_MB = 320
+"""The same for ``sync``, which also holds dlt, pyarrow and two DuckDB instances: its cases below took 80-190 MB.
+Before the limits, 2,000 records of 1 MB took a sync to 8.5 GB."""
 HUGE_RESET = {
     "X-Rate-Limit-Requests-Left": "0",
     "X-Rate-Limit-Time-Reset-Ms": str(10**12),
@@ -505,6 +523,20 @@ TOO_DEEP = (
 NO_ID = "brands: a record came without its id, which tells records apart; the stream stops before it."
 ECHOED = "GET /v3/… failed with HTTP 422: Token [access token] is not valid here."
 INCOMPLETE = "These streams did not sync completely: brands."
+NOT_LOADED = "These streams did not load completely: …."
+HUGE_AMOUNT = (
+    "products record 1: field 'price' holds the amount '1e999999', which a decimal(38, 9) column cannot hold; the "
+    "stream stops before it."
+)
+HUGE_ID = (
+    "brands record 9223372036854775808: field 'id' holds 9223372036854775808, beyond the 64-bit whole numbers its "
+    "column holds; the stream stops before it."
+)
+NUL = (
+    "brands record 1: field 'name' holds a NUL character (\\u0000), which Postgres cannot store in text or jsonb; "
+    "the stream stops before it."
+)
+A_PRODUCT = {"id": 1, "name": "Mug", "price": "12.5000", "date_modified": "2024-02-01T00:00:00Z"}
 
 
 @dataclass(frozen=True)
@@ -525,6 +557,8 @@ class Served:
     """Streams that must still end COMPLETE, with their records."""
     logs: tuple[str, ...] = ()
     """LOG messages the run must write on stdout."""
+    destination: str = "duckdb"
+    """Where ``sync`` loads."""
 
     @property
     def id(self) -> str:
@@ -622,6 +656,64 @@ SERVED: list[Served] = [
     ),
     Served(
         "an error body quotes the access token back",
+        "sync",
+        lambda: {"/v3/catalog/brands": always({"title": f"Token {SECRET} is not valid here"}, 422)},
+        (ECHOED, NOT_LOADED),
+        "summary",
+    ),
+    Served(
+        "a record nested 300 levels deep",
+        "sync",
+        lambda: {"/v3/catalog/brands": raw_reply(deep_page(300), {})},
+        (TOO_DEEP, NOT_LOADED),
+        "summary",
+    ),
+    Served(
+        "a record nested 1,000 levels deep",
+        "sync",
+        lambda: {"/v3/catalog/brands": raw_reply(deep_page(1000), {})},
+        (TOO_DEEP, NOT_LOADED),
+        "summary",
+    ),
+    Served(
+        "a money value of 1e999999 (no decimal column holds it)",
+        "sync",
+        lambda: {"/v3/catalog/products": windowed([{**A_PRODUCT, "price": "1e999999"}])},
+        (HUGE_AMOUNT, NOT_LOADED),
+        "summary",
+        catalog=("products",),
+    ),
+    Served(
+        "an id of 2^63 (no bigint column holds it)",
+        "sync",
+        lambda: {"/v3/catalog/brands": always(v3_page([{"id": 1 << 63, "name": "Sagaform"}]))},
+        (HUGE_ID, NOT_LOADED),
+        "summary",
+    ),
+    Served(
+        "a NUL character in a value (Postgres stores none)",
+        "sync",
+        lambda: {"/v3/catalog/brands": always(v3_page([{"id": 1, "name": "Saga\x00form"}]))},
+        (NUL, NOT_LOADED),
+        "summary",
+        destination="postgres",
+    ),
+    Served(
+        "pages of 250 records of 1 MB (2,000 records in all)",
+        "sync",
+        lambda: {"/v3/catalog/brands": big_records(250, 1 << 20, total=2000)},
+        (TOO_LARGE, NOT_LOADED),
+        "summary",
+    ),
+    Served(
+        "a record of 21 MB",
+        "sync",
+        lambda: {"/v3/catalog/brands": big_records(1, 21 << 20, total=1)},
+        (HUGE_RECORD, NOT_LOADED),
+        "summary",
+    ),
+    Served(
+        "an error body quotes the access token back",
         "check",
         lambda: {"/v3/customers": always({"title": f"Token {SECRET} is not valid here"}, 422)},
         (ECHOED,),
@@ -629,6 +721,13 @@ SERVED: list[Served] = [
         exit=0,
     ),
 ]
+
+
+FIXED: dict[str, Callable[[], dict[str, Reply]]] = {
+    "brands": lambda: {"/v3/catalog/brands": always(ONE_BRAND)},
+    "products": lambda: {"/v3/catalog/products": windowed([A_PRODUCT])},
+}
+"""What a server that behaves answers, per stream: a sync after a hostile one must load it."""
 
 
 def render_table(cases: list[Case] | list[Served]) -> str:

@@ -200,3 +200,17 @@ def deep_page(depth: int) -> bytes:
     refuses to write more than 254 levels."""
     record = b'{"id": 1, "name": "deep", "nested": ' + b"[" * depth + b"]" * depth + b"}"
     return b'{"data": [' + record + b'], "meta": {"pagination": {"total": 1, "count": 1, "per_page": 250}}}'
+
+
+def windowed(records: list[dict[str, Any]]) -> Reply:
+    """A v3 list that honours ``date_modified:min``/``:max`` and ``id:greater``, as the connector's incremental
+    windows ask (records are given oldest first, with RFC 3339 ``Z`` dates, which compare as text)."""
+
+    async def reply(request: web.Request) -> web.StreamResponse:
+        lo = request.query.get("date_modified:min", "")
+        hi = request.query.get("date_modified:max", "~")
+        after = int(request.query.get("id:greater", "-1"))
+        chosen = [r for r in records if lo <= r["date_modified"] <= hi and r["id"] > after]
+        return json_reply(v3_page(chosen))
+
+    return reply

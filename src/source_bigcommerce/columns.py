@@ -10,10 +10,12 @@ Some identifiers and counts are typed ``number`` by BigCommerce's OpenAPI files 
 numbers; :data:`WHOLE_NUMBERS` makes them bigint rather than double, so ``orders.customer_id`` joins
 ``customers.id`` without a cast.
 
-**Money** is checked as each record arrives (:func:`preparer`), so a value that is not an amount fails its
-own stream, in the engine, rather than a load that holds every stream's rows. It is never passed through a
-binary float: v2's strings (``"10.0000"``) stay text until the destination's decimal reads them, and v3's
-JSON numbers are read as written.
+**Checks.** Each record is checked as it arrives (:func:`preparer`), in the engine's guard of its stream, for
+what no destination column could hold: money that is not an amount or does not fit decimal (38, 9), a whole
+number beyond 64 bits in a bigint column. Such a record fails its own stream there, as ``read`` fails it, with
+the stream's cursor left before it; loaded, it would fail the load, which holds every stream's rows and would
+be tried again by every later sync. Money is never passed through a binary float: v2's strings
+(``"10.0000"``) stay text until the destination's decimal reads them, and v3's JSON numbers are read as written.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ would not be rounded: like any value that does not fit its column, it lands in a
 
 _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,29}(?:\.[0-9]{1,9})?")
 """An amount written plainly, which decimal(38, 9) holds exactly."""
+AMOUNT_DIGITS = 29
+"""Digits before the point that decimal(38, 9) holds."""
+AMOUNT_LIMIT = 1e29
+"""The JSON numbers decimal(38, 9) holds are below this (orjson reads an integer beyond 64 bits as a float): the
+float 1e29 itself, a little less than 10^29, reaches the destination as its shortest repr, 1E+29."""
+SMALLEST_EXPONENT = -1000
+"""The smallest exponent an amount may be written with (``1E-1000``): DuckDB refuses ``1E-999999`` and
+Postgres anything below ``1E-16383``, although either is 0 at 9 decimal places."""
+BIGINT = (-(1 << 63), (1 << 63) - 1)
+"""The whole numbers a bigint column holds; orjson reads JSON integers up to 2^64 - 1."""
 
 
 def _types(node: Mapping[str, Any]) -> set[str]:
@@ -92,22 +104,25 @@ def column_hints(stream: str) -> dict[str, dict[str, Any]]:
 
 
 def preparer(stream: str) -> Callable[[Record], bool]:
-    """Checks every money value of a record and writes numbers in text columns as text, in place; returns
-    whether every amount is written plainly, as decimal(38, 9) reads it exactly (``10.0000``, ``-3``, or a JSON
-    number). One that is not (`` 10``, ``1E+2``, more than 9 decimal places) is still an amount: it goes to
-    the destination through dlt's own typing (:func:`decimal`).
+    """Checks every money value and whole number of a record and writes numbers in text columns as text, in
+    place (see the module docstring); returns whether every amount is written plainly, as decimal(38, 9) reads
+    it exactly (``10.0000``, ``-3``, or a JSON number). One that is not (`` 10``, ``1E+2``, more than 9 decimal
+    places) is still an amount: it goes to the destination through dlt's own typing (:func:`decimal`).
 
     A money value stays what the API sent (a string or a JSON number), or None for an empty string.
 
     Raises:
-        ConnectorError: a money field holds something that is not an amount.
+        ConnectorError: a money field holds something that is not an amount, or an amount decimal(38, 9)
+            cannot hold; a whole-number field a number beyond 64 bits.
     """
     declared = kinds(stream)
     properties: Mapping[str, Any] = schema(stream).get("properties", {})
     money = tuple(name for name, kind in declared.items() if kind == "decimal")
+    whole = tuple(name for name, kind in declared.items() if kind == "bigint")
     texts = tuple(
         name for name, kind in declared.items() if kind == "text" and len(_types(properties[name])) > 1
     )
+    low, high = BIGINT
 
     def prepare(record: Record) -> bool:
         plain = True
@@ -125,6 +140,12 @@ def preparer(stream: str) -> Callable[[Record], bool]:
                         record[name] = None
             elif kind is not int and kind is not float:
                 raise _not_an_amount(stream, record, name, value)
+            elif not -AMOUNT_LIMIT < value < AMOUNT_LIMIT:
+                raise _unfit_amount(stream, record, name, value)
+        for name in whole:
+            value = record.get(name)
+            if value.__class__ is int and not low <= value <= high:
+                raise beyond_bigint(stream, record, name, value)
         for name in texts:
             value = record.get(name)
             if value is not None and value.__class__ is not str:
@@ -144,16 +165,34 @@ def prepare_batch(prepare: Callable[[Record], bool], batch: list[Record]) -> boo
 
 def _check_amount(stream: str, record: Record, name: str, value: str) -> None:
     try:
-        if Decimal(value).is_finite():
-            return
+        amount = Decimal(value)
     except InvalidOperation:
-        pass
-    raise _not_an_amount(stream, record, name, value)
+        raise _not_an_amount(stream, record, name, value) from None
+    if not amount.is_finite():
+        raise _not_an_amount(stream, record, name, value)
+    if amount.adjusted() >= AMOUNT_DIGITS or int(amount.as_tuple().exponent) < SMALLEST_EXPONENT:
+        raise _unfit_amount(stream, record, name, value)
 
 
 def _not_an_amount(stream: str, record: Record, name: str, value: Any) -> ConnectorError:
     return ConnectorError(
         f"{stream} record {record.get('id')!r}: field {name!r} holds {str(value)[:40]!r}, which is not an amount."
+    )
+
+
+def _unfit_amount(stream: str, record: Record, name: str, value: Any) -> ConnectorError:
+    return ConnectorError(
+        f"{stream} record {record.get('id')!r}: field {name!r} holds the amount {str(value)[:40]!r}, which a "
+        "decimal(38, 9) column cannot hold; the stream stops before it."
+    )
+
+
+def beyond_bigint(stream: str, record: Record, name: str, value: int) -> ConnectorError:
+    """A whole number that no 64-bit integer column holds (a field the schema lacks gets a bigint column too
+    when it holds whole numbers: :mod:`source_bigcommerce.tables`)."""
+    return ConnectorError(
+        f"{stream} record {repr(record.get('id'))[:40]}: field {name!r} holds {value}, beyond the 64-bit whole "
+        "numbers its column holds; the stream stops before it."
     )
 
 

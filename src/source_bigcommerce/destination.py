@@ -15,6 +15,7 @@ share pending packages.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,11 @@ class Target:
             base = Path(get_dlt_pipelines_dir()) / "source-bigcommerce"
         digest = hashlib.sha256(f"{self.destination}\0{self.location}\0{self.dataset}".encode()).hexdigest()
         return base / f"{self.destination}-{digest[:12]}"
+
+    @property
+    def stores_nul(self) -> bool:
+        """Whether text and JSON columns hold a NUL character: Postgres stores none in text or jsonb."""
+        return self.destination != "postgres"
 
     def file_format(self) -> str | None:
         """The load file format for Arrow tables: CSV for Postgres (see the module docstring), else dlt's."""
@@ -187,34 +193,49 @@ def _postgres_factory() -> type[Destination[Any, Any]]:
 
 
 def describe(exc: BaseException, target: Target) -> str:
-    """One sentence for a destination failure, without credentials."""
+    """One sentence for a destination failure, without credentials.
+
+    Chosen by the type of the innermost cause (through dlt's step and job wrappers), never by words in its
+    message, which each driver words as it likes: DuckDB's "failed to pin block" holds "lock" and is about
+    memory. psycopg2 raises its plain ``OperationalError`` when the connection fails or breaks, and
+    subclasses of it (a deadlock, a cancelled statement) for failures of a statement.
+    """
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+    from dlt.common.destination.exceptions import InvalidDestinationReference, UnknownDestinationModule
+
+    # A driver's exception exists only once its module is imported: none is imported here to ask.
+    duckdb, psycopg2 = sys.modules.get("duckdb"), sys.modules.get("psycopg2")
     root = _root(exc)
     text = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
     if target.credentials:
         password = urlsplit(target.credentials).password if "://" in target.credentials else None
         if password:
             text = text.replace(password, "***")
-    kind = type(root).__name__
+    text = text.rstrip(".")
     where = f"{target.destination} {target.location}"
-    if kind in (
-        "UnknownDestinationModule",
-        "InvalidDestinationReference",
-        "DestinationTypeResolutionException",
-    ):
+    if isinstance(root, (UnknownDestinationModule, InvalidDestinationReference)):
         return (
             f"dlt has no destination {target.destination!r}; use duckdb, postgres or a destination name "
             "from https://dlthub.com/docs/dlt-ecosystem/destinations."
         )
-    if kind == "ConfigFieldMissingException":
+    if isinstance(root, ConfigFieldMissingException):
         return (
             f"The {target.destination} destination needs credentials: pass --credentials (for postgres a URL "
             "such as postgresql://user:password@host:5432/database) or set them in dlt's configuration."
         )
-    if kind == "OperationalError" and target.destination == "postgres":
-        return f"Cannot connect to {where}: {text.rstrip('.')}; check --credentials and that the server is running."
-    if "lock" in text.lower() and target.destination == "duckdb":
-        return f"The DuckDB file {target.location} is in use by another process; close it and run the sync again."
-    return f"Loading into {where} failed: {kind}: {text.rstrip('.')}."
+    if psycopg2 is not None and type(root) is psycopg2.OperationalError:
+        return f"Cannot connect to {where}: {text}; check --credentials and that the server is running."
+    if duckdb is not None and isinstance(root, duckdb.IOException):
+        return (
+            f"The DuckDB file {target.location} could not be opened or written ({text}); if another process "
+            "has it open, close that process, then run the sync again."
+        )
+    if duckdb is not None and isinstance(root, duckdb.OutOfMemoryException):
+        return (
+            f"DuckDB ran out of memory loading into {target.location} ({text}); the sync resumes from the last "
+            "commit when run again."
+        )
+    return f"Loading into {where} failed: {type(root).__name__}: {text}."
 
 
 def _root(exc: BaseException) -> BaseException:

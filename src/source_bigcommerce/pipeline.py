@@ -22,7 +22,11 @@ chunk that does repeat a key, or any chunk of a table that had rows, is merged a
 **One sync at a time.** One sync holds a store's working directory (an exclusive ``flock`` on
 ``bigcommerce_<store hash>.lock`` beside it, released when the process ends, however it ends): a second one
 started meanwhile, say by an hourly cron while the first sync of a large store still runs, would load or drop
-the first one's package in flight, so it stops at once with one sentence instead.
+the first one's package in flight, so it stops at once with one sentence instead. On Postgres, a sync also holds
+its dataset, whatever the working directory or machine it runs from (a session-level advisory lock, which
+Postgres releases when the connection ends): two syncs into one dataset would share dlt's staging tables, each
+replace a full-refresh table with its own rows while the other did (doubling them), and each append to a table it
+found empty (see above); the second one stops at once with one sentence instead.
 
 dlt never sees the access token: it gets records and state only. Its anonymous telemetry is switched off
 (``RUNTIME__DLTHUB_TELEMETRY=false``) unless the environment says otherwise.
@@ -31,6 +35,7 @@ dlt never sees the access token: it gets records and state only. Its anonymous t
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -111,6 +116,8 @@ class Loader:
         """The conversion's in-memory DuckDB."""
         self._held: Any = None
         """The destination's DuckDB file, open while chunks follow each other (see :meth:`release`)."""
+        self._dataset_lock: Any = None
+        """The Postgres connection holding the dataset's advisory lock (see the module docstring)."""
         self._fresh: set[str] = set()
         """Tables that held no row when this sync started (see the module docstring)."""
         self._chunk = 0
@@ -159,6 +166,7 @@ class Loader:
                 destination=dlt_destination(self._target),
                 dataset_name=self._target.dataset,
             )
+            self._lock_dataset(pipeline)
             if pipeline.has_pending_data and self._continues_destination(pipeline):
                 _finish_normalize_commit(pipeline)
                 pipeline.normalize()
@@ -322,11 +330,40 @@ class Loader:
         return found
 
     def close(self) -> None:
-        """Free the conversion's DuckDB and release the destination."""
+        """Free the conversion's DuckDB and release the destination, and the dataset's lock."""
         if self._duckdb is not None:
             self._duckdb.close()
             self._duckdb = None
         self.release()
+        if self._dataset_lock is not None:
+            lock, self._dataset_lock = self._dataset_lock, None
+            with self._errors():
+                lock.close_connection()
+
+    def _lock_dataset(self, pipeline: Any) -> None:
+        """On Postgres, hold the dataset for this sync (see the module docstring).
+
+        Raises:
+            ConnectorError: another sync holds it.
+        """
+        if self._target.destination != "postgres":
+            return
+        client = pipeline.sql_client()
+        client.open_connection()
+        try:
+            rows = client.execute_sql(
+                "SELECT pg_try_advisory_lock(%s)", dataset_lock_key(self._target.dataset)
+            )
+        except BaseException:
+            client.close_connection()
+            raise
+        if not rows or not rows[0][0]:
+            client.close_connection()
+            raise ConnectorError(
+                f"Another sync into the dataset {self._target.dataset} of {self._target.location} is still "
+                "running (it holds the dataset's lock in Postgres); let it finish, or stop it, then sync again."
+            )
+        self._dataset_lock = client
 
     def _continues_destination(self, pipeline: Any) -> bool:
         """Whether the pending package was cut right after what the destination last committed.
@@ -364,6 +401,12 @@ class Loader:
             if self._debug:
                 traceback.print_exc(file=sys.stderr)
             raise DestinationError(describe(exc, self._target)) from exc
+
+
+def dataset_lock_key(dataset: str) -> int:
+    """The advisory lock of a dataset: a signed 64-bit number of the connector's own."""
+    digest = hashlib.sha256(f"source-bigcommerce\0{dataset}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def hold_from_env() -> tuple[str, int] | None:

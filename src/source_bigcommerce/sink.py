@@ -2,16 +2,19 @@
 
 A chunk holds, for each stream, the rows its latest STATE covers and that STATE; the rows a stream delivered
 after its latest STATE wait for the next one, so the state committed with a chunk covers exactly its rows.
-A chunk is cut once :attr:`Chunking.chunk_rows` rows are covered, and, whatever the pace of reading, at least
-every :attr:`Chunking.chunk_seconds` once some rows (or states) are covered: a timer cuts it when no STATE
-arrives to, so a sync held back by a tight quota still commits what it has. A killed sync therefore loses at
-most the last interval of reading, plus the chunk whose load it interrupted.
+A chunk is cut once :attr:`Chunking.chunk_rows` rows or :attr:`Chunking.chunk_bytes` of their JSON are covered
+(the loader holds a chunk's Arrow tables in memory: 50,000 records of 1 MB would be 50 GB), and, whatever the
+pace of reading, at least every :attr:`Chunking.chunk_seconds` once some rows (or states) are covered: a timer
+cuts it when no STATE arrives to, so a sync held back by a tight quota still commits what it has. A killed sync
+therefore loses at most the last interval of reading, plus the chunk whose load it interrupted.
 
-Records are checked and serialised the moment they arrive (:class:`~source_bigcommerce.tables.Spool`): a
-money value that is not an amount fails its own stream here, in the engine's guard, where in the loader it
-would stop every stream. Records a STATE covers wait on disk, not in memory. The loader thread converts and
-loads one chunk while the engine reads the next; when the next is due before the previous one is loaded, the
-engine waits, so at most one chunk is ever in flight.
+Records are checked and serialised the moment they arrive (:func:`~source_bigcommerce.columns.preparer`,
+:class:`~source_bigcommerce.tables.Spool`): a record no column could hold (money that is not an amount, a whole
+number beyond 64 bits, JSON nested too deep to write, a NUL character on Postgres) fails its own stream here, in
+the engine's guard, with its cursor left before it; in the loader it would fail the load, which holds every
+stream's rows, and every later sync would try that load again. Records a STATE covers wait on disk, not in
+memory. The loader thread converts and loads one chunk while the engine reads the next; when the next is due
+before the previous one is loaded, the engine waits, so at most one chunk is ever in flight.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from source_bigcommerce.source import Disposition
 from source_bigcommerce.streams import BY_NAME, StreamSpec
 from source_bigcommerce.tables import Spool
 
+CHUNK_BYTES = 128 << 20
+"""JSON per chunk, whatever the number of rows: the loader converts a chunk to Arrow in memory."""
 T = TypeVar("T")
 Call = Callable[[Callable[[], T]], Awaitable[T]]
 """Runs a function in the loader thread."""
@@ -47,6 +52,7 @@ class Chunking:
     streams: tuple[StreamSpec, ...]
     chunk_rows: int
     chunk_seconds: float
+    chunk_bytes: int = CHUNK_BYTES
     full_refresh: bool = False
     write_disposition: Disposition = "merge"
 
@@ -72,8 +78,11 @@ class LoadSink:
         clock: Callable[[], float],
         spool: Path,
         sleep: Sleep = asyncio.sleep,
+        *,
+        refuse_nul: bool = False,
     ) -> None:
-        """``spool`` is an empty directory for the records covered by a STATE until their chunk is loaded."""
+        """``spool`` is an empty directory for the records covered by a STATE until their chunk is loaded;
+        ``refuse_nul`` fails a stream whose record holds a NUL character, which Postgres cannot store."""
         self._call = call
         self._loader = loader
         self._chunking = chunking
@@ -83,7 +92,12 @@ class LoadSink:
         merged = chunking.write_disposition == "merge"
         self._buffers = {
             spec.name: _Buffer(
-                Spool(spool, spec.name, spec.primary_key if merged and spec.incremental else None)
+                Spool(
+                    spool,
+                    spec.name,
+                    spec.primary_key if merged and spec.incremental else None,
+                    refuse_nul=refuse_nul,
+                )
             )
             for spec in chunking.streams
         }
@@ -110,8 +124,8 @@ class LoadSink:
             raise self.fatal
 
     async def records(self, stream: str, batch: list[Record]) -> None:
-        """Check and serialise a stream's records: a money value that is not an amount fails its own stream
-        (the engine's guard catches it), where in the loader it would stop the whole sync."""
+        """Check and serialise a stream's records: one no column could hold fails its own stream (the engine's
+        guard catches it), where in the loader it would stop the whole sync (see the module docstring)."""
         await self._pass()
         plain = prepare_batch(self._prepare[stream], batch)
         self._buffers[stream].spool.add(batch, misfit=not plain)
@@ -175,8 +189,10 @@ class LoadSink:
                 return
 
     def _due(self) -> bool:
-        ready = sum(buffer.spool.ready.rows for buffer in self._buffers.values())
-        if ready >= self._chunking.chunk_rows:
+        ready = [buffer.spool.ready for buffer in self._buffers.values()]
+        if sum(rows.rows for rows in ready) >= self._chunking.chunk_rows:
+            return True
+        if sum(rows.bytes for rows in ready) >= self._chunking.chunk_bytes:
             return True
         touched = any(buffer.touched for buffer in self._buffers.values())
         return touched and self._clock() - self._last_cut >= self._chunking.chunk_seconds

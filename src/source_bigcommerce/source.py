@@ -48,7 +48,9 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -129,6 +131,8 @@ def stream_resource(
 
 ROWS_PER_TABLE = 20_000
 """Rows of a stream gathered (on disk) before they go to dlt as one Arrow table, with the state that covers them."""
+BYTES_PER_TABLE = 64 << 20
+"""The same in JSON, whatever the number of rows: the Arrow table is built in memory."""
 QUEUED_BATCHES = 8
 """Batches of one stream that may wait for its resource: the engine waits beyond that, so memory stays small."""
 
@@ -185,16 +189,22 @@ def _selected(streams: Sequence[str] | None) -> tuple[StreamSpec, ...]:
 class _Feed:
     """One engine read for every selected resource of a pipeline's run; each stream's output on its own queue.
 
-    The read starts when the first resource does, in dlt's event loop (dlt runs async resources in one), with the
-    streams whose resources dlt will run; a resource reads its queue, and the engine waits when a queue is full.
+    dlt runs async resources as tasks in an event loop of its own. The read runs in a thread with its own loop
+    instead (:class:`_Reader`), because dlt gives a resource no time to clean up in its loop: when it stops
+    extracting early (a resource failed, a later step raised, the run was interrupted), it cancels the
+    resources' tasks and stops its loop a step or two later, before a task could close the read's HTTP session
+    or a cancelled read could end; they were left pending, and only the garbage collector cleaned up the spool.
+    So a resource awaits only its queue and its conversions, and the last one to end, however it ends, stops the
+    read and waits for its thread (whose loop cancels and awaits every task it started), waits for the
+    conversions and removes the spool, all without awaiting anything.
     """
 
     def __init__(self, config: Config, saved: Mapping[str, Any]) -> None:
         self._config = config
         self._saved = saved
         self._queues: dict[str, asyncio.Queue[tuple[str, Any]]] = {}
-        self._room: dict[str, asyncio.Semaphore] = {}
-        self._reading: asyncio.Task[Any] | None = None
+        self._reader: _Reader | None = None
+        self._converter: ThreadPoolExecutor | None = None
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._open = 0
 
@@ -204,28 +214,28 @@ class _Feed:
         self._open += 1
         spool: tables.Spool | None = None
         try:
-            self._start()
-            assert self._folder is not None
+            reader, converter, folder = self._start()
             key = spec.primary_key if disposition == "merge" else None
-            spool = tables.Spool(Path(self._folder.name), spec.name, key)
-            queue, room = self._queues[spec.name], self._room[spec.name]
+            spool = tables.Spool(folder, spec.name, key)
+            queue = self._queues[spec.name]
             covered: dict[str, Any] | None = None
             while True:
                 kind, value = await queue.get()
                 if kind == "rows":
-                    room.release()
+                    reader.taken(spec.name)
                     spool.add(value[0], misfit=value[1])
                     continue
                 if kind == "state":
                     spool.cover()
                     covered = value
-                    if spool.ready.rows < ROWS_PER_TABLE:
+                    if spool.ready.rows < ROWS_PER_TABLE and spool.ready.bytes < BYTES_PER_TABLE:
                         continue
                 elif kind == "failed":
                     raise value
                 if spool.ready.rows:
                     load_id = dlt.current.load_package_state()["load_id"]
-                    yield await asyncio.to_thread(_convert, spec, spool.take(), load_id)
+                    # In a worker thread: DuckDB works outside the GIL, so the engine reads on.
+                    yield await asyncio.wrap_future(converter.submit(_convert, spec, spool.take(), load_id))
                 if covered is not None:
                     dlt.current.source_state().setdefault("streams", {})[spec.name] = covered
                     covered = None
@@ -236,55 +246,116 @@ class _Feed:
                 spool.discard()  # what was not yielded: the run fails, or dlt stopped reading this resource
             self._open -= 1
             if self._open == 0:
-                await self._stop()
+                self._stop()
 
-    def _start(self) -> None:
-        if self._reading is not None:
-            return
-        selected = [name for name in dlt.current.source().selected_resources if name in BY_NAME]
-        specs = tuple(spec for spec in STREAMS if spec.name in selected)
-        self._queues = {spec.name: asyncio.Queue() for spec in specs}
-        self._room = {spec.name: asyncio.Semaphore(QUEUED_BATCHES) for spec in specs}
-        self._folder = tempfile.TemporaryDirectory(prefix="bigcommerce-")
-        sink = _QueueSink(self._queues, self._room)
-        self._reading = asyncio.ensure_future(
-            wiring.read(self._config, sink, wiring.selection(specs), self._saved)
-        )
-        self._reading.add_done_callback(sink.ended)
+    def _start(self) -> tuple[_Reader, ThreadPoolExecutor, Path]:
+        if self._reader is None or self._converter is None or self._folder is None:
+            selected = [name for name in dlt.current.source().selected_resources if name in BY_NAME]
+            specs = tuple(spec for spec in STREAMS if spec.name in selected)
+            self._queues = {spec.name: asyncio.Queue() for spec in specs}
+            self._folder = tempfile.TemporaryDirectory(prefix="bigcommerce-")
+            self._converter = ThreadPoolExecutor(thread_name_prefix="bigcommerce-convert")
+            loop, queues = asyncio.get_running_loop(), self._queues
 
-    async def _stop(self) -> None:
-        if self._reading is not None and not self._reading.done():
-            self._reading.cancel()
-            await asyncio.gather(self._reading, return_exceptions=True)
+            def deliver(stream: str, item: tuple[str, Any]) -> None:
+                loop.call_soon_threadsafe(queues[stream].put_nowait, item)
+
+            self._reader = _Reader(self._config, self._saved, specs, deliver)
+        return self._reader, self._converter, Path(self._folder.name)
+
+    def _stop(self) -> None:
+        """End the read and the conversions, then remove the spool; blocks (see the class docstring)."""
+        if self._reader is not None:
+            self._reader.stop()
+        if self._converter is not None:
+            self._converter.shutdown(wait=True, cancel_futures=True)
         if self._folder is not None:
             self._folder.cleanup()
 
 
-class _QueueSink:
-    """The engine's sink for :class:`_Feed`: each stream's records (checked as ``sync`` checks them), states,
-    end and failure, in order, on the stream's queue. ``room`` bounds the batches waiting in each."""
+Deliver = Callable[[str, tuple[str, Any]], None]
+"""Puts an item on a stream's queue, from the read's thread."""
+
+
+class _Reader:
+    """The engine's read of :class:`_Feed`'s streams, in a thread with an event loop of its own."""
 
     def __init__(
-        self, queues: Mapping[str, asyncio.Queue[tuple[str, Any]]], room: Mapping[str, asyncio.Semaphore]
+        self, config: Config, saved: Mapping[str, Any], specs: tuple[StreamSpec, ...], deliver: Deliver
     ) -> None:
-        self._queues = queues
-        self._room = room
-        self._prepare = {name: preparer(name) for name in queues}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The read's loop while it runs: what :meth:`taken` and :meth:`stop` reach it through."""
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = False
+        self._sink = _QueueSink(deliver, tuple(spec.name for spec in specs))
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(self._read(config, saved, specs),), name="bigcommerce-read"
+        )
+        self._thread.start()
+
+    async def _read(self, config: Config, saved: Mapping[str, Any], specs: tuple[StreamSpec, ...]) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+        try:
+            await wiring.read(config, self._sink, wiring.selection(specs), saved)
+        except asyncio.CancelledError:
+            pass  # stop(): wiring.read closed what it opened
+        except Exception as error:
+            # A read that stopped them all (a rejected token, an unknown store) fails every stream still open.
+            self._sink.fail_all(error if isinstance(error, ConnectorError) else _internal(error))
+        finally:
+            with self._lock:
+                self._loop = None
+
+    def taken(self, stream: str) -> None:
+        """A batch of ``stream`` left its queue: the engine may deliver another."""
+        with self._lock:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._sink.taken, stream)
+
+    def stop(self) -> None:
+        """Cancel the read if it still runs, and wait until its thread has ended."""
+        with self._lock:
+            self._stopped = True
+            if self._loop is not None and self._task is not None:
+                self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join()
+
+
+class _QueueSink:
+    """The engine's sink for :class:`_Reader`: each stream's records (checked as ``sync`` checks them), states,
+    end and failure, in order, on the stream's queue; at most :data:`QUEUED_BATCHES` batches waiting in each."""
+
+    def __init__(self, deliver: Deliver, streams: tuple[str, ...]) -> None:
+        self._deliver = deliver
+        self._streams = streams
+        self._room = {name: asyncio.Semaphore(QUEUED_BATCHES) for name in streams}
+        self._prepare = {name: preparer(name) for name in streams}
 
     async def records(self, stream: str, batch: list[Record]) -> None:
         plain = prepare_batch(self._prepare[stream], batch)
         await self._room[stream].acquire()
-        self._queues[stream].put_nowait(("rows", (batch, not plain)))
+        self._deliver(stream, ("rows", (batch, not plain)))
+
+    def taken(self, stream: str) -> None:
+        self._room[stream].release()
 
     async def state(self, stream: str, stream_state: dict[str, Any], count: int) -> None:
-        self._queues[stream].put_nowait(("state", dict(stream_state)))
+        self._deliver(stream, ("state", dict(stream_state)))
 
     async def status(self, stream: str, status: Status) -> None:
         if status == "COMPLETE":
-            self._queues[stream].put_nowait(("done", None))
+            self._deliver(stream, ("done", None))
 
     async def failed(self, stream: str, error: ConnectorError) -> None:
-        self._queues[stream].put_nowait(("failed", error))
+        self._deliver(stream, ("failed", error))
+
+    def fail_all(self, error: ConnectorError) -> None:
+        for stream in self._streams:
+            self._deliver(stream, ("failed", error))
 
     def log(self, level: LogLevel, message: str) -> None:
         from dlt.common import logger
@@ -296,19 +367,13 @@ class _QueueSink:
         else:
             logger.info(message)
 
-    def ended(self, reading: asyncio.Task[Any]) -> None:
-        """A read that stopped them all (a rejected token, an unknown store) fails every stream still open."""
-        if reading.cancelled() or reading.exception() is None:
-            return
-        error = reading.exception()
-        failure = error if isinstance(error, ConnectorError) else ConnectorError(f"Internal error: {error!r}")
-        for queue in self._queues.values():
-            queue.put_nowait(("failed", failure))
+
+def _internal(error: BaseException) -> ConnectorError:
+    return ConnectorError(f"Internal error: {error!r}")
 
 
 def _convert(spec: StreamSpec, rows: tables.Rows, load_id: str) -> Any:
-    """Rows as Arrow typed as the schema declares, or as dicts where a value does not fit (in a worker thread:
-    DuckDB works outside the GIL, so the engine reads on)."""
+    """Rows as Arrow typed as the schema declares, or as dicts where a value does not fit."""
     connection = tables.connect()
     try:
         converted = tables.to_arrow(connection, spec.name, rows, load_id=load_id)

@@ -117,7 +117,9 @@ async def sync(
             saved = await call(loader.open)
             states = {} if chunking.full_refresh else saved
             report = Report(summary, clock, live=live, debug=debug)
-            sink = LoadSink(call, loader, chunking, report, clock, loader.spool())
+            sink = LoadSink(
+                call, loader, chunking, report, clock, loader.spool(), refuse_nul=not target.stores_nul
+            )
             if loader.resumed:
                 report.log("INFO", "Loaded the chunk an interrupted sync had left pending.")
 

@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
-from source_bigcommerce.columns import Kind, decimal, kinds
+from source_bigcommerce.columns import BIGINT, Kind, beyond_bigint, decimal, kinds
+from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.paging import Record
+from source_bigcommerce.protocol import Unwritable
 
 if TYPE_CHECKING:
     import duckdb
@@ -71,6 +73,8 @@ class Rows:
     """The primary key, tracked to tell whether a record came twice (merged streams only)."""
     files: list[Path] = field(default_factory=list)
     rows: int = 0
+    bytes: int = 0
+    """The size of the records as JSON."""
     undeclared: dict[str, set[str]] = field(default_factory=dict)
     """Each field the schema does not declare, with the kinds of value it held (``int``, ``str``, ``json``...)."""
     misfit: bool = False
@@ -79,15 +83,24 @@ class Rows:
     keys: set[Any] = field(default_factory=set)
     duplicated: bool = False
 
-    def note(self, batch: list[Record], declared: frozenset[str]) -> None:
-        """Count a batch in, with its fields the schema lacks and its keys."""
+    def note(self, stream: str, batch: list[Record], declared: frozenset[str]) -> None:
+        """Count a batch in, with its fields the schema lacks and its keys.
+
+        Raises:
+            ConnectorError: a field the schema lacks holds a whole number beyond the 64 bits of the bigint
+                column it would get.
+        """
         key, keys = self.key, self.keys
+        low, high = BIGINT
         for record in batch:
             if not declared.issuperset(record):
                 for name in record.keys() - declared:
                     value = record[name]
                     if value is not None:
-                        self.undeclared.setdefault(name, set()).add(_VALUE_KINDS.get(value.__class__, "str"))
+                        kind = _VALUE_KINDS.get(value.__class__, "str")
+                        if kind == "int" and not low <= value <= high:
+                            raise beyond_bigint(stream, record, name, value)
+                        self.undeclared.setdefault(name, set()).add(kind)
             if key is not None:
                 value = record.get(key)
                 if value in keys:
@@ -98,6 +111,7 @@ class Rows:
     def absorb(self, other: Rows) -> None:
         """Take ``other``'s counts in (its records follow these)."""
         self.rows += other.rows
+        self.bytes += other.bytes
         for name, seen in other.undeclared.items():
             self.undeclared.setdefault(name, set()).update(seen)
         self.misfit |= other.misfit
@@ -118,9 +132,11 @@ class Spool:
     about :data:`FILE_BYTES` (out of the process's memory, and the size DuckDB reads in little memory); those
     after it in memory, until a STATE covers them or the stream fails."""
 
-    def __init__(self, folder: Path, stream: str, key: str | None) -> None:
+    def __init__(self, folder: Path, stream: str, key: str | None, *, refuse_nul: bool = False) -> None:
+        """``refuse_nul``: a record with a NUL character fails its stream (see :func:`_refuse_nul`)."""
         self._folder = folder
         self._stream = stream
+        self._refuse_nul = refuse_nul
         self._declared = declared_fields(stream)
         self._key = key
         self._files = 0
@@ -131,10 +147,23 @@ class Spool:
         self._pending_rows = Rows(key)
 
     def add(self, batch: list[Record], *, misfit: bool = False) -> None:
-        """Records after the latest STATE."""
-        self._pending_rows.note(batch, self._declared)
+        """Records after the latest STATE.
+
+        Raises:
+            ConnectorError: a record cannot be written as JSON (:class:`~source_bigcommerce.protocol.Unwritable`),
+                or loaded (see :meth:`Rows.note` and :func:`_refuse_nul`); the stream fails, and its records
+                after the latest STATE are dropped.
+        """
+        try:
+            blob = orjson.dumps(batch)
+        except orjson.JSONEncodeError as error:
+            raise _unwritable(self._stream, batch, error) from None
+        if self._refuse_nul and b"\\u0000" in blob:
+            _refuse_nul(self._stream, batch)
+        self._pending_rows.note(self._stream, batch, self._declared)
         self._pending_rows.misfit |= misfit
-        self._pending.append(orjson.dumps(batch))
+        self._pending_rows.bytes += len(blob)
+        self._pending.append(blob)
 
     def cover(self) -> None:
         """A STATE arrived: the records after the previous one are covered, and go to disk."""
@@ -178,6 +207,44 @@ class Spool:
             self._out.write(b"]")
             self._out.close()
             self._out = None
+
+
+def _unwritable(stream: str, batch: list[Record], error: orjson.JSONEncodeError) -> Unwritable:
+    """The error of the first record of ``batch`` that cannot be written (nested deeper than orjson writes)."""
+    for record in batch:
+        try:
+            orjson.dumps(record)
+        except orjson.JSONEncodeError as found:
+            return Unwritable(stream, record, found)
+    return Unwritable(stream, None, error)
+
+
+def _refuse_nul(stream: str, batch: list[Record]) -> None:
+    """Postgres stores no NUL character in text or jsonb, and its load would fail with every later sync's.
+
+    Called when the batch's JSON holds ``\\u0000``, which a string holding the six characters ``\\u0000``
+    also does: this finds an actual NUL, or returns.
+
+    Raises:
+        ConnectorError: a record holds a NUL character, in a value or a key at any depth.
+    """
+    for record in batch:
+        for name, value in record.items():
+            if _holds_nul(name) or _holds_nul(value):
+                raise ConnectorError(
+                    f"{stream} record {repr(record.get('id'))[:40]}: field {name!r} holds a NUL character "
+                    "(\\u0000), which Postgres cannot store in text or jsonb; the stream stops before it."
+                )
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(inner) for key, inner in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(inner) for inner in value)
+    return False
 
 
 def declared_fields(stream: str) -> frozenset[str]:

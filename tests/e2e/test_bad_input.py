@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,15 +56,34 @@ def untrusted_https() -> Iterator[str]:
         server.server_close()
 
 
+@contextlib.contextmanager
+def duckdb_held_open(path: Path) -> Iterator[str]:
+    """A DuckDB file that another process holds open (DuckDB lets one process write a file at a time)."""
+    holder = "import duckdb, sys; connection = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.read()"
+    with subprocess.Popen(
+        [sys.executable, "-c", holder, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdin is not None
+        assert child.stdout.readline() == b"open\n"
+        try:
+            yield str(path)
+        finally:
+            child.stdin.close()
+            child.wait(30)
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     scopes = tuple(scope for scope in ALL_SCOPES if scope not in MISSING_SCOPES)
+    tmp = tmp_path_factory.mktemp("bad")
     with (
         running_sandbox(Settings(size="tiny", seed=2, token=SECRET)) as store,
         running_sandbox(Settings(size="tiny", seed=2, token=SECRET, scopes=scopes)) as scoped,
         untrusted_https() as tls_url,
+        duckdb_held_open(tmp / "held.duckdb") as locked,
     ):
-        yield Env(tmp_path_factory.mktemp("bad"), store, scoped, free_port(), tls_url)
+        yield Env(tmp, store, scoped, free_port(), tls_url, locked)
 
 
 ALL_SCOPES = (
@@ -97,7 +118,7 @@ def command_line(case: Case, env: Env, folder: Path) -> list[str]:
             args += ["--state", str(state)]
     if case.command == "sync":
         args += ["--pipelines-dir", str(folder / "pipelines"), "--streams", ",".join(case.catalog)]
-        extra = [part.format(port=env.closed_port) for part in case.extra]
+        extra = [part.format(port=env.closed_port, locked=env.locked_duckdb) for part in case.extra]
         args += extra if "--credentials" in extra else ["--credentials", str(folder / "store.duckdb"), *extra]
     return args
 

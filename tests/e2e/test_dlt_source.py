@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 import os
+import tempfile
+import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +124,63 @@ def test_a_stream_that_fails_fails_the_run_and_commits_nothing(
     assert not os.path.exists(tmp_path / "f.duckdb") or "customers" not in str(
         duckdb.connect(str(tmp_path / "f.duckdb"), read_only=True).execute("SHOW ALL TABLES").fetchall()
     )
+
+
+def _boom(item: Any) -> Any:
+    raise RuntimeError("a later step of the user's pipeline failed")
+
+
+@pytest.mark.parametrize("ending", ["completes", "a stream fails", "a later step fails"])
+def test_the_source_leaves_no_task_thread_or_spool_behind_however_the_run_ends(
+    ending: str,
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """dlt stops its event loop a step or two after cancelling the resources of a run that ends early: what the
+    source leaves pending there is found only by the garbage collector, later, as a ResourceWarning for the
+    spool and "Task was destroyed but it is pending!" (it once failed an unrelated test's setup)."""
+    import dlt
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from source_bigcommerce import bigcommerce_source
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where the source's spool goes
+    scopes = ("store_v2_customers_read_only", "store_v2_orders_read_only")
+    sb = (
+        sandbox_factory(size="tiny", seed=5, scopes=scopes)
+        if ending == "a stream fails"
+        else sandbox_factory()
+    )
+    pipeline = dlt.pipeline("ends", destination=dlt.destinations.duckdb(str(tmp_path / "e.duckdb")))
+    source = bigcommerce_source(sb.config, streams=["customers", "orders", "order_products", "pages"])
+    if ending == "a later step fails":
+        source.customers.add_map(_boom)
+    elif ending == "completes":
+        source = source.with_resources("customers", "orders", "order_products")
+    if ending == "completes":
+        pipeline.run(source)
+    else:
+        with pytest.raises(PipelineStepFailed):
+            pipeline.run(source)
+
+    assert list(temp.iterdir()) == []
+    assert [
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith(("bigcommerce-read", "bigcommerce-convert"))
+    ] == []
+    abandoned = [
+        task for task in gc.get_objects() if isinstance(task, asyncio.Task) and task.get_loop().is_closed()
+    ]
+    assert [task for task in abandoned if not task.done()] == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    assert [str(warning.message) for warning in caught] == []
+    assert [
+        r.getMessage() for r in caplog.records if r.name == "asyncio" and r.levelno >= logging.ERROR
+    ] == []

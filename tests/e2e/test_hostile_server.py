@@ -1,6 +1,9 @@
 """What a hostile server sends (tests/bad_inputs.py SERVED), through the real console script: each run ends
-within the test's own time limit, within :data:`bad_inputs.MAX_RSS_MB` of memory, with its sentence and exit
-status, valid JSON on every stdout line, and the access token nowhere.
+within the test's own time limit, within :data:`bad_inputs.MAX_RSS_MB` of memory (``sync``:
+:data:`bad_inputs.SYNC_MAX_RSS_MB`), with its sentence and exit status, valid JSON on every stdout line of the
+protocol commands, and the access token nowhere: not in any output, nor, for ``sync``, in any table or file it
+left. A sync is then run again against a server that behaves, and must load it: nothing the hostile one sent
+blocks a later sync.
 
 The child's memory is measured as its ``ru_maxrss``, read by a small wrapper process that starts it and
 reports ``RUSAGE_CHILDREN``: Linux counts into a child's high-water mark the memory of the process that
@@ -10,10 +13,12 @@ replies, would measure that too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,26 +27,30 @@ import orjson
 import pytest
 from airbyte_protocol.models import AirbyteMessage
 
-from bad_inputs import MAX_RSS_MB, SECRET, SERVED, Served, matches
+from bad_inputs import FIXED, MAX_RSS_MB, SECRET, SERVED, SYNC_MAX_RSS_MB, Served, matches
 from hostile_http import always, hostile_server, v3_page
 from source_bigcommerce.protocol import REDACTED
+from sync_support import POSTGRES_URL, postgres_available, postgres_dataset
 
 from support import assert_no_secret, child_env, configured_catalog, console_script, write_json
 
 TIME_LIMIT_S = 60
 """Every case ends well within this, or the test fails; none takes more than a few seconds."""
-ADDRESS_SPACE_LIMIT = 2 << 30
+ADDRESS_SPACE_LIMIT = {"sync": 6 << 30}
 """A hard limit on the child's address space, far above what a bounded run needs, so that a regression
-fails here with a MemoryError instead of taking gigabytes from a machine other tests share."""
-MEASURED = f"""
+fails here with a MemoryError instead of taking gigabytes from a machine other tests share: 2 GB, and for
+``sync`` 6 GB (its thread stacks and the allocators of DuckDB and Arrow reserve 2.5 GB before they use any)."""
+MEASURED = """
 import resource, subprocess, sys
-resource.setrlimit(resource.RLIMIT_AS, ({ADDRESS_SPACE_LIMIT}, {ADDRESS_SPACE_LIMIT}))
-done = subprocess.run(sys.argv[2:])
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+done = subprocess.run(sys.argv[3:])
 with open(sys.argv[1], "w") as out:
     out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
 sys.exit(done.returncode)
 """
-"""Runs the command it is given and writes its ru_maxrss (KiB) to the file named first."""
+"""Runs the command it is given under an address-space limit and writes its ru_maxrss (KiB) to the file named
+first."""
 
 
 @dataclass
@@ -54,7 +63,8 @@ class Run:
 
 def run_measured(args: list[str], rss_file: Path) -> Run:
     """The console script with ``args``, in a session of its own that is killed whole on the time limit."""
-    command = [sys.executable, "-c", MEASURED, str(rss_file), str(console_script()), *args]
+    limit = ADDRESS_SPACE_LIMIT.get(args[0], 2 << 30)
+    command = [sys.executable, "-c", MEASURED, str(rss_file), str(limit), str(console_script()), *args]
     with subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -79,28 +89,91 @@ def messages_of(stdout: bytes) -> list[dict[str, Any]]:
     return messages
 
 
-def command_line(case: Served, config: dict[str, Any], folder: Path) -> list[str]:
+def command_line(case: Served, config: dict[str, Any], folder: Path, dataset: str | None = None) -> list[str]:
     args = [case.command, "--config", str(write_json(folder / "config.json", config))]
     if case.command == "read":
         args += ["--catalog", str(write_json(folder / "catalog.json", configured_catalog(case.catalog)))]
+    if case.command == "sync":
+        args += ["--streams", ",".join(case.catalog), "--pipelines-dir", str(folder / "pipelines")]
+        if case.destination == "postgres":
+            args += ["--destination", "postgres", "--credentials", POSTGRES_URL, "--dataset", str(dataset)]
+        else:
+            args += ["--credentials", str(folder / "store.duckdb")]
     return args
 
 
-@pytest.mark.timeout(TIME_LIMIT_S + 30)
+@contextlib.contextmanager
+def destination_of(case: Served) -> Iterator[str | None]:
+    """A fresh Postgres schema for a sync case that loads there (skipped where none answers), else None."""
+    if case.destination != "postgres":
+        yield None
+        return
+    reason = postgres_available()
+    if reason:
+        pytest.skip(reason)
+    with postgres_dataset() as dataset:
+        yield dataset
+
+
+def stored_text(case: Served, folder: Path, dataset: str | None) -> bytes:
+    """Everything a sync stored: every value of every table, and every file in dlt's working directory."""
+    texts: list[str] = []
+    if case.destination == "postgres":
+        import psycopg2
+
+        with contextlib.closing(psycopg2.connect(POSTGRES_URL)) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (dataset,)
+            )
+            for (table,) in cursor.fetchall():
+                cursor.execute(f'SELECT * FROM "{dataset}"."{table}"')
+                texts += [repr(row) for row in cursor.fetchall()]
+    elif (folder / "store.duckdb").exists():
+        import duckdb
+
+        with duckdb.connect(str(folder / "store.duckdb"), read_only=True) as connection:
+            for schema, table in connection.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+            ).fetchall():
+                texts += [
+                    repr(row) for row in connection.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()
+                ]
+    files = [path.read_bytes() for path in (folder / "pipelines").rglob("*") if path.is_file()]
+    return "\n".join(texts).encode() + b"".join(files)
+
+
+@pytest.mark.timeout(2 * TIME_LIMIT_S + 30)
 @pytest.mark.parametrize("case", SERVED, ids=[case.id for case in SERVED])
 def test_whatever_the_server_sends_the_run_ends_bounded_with_one_sentence_and_no_token(
     case: Served, tmp_path: Path
 ) -> None:
-    with hostile_server(SECRET, case.routes()) as server:
-        run = run_measured(command_line(case, server.config(), tmp_path), tmp_path / "rss")
+    with destination_of(case) as dataset, hostile_server(SECRET, case.routes()) as server:
+        args = command_line(case, server.config(), tmp_path, dataset)
+        run = run_measured(args, tmp_path / "rss")
+        if case.command == "sync":
+            stored = stored_text(case, tmp_path, dataset)
+            server.routes = {
+                path: reply for stream in case.catalog for path, reply in FIXED[stream]().items()
+            }
+            again = run_measured(args, tmp_path / "rss")
+            assert again.exit == 0, again.stderr
+            assert_no_secret(SECRET, again.stdout, again.stderr, where="the output of the next sync")
     assert_no_secret(SECRET, run.stdout, run.stderr, where="the output")
     assert run.exit == case.exit, run.stderr
     assert "Traceback" not in run.stderr
     lines = [line for line in run.stderr.splitlines() if line.strip()]
+    if case.command == "sync":
+        assert_no_secret(SECRET, stored, where="the destination or dlt's files")
+        # Its progress comes first; a stream's failure is said once, as it happens, and the last line sums up.
+        assert [line for line in lines if line.endswith(case.says[0].split("…")[-1])] == [lines[-2]], lines
+        lines = [lines[-2].removeprefix("ERROR: "), lines[-1]]
     assert len(lines) == len(case.says), lines
     for line, template in zip(lines, case.says, strict=True):
         assert matches(template, line), line
-    assert run.max_rss_mb < MAX_RSS_MB, f"the read took {run.max_rss_mb:.0f} MB"
+    ceiling = SYNC_MAX_RSS_MB if case.command == "sync" else MAX_RSS_MB
+    assert run.max_rss_mb < ceiling, f"the run took {run.max_rss_mb:.0f} MB"
+    if case.command == "sync":
+        return
 
     messages = messages_of(run.stdout)
     if case.command == "check":

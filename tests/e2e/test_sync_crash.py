@@ -24,12 +24,16 @@ import pytest
 from bigcommerce_sandbox.app import RunningSandbox
 from source_bigcommerce.destination import Target
 from sync_support import (
+    POSTGRES_URL,
     Held,
     assert_table_equals_export,
     cli_command,
     duckdb_rows,
     duckdb_target,
     kill,
+    postgres_available,
+    postgres_dataset,
+    postgres_rows,
     run_until_hold,
 )
 
@@ -170,6 +174,52 @@ def test_a_sync_started_while_another_runs_stops_with_a_sentence_and_leaves_its_
     assert PENDING_LOADED in rerun.stderr.decode()
     for stream in ALL_STREAMS:
         assert_table_equals_export(duckdb_rows(target, stream), sb.export(stream), stream)
+
+
+HELD_DATASET = (
+    "Another sync into the dataset {dataset} of {url} is still running (it holds the dataset's lock in Postgres); "
+    "let it finish, or stop it, then sync again."
+)
+
+
+def test_two_syncs_into_one_postgres_dataset_from_two_working_directories_never_double_a_row(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """Two working directories (two machines, or two users' dlt directories) share no lock file: the dataset
+    is held in Postgres. Before, both syncs exited 0 and each appended its rows to the tables it found empty."""
+    reason = postgres_available()
+    if reason:
+        pytest.skip(reason)
+    config = write_json(tmp_path / "config.json", sandbox.config)
+    with postgres_dataset() as dataset:
+        one, two = (
+            cli_command(config, Target("postgres", POSTGRES_URL, dataset, str(tmp_path / name)))
+            for name in ("one", "two")
+        )
+        held = HELD_DATASET.format(dataset=dataset, url=POSTGRES_URL)
+        # One holds the dataset (its first chunk written to its package, not loaded): the other stops at once.
+        running = run_until_hold(one, "extracted:1")
+        try:
+            second = subprocess.run(two, capture_output=True, timeout=120, check=False)
+        finally:
+            kill(running)
+        assert second.returncode == 1, second.stderr.decode()[-2000:]
+        assert second.stderr.decode().splitlines()[-1] == held
+        # Both at once: each loads everything, or stops with that sentence; no row is there twice.
+        both = [
+            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            for command in (one, two)
+        ]
+        ends = [(process.communicate(timeout=300)[1].decode(), process.returncode) for process in both]
+        for stderr, code in ends:
+            assert code == 0 or stderr.splitlines()[-1] == held, stderr[-2000:]
+        assert 0 in [code for _, code in ends]
+        for stream in ALL_STREAMS:
+            assert_table_equals_export(
+                postgres_rows(Target("postgres", POSTGRES_URL, dataset), stream),
+                sandbox.export(stream),
+                stream,
+            )
 
 
 @pytest.mark.slow

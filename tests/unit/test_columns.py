@@ -6,6 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import duckdb
+import psycopg2
+import psycopg2.errors
 import pytest
 
 from source_bigcommerce.cli import select_streams
@@ -84,6 +87,35 @@ def test_money_that_is_not_an_amount_is_one_sentence(value: Any) -> None:
         preparer("transactions")({"id": 5, "amount": value})
 
 
+@pytest.mark.parametrize(
+    "value", ["1e999999", "1E+29", "-100000000000000000000000000000", 1e29, -1e300, "1E-1001"]
+)
+def test_an_amount_a_decimal_38_9_cannot_hold_fails_its_stream_with_one_sentence(value: Any) -> None:
+    with pytest.raises(ConnectorError) as caught:
+        preparer("transactions")({"id": 5, "amount": value})
+    assert caught.value.message == (
+        f"transactions record 5: field 'amount' holds the amount {str(value)[:40]!r}, which a decimal(38, 9) "
+        "column cannot hold; the stream stops before it."
+    )
+
+
+@pytest.mark.parametrize("value", ["1E+28", "-99999999999999999999999999999.999999999", 1e28, "1E-1000"])
+def test_the_largest_and_the_finest_amounts_a_decimal_38_9_holds_pass(value: Any) -> None:
+    preparer("transactions")({"id": 5, "amount": value})
+
+
+@pytest.mark.parametrize(("name", "value"), [("id", 1 << 63), ("customer_id", -(1 << 63) - 1)])
+def test_a_whole_number_beyond_64_bits_fails_its_stream_with_one_sentence(name: str, value: int) -> None:
+    record = {"id": 7, "customer_id": 3, name: value}
+    with pytest.raises(ConnectorError) as caught:
+        preparer("orders")(record)
+    assert caught.value.message == (
+        f"orders record {record['id']}: field {name!r} holds {value}, beyond the 64-bit whole numbers its "
+        "column holds; the stream stops before it."
+    )
+    preparer("orders")({"id": (1 << 63) - 1, "customer_id": -(1 << 63)})  # the edges are taken
+
+
 def test_a_number_in_a_string_or_number_field_becomes_its_json_text() -> None:
     record: dict[str, Any] = {"id": 1, "payment_provider_id": 12345, "status": "Shipped"}
     preparer("orders")(record)
@@ -109,11 +141,8 @@ def test_a_password_never_reaches_a_message() -> None:
     assert redact("postgresql://me@db.local/shop") == "postgresql://me@db.local/shop"
     target = Target("postgres", "postgresql://me:s3cret@127.0.0.1:5/shop", "bigcommerce")
 
-    class OperationalError(Exception):
-        pass
-
     error = RuntimeError("step failed")
-    error.__cause__ = OperationalError(
+    error.__cause__ = psycopg2.OperationalError(
         'connection to server at "127.0.0.1", port 5 failed: s3cret refused\nmore'
     )
     message = describe(error, target)
@@ -141,3 +170,35 @@ def test_the_test_hold_is_off_unless_set_exactly(monkeypatch: pytest.MonkeyPatch
     assert hold_from_env() == ("loaded", 3)
     monkeypatch.setenv("SOURCE_BIGCOMMERCE_TEST_HOLD", "sometime")
     assert hold_from_env() is None
+
+
+def test_a_destination_error_is_told_by_its_type_never_by_the_words_of_its_message() -> None:
+    """DuckDB's memory errors hold "block", which holds "lock": that once read as "in use by another process"."""
+    from dlt.destinations.exceptions import DatabaseTerminalException
+
+    duckdb_file = Target("duckdb", "/data/store.duckdb", "main")
+
+    def wrapped(error: Exception) -> Exception:
+        outer = DatabaseTerminalException(error)
+        outer.__cause__ = error
+        return outer
+
+    memory = duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB")
+    assert describe(wrapped(memory), duckdb_file) == (
+        "DuckDB ran out of memory loading into /data/store.duckdb (Out of Memory Error: could not allocate "
+        "block of size 256.0 KiB); the sync resumes from the last commit when run again."
+    )
+    locked = duckdb.IOException('IO Error: Could not set lock on file "/data/store.duckdb": Conflicting lock')
+    assert describe(wrapped(locked), duckdb_file).startswith(
+        "The DuckDB file /data/store.duckdb could not be opened or written (IO Error: Could not set lock on file"
+    )
+    pinned = duckdb.TransactionException("TransactionContext Error: Failed to commit: failed to pin block")
+    assert describe(wrapped(pinned), duckdb_file) == (
+        "Loading into duckdb /data/store.duckdb failed: TransactionException: TransactionContext Error: Failed "
+        "to commit: failed to pin block."
+    )
+    postgres = Target("postgres", "postgresql://me@127.0.0.1:5/shop", "bigcommerce")
+    deadlock = psycopg2.errors.DeadlockDetected("deadlock detected")  # an OperationalError, of one statement
+    assert describe(wrapped(deadlock), postgres) == (
+        "Loading into postgres postgresql://me@127.0.0.1:5/shop failed: DeadlockDetected: deadlock detected."
+    )

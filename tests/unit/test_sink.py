@@ -40,11 +40,13 @@ async def run_now(work: Callable[[], Any]) -> Any:
     return work()
 
 
-def sink_for(tmp_path: Path, clock: SteppedClock, loader: RecordingLoader) -> LoadSink:
+def sink_for(
+    tmp_path: Path, clock: SteppedClock, loader: RecordingLoader, chunk_bytes: int = 1 << 30
+) -> LoadSink:
     streams = (BY_NAME["customers"], BY_NAME["orders"])
     summary = Summary("duckdb", "x", "main", {spec.name: StreamResult(spec.name) for spec in streams})
     report = Report(summary, clock, live=False, err=io.StringIO())
-    chunking = Chunking(streams, chunk_rows=1000, chunk_seconds=60.0)
+    chunking = Chunking(streams, chunk_rows=1000, chunk_seconds=60.0, chunk_bytes=chunk_bytes)
     return LoadSink(run_now, loader, chunking, report, clock, tmp_path, clock.sleep)  # type: ignore[arg-type]
 
 
@@ -100,6 +102,26 @@ def test_a_chunk_is_cut_once_enough_rows_are_covered_whatever_the_time(tmp_path:
         await sink.state("customers", {"date_modified": "2024-01-01T00:00:00Z"}, 1001)
         await settle()
         assert loader.chunks == [{"customers": 1001}]
+        await sink.close()
+
+    asyncio.run(main())
+
+
+def test_a_chunk_is_cut_once_enough_bytes_are_covered_whatever_the_rows(tmp_path: Path) -> None:
+    """The loader holds a chunk's Arrow tables in memory: 1,000 records of 1 MB must not wait for 1,000 more."""
+
+    async def main() -> None:
+        clock, loader = SteppedClock(), RecordingLoader()
+        sink = sink_for(tmp_path, clock, loader, chunk_bytes=100_000)
+        big = [{**record, "notes": "x" * 30_000} for record in customers(0, 3)]
+        await sink.records("customers", big)
+        await sink.state("customers", {"date_modified": "2024-01-01T00:00:00Z"}, 3)
+        await settle()
+        assert loader.chunks == []  # 90 KB of JSON covered
+        await sink.records("customers", [{**customers(3, 1)[0], "notes": "x" * 30_000}])
+        await sink.state("customers", {"date_modified": "2024-01-01T00:00:00Z"}, 4)
+        await settle()
+        assert loader.chunks == [{"customers": 4}]  # 120 KB: cut at 4 rows of 1,000
         await sink.close()
 
     asyncio.run(main())

@@ -7,12 +7,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox
 from source_bigcommerce import tables
 from source_bigcommerce.columns import kinds, prepare_batch, preparer
+from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.streams import BY_NAME
 
 from support import ALL_STREAMS, read
@@ -158,3 +160,54 @@ def test_records_covered_by_a_state_wait_on_disk_and_the_others_are_dropped_with
     assert sum(1 for _ in rows.records()) == 3000
     rows.remove()
     assert not list(tmp_path.iterdir())
+
+
+# -- records no column could hold: their stream fails as they arrive, before anything of them is loaded ----------
+
+
+def test_a_record_nested_deeper_than_json_is_written_fails_with_reads_sentence(tmp_path: Path) -> None:
+    deep: Any = []
+    for _ in range(300):
+        deep = [deep]
+    found = tables.Spool(tmp_path, "brands", None)
+    with pytest.raises(ConnectorError) as caught:
+        found.add([{"id": 1, "name": "flat"}, {"id": 2, "name": "deep", "nested": deep}])
+    assert caught.value.message == (
+        "brands: record 2 cannot be written as JSON: it is nested more than 254 levels deep; the stream stops "
+        "before it."
+    )
+
+
+def test_a_whole_number_beyond_64_bits_in_a_field_the_schema_lacks_fails_its_stream(tmp_path: Path) -> None:
+    found = tables.Spool(tmp_path, "brands", None)
+    found.add([{"id": 1, "views": (1 << 63) - 1, "score": -(1 << 63)}])  # the edges of bigint are taken
+    with pytest.raises(ConnectorError) as caught:
+        found.add([{"id": 2, "views": 1 << 63}])
+    assert caught.value.message == (
+        "brands record 2: field 'views' holds 9223372036854775808, beyond the 64-bit whole numbers its column "
+        "holds; the stream stops before it."
+    )
+
+
+def test_a_nul_character_fails_its_stream_where_postgres_is_the_destination(tmp_path: Path) -> None:
+    nested = {"id": 3, "name": "ok", "custom_url": {"url": "/a\x00b"}}
+    with pytest.raises(ConnectorError) as caught:
+        tables.Spool(tmp_path, "brands", None, refuse_nul=True).add([{"id": 1, "name": "ok"}, nested])
+    assert caught.value.message == (
+        "brands record 3: field 'custom_url' holds a NUL character (\\u0000), which Postgres cannot store in "
+        "text or jsonb; the stream stops before it."
+    )
+    # The six characters \u0000 are text like any other; DuckDB stores a NUL.
+    tables.Spool(tmp_path, "brands", None, refuse_nul=True).add([{"id": 4, "name": "C:\\u0000"}])
+    tables.Spool(tmp_path, "brands", None).add([nested])
+
+
+def test_a_spool_counts_the_json_it_holds(tmp_path: Path) -> None:
+    batches = [[{"id": 1, "notes": "x" * 1000}], [{"id": 2, "notes": "y" * 500}]]
+    found = tables.Spool(tmp_path, "customers", None)
+    for batch in batches:
+        found.add(batch)
+    found.cover()
+    found.add([{"id": 3, "notes": "not covered yet"}])
+    assert found.ready.bytes == sum(len(orjson.dumps(batch)) for batch in batches)
+    found.discard()
