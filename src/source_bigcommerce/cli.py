@@ -143,6 +143,21 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
         "every version",
     )
     sync.add_argument(
+        "--deletes",
+        choices=("mark", "remove", "ignore"),
+        default="mark",
+        help="rows whose records left the store (deleted, or archived orders): mark them with a "
+        "_deleted_at time and keep them (default), remove them, or ignore deletions",
+    )
+    sync.add_argument(
+        "--reconcile",
+        choices=("always", "daily", "never"),
+        default="daily",
+        help="how often to check the ids of customers, products and channels against the store: one request "
+        "each when nothing was deleted, one per 250 records when something was (default daily; see the "
+        "README)",
+    )
+    sync.add_argument(
         "--chunk-rows",
         type=int,
         default=CHUNK_ROWS,
@@ -247,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def sync_command(args: argparse.Namespace) -> int:
     """``source-bigcommerce sync``: exit 0 when every stream loaded, 1 otherwise (the reason on stderr)."""
     from source_bigcommerce import demo, report
+    from source_bigcommerce.deletes import Policy
     from source_bigcommerce.destination import Target, default_dataset
     from source_bigcommerce.pipeline import hold_from_env
     from source_bigcommerce.sink import Chunking
@@ -266,11 +282,14 @@ def sync_command(args: argparse.Namespace) -> int:
             chunk_rows=args.chunk_rows,
             chunk_seconds=args.chunk_seconds,
         )
+        policy = Policy(args.deletes, args.reconcile)
         quiet_gc()
         if args.demo:
             return demo.run(target, chunking, as_json=args.json, debug=args.debug)
         config = load_config(args.config)
-        summary = asyncio.run(sync(config, target, chunking, debug=args.debug, hold=hold_from_env()))
+        summary = asyncio.run(
+            sync(config, target, chunking, policy=policy, debug=args.debug, hold=hold_from_env())
+        )
     except ConnectorError as error:
         if args.debug:
             traceback.print_exc(file=sys.stderr)

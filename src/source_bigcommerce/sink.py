@@ -55,6 +55,9 @@ class Chunking:
     chunk_bytes: int = CHUNK_BYTES
     full_refresh: bool = False
     write_disposition: Disposition = "merge"
+    merge_whole: bool = False
+    """Streams read whole every sync are merged rather than replaced (``--deletes mark``): the rows whose
+    records left the store stay, to be marked (:mod:`source_bigcommerce.deletes`)."""
 
 
 @dataclass
@@ -90,12 +93,18 @@ class LoadSink:
         self._clock = clock
         self._sleep = sleep
         merged = chunking.write_disposition == "merge"
+        kept = {
+            spec.name
+            for spec in chunking.streams
+            if chunking.merge_whole and not chunking.full_refresh and not spec.single and not spec.incremental
+        }
+        self._kept = kept
         self._buffers = {
             spec.name: _Buffer(
                 Spool(
                     spool,
                     spec.name,
-                    spec.primary_key if merged and spec.incremental else None,
+                    spec.primary_key if merged and (spec.incremental or spec.name in kept) else None,
                     refuse_nul=refuse_nul,
                 )
             )
@@ -103,7 +112,9 @@ class LoadSink:
         }
         self._prepare = {spec.name: preparer(spec.name) for spec in chunking.streams}
         self._replace = {
-            spec.name for spec in chunking.streams if chunking.full_refresh or not spec.incremental
+            spec.name
+            for spec in chunking.streams
+            if chunking.full_refresh or not (spec.incremental or spec.name in kept)
         }
         self._loading: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
@@ -217,7 +228,7 @@ class LoadSink:
             if not buffer.touched or buffer.state is None:
                 continue
             spec = BY_NAME[name]
-            disposition: Disposition = self._chunking.write_disposition
+            disposition: Disposition = "merge" if name in self._kept else self._chunking.write_disposition
             if name in self._replace:
                 disposition = "replace"
                 if spec.incremental:
