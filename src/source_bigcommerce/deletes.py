@@ -210,7 +210,9 @@ class Tables:
             marks = ", ".join(["%s"] * len(batch))
             for child in children:
                 if self.columns(child.name) and child.parent_key is not None:
-                    self._drop(child, f"{child.parent_key} IN ({marks})", batch)
+                    # A child's parent key may be a text column (transactions' order_id): compared as text.
+                    texts = [str(key) for key in batch]
+                    self._drop(child, f"CAST({child.parent_key} AS VARCHAR) IN ({marks})", texts)
             self._drop(spec, f"{spec.primary_key} IN ({marks})", batch)
 
     def _drop(self, spec: StreamSpec, where: str, args: list[Any]) -> None:
