@@ -23,6 +23,13 @@ table, so that a new stream joins by its row alone:
   removed like the rest, and a restored order, delivered again, is live again.
 * **Children** (``parent``): rows whose parent row is marked or removed follow it.
 
+**The Airbyte face** (``read`` with ``emit_deletes``) has no table to ask: each listed stream keeps the ids it
+has delivered in its state (:func:`encode_ids`), compares their number with the store's count as above, and,
+when they differ, lists the ids modified since ``start_date`` and sends each known id that is gone as a
+record holding only its key and ``_ab_cdc_deleted_at``, Airbyte's convention for deletes; archived orders
+carry ``_ab_cdc_deleted_at`` themselves (their ``date_modified``). A state without the ids (the first read
+after the option is switched on) takes the ids listed as known.
+
 Modes (``--deletes``): ``mark`` (default) keeps the rows and sets ``_deleted_at`` to when a sync first found
 them gone; ``remove`` deletes them; ``ignore`` does neither, and lists nothing. The listing runs as often as
 ``--reconcile`` says (``daily`` by default: see README, "Deletes"); the last run per stream is kept in the
@@ -31,7 +38,9 @@ table ``_bigcommerce_reconciled`` of the dataset.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,6 +56,7 @@ from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec
 Deletes = Literal["mark", "remove", "ignore"]
 Cadence = Literal["always", "daily", "never"]
 DELETED_AT = "_deleted_at"
+CDC_DELETED_AT = "_ab_cdc_deleted_at"
 ARCHIVED = "is_deleted"
 LEDGER = "_bigcommerce_reconciled"
 DAILY_S = 86_400
@@ -105,13 +115,20 @@ async def store_count(client: Client, spec: StreamSpec, lo: int, hi: int) -> int
     return total
 
 
-async def store_ids(client: Client, spec: StreamSpec, lookahead: int) -> set[Any]:
-    """Every id the store has now, read with a read's completeness checks (``Walker.everything``).
+async def store_ids(
+    client: Client, spec: StreamSpec, lookahead: int, *, since: int | None = None
+) -> set[Any]:
+    """Every id the store has now (modified at or after ``since``, if given), read with a read's completeness
+    checks (``Walker.everything``).
 
     Raises:
         ConnectorError: the listing could not be completed; nothing may be marked from it.
     """
-    walker = Walker(client, spec, normalize=_ignore, lookahead=lookahead, extra_params=spec.id_params)
+    extra = dict(spec.id_params)
+    if since is not None:
+        assert spec.window is not None
+        extra[spec.window.min_param] = dates.api_param(since, spec.window.time_format)
+    walker = Walker(client, spec, normalize=_ignore, lookahead=lookahead, extra_params=extra)
     found: set[Any] = set()
     async with contextlib.aclosing(walker.everything()) as pages:
         async for page in pages:
@@ -119,10 +136,67 @@ async def store_ids(client: Client, spec: StreamSpec, lookahead: int) -> set[Any
     return found
 
 
+def emits(spec: StreamSpec) -> bool:
+    """Whether ``read`` with ``emit_deletes`` tells the stream's deletes (and discover declares the field)."""
+    return listed(spec) or archives(spec)
+
+
+def encode_ids(ids: set[int]) -> str:
+    """The ids as the gaps between them in order, compressed: a few bytes per thousand ids in a store whose
+    ids mostly follow each other, small enough for Airbyte's state."""
+    ordered = sorted(ids)
+    gaps = [b - a for a, b in zip([0, *ordered], ordered, strict=False)]
+    return base64.b64encode(zlib.compress(",".join(map(str, gaps)).encode(), 9)).decode()
+
+
+def decode_ids(text: Any) -> set[int] | None:
+    """The ids :func:`encode_ids` wrote; None for anything else (the ids are then taken from a listing)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        raw = zlib.decompress(base64.b64decode(text, validate=True)).decode()
+        found: set[int] = set()
+        last = 0
+        for gap in raw.split(",") if raw else ():
+            last += int(gap)
+            found.add(last)
+        return found
+    except (ValueError, zlib.error):
+        return None
+
+
+async def gone_from_known(
+    client: Client,
+    spec: StreamSpec,
+    known: set[int] | None,
+    delivered: set[int],
+    *,
+    start_date: int,
+    start: int,
+    lookahead: int,
+) -> tuple[set[int], set[int]]:
+    """The known ids that left the store, and the ids known from now on (the Airbyte face).
+
+    Raises:
+        ConnectorError: the listing could not be completed (see :func:`incomplete`).
+    """
+    ids = (known or set()) | delivered
+    if known is not None and await store_count(client, spec, start_date, start) == len(ids):
+        return set(), ids
+    try:
+        exists = await store_ids(client, spec, lookahead, since=start_date)
+    except ConnectorError as error:
+        raise incomplete(spec, error) from None
+    if known is None:
+        return set(), exists | delivered
+    gone = ids - exists
+    return gone, ids - gone
+
+
 def incomplete(spec: StreamSpec, error: ConnectorError) -> ConnectorError:
     return ConnectorError(
-        f"{spec.name}: the list of the ids that exist could not be read completely ({error.message.rstrip('.')}), "
-        "so no row was marked deleted; the next sync tries again."
+        f"{spec.name}: the ids that exist could not all be listed ({error.message.rstrip('.')}), so nothing "
+        "was marked deleted; the next run tries again."
     )
 
 
