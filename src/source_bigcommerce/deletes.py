@@ -4,7 +4,7 @@ BigCommerce hard-deletes customers, products, brands, categories and pages (only
 incremental read never sees them go. How each stream learns what left, derived from its row in the streams
 table, so that a new stream joins by its row alone:
 
-* **Listed** (a list of its own, a date cursor, and no archive flag: customers, products, channels): first one
+* **Listed** (a v3 list of its own, a date cursor, no archive flag: customers, products, channels): first one
   request for the count of records modified in ``[start_date, T]``, ``T`` being the sync's start second, which
   the table's live rows in the same range are compared with. By the incremental guarantee the table holds every
   record the store has in that range, so its live rows are *at least* the store's count; they are more exactly
@@ -73,8 +73,15 @@ class Policy:
 
 
 def listed(spec: StreamSpec) -> bool:
-    """Whether the stream's ids are listed to find deletions (see the module docstring)."""
-    return not spec.single and spec.parent is None and spec.cursor is not None and not archives(spec)
+    """Whether the stream's ids are listed to find deletions (see the module docstring). Only v3 lists report
+    the totals the count and a complete listing rest on; a v2 list carries none."""
+    return (
+        spec.api == "v3"
+        and not spec.single
+        and spec.parent is None
+        and spec.cursor is not None
+        and not archives(spec)
+    )
 
 
 def read_whole(spec: StreamSpec) -> bool:
