@@ -476,7 +476,8 @@ class ProtocolSink:
     async def records(self, stream: str, batch: list[Record]) -> None:
         if self._known is not None:
             if stream in self.delivered:
-                self.delivered[stream].update(record["id"] for record in batch)
+                key = BY_NAME[stream].primary_key
+                self.delivered[stream].update(record[key] for record in batch)
             elif deletes.archives(BY_NAME[stream]):
                 for record in batch:
                     if record.get(deletes.ARCHIVED) is True:

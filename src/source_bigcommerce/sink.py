@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from source_bigcommerce.columns import prepare_batch, preparer
+from source_bigcommerce.deletes import read_whole
 from source_bigcommerce.destination import DestinationError
 from source_bigcommerce.engine import Status
 from source_bigcommerce.errors import ConnectorError
@@ -96,15 +97,16 @@ class LoadSink:
         kept = {
             spec.name
             for spec in chunking.streams
-            if chunking.merge_whole and not chunking.full_refresh and not spec.single and not spec.incremental
+            if chunking.merge_whole and not chunking.full_refresh and read_whole(spec)
         }
         self._kept = kept
+        """Streams read whole and merged (``merge_whole``), whatever ``write_disposition`` says."""
         self._buffers = {
             spec.name: _Buffer(
                 Spool(
                     spool,
                     spec.name,
-                    spec.primary_key if merged and (spec.incremental or spec.name in kept) else None,
+                    spec.primary_key if (merged and spec.incremental) or spec.name in kept else None,
                     refuse_nul=refuse_nul,
                 )
             )
