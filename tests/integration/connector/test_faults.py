@@ -106,12 +106,13 @@ def assert_equals_export(
     for stream in streams:
         got: dict[Any, dict[str, Any]] = {}
         for output in outputs:
-            delivered = by_id(output.records[stream])
+            delivered = by_id(output.records[stream], stream)
             assert len(delivered) == len(output.records[stream]), f"{stream} delivered a record twice"
             got.update(delivered)
-        assert sorted(got) == sorted(record["id"] for record in export[stream]), stream
-        for record in export[stream]:
-            assert got[record["id"]] == expected_record(stream, record), f"{stream} {record['id']}"
+        want = by_id(export[stream], stream)
+        assert sorted(got) == sorted(want), stream
+        for key, record in want.items():
+            assert got[key] == expected_record(stream, record), f"{stream} {key}"
 
 
 def epoch(value: str) -> int:
