@@ -5,6 +5,7 @@ read returns exactly the changes, v2 lists end only at their empty page, and wha
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -141,3 +142,34 @@ def test_v2_lists_end_at_their_empty_page_and_the_coupons_are_walked_by_min_id(
     # one: by min_id for coupons, twice by page number for currencies, which has no id filter.
     assert requests["/stores/{store_hash}/v2/coupons"]["total"] == 1 + -(-coupons // 7) + 1
     assert requests["/stores/{store_hash}/v2/currencies"]["total"] == 2 * (-(-currencies // 3) + 1)
+
+
+def test_a_record_deleted_from_a_page_already_read_shifts_none_past_a_v2_page_walk(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    # currencies has no total and no id filter (reference/currencies.v2.yml): pages of 3 here, [1, 2, 3] and
+    # [4]. Currency 2 goes while page 2 is held back, so page 2 of the new list ([1, 3, 4]) is empty: one walk
+    # would end without currency 4. The walk repeats until two walks list the same currencies.
+    sandbox = sandbox_factory(
+        size="tiny", seed=2, page_caps={"currencies": 3}, faults="slow:3000 n=3 /v2/currencies"
+    )
+    route = "/stores/{store_hash}/v2/currencies"
+    assert [r["id"] for r in sandbox.export("currencies")] == [1, 2, 3, 4]
+    deleted: list[int] = []
+
+    def delete_once_page_one_is_served() -> None:
+        # Stats count answered requests: once the sync's start and page 1 are, page 2 (request 3) is held
+        # back for 3 s, and its answer comes from the store as it is then.
+        while sandbox.stats()["requests"].get(route, {}).get("total", 0) < 2:
+            time.sleep(0.02)
+        deleted.extend(sandbox.mutate("currencies", delete=1)["currencies"]["deleted"])
+
+    deleter = threading.Thread(target=delete_once_page_one_is_served)
+    deleter.start()
+    output = read(sandbox.config, ("currencies",), mode="full_refresh")
+    deleter.join()
+    assert output.exit_code == 0, output.errors
+    assert deleted == [2], "the seed deletes a currency of page 1"
+    assert sorted(output.ids("currencies")) == [1, 2, 3, 4]
+    # The start, then three walks of a page and the empty one: [1, 2, 3], [1, 3, 4] and [1, 3, 4] again.
+    assert sandbox.stats()["requests"][route] == {"total": 1 + 3 * 2, "by_status": {"200": 4, "204": 3}}
