@@ -66,7 +66,8 @@ def to_rfc3339(value: str) -> str | None:
     """The canonical ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` form of any accepted timestamp; ``""`` is ``None``.
 
     Accepted: RFC 3339 / ISO 8601 with any offset or none (read as UTC), RFC 2822 with any offset,
-    ``YYYY-MM-DD`` (midnight UTC), and Unix seconds written in digits (``"1672670738"``). A value already canonical is returned as it is.
+    ``YYYY-MM-DD`` (midnight UTC), and Unix seconds written in digits (``"1672670738"``). A value already
+    canonical is returned as it is.
 
     Raises:
         ValueError: the value is none of those, or names a moment that does not exist.

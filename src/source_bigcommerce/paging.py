@@ -40,6 +40,8 @@ delivers whatever was missing. The same id walk reads a second with more records
   at the first repeated page: within ``lookahead + 1`` requests of a pass's start, or one request of an id
   walk. A list without a cursor (pages, brands, categories, channels) that keeps falling short of its total
   is read at most twice (:data:`MAX_SHORT_PASSES`), then fails. Memory stays bounded by the pages in flight.
+* A v2 list other than orders has no count: it ends only at its empty page (204), walked by ``min_id`` where
+  it has that filter (coupons), else by page number until two walks list the same records (currencies).
 * A v3 envelope whose ``meta.pagination.count`` disagrees with its ``data`` (a duplicated ``"data"`` key,
   where JSON parsers keep the last) is refused as an unexpected response.
 

@@ -194,7 +194,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         params={"sort": "id"},
     ),
     # Issue 15, customers, marketing and store settings (docs/streams/store.md). The customer lists filter by
-    # date_modified but sort by nothing else than id: each window is read whole and re-read if it moves.
+    # date_modified but cannot sort by it: each window is read whole and read again if it moves.
     StreamSpec(
         name="customer_groups",
         api="v2",
