@@ -294,18 +294,18 @@ _ZONELESS = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 """Customer groups' dates, UTC without a zone (reference/customers.v2.yml examples)."""
 
 
-def normalised(value: Any, empty_dates: frozenset[str] = frozenset(), key: str | None = None) -> Any:
+def normalised(value: Any, date_keys: frozenset[str] = frozenset(), key: str | None = None) -> Any:
     """The export's record as the connector must deliver it: every timestamp in RFC 3339 UTC, and an
-    empty string in a date field (``empty_dates``) as null. Nothing else changes.
+    empty string in a date field (``date_keys``) as null. Nothing else changes.
 
     In a date field, a zone-less ``2023-07-17 06:30:41`` is UTC and a string of digits Unix seconds (gift
     certificates, reference/marketing.v2.yml)."""
     if isinstance(value, dict):
-        return {k: normalised(v, empty_dates, k) for k, v in value.items()}
+        return {k: normalised(v, date_keys, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [normalised(v, empty_dates) for v in value]
+        return [normalised(v, date_keys) for v in value]
     if isinstance(value, str):
-        if key in empty_dates:
+        if key in date_keys:
             if value == "":
                 return None
             if value.isdigit():
