@@ -42,6 +42,20 @@ V3_PLAIN = {
     "brands": "/v3/catalog/brands",
     "categories": "/v3/catalog/categories",
 }
+STREAMS = (
+    "customers",
+    "orders",
+    "transactions",
+    "pages",
+    "products",
+    "channels",
+    "store",
+    "order_products",
+    "brands",
+    "categories",
+)
+"""The streams this server serves: the first ten, whose misreadings it was built to provoke; the store
+family's lists (docs/streams/store.md) are read against the strict sandbox instead."""
 LINE_ITEMS_PER_CONSIGNMENT = 50
 """BigCommerce embeds at most this many line items in one consignment (bigcommerce/docs issue #960)."""
 

@@ -40,6 +40,8 @@ delivers whatever was missing. The same id walk reads a second with more records
   at the first repeated page: within ``lookahead + 1`` requests of a pass's start, or one request of an id
   walk. A list without a cursor (pages, brands, categories, channels) that keeps falling short of its total
   is read at most twice (:data:`MAX_SHORT_PASSES`), then fails. Memory stays bounded by the pages in flight.
+* A v2 list other than orders has no count: it ends only at its empty page (204), walked by ``min_id`` where
+  it has that filter (coupons), else by page number until two walks list the same records (currencies).
 * A v3 envelope whose ``meta.pagination.count`` disagrees with its ``data`` (a duplicated ``"data"`` key,
   where JSON parsers keep the last) is refused as an unexpected response.
 
@@ -61,7 +63,7 @@ from typing import Any
 from source_bigcommerce.dates import api_param, from_epoch, to_epoch
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.http import Client, HeavyPage, Log
-from source_bigcommerce.streams import StreamSpec
+from source_bigcommerce.streams import StreamSpec, key_of
 
 Record = dict[str, Any]
 Children = dict[int, dict[str, list[Record]]]
@@ -284,6 +286,7 @@ class Walker:
         self._extra = dict(extra_params or {})
         self._on_page = on_page
         self._log: Log = log or (lambda level, message: None)
+        self._key = key_of(spec)
         self._limit = spec.page_size
         """The page size asked for: the stream's, until the API shows it serves fewer."""
         # Progress of a windowed walk: every record modified before `_cur` is delivered, and so are the
@@ -724,18 +727,70 @@ class Walker:
         yield Batch(unique, {}, start)
 
     async def everything(self) -> AsyncGenerator[list[Record], None]:
-        """All records of a stream without a cursor (pages, brands, categories), each once.
+        """All records of a stream without a cursor (pages, brands, categories, coupons...), each once.
 
         BigCommerce offers these no date filter; they are small, so pages are fetched concurrently and the
-        whole read starts over if the total moves (a record came or went and shifted the pages).
+        whole read starts over if the total moves (a record came or went and shifted the pages). A v2 list
+        with an id filter (:attr:`StreamSpec.id_floor`) is walked by id instead.
         """
         params = {**self._spec.params, **self._extra}
-        delivered: set[int] = set()
-        async with contextlib.aclosing(self._consistent_pages(params)) as pages:
-            async for page in pages:
-                fresh = [r for r in page.records if r["id"] not in delivered]
-                delivered.update(r["id"] for r in fresh)
+        delivered: set[Any] = set()
+        key = self._key
+        pages = self._id_floor_walk(params) if self._spec.id_floor else self._consistent_pages(params)
+        async with contextlib.aclosing(pages) as found:
+            async for page in found:
+                fresh = [r for r in page.records if key(r) not in delivered]
+                delivered.update(key(r) for r in fresh)
                 yield fresh
+
+    async def _id_floor_walk(self, params: Mapping[str, str]) -> AsyncGenerator[Page, None]:
+        """A v2 list in id order, asked from one past the last id read (``min_id``) until the empty page (204).
+
+        A keyset cannot be shifted by a record deleted meanwhile, and no page size the server serves cuts it
+        short; a page holding an id already read means the server ignores the filter, and the stream fails.
+        """
+        floor = self._spec.id_floor
+        assert floor is not None
+        last = 0
+        while True:
+            page = await self._fetch({**params, floor: str(last + 1), "limit": str(self._limit)})
+            ids = _ids(page)
+            if not ids:
+                return
+            if min(ids) <= last:
+                raise ignored(self._spec.name, self._where, f"{floor}={last + 1}")
+            yield page
+            last = max(ids)
+
+    async def _v2_passes(self, params: Mapping[str, str]) -> AsyncGenerator[Page, None]:
+        """Pages of a v2 list, walked by number to the empty page (204), until two walks list the same records.
+
+        v2 pages carry no total, so nothing in one walk shows a record that left an earlier page meanwhile
+        and shifted a later one past the walk; the next walk lists that record where the first did not. A
+        walk whose first page is empty has nothing to shift. A page holding only records read earlier in
+        its walk means the server ignores ``page``, and fails the stream at once. Pages of every walk are
+        yielded: callers de-duplicate by key.
+        """
+        key = self._key
+        previous: list[Any] | None = None
+        for _ in range(MAX_PASSES):
+            listed: list[Any] = []
+            number = 1
+            while True:
+                page = await self._fetch(_page_of(params, number, self._limit))
+                keys = [key(record) for record in page.records]
+                if not keys:
+                    break
+                if number > 1 and set(keys) <= set(listed):
+                    raise ignored(self._spec.name, self._where, f"page={number}")
+                listed.extend(keys)
+                yield page
+                number += 1
+            listed.sort()
+            if not listed or listed == previous:
+                return
+            previous = listed
+        raise ConnectorError(f"{self._spec.name}: the records kept changing during {MAX_PASSES} reads.")
 
     async def _consistent_pages(self, params: Mapping[str, str]) -> AsyncGenerator[Page, None]:
         """Pages of one listing, fetched concurrently; after a pass whose totals disagree, another pass.
@@ -743,8 +798,15 @@ class Walker:
         A pass whose totals agree must hold as many distinct records as its total: one that holds fewer is
         read again once (:data:`MAX_SHORT_PASSES`), and then the stream fails. A page that repeats only
         records already read in its pass means the server ignores ``page``, and fails the stream at once.
-        Pages of a disagreeing pass may already have been yielded: callers de-duplicate by id.
+        Pages of a disagreeing pass may already have been yielded: callers de-duplicate by key. A v2 list
+        has no total: :meth:`_v2_passes` reads it.
         """
+        if self._spec.api == "v2":
+            async with contextlib.aclosing(self._v2_passes(params)) as walked:
+                async for page in walked:
+                    yield page
+            return
+        key = self._key
         short = 0
         for _ in range(MAX_PASSES):
             first = await self._fetch({**params, "limit": str(self._limit)})
@@ -754,7 +816,7 @@ class Walker:
             self._learn(first)
             limit = self._limit
             pages = max(1, math.ceil(total / limit))
-            seen: set[int] = set()
+            seen: set[Any] = set()
             moved = False
             async with contextlib.aclosing(
                 ordered(
@@ -765,7 +827,7 @@ class Walker:
                     if page.total != total:
                         moved = True
                         break
-                    ids = _ids(page)
+                    ids = [key(record) for record in page.records]
                     if number > 1 and ids and seen.issuperset(ids):
                         raise ignored(self._spec.name, self._where, f"page={number}")
                     seen.update(ids)

@@ -9,7 +9,7 @@ file in ``schemas/``; nothing else in the connector is specific to one stream, e
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
@@ -56,6 +56,8 @@ class StreamSpec:
     scope: str
     """The read-only OAuth scope that opens the endpoint (the modify scope includes it)."""
     primary_key: str = "id"
+    """The field that tells records apart; a dotted path names one inside an object (``identity.variant_id``:
+    an inventory item has no id of its own, reference/inventory.v3.yml)."""
     cursor: str | None = None
     """The record field an incremental sync follows; ``None`` for children and full-refresh-only streams."""
     window: Window | None = None
@@ -74,14 +76,39 @@ class StreamSpec:
     id_params: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Query parameters that cut a list down to its ids, for the reconciliation's listing of what exists
     (``include_fields=id`` where the endpoint takes it); none where it takes no such parameter."""
+    id_floor: str | None = None
+    """A v2 list without a window whose records come in id order and that filters ``id >= N`` by this
+    parameter (``min_id``): it is read by that id keyset, which a record deleted mid-read cannot shift,
+    rather than by page numbers."""
 
     @property
     def incremental(self) -> bool:
         return self.cursor is not None or self.parent is not None
 
+    @property
+    def key_path(self) -> tuple[str, ...]:
+        """The primary key as a field path: ``("id",)``, or ``("identity", "variant_id")``."""
+        return tuple(self.primary_key.split("."))
+
+
+def key_of(spec: StreamSpec) -> Callable[[Mapping[str, Any]], Any]:
+    """What reads a record's primary key, down a nested path if need be; None where the path is missing."""
+    first, *rest = spec.key_path
+    if not rest:
+        return lambda record: record.get(first)
+
+    def nested(record: Mapping[str, Any]) -> Any:
+        value: Any = record.get(first)
+        for name in rest:
+            value = value.get(name) if isinstance(value, dict) else None
+        return value
+
+    return nested
+
 
 def v3_window(sort: Mapping[str, str], tie_walk: TieWalk) -> Window:
-    """The v3 ``date_modified:min``/``:max`` filters, shared by customers, products and channels."""
+    """The v3 ``date_modified:min``/``:max`` filters, shared by customers, products, channels and the customer
+    lists (customer groups included: a v2 list with v3-style filters, reference/customers.v2.yml)."""
     return Window("date_modified:min", "date_modified:max", "iso_z", sort, tie_walk)
 
 
@@ -170,6 +197,87 @@ STREAMS: tuple[StreamSpec, ...] = (
         path="/catalog/categories",
         scope="store_v2_products_read_only",
         params={"sort": "id"},
+    ),
+    # Issue 15, customers, marketing and store settings (docs/streams/store.md). The customer lists filter by
+    # date_modified but cannot sort by it: each window is read whole and read again if it moves.
+    StreamSpec(
+        name="customer_groups",
+        api="v2",
+        path="/customer_groups",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="customer_attributes",
+        api="v3",
+        path="/customers/attributes",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="customer_attribute_values",
+        api="v3",
+        path="/customers/attribute-values",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="subscribers",
+        api="v3",
+        path="/customers/subscribers",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="customer_addresses",
+        api="v3",
+        path="/customers/addresses",
+        scope="store_v2_customers_read_only",
+    ),
+    StreamSpec(
+        name="coupons",
+        api="v2",
+        path="/coupons",
+        scope="store_v2_marketing_read_only",
+        # In id order; the spec recommends min_id paging "for better performance" (reference/marketing.v2.yml).
+        id_floor="min_id",
+    ),
+    StreamSpec(
+        name="gift_certificates",
+        api="v2",
+        path="/gift_certificates",
+        scope="store_v2_marketing_read_only",
+        params={"sort": "id", "direction": "asc"},
+        id_floor="min_id",
+    ),
+    StreamSpec(
+        name="promotions",
+        api="v3",
+        path="/promotions",
+        scope="store_v2_marketing_read_only",
+    ),
+    StreamSpec(
+        name="currencies",
+        api="v2",
+        path="/currencies",
+        scope="store_v2_information_read_only",
+    ),
+    StreamSpec(
+        name="inventory_locations",
+        api="v3",
+        path="/inventory/locations",
+        scope="store_locations_read_only",
+    ),
+    StreamSpec(
+        name="inventory_items",
+        api="v3",
+        path="/inventory/items",
+        scope="store_inventory_read_only",
+        primary_key="identity.variant_id",
     ),
 )
 

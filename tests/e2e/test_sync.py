@@ -42,6 +42,7 @@ from support import (
     ALL_STREAMS,
     INCREMENTAL,
     SEVERAL_CHUNKS,
+    STORE_INCREMENTAL,
     child_env,
     console_script,
     run_cli,
@@ -153,6 +154,7 @@ def mutate_everything(sandbox: RunningSandbox) -> dict[str, set[int]]:
         sandbox.mutate("channels", update=1),
         sandbox.mutate("order_products", update=2),
         sandbox.mutate("transactions", update=2, create=1),
+        *(sandbox.mutate(stream, update=2, create=1) for stream in STORE_INCREMENTAL),
     ]
     changed: dict[str, set[int]] = {}
     for result in results:
