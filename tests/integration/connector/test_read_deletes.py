@@ -7,12 +7,14 @@ from typing import Any
 
 from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory
 from source_bigcommerce import catalog
-from source_bigcommerce.deletes import CDC_DELETED_AT, decode_ids, encode_ids
+from source_bigcommerce.deletes import CDC_DELETED_AT, decode_ids, encode_ids, listed
 from source_bigcommerce.state import KNOWN_IDS
+from source_bigcommerce.streams import STREAMS
 
 from support import read
 
-TOLD = ("customers", "products", "channels")
+TOLD = tuple(spec.name for spec in STREAMS if listed(spec))
+"""The streams whose deletes a read can see: listed by id (customers, products, channels, ...)."""
 
 
 def deletes_on(sb: RunningSandbox) -> dict[str, Any]:
