@@ -290,6 +290,9 @@ class Walker:
         # records of second `_cur` whose ids are in `_seen`.
         self._cur = 0
         self._seen: set[int] = set()
+        self._walked: int | None = None
+        """A past second read whole by id (:meth:`_walk_second`): every record of it is delivered, so later
+        pages holding its records in another order do not send the walker through it again."""
         self._start: int | None = None
         self.filter_ignored = False
         """Set by :meth:`archived` when the API answered ``is_deleted=true`` with orders that are not."""
@@ -314,12 +317,6 @@ class Walker:
         if page > 1:
             params["page"] = str(page)
         return params
-
-    async def _fetch(self, params: Mapping[str, str], *, children: bool = True) -> Page:
-        page = await self._get(params)
-        if children:
-            await self._attach_children([page])
-        return page
 
     async def _get(self, params: Mapping[str, str]) -> Page:
         """One page; a heavy one (500 or timeout) is asked for again as smaller pages of the same records.
@@ -421,7 +418,7 @@ class Walker:
         ``start`` is the sync's pinned start second: ``[lo, start-1]`` is read by concurrent snapshot passes,
         the second ``start`` by keyset once those are done.
         """
-        self._cur, self._seen, self._start = lo, set(), start
+        self._cur, self._seen, self._start, self._walked = lo, set(), start, None
         while self._cur <= start - 1:
             finished, delivered = True, 0
             async with contextlib.aclosing(self._snapshot_pass(start - 1)) as batches:
@@ -454,11 +451,10 @@ class Walker:
         # v2 pages carry no total, so the count is asked before the first page and again after each group:
         # equal counts bracket pages taken from one state of the store.
         counted = await self._count(lo, hi) if self._spec.api == "v2" else None
-        first = await self._fetch(self._params(lo, hi), children=False)
+        first = await self._get(self._params(lo, hi))
         expected = first.total if counted is None else counted
         if expected is None:
             # No total to check against: read this range by keyset instead.
-            await self._attach_children([first])
             async with contextlib.aclosing(self._keyset(hi, first=first)) as batches:
                 async for batch in batches:
                     yield batch
@@ -479,7 +475,7 @@ class Walker:
         previous = _ids(first)
 
         def fetch(number: int) -> Coroutine[Any, Any, Page]:
-            return self._fetch(self._params(lo, hi, page=number), children=False)
+            return self._get(self._params(lo, hi, page=number))
 
         async with contextlib.aclosing(ordered(fetch, first, pages, self._lookahead)) as stream:
             async for number, page in stream:
@@ -502,7 +498,6 @@ class Walker:
                     None,
                 )
                 checked = [p for _, p in group[:short]]
-                await self._attach_children(checked)
                 for page_checked in checked:
                     accepted = await self._accept(page_checked, overlap_allowed)
                     overlap_allowed = False
@@ -533,24 +528,28 @@ class Walker:
         yield Batch([], {}, self._cur)
 
     async def _accept(self, page: Page, overlap_allowed: bool) -> Batch | None:
-        """Deliver a page's new records in order; None when the page contradicts what came before it."""
+        """Deliver a page's new records in order, with their children; None when the page contradicts what
+        came before it.
+
+        Children are fetched for the records delivered only, not for those of the page already delivered
+        (a pass's first page repeats second ``cur``; a second walked by id repeats on later pages).
+        """
         records, seconds = _in_order(page.records)
         if records and seconds[0] < self._cur:
             return None  # an earlier second after a later one: the pages are not one ordering
         out: list[Record] = []
+        fresh = Page([], 0)
         children: Children = {}
-        failures = dict(page.failures)
-        repaired: int | None = None
+        failures: Failures = {}
         for second, record in zip(seconds, records, strict=True):
             ident = record["id"]
-            if second == repaired:
+            if second == self._walked:
                 continue
             if second == self._cur and ident in self._seen:
                 if overlap_allowed:
                     continue
                 # A record of the previous page again: second `cur` was ordered differently between the two
                 # requests, so another of its records may have slipped past both. Read it alone, by id.
-                repaired = second
                 async for batch in self._walk_second(second):
                     out.extend(batch.records)
                     children.update(batch.children)
@@ -560,9 +559,9 @@ class Walker:
                 self._cur, self._seen = second, set()
             self._seen.add(ident)
             out.append(record)
-            if ident in page.children:
-                children[ident] = page.children[ident]
-        return Batch(out, children, self._cur, failures)
+            fresh.records.append(record)
+        await self._attach_children([fresh])
+        return Batch(out, {**children, **fresh.children}, self._cur, {**failures, **fresh.failures})
 
     async def _keyset(
         self, hi: int, first: Page | None = None, max_pages: int | None = None
@@ -575,7 +574,7 @@ class Walker:
             taken += 1
             lo = self._cur
             if page is None:
-                page = await self._fetch(self._params(lo, hi))
+                page = await self._get(self._params(lo, hi))
             self._learn(page)
             records = page.records
             if page.full and all(modified_at(r) == lo for r in records):
@@ -619,6 +618,7 @@ class Walker:
         number = 1
         read: set[int] = set()
         self._cur = second
+        self._walked = None
         while True:
             params = {
                 **self._spec.params,
@@ -641,14 +641,15 @@ class Walker:
                 if number > 1:
                     params["page"] = str(number)
                 cursor = f"page={number}"
-            page = await self._fetch(params)
+            page = await self._get(params)
             ids = _ids(page)
             if number > 1 and ids and (min(ids) <= last_id if last_id else set(ids) <= read):
                 raise ignored(self._spec.name, self._where, cursor)
             read.update(ids)
-            out = [r for r in sorted(page.records, key=_order_key) if r["id"] not in self._seen]
-            self._seen.update(r["id"] for r in out)
-            children = {r["id"]: page.children[r["id"]] for r in out if r["id"] in page.children}
+            # Children only for records not delivered yet: the walk repeats what earlier pages delivered.
+            fresh = Page([r for r in sorted(page.records, key=_order_key) if r["id"] not in self._seen], 0)
+            await self._attach_children([fresh])
+            self._seen.update(r["id"] for r in fresh.records)
             end = not page.full or (window.tie_walk == "after_cursor" and not page.end_cursor)
             if end and self._start is not None and second < self._start:
                 # Asked after the walk: records only ever leave a past second, so a figure taken earlier
@@ -656,7 +657,9 @@ class Walker:
                 reported = await self._count(second, second)
                 if reported is not None and reported > len(read):
                     raise shortfall(self._spec.name, reported, len(read), second, second, again="read by id")
-            yield Batch(out, children, second, dict(page.failures))
+            if end and self._start is not None and second < self._start:
+                self._walked = second  # a past second: its records can only leave it
+            yield Batch(fresh.records, fresh.children, second, fresh.failures)
             if end:
                 return
             if window.tie_walk in ("min_id", "id_greater"):
@@ -687,7 +690,7 @@ class Walker:
                 "min_id": str(last_id + 1),
                 "limit": str(self._limit),
             }
-            page = await self._fetch({**self._extra, **params}, children=False)
+            page = await self._get({**self._extra, **params})
             if any(record.get("is_deleted") is not True for record in page.records):
                 self.filter_ignored = True
                 return
@@ -747,7 +750,7 @@ class Walker:
         """
         short = 0
         for _ in range(MAX_PASSES):
-            first = await self._fetch({**params, "limit": str(self._limit)})
+            first = await self._get({**params, "limit": str(self._limit)})
             total = first.total
             if total is None:
                 raise UnexpectedResponse(f"{self._where} answered without meta.pagination.total.")
@@ -757,9 +760,7 @@ class Walker:
             seen: set[int] = set()
             moved = False
             async with contextlib.aclosing(
-                ordered(
-                    lambda n: self._fetch(_page_of(params, n, self._limit)), first, pages, self._lookahead
-                )
+                ordered(lambda n: self._get(_page_of(params, n, self._limit)), first, pages, self._lookahead)
             ) as stream:
                 async for number, page in stream:
                     if page.total != total:
