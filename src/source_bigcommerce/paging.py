@@ -343,6 +343,12 @@ class Walker:
             pieces = [
                 await self._get(_page_of(params, number, smaller)) for number in range(first, first + parts)
             ]
+            if first == 1 and not _tiled(pieces):
+                # A piece came back with fewer records than it asked while more followed: the server caps
+                # pages below that size and numbers them by the size it served (before the walker could
+                # learn it), so the pieces overlap. Page 1 at the smallest size served is page 1 as asked.
+                served = min(len(piece.records) for piece in pieces if piece.records)
+                return await self._get({**params, "limit": str(served)})
             totals = {piece.total for piece in pieces}
             return Page(
                 records=[record for piece in pieces for record in piece.records],
@@ -781,6 +787,14 @@ class Walker:
             if short >= MAX_SHORT_PASSES:
                 raise shortfall(self._spec.name, total, len(seen), again="also when read again")
         raise ConnectorError(f"{self._spec.name}: the record count kept changing during {MAX_PASSES} reads.")
+
+
+def _tiled(pieces: list[Page]) -> bool:
+    """Whether consecutive pieces of a page are one run of records: each full up to the last one holding
+    any (the list may end within the page), none repeated."""
+    last = max((index for index, piece in enumerate(pieces) if piece.records), default=0)
+    ids = [record["id"] for piece in pieces for record in piece.records]
+    return all(piece.full for piece in pieces[:last]) and len(ids) == len(set(ids))
 
 
 def _page_of(params: Mapping[str, str], number: int, limit: int) -> dict[str, str]:
