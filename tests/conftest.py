@@ -68,7 +68,12 @@ def strict_sandbox(sandbox_factory: SandboxFactory) -> RunningSandbox:
     return sandbox_factory(strict=True, **STRICT_STORE)
 
 
-WORLDS = ("default", "strict")
+WORLD_STORES: dict[str, dict[str, Any]] = {
+    "default": {"size": "tiny", "seed": 1},
+    "strict": {"strict": True, **STRICT_STORE},
+}
+"""The store each world serves: Settings fields, for ``Settings(**{**WORLD_STORES[world], "seed": 7})``."""
+WORLDS = tuple(WORLD_STORES)
 
 
 @pytest.fixture(params=WORLDS)
@@ -79,9 +84,7 @@ def world(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def world_sandbox(world: str, sandbox_factory: SandboxFactory) -> RunningSandbox:
-    if world == "strict":
-        return sandbox_factory(strict=True, **STRICT_STORE)
-    return sandbox_factory(size="tiny", seed=1)
+    return sandbox_factory(**WORLD_STORES[world])
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from airbyte_protocol.models import AirbyteMessage
 
 from bigcommerce_sandbox.app import RunningSandbox
-from conftest import STRICT_STORE, WORLDS
+from conftest import WORLD_STORES, WORLDS
 from source_bigcommerce.streams import schema
 
 from support import ALL_STREAMS, Output, by_id, expected_record, read
@@ -23,8 +23,7 @@ from support import ALL_STREAMS, Output, by_id, expected_record, read
 def full_read(request: pytest.FixtureRequest) -> tuple[Output, dict[str, list[dict[str, Any]]]]:
     from bigcommerce_sandbox.app import Settings, running_sandbox
 
-    sizes = {"strict": True, **STRICT_STORE} if request.param == "strict" else {"size": "tiny"}
-    with running_sandbox(Settings(**{**sizes, "seed": 7})) as sb:
+    with running_sandbox(Settings(**{**WORLD_STORES[request.param], "seed": 7})) as sb:
         output = read(sb.config, mode="full_refresh")
         return output, {stream: sb.export(stream) for stream in ALL_STREAMS}
 
