@@ -128,6 +128,8 @@ class Page:
     """v3 ``meta.cursor_pagination.end_cursor`` (customers)."""
     more: bool = False
     """v3 ``meta.pagination.links.next``: the API says another page follows."""
+    split: bool = False
+    """Read as several smaller pages (a heavy page): several requests, so not one state of the store."""
     children: Children = field(default_factory=dict)
     failures: Failures = field(default_factory=dict)
 
@@ -318,12 +320,14 @@ class Walker:
             params["page"] = str(page)
         return params
 
-    async def _get(self, params: Mapping[str, str]) -> Page:
+    async def _get(self, params: Mapping[str, str], *, numbered: bool = True) -> Page:
         """One page; a heavy one (500 or timeout) is asked for again as smaller pages of the same records.
 
         Page ``n`` of ``limit`` is pages ``(n-1)k+1 .. nk`` of ``limit/k``, whichever way the server numbers
-        them, so the merged page is the one asked for. A page found by an ``after`` cursor has no number:
-        only its first smaller page is asked, and the walk follows that page's end cursor.
+        them, so the merged page is the one asked for. Those are several requests, not one state of the
+        store: a record leaving the list between them shifts the next ones and one is skipped, so only a
+        snapshot pass, which counts after its pages, asks for them (``numbered``). A keyset page (a date or
+        id bound, or an ``after`` cursor) gets its first smaller page only, and the walk goes on from there.
         """
         limit = int(params["limit"])
         smaller = smaller_limit(limit)
@@ -333,7 +337,7 @@ class Walker:
             )
         except HeavyPage as heavy:
             assert smaller is not None
-            parts = 1 if "after" in params else limit // smaller
+            parts = limit // smaller if numbered and "after" not in params else 1
             self._log(
                 "WARN",
                 f"{heavy.message} on a page of {limit}; asking for it again as {parts} "
@@ -341,14 +345,15 @@ class Walker:
             )
             first = (int(params.get("page", "1")) - 1) * parts + 1
             pieces = [
-                await self._get(_page_of(params, number, smaller)) for number in range(first, first + parts)
+                await self._get(_page_of(params, number, smaller), numbered=numbered)
+                for number in range(first, first + parts)
             ]
             if first == 1 and not _tiled(pieces):
                 # A piece came back with fewer records than it asked while more followed: the server caps
                 # pages below that size and numbers them by the size it served (before the walker could
                 # learn it), so the pieces overlap. Page 1 at the smallest size served is page 1 as asked.
                 served = min(len(piece.records) for piece in pieces if piece.records)
-                return await self._get({**params, "limit": str(served)})
+                return await self._get({**params, "limit": str(served)}, numbered=numbered)
             totals = {piece.total for piece in pieces}
             return Page(
                 records=[record for piece in pieces for record in piece.records],
@@ -357,6 +362,7 @@ class Walker:
                 total=totals.pop() if len(totals) == 1 else None,
                 end_cursor=pieces[-1].end_cursor,
                 more=pieces[-1].more,
+                split=True,
             )
 
     async def _attach_children(self, pages: list[Page]) -> None:
@@ -393,7 +399,10 @@ class Walker:
     def _learn(self, page: Page, served: int | None = None) -> None:
         """Take the page size the API serves, ``served`` or the page's ``per_page`` (v3): BigCommerce caps
         some lists below the ``limit`` asked and numbers their pages by the size it served. Later pages are
-        asked at that size, so that page ``n`` means the same records however the server numbers them."""
+        asked at that size, so that page ``n`` means the same records however the server numbers them. A
+        page read in smaller pieces (a heavy page) says nothing of the size served."""
+        if page.split:
+            return
         served = min(page.limit, served or page.limit)
         if served < self._limit:
             self._log(
@@ -496,7 +505,9 @@ class Walker:
                 last = number == pages
                 if len(group) < group_size and not last:
                     continue
-                if self._spec.api == "v2" and number > 1 and await self._count(lo, hi) != expected:
+                # The count after the first page too when that page took several requests (a heavy page).
+                bracketed = number > 1 or page.split
+                if self._spec.api == "v2" and bracketed and await self._count(lo, hi) != expected:
                     yield Batch([], {}, None)
                     return
                 short = next(
@@ -580,7 +591,7 @@ class Walker:
             taken += 1
             lo = self._cur
             if page is None:
-                page = await self._get(self._params(lo, hi))
+                page = await self._get(self._params(lo, hi), numbered=False)
             self._learn(page)
             records = page.records
             if page.full and all(modified_at(r) == lo for r in records):
@@ -647,7 +658,7 @@ class Walker:
                 if number > 1:
                     params["page"] = str(number)
                 cursor = f"page={number}"
-            page = await self._get(params)
+            page = await self._get(params, numbered=window.tie_walk == "pages")
             ids = _ids(page)
             if number > 1 and ids and (min(ids) <= last_id if last_id else set(ids) <= read):
                 raise ignored(self._spec.name, self._where, cursor)
@@ -696,7 +707,7 @@ class Walker:
                 "min_id": str(last_id + 1),
                 "limit": str(self._limit),
             }
-            page = await self._get({**self._extra, **params})
+            page = await self._get({**self._extra, **params}, numbered=False)
             if any(record.get("is_deleted") is not True for record in page.records):
                 self.filter_ignored = True
                 return

@@ -4,10 +4,13 @@ the strict sandbox found (the whole read suite also runs against the strict sand
 
 from __future__ import annotations
 
+import math
+import time
 from collections import Counter
 from typing import Any
 
 from conftest import STRICT_STORE
+from source_bigcommerce import dates
 from source_bigcommerce.streams import BY_NAME
 
 from support import ALL_STREAMS, assert_exactly_the_changes, expected_record, mutate_every_stream, read
@@ -71,3 +74,23 @@ def test_with_every_list_capped_at_40_a_full_read_equals_the_export_and_an_incre
     second = read(sb.config, state=first.final_state())
     assert second.exit_code == 0, second.errors
     assert_exactly_the_changes(sb, second, results)
+
+
+def test_a_heavy_first_page_read_while_orders_change_loses_no_order_modified_before_the_read(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    # The first page of a pass was accepted on the count taken before it. Read as 10 pages of 25 (a heavy
+    # page), it is no longer one state of the store: an order modified meanwhile shifted the pieces after it
+    # and the order behind it was skipped, with the read reporting success.
+    sb = sandbox_factory(size="tiny", seed=10, orders=600, activity=40, latency_ms=10, heavy_page_items=200)
+    time.sleep(0.3)
+    started = math.floor(time.time())
+    output = read(sb.config, ["orders", "order_products"])
+    assert output.exit_code == 0, output.errors
+    delivered = set(output.ids("orders"))
+    missed = [
+        order["id"]
+        for order in sb.export("orders")
+        if dates.to_epoch(order["date_modified"]) < started and order["id"] not in delivered
+    ]
+    assert not missed
