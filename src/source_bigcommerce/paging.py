@@ -288,8 +288,9 @@ class Walker:
         self._log: Log = log or (lambda level, message: None)
         self._limit = spec.page_size
         """The page size asked for: the stream's, until the API shows it serves fewer."""
-        self._capped = False
-        """Whether the API has shown it serves fewer than the stream's page size."""
+        self._size_known = False
+        """Whether the API has shown the page size it serves: a page cut to it, or a whole page of one
+        request at ``_limit``."""
         # Progress of a windowed walk: every record modified before `_cur` is delivered, and so are the
         # records of second `_cur` whose ids are in `_seen`.
         self._cur = 0
@@ -405,6 +406,8 @@ class Walker:
         page read in smaller pieces (a heavy page) says nothing of the size served."""
         if page.split:
             return
+        if len(page.records) >= self._limit:
+            self._size_known = True
         served = min(page.limit, served or page.limit)
         if served < self._limit:
             self._log(
@@ -413,7 +416,7 @@ class Walker:
                 f"reading it in pages of {served}.",
             )
             self._limit = served
-            self._capped = True
+            self._size_known = True
         page.limit = min(page.limit, self._limit)
 
     async def _unconfirmed_end(self, page: Page, lo: int, hi: int) -> int | None:
@@ -610,13 +613,14 @@ class Walker:
             if (
                 reported is not None
                 and self._spec.api == "v2"
-                and not self._capped
+                and not self._size_known
                 and records
                 and not page.split
             ):
-                # A short v2 page while the count says more: the list serves smaller pages than asked (v2
-                # says so nowhere else; a heavy first page read in pieces can hide it). A keyset page has
-                # no number, so reading on at that size is right even if the count merely lagged.
+                # A short v2 page while the count says more, and no page so far showed the size served (a
+                # heavy first page read in pieces hides it; v2 says it nowhere else): the list serves pages
+                # of that size. A keyset page has no number, so reading on at it is right even if the count
+                # merely lagged.
                 self._learn(page, len(records))
                 end, reported = False, None
             if reported is not None:
