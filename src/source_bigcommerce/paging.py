@@ -693,8 +693,7 @@ class Walker:
                 reported = await self._count(second, second)
                 if reported is not None and reported > len(read):
                     raise shortfall(self._spec.name, reported, len(read), second, second, again="read by id")
-            if end and self._start is not None and second < self._start:
-                self._walked = second  # a past second: its records can only leave it
+                self._walked = second
             yield Batch(fresh.records, fresh.children, second, fresh.failures)
             if end:
                 return
