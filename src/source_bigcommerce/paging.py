@@ -46,7 +46,10 @@ delivers whatever was missing. The same id walk reads a second with more records
 **Heavy pages.** A list page that answers 500 or times out is asked for again at once as several smaller
 pages covering the same records (:func:`smaller_limit`, down to :data:`MIN_LIMIT`; below it the client's
 ordinary retries take over), since BigCommerce answers 500 when a page is too expensive to render; the next
-page is asked at the full size again. Each one is counted in ``ClientStats.heavy_pages`` and logged.
+page is asked at the full size again. Each one is counted in ``ClientStats.heavy_pages`` and logged. The
+smaller pages are several requests, so a numbered page split so is counted after like a group of pages,
+and a keyset page is replaced by its first smaller page (the walk goes on from its end); a split page says
+nothing of the page size served.
 """
 
 from __future__ import annotations
