@@ -54,7 +54,7 @@ def test_a_heavy_first_page_of_a_list_capped_below_its_pieces_is_read_at_the_siz
 def test_with_every_list_capped_at_40_a_full_read_equals_the_export_and_an_incremental_read_the_changes(
     sandbox_factory: SandboxFactory,
 ) -> None:
-    # 40 divides no page size the connector asks (250, nor its heavy-page pieces): a reader assuming the size
+    # No page size the connector asks (250, nor its heavy-page pieces) is a multiple of 40: a reader assuming the size
     # it asked for, or 250, loses records. Every list spans several pages of 40, orders' line items too.
     sb = sandbox_factory(**{**STRICT_STORE, "channels": 45, "pages": 45}, page_cap=40)
     first = read(sb.config)
@@ -79,9 +79,10 @@ def test_with_every_list_capped_at_40_a_full_read_equals_the_export_and_an_incre
 def test_a_heavy_first_page_read_while_orders_change_loses_no_order_modified_before_the_read(
     sandbox_factory: SandboxFactory,
 ) -> None:
-    # The first page of a pass was accepted on the count taken before it. Read as 10 pages of 25 (a heavy
-    # page), it is no longer one state of the store: an order modified meanwhile shifted the pieces after it
-    # and the order behind it was skipped, with the read reporting success.
+    # A heavy page read as 10 pages of 25 is no longer one state of the store: an order modified meanwhile
+    # shifted the pieces after it and the order behind it was skipped, with the read reporting success. The
+    # first page of a pass was accepted on the count taken before it, and a keyset page (after a pass the
+    # store moved under) on nothing.
     sb = sandbox_factory(size="tiny", seed=10, orders=600, activity=40, latency_ms=10, heavy_page_items=200)
     time.sleep(0.3)
     started = math.floor(time.time())
