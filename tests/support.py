@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import traceback
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from bigcommerce_sandbox.app import RunningSandbox
 from source_bigcommerce import catalog, cli, protocol
 from source_bigcommerce.config import parse_config
 from source_bigcommerce.http import DEFAULT_PAUSES, Pauses
@@ -98,6 +100,50 @@ class Output:
 
     def ids(self, stream: str) -> list[Any]:
         return [record["id"] for record in self.records.get(stream, [])]
+
+
+def mutate_every_stream(sandbox: RunningSandbox) -> list[dict[str, Any]]:
+    """Updates and creations in every incremental stream of the table, and two archived orders, one with
+    its ``date_modified`` moved and one without (no hard deletes: an incremental read cannot see those), a
+    second after the read that came before."""
+    time.sleep(1.1)  # mutations land in a later second than the previous read's start
+    results = [sandbox.mutate(spec.name, update=2, create=1) for spec in STREAMS if spec.incremental]
+    results.append(sandbox.mutate("orders", archive=1))
+    results.append(sandbox.mutate("orders", archive=1, bump_date_modified=False))
+    return results
+
+
+def changed_ids(results: list[dict[str, Any]], resource: str) -> set[Any]:
+    return {rid for result in results for ids in result.get(resource, {}).values() for rid in ids}
+
+
+def assert_exactly_the_changes(
+    sandbox: RunningSandbox, output: Output, results: list[dict[str, Any]]
+) -> None:
+    """An incremental read after :func:`mutate_every_stream` delivered exactly what changed, each once, as it
+    is now: streams with a cursor of their own, their records changed; children, those of parents with a
+    new ``date_modified`` (archiving leaves an order's children, and the last one's date, as they were);
+    the other streams, all of their records. The archived orders arrive marked deleted."""
+    export = {spec.name: sandbox.export(spec.name) for spec in STREAMS}
+    expected = {spec.name: changed_ids(results, spec.name) for spec in STREAMS if spec.cursor}
+    for spec in STREAMS:
+        if spec.parent is not None and spec.parent_key is not None:
+            parents = {str(pid) for pid in changed_ids(results[:-1], spec.parent)}
+            key = spec.parent_key
+            expected[spec.name] = {r[spec.primary_key] for r in export[spec.name] if str(r[key]) in parents}
+        elif spec.cursor is None:
+            expected[spec.name] = {r[spec.primary_key] for r in export[spec.name]}
+    assert expected["transactions"], "the changed orders should have transactions"
+    for spec in STREAMS:
+        got = [record[spec.primary_key] for record in output.records[spec.name]]
+        assert len(got) == len(set(got)), f"{spec.name} delivered a record twice"
+        assert set(got) == expected[spec.name], spec.name
+        current = {r[spec.primary_key]: r for r in export[spec.name]}
+        for record in output.records[spec.name]:
+            assert record == expected_record(spec.name, current[record[spec.primary_key]]), spec.name
+    for result in results[-2:]:
+        [archived] = result["orders"]["archived"]
+        assert by_id(output.records["orders"])[archived]["is_deleted"] is True
 
 
 def configured_catalog(streams: Iterable[str] = ALL_STREAMS, mode: str = "incremental") -> dict[str, Any]:

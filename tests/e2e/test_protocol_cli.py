@@ -104,9 +104,9 @@ def test_check_fails_with_one_sentence_for_a_bad_token(sandbox: RunningSandbox, 
 
 
 def test_read_writes_only_protocol_messages_and_a_state_per_stream(
-    sandbox: RunningSandbox, tmp_path: Path
+    world_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    config = write_json(tmp_path / "config.json", sandbox.config)
+    config = write_json(tmp_path / "config.json", world_sandbox.config)
     catalog = write_json(tmp_path / "catalog.json", configured_catalog())
     done = run_cli("read", "--config", str(config), "--catalog", str(catalog))
     assert done.returncode == 0, done.stderr
