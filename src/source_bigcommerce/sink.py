@@ -96,6 +96,7 @@ class LoadSink:
                     spool,
                     spec.name,
                     spec.primary_key if merged and spec.incremental else None,
+                    parent_key=spec.parent_key if merged and spec.incremental else None,
                     refuse_nul=refuse_nul,
                 )
             )
