@@ -5,8 +5,8 @@ page in about a millisecond), and what a STATE covers goes to files of about :da
 the process's memory. When a chunk is cut, the loader thread has an in-process DuckDB read those files, typing
 every column as :mod:`source_bigcommerce.columns` declares (:func:`to_arrow`); DuckDB works outside the GIL,
 so the engine keeps reading meanwhile, and it parses a file at a time, so its memory stays small. dlt then
-writes the Arrow table as its file format wants (Parquet for DuckDB, CSV for Postgres), with no row-by-row
-normalisation.
+writes the Arrow table as its file format wants (Parquet for DuckDB), with no row-by-row normalisation; for
+Postgres, DuckDB writes the CSV file itself (:func:`to_csv`), which dlt imports as it is.
 
 DuckDB reads a string into a number column, or a number into a text column, as that value; it would round
 1.5 into a bigint, so whole-number columns are read as JSON and a fraction there is refused. A record whose
