@@ -11,7 +11,9 @@ KIND   500 | 502 | 503 | 504 | 429 (platform load: no rate-limit headers) | rese
 WHEN   p=0.05 or 5%       each request matching PATH fails with that probability;
        n=3 | n=3,7 | n=2-4 | n=10+   the Nth matching requests (1-based) fail.
 PATH   /v3/catalog/products (a prefix on whole segments) or /v3/orders/*/transactions (``*`` is one
-       segment); the path after /stores/{store_hash}. Without PATH, every API request matches.
+       segment); the path after /stores/{store_hash}. Without PATH, every API request matches. A query
+       after it (/v3/catalog/products?include_fields=id) narrows the rule to requests carrying those values,
+       so a test can fail one kind of request on a path whatever the number of others.
 
 Example: ``503 n=3 /v3/catalog/products; reset p=0.02; slow:5000 n=1 /v2/orders``.
 
@@ -23,7 +25,9 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 KINDS = ("500", "502", "503", "504", "429", "reset", "truncate", "badjson", "slow")
 DEFAULT_SLOW_MS = 30_000
@@ -42,8 +46,11 @@ class FaultRule:
     path: tuple[str, ...] | None
     delay_ms: int = DEFAULT_SLOW_MS
     text: str = ""
+    query: tuple[tuple[str, str], ...] = ()
 
-    def matches(self, segments: list[str]) -> bool:
+    def matches(self, segments: list[str], query: Mapping[str, str]) -> bool:
+        if any(query.get(name) != value for name, value in self.query):
+            return False
         if self.path is None:
             return True
         if len(segments) < len(self.path):
@@ -80,13 +87,18 @@ def _parse_rule(text: str) -> FaultRule:
         delay_ms = int(delay)
     rate, schedule = _parse_when(text, tokens[1])
     path = None
+    query: tuple[tuple[str, str], ...] = ()
     if len(tokens) == 3:
         if not tokens[2].startswith("/"):
             raise FaultSpecError(
                 f"fault rule {text!r}: the path must start with /, e.g. /v3/catalog/products"
             )
-        path = tuple(s for s in tokens[2].split("/") if s)
-    return FaultRule(kind=kind, rate=rate, schedule=schedule, path=path, delay_ms=delay_ms, text=text)
+        route, _, wanted = tokens[2].partition("?")
+        path = tuple(s for s in route.split("/") if s)
+        query = tuple(parse_qsl(wanted, keep_blank_values=True))
+    return FaultRule(
+        kind=kind, rate=rate, schedule=schedule, path=path, delay_ms=delay_ms, text=text, query=query
+    )
 
 
 def _parse_when(text: str, token: str) -> tuple[float | None, tuple[tuple[int, int | None], ...]]:
@@ -136,14 +148,14 @@ class FaultPlan:
     def __post_init__(self) -> None:
         self.counts = [0] * len(self.rules)
 
-    def decide(self, path: str) -> FaultRule | None:
-        """Count this request against every rule whose path matches; return the first that fires."""
+    def decide(self, path: str, query: Mapping[str, str] | None = None) -> FaultRule | None:
+        """Count this request against every rule whose path (and query) matches; return the first that fires."""
         if not self.rules:
             return None
         segments = [s for s in path.split("/") if s]
         chosen: FaultRule | None = None
         for index, rule in enumerate(self.rules):
-            if rule.matches(segments):
+            if rule.matches(segments, query or {}):
                 self.counts[index] += 1
                 if chosen is None and rule.fires(self.seed, index, self.counts[index]):
                     chosen = rule

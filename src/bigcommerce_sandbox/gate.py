@@ -128,7 +128,7 @@ async def _gated(
             sb.stats.rate_limited += 1
             response = json_response(TOO_MANY, 429)
         else:
-            fault = sb.faults.decide(path[len(parts[0]) + len(parts[1]) + len(parts[2]) + 2 :])
+            fault = sb.faults.decide(path[len(parts[0]) + len(parts[1]) + len(parts[2]) + 2 :], request.query)
     if limit_headers is None:
         limit_headers = sb.limiter.peek()
     delay = settings.latency_ms + (sb.rng.random() * settings.jitter_ms if settings.jitter_ms else 0.0)

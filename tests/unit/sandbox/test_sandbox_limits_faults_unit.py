@@ -178,3 +178,11 @@ def test_cursors_round_trip_as_base64_ids() -> None:
     assert decode_cursor("after", "aWQ6Nw==") == 7
     with pytest.raises(ParamError):
         decode_cursor("after", "bm9wZTox")
+
+
+def test_a_query_after_the_path_narrows_a_rule_to_requests_carrying_those_values() -> None:
+    plan = FaultPlan(parse_faults("500 p=1 /v3/catalog/products?include_fields=id"), seed=1)
+    assert plan.decide("/v3/catalog/products", {"include_fields": "id", "limit": "250"}) is not None
+    assert plan.decide("/v3/catalog/products", {"include_fields": "id,name"}) is None
+    assert plan.decide("/v3/catalog/products", {}) is None
+    assert plan.decide("/v3/catalog/products") is None
