@@ -314,7 +314,7 @@ class Walker:
 
     # -- requests ---------------------------------------------------------------------------------------
 
-    def _params(self, lo: int, hi: int, page: int = 1) -> dict[str, str]:
+    def _params(self, lo: int, hi: int, page: int = 1, limit: int | None = None) -> dict[str, str]:
         window = self._spec.window
         assert window is not None
         params = {
@@ -323,7 +323,7 @@ class Walker:
             **window.sort,
             window.min_param: api_param(lo, window.time_format),
             window.max_param: api_param(hi, window.time_format),
-            "limit": str(self._limit),
+            "limit": str(limit or self._limit),
         }
         if page > 1:
             params["page"] = str(page)
@@ -446,6 +446,13 @@ class Walker:
         the second ``start`` by keyset once those are done.
         """
         self._cur, self._seen, self._start, self._walked = lo, set(), start, None
+        if self._spec.api == "v2":
+            # No snapshot for v2: /orders/count lags the list while the store changes, so two equal
+            # answers do not prove that no order left its page meanwhile. A keyset page cannot be shifted.
+            async with contextlib.aclosing(self._keyset(start - 1)) as batches:
+                async for batch in batches:
+                    yield batch
+            self._cur, self._seen = max(self._cur, start), set()
         while self._cur <= start - 1:
             finished, delivered = True, 0
             async with contextlib.aclosing(self._snapshot_pass(start - 1)) as batches:
@@ -475,11 +482,8 @@ class Walker:
         Children are fetched only for pages already checked, so a moved snapshot wastes parent pages only.
         """
         lo = self._cur
-        # v2 pages carry no total, so the count is asked before the first page and again after each group:
-        # equal counts bracket pages taken from one state of the store.
-        counted = await self._count(lo, hi) if self._spec.api == "v2" else None
         first = await self._get(self._params(lo, hi))
-        expected = first.total if counted is None else counted
+        expected = first.total
         if expected is None:
             # No total to check against: read this range by keyset instead.
             async with contextlib.aclosing(self._keyset(hi, first=first)) as batches:
@@ -487,17 +491,8 @@ class Walker:
                     yield batch
             return
         self._learn(first)
-        if self._spec.api == "v2" and 0 < len(first.records) < min(first.limit, expected):
-            # A short first page while the count says more: the list serves smaller pages than asked (v2
-            # says so nowhere else), unless records left the range meanwhile, which a second count shows.
-            if await self._count(lo, hi) != expected:
-                yield Batch([], {}, None)
-                return
-            self._learn(first, len(first.records))
         limit = self._limit
         pages = max(1, math.ceil(expected / limit))
-        group_size = 1 if self._spec.api == "v3" or self._on_page is not None else V2_GROUP_PAGES
-        group: list[tuple[int, Page]] = []
         overlap_allowed = True  # a pass's first page starts at `cur`, repeating what was delivered there
         previous = _ids(first)
 
@@ -506,35 +501,14 @@ class Walker:
 
         async with contextlib.aclosing(ordered(fetch, first, pages, self._lookahead)) as stream:
             async for number, page in stream:
-                if self._spec.api == "v3" and page.total != expected:
+                if page.total != expected:
                     yield Batch([], {}, None)
                     return
                 ids = _ids(page)
                 if number > 1 and ids and ids == previous and _spans_seconds(page):
                     raise ignored(self._spec.name, self._where, f"page={number}")
                 previous = ids
-                group.append((number, page))
-                last = number == pages
-                if len(group) < group_size and not last:
-                    continue
-                # The count after the first page too when that page took several requests (a heavy page).
-                bracketed = number > 1 or page.split
-                if self._spec.api == "v2" and bracketed and await self._count(lo, hi) != expected:
-                    yield Batch([], {}, None)
-                    return
-                short = next(
-                    (i for i, (n, p) in enumerate(group) if len(p.records) < _due(n, pages, limit, expected)),
-                    None,
-                )
-                checked = [p for _, p in group[:short]]
-                for page_checked in checked:
-                    accepted = await self._accept(page_checked, overlap_allowed)
-                    overlap_allowed = False
-                    if accepted is None:
-                        yield Batch([], {}, None)
-                        return
-                    yield accepted
-                if short is not None:
+                if len(page.records) < _due(number, pages, limit, expected):
                     # The snapshot held, yet this page holds fewer records than its share of the total:
                     # the API dropped some. Delivering it would move the cursor past them; the rest of the
                     # range is read again by keyset, whose end the API must confirm (_unconfirmed_end).
@@ -542,12 +516,17 @@ class Walker:
                         async for batch in batches:
                             yield batch
                     break
-                group = []
-                if last:
+                accepted = await self._accept(page, overlap_allowed)
+                overlap_allowed = False
+                if accepted is None:
+                    yield Batch([], {}, None)
+                    return
+                yield accepted
+                if number == pages:
                     if page.full or page.more:
-                        # The planned last page came back full: the count or the total fell short of the
-                        # listing (or the range ends exactly on a page). Only a short page proves the end,
-                        # so walk on by keyset.
+                        # The planned last page came back full: the total fell short of the listing (or the
+                        # range ends exactly on a page). Only a short page proves the end, so walk on by
+                        # keyset.
                         async with contextlib.aclosing(self._keyset(hi)) as batches:
                             async for batch in batches:
                                 yield batch
@@ -595,55 +574,85 @@ class Walker:
     async def _keyset(
         self, hi: int, first: Page | None = None, max_pages: int | None = None
     ) -> AsyncGenerator[Batch, None]:
-        """Walk ``[cur, hi]`` one page after another, each starting at the last second delivered."""
+        """Walk ``[cur, hi]`` one page after another, each starting at the last second delivered.
+
+        A record leaving the range meanwhile cannot shift a later page past another, as it can with page
+        numbers. The next page is asked for while this one's children are fetched. After a heavy page the
+        records it would have held are read on at the size that worked, then the full size again.
+        """
         page = first
         taken = 0
         asked_again = False
-        while self._cur <= hi and (max_pages is None or taken < max_pages):
-            taken += 1
-            lo = self._cur
-            if page is None:
-                page = await self._get(self._params(lo, hi), numbered=False)
-            self._learn(page)
-            records = page.records
-            if page.full and all(modified_at(r) == lo for r in records):
-                # A whole page of one second: more records share it than a page holds.
-                async with contextlib.aclosing(self._walk_second(lo)) as batches:
-                    async for batch in batches:
-                        yield batch
-                self._cur, self._seen = lo + 1, set()
+        size = self._limit
+        left = 0
+        """Records of a heavy page still to read at ``size``."""
+        ahead: tuple[int, asyncio.Task[Page]] | None = None
+        try:
+            while self._cur <= hi and (max_pages is None or taken < max_pages):
+                taken += 1
+                lo = self._cur
+                asked = min(size, self._limit)
+                if page is None and ahead is not None and ahead[0] == lo:
+                    page = await ahead[1]
+                elif page is None:
+                    page = await self._get(self._params(lo, hi, limit=asked), numbered=False)
+                ahead = None
+                self._learn(page)
+                records = page.records
+                if page.split:
+                    left, size = max(left, asked) - len(records), page.limit
+                else:
+                    left -= len(records)
+                if left <= 0:
+                    size = self._limit
+                if page.full and all(modified_at(r) == lo for r in records):
+                    # A whole page of one second: more records share it than a page holds.
+                    async with contextlib.aclosing(self._walk_second(lo)) as batches:
+                        async for batch in batches:
+                            yield batch
+                    self._cur, self._seen = lo + 1, set()
+                    page = None
+                    continue
+                end = not page.full
+                reported = await self._unconfirmed_end(page, lo, hi) if end else None
+                if (
+                    reported is not None
+                    and self._spec.api == "v2"
+                    and not self._size_known
+                    and records
+                    and not page.split
+                ):
+                    # A short v2 page while the count says more, and no page so far showed the size served
+                    # (a heavy first page read in pieces hides it; v2 says it nowhere else): the list serves
+                    # pages of that size. A keyset page has no number, so reading on at it is right even if
+                    # the count merely lagged.
+                    self._learn(page, len(records))
+                    size, end, reported = self._limit, False, None
+                if reported is not None:
+                    # The API says more is there than the page ends with: ask once more, then give up.
+                    if asked_again:
+                        raise shortfall(
+                            self._spec.name, reported, len(records), lo, hi, again="also when asked again"
+                        )
+                    asked_again, page, taken = True, None, taken - 1
+                    continue
+                if not end and (max_pages is None or taken < max_pages):
+                    after = max(modified_at(r) for r in records)
+                    params = self._params(after, hi, limit=min(size, self._limit))
+                    ahead = (after, asyncio.create_task(self._get(params, numbered=False)))
+                accepted = await self._accept(page, overlap_allowed=True)
+                if accepted is None:
+                    window = self._spec.window
+                    assert window is not None
+                    raise ignored(self._spec.name, self._where, f"{window.min_param}={from_epoch(lo)}")
+                yield accepted
+                if end:
+                    return
                 page = None
-                continue
-            end = not page.full
-            reported = await self._unconfirmed_end(page, lo, hi) if end else None
-            if (
-                reported is not None
-                and self._spec.api == "v2"
-                and not self._size_known
-                and records
-                and not page.split
-            ):
-                # A short v2 page while the count says more, and no page so far showed the size served (a
-                # heavy first page read in pieces hides it; v2 says it nowhere else): the list serves pages
-                # of that size. A keyset page has no number, so reading on at it is right even if the count
-                # merely lagged.
-                self._learn(page, len(records))
-                end, reported = False, None
-            if reported is not None:
-                # The API says more is there than the page ends with: ask once more, then give up.
-                if asked_again:
-                    raise shortfall(
-                        self._spec.name, reported, len(records), lo, hi, again="also when asked again"
-                    )
-                asked_again, page, taken = True, None, taken - 1
-                continue
-            accepted = await self._accept(page, overlap_allowed=True)
-            if accepted is None:
-                raise UnexpectedResponse(f"{self._where} returned records older than its date_modified:min.")
-            yield accepted
-            if end:
-                return
-            page = None
+        finally:
+            if ahead is not None:
+                ahead[1].cancel()
+                await asyncio.gather(ahead[1], return_exceptions=True)
 
     async def _walk_second(self, second: int) -> AsyncGenerator[Batch, None]:
         """Every record of one second not yet delivered, walked by id (streams.TieWalk).
