@@ -9,11 +9,16 @@ Two ways to page through BigCommerce exist and each fails on its own:
 
 A :class:`Walker` uses each where it is safe. The sync pins a start second ``T``. Records last modified
 before ``T`` can only *leave* the range ``[lo, T-1]`` while we read it: a modification moves a record to
-the present, and a deletion removes it. So if every page of that range reports the same total (v3
-``meta.pagination.total``; for v2, ``/orders/count`` re-asked after each group of pages), nothing left it
-between those answers, the pages are one consistent snapshot and can all be fetched at once. When a total
-moves, the pages already checked stand and the walker starts a fresh pass from the last second it has
-fully delivered. The second ``T`` itself, where records may still arrive, is read last by keyset.
+the present, and a deletion removes it. So if every page of a v3 range reports the same
+``meta.pagination.total``, nothing left it between those answers, the pages are one consistent snapshot
+and can all be fetched at once. When a total moves, the pages already checked stand and the walker starts
+a fresh pass from the last second it has fully delivered. The second ``T`` itself, where records may still
+arrive, is read last by keyset.
+
+v2 orders are read by keyset throughout, the next page asked while a page's children are fetched. Their
+pages carry no total, and ``/v2/orders/count`` lags the list briefly while the store changes (as a replica
+would; the strict sandbox's ``count_lag``), so two equal counts around a group of numbered pages did not
+prove that no order left a page between them, and an order could be skipped.
 
 BigCommerce does not document how it orders records that share a ``date_modified`` second. When a page
 repeats a record of the previous page, the order of that second changed between requests and a record may
@@ -24,10 +29,10 @@ delivers whatever was missing. The same id walk reads a second with more records
 
 * The page size is the one *served*: v3 ``meta.pagination.per_page`` (BigCommerce serves some lists in
   smaller pages than asked, and numbers them by the size it served; ``total_pages`` and ``links`` follow
-  from it); on v2, a first page shorter than ``/orders/count`` says the range holds, twice. The walker asks
+  from it); on v2, a short keyset page where ``/orders/count`` says the range holds more. The walker asks
   for that size from then on, so page ``n`` means the same records whichever way the server numbers pages.
-* Within a consistent snapshot every page but the last must be full and the last must hold the rest of the
-  total. A page that falls short is not delivered (its records would move the cursor past the ones that
+* Within a consistent v3 snapshot every page but the last must be full and the last must hold the rest of
+  the total. A page that falls short is not delivered (its records would move the cursor past the ones that
   are missing); the rest of the range is re-walked by keyset instead.
 * A keyset walk ends on a short page only when the API agrees nothing else is left: the page's own total
   on v3, ``/orders/count`` for the range on v2 (one request, made only where a v2 walk ends before ``T``);
@@ -35,10 +40,10 @@ delivers whatever was missing. The same id walk reads a second with more records
   taken after it (one request), is no more than what it read. When the API does not agree, the stream
   fails with :class:`Incomplete`, a sentence naming both figures, *before* the batch is delivered, so no
   checkpoint passes what is missing.
-* A server that ignores ``page`` (page ``n`` repeats an earlier page of the pass across several seconds) or
-  an id cursor (``after``, ``id:greater``, ``min_id`` answered with records already read) fails the stream
-  at the first repeated page: within ``lookahead + 1`` requests of a pass's start, or one request of an id
-  walk. A list without a cursor (pages, brands, categories, channels) that keeps falling short of its total
+* A server that ignores ``page`` (page ``n`` repeats an earlier page of the pass across several seconds), a
+  keyset's lower date bound (records older than it) or an id cursor (``after``, ``id:greater``, ``min_id``
+  answered with records already read) fails the stream at the first repeated page: within
+  ``lookahead + 1`` requests of a pass's start, or one request of a keyset or id walk. A list without a cursor (pages, brands, categories, channels) that keeps falling short of its total
   is read at most twice (:data:`MAX_SHORT_PASSES`), then fails. Memory stays bounded by the pages in flight.
 * A v2 list other than orders has no count: it ends only at its empty page (204), walked by ``min_id`` where
   it has that filter (coupons), else by page number until two walks list the same records (currencies).
@@ -47,11 +52,11 @@ delivers whatever was missing. The same id walk reads a second with more records
 
 **Heavy pages.** A list page that answers 500 or times out is asked for again at once as several smaller
 pages covering the same records (:func:`smaller_limit`, down to :data:`MIN_LIMIT`; below it the client's
-ordinary retries take over), since BigCommerce answers 500 when a page is too expensive to render; the next
-page is asked at the full size again. Each one is counted in ``ClientStats.heavy_pages`` and logged. The
-smaller pages are several requests, so a numbered page split so is counted after like a group of pages,
-and a keyset page is replaced by its first smaller page (the walk goes on from its end); a split page says
-nothing of the page size served.
+ordinary retries take over), since BigCommerce answers 500 when a page is too expensive to render. Each
+one is counted in ``ClientStats.heavy_pages`` and logged. The smaller pages are several requests, so a
+numbered page split so is checked against the totals like any page, and a keyset page is replaced by its
+first smaller page: the walk goes on from its end at that size for the records the heavy page would have
+held, then at the full size again. A split page says nothing of the page size served.
 """
 
 from __future__ import annotations
@@ -77,10 +82,6 @@ PageHook = Callable[[list[Record]], Awaitable[tuple[Children, Failures]]]
 """Called on every page of a parent stream, inside the page's own task, to fetch its children."""
 Normalize = Callable[[Record], None]
 
-V2_GROUP_PAGES = 8
-"""v2 pages carry no total, so ``/orders/count`` is asked again after this many pages (one extra request).
-A walk whose pages fetch children (one transactions request per order) asks it after every page instead,
-so that each page is delivered and checkpointed as soon as its own children are in."""
 MAX_PASSES = 50
 """Reads of a stream without a cursor that may start over because its total moved."""
 MAX_SHORT_PASSES = 2
@@ -442,8 +443,8 @@ class Walker:
     async def modified(self, lo: int, start: int) -> AsyncGenerator[Batch, None]:
         """Every record last modified in ``[lo, start]``, in ``date_modified`` order, each exactly once.
 
-        ``start`` is the sync's pinned start second: ``[lo, start-1]`` is read by concurrent snapshot passes,
-        the second ``start`` by keyset once those are done.
+        ``start`` is the sync's pinned start second: ``[lo, start-1]`` is read by concurrent snapshot passes
+        (v3) or by keyset (v2), the second ``start`` by keyset once those are done.
         """
         self._cur, self._seen, self._start, self._walked = lo, set(), start, None
         if self._spec.api == "v2":
@@ -803,7 +804,9 @@ class Walker:
         assert floor is not None
         last = 0
         while True:
-            page = await self._get({**params, floor: str(last + 1), "limit": str(self._limit)}, numbered=False)
+            page = await self._get(
+                {**params, floor: str(last + 1), "limit": str(self._limit)}, numbered=False
+            )
             ids = _ids(page)
             if not ids:
                 return

@@ -382,6 +382,7 @@ def test_orders_with_per_order_children_are_checkpointed_after_each_page_not_aft
     delivered = [orders for orders, _ in checkpoints]
     # A keyset page repeats the records of the second it starts at, so a page brings up to 250 new orders.
     steps = [after - before for before, after in zip([0, *delivered], delivered, strict=False)]
-    assert len(steps) >= 3 and all(240 <= step <= 250 for step in steps), sink.at_checkpoint
+    assert len(steps) >= 3, sink.at_checkpoint
+    assert all(240 <= step <= 250 for step in steps), sink.at_checkpoint
     for orders, asked in checkpoints:
         assert asked == orders, "a checkpoint waited for the children of a later page"
