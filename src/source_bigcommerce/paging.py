@@ -43,8 +43,9 @@ delivers whatever was missing. The same id walk reads a second with more records
 * A server that ignores ``page`` (page ``n`` repeats an earlier page of the pass across several seconds), a
   keyset's lower date bound (records older than it) or an id cursor (``after``, ``id:greater``, ``min_id``
   answered with records already read) fails the stream at the first repeated page: within
-  ``lookahead + 1`` requests of a pass's start, or one request of a keyset or id walk. A list without a cursor (pages, brands, categories, channels) that keeps falling short of its total
-  is read at most twice (:data:`MAX_SHORT_PASSES`), then fails. Memory stays bounded by the pages in flight.
+  ``lookahead + 1`` requests of a pass's start, or one request of a keyset or id walk. A list without a
+  cursor (pages, brands, categories, channels) that keeps falling short of its total is read at most twice
+  (:data:`MAX_SHORT_PASSES`), then fails. Memory stays bounded by the pages in flight.
 * A v2 list other than orders has no count: it ends only at its empty page (204), walked by ``min_id`` where
   it has that filter (coupons), else by page number until two walks list the same records (currencies).
 * A v3 envelope whose ``meta.pagination.count`` disagrees with its ``data`` (a duplicated ``"data"`` key,
@@ -477,8 +478,8 @@ class Walker:
         yield Batch([], {}, start)
 
     async def _snapshot_pass(self, hi: int) -> AsyncGenerator[Batch, None]:
-        """One pass over ``[cur, hi]`` by concurrent page numbers; a batch with ``resume=None`` means the
-        snapshot moved and a new pass must start from ``cur``.
+        """One pass of a v3 list over ``[cur, hi]`` by concurrent page numbers; a batch with ``resume=None``
+        means the snapshot moved and a new pass must start from ``cur``.
 
         Children are fetched only for pages already checked, so a moved snapshot wastes parent pages only.
         """
@@ -593,11 +594,15 @@ class Walker:
                 taken += 1
                 lo = self._cur
                 asked = min(size, self._limit)
-                if page is None and ahead is not None and ahead[0] == lo:
-                    page = await ahead[1]
-                elif page is None:
+                if ahead is not None:
+                    second, task = ahead
+                    ahead = None
+                    if page is None and second == lo:
+                        page = await task
+                    else:
+                        await _cancel(task)
+                if page is None:
                     page = await self._get(self._params(lo, hi, limit=asked), numbered=False)
-                ahead = None
                 self._learn(page)
                 records = page.records
                 if page.split:
@@ -652,8 +657,7 @@ class Walker:
                 page = None
         finally:
             if ahead is not None:
-                ahead[1].cancel()
-                await asyncio.gather(ahead[1], return_exceptions=True)
+                await _cancel(ahead[1])
 
     async def _walk_second(self, second: int) -> AsyncGenerator[Batch, None]:
         """Every record of one second not yet delivered, walked by id (streams.TieWalk).
@@ -893,6 +897,12 @@ class Walker:
             if short >= MAX_SHORT_PASSES:
                 raise shortfall(self._spec.name, total, len(seen), again="also when read again")
         raise ConnectorError(f"{self._spec.name}: the record count kept changing during {MAX_PASSES} reads.")
+
+
+async def _cancel(task: asyncio.Task[Page]) -> None:
+    """Stop a page asked for ahead that the walk no longer wants."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _tiled(pieces: list[Page]) -> bool:
