@@ -73,6 +73,8 @@ class Misbehaviour:
     """Routes answering every page as page 1."""
     ignore_cursor: frozenset[str] = frozenset()
     """Routes ignoring ``after``, ``id:greater`` and ``min_id``."""
+    ignore_min_date: bool = False
+    """``/v2/orders`` ignores ``min_date_modified``, the lower bound of its keyset walk."""
     duplicate_data: frozenset[str] = frozenset()
     """v3 routes whose envelope ends with a second, empty ``"data"`` key (JSON parsers keep the last)."""
     count_extra: int = 0
@@ -362,7 +364,8 @@ class Hostile:
     # -- v2 orders -----------------------------------------------------------------------------------
 
     def _orders_in(self, query: Mapping[str, str], route: str) -> list[int]:
-        ids = self._window("orders", query, "min_date_modified", "max_date_modified")
+        lo_key = "ignored" if self.bad.ignore_min_date else "min_date_modified"
+        ids = self._window("orders", query, lo_key, "max_date_modified")
         rows = self.store.records["orders"]
         asked = query.get("is_deleted") == "true" and self.bad.honour_is_deleted
         if asked:

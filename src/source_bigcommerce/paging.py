@@ -9,11 +9,16 @@ Two ways to page through BigCommerce exist and each fails on its own:
 
 A :class:`Walker` uses each where it is safe. The sync pins a start second ``T``. Records last modified
 before ``T`` can only *leave* the range ``[lo, T-1]`` while we read it: a modification moves a record to
-the present, and a deletion removes it. So if every page of that range reports the same total (v3
-``meta.pagination.total``; for v2, ``/orders/count`` re-asked after each group of pages), nothing left it
-between those answers, the pages are one consistent snapshot and can all be fetched at once. When a total
-moves, the pages already checked stand and the walker starts a fresh pass from the last second it has
-fully delivered. The second ``T`` itself, where records may still arrive, is read last by keyset.
+the present, and a deletion removes it. So if every page of a v3 range reports the same
+``meta.pagination.total``, nothing left it between those answers, the pages are one consistent snapshot
+and can all be fetched at once. When a total moves, the pages already checked stand and the walker starts
+a fresh pass from the last second it has fully delivered. The second ``T`` itself, where records may still
+arrive, is read last by keyset.
+
+v2 orders are read by keyset throughout, the next page asked while a page's children are fetched. Their
+pages carry no total, and ``/v2/orders/count`` lags the list briefly while the store changes (as a replica
+would; the strict sandbox's ``count_lag``), so two equal counts around a group of numbered pages did not
+prove that no order left a page between them, and an order could be skipped.
 
 BigCommerce does not document how it orders records that share a ``date_modified`` second. When a page
 repeats a record of the previous page, the order of that second changed between requests and a record may
@@ -24,10 +29,10 @@ delivers whatever was missing. The same id walk reads a second with more records
 
 * The page size is the one *served*: v3 ``meta.pagination.per_page`` (BigCommerce serves some lists in
   smaller pages than asked, and numbers them by the size it served; ``total_pages`` and ``links`` follow
-  from it); on v2, a first page shorter than ``/orders/count`` says the range holds, twice. The walker asks
+  from it); on v2, a short keyset page where ``/orders/count`` says the range holds more. The walker asks
   for that size from then on, so page ``n`` means the same records whichever way the server numbers pages.
-* Within a consistent snapshot every page but the last must be full and the last must hold the rest of the
-  total. A page that falls short is not delivered (its records would move the cursor past the ones that
+* Within a consistent v3 snapshot every page but the last must be full and the last must hold the rest of
+  the total. A page that falls short is not delivered (its records would move the cursor past the ones that
   are missing); the rest of the range is re-walked by keyset instead.
 * A keyset walk ends on a short page only when the API agrees nothing else is left: the page's own total
   on v3, ``/orders/count`` for the range on v2 (one request, made only where a v2 walk ends before ``T``);
@@ -35,11 +40,12 @@ delivers whatever was missing. The same id walk reads a second with more records
   taken after it (one request), is no more than what it read. When the API does not agree, the stream
   fails with :class:`Incomplete`, a sentence naming both figures, *before* the batch is delivered, so no
   checkpoint passes what is missing.
-* A server that ignores ``page`` (page ``n`` repeats an earlier page of the pass across several seconds) or
-  an id cursor (``after``, ``id:greater``, ``min_id`` answered with records already read) fails the stream
-  at the first repeated page: within ``lookahead + 1`` requests of a pass's start, or one request of an id
-  walk. A list without a cursor (pages, brands, categories, channels) that keeps falling short of its total
-  is read at most twice (:data:`MAX_SHORT_PASSES`), then fails. Memory stays bounded by the pages in flight.
+* A server that ignores ``page`` (page ``n`` repeats an earlier page of the pass across several seconds), a
+  keyset's lower date bound (records older than it) or an id cursor (``after``, ``id:greater``, ``min_id``
+  answered with records already read) fails the stream at the first repeated page: within
+  ``lookahead + 1`` requests of a pass's start, or one request of a keyset or id walk. A list without a
+  cursor (pages, brands, categories, channels) that keeps falling short of its total is read at most twice
+  (:data:`MAX_SHORT_PASSES`), then fails. Memory stays bounded by the pages in flight.
 * A v2 list other than orders has no count: it ends only at its empty page (204), walked by ``min_id`` where
   it has that filter (coupons), else by page number until two walks list the same records (currencies).
 * A v3 envelope whose ``meta.pagination.count`` disagrees with its ``data`` (a duplicated ``"data"`` key,
@@ -47,11 +53,11 @@ delivers whatever was missing. The same id walk reads a second with more records
 
 **Heavy pages.** A list page that answers 500 or times out is asked for again at once as several smaller
 pages covering the same records (:func:`smaller_limit`, down to :data:`MIN_LIMIT`; below it the client's
-ordinary retries take over), since BigCommerce answers 500 when a page is too expensive to render; the next
-page is asked at the full size again. Each one is counted in ``ClientStats.heavy_pages`` and logged. The
-smaller pages are several requests, so a numbered page split so is counted after like a group of pages,
-and a keyset page is replaced by its first smaller page (the walk goes on from its end); a split page says
-nothing of the page size served.
+ordinary retries take over), since BigCommerce answers 500 when a page is too expensive to render. Each
+one is counted in ``ClientStats.heavy_pages`` and logged. The smaller pages are several requests, so a
+numbered page split so is checked against the totals like any page, and a keyset page is replaced by its
+first smaller page: the walk goes on from its end at that size for the records the heavy page would have
+held, then at the full size again. A split page says nothing of the page size served.
 """
 
 from __future__ import annotations
@@ -77,10 +83,6 @@ PageHook = Callable[[list[Record]], Awaitable[tuple[Children, Failures]]]
 """Called on every page of a parent stream, inside the page's own task, to fetch its children."""
 Normalize = Callable[[Record], None]
 
-V2_GROUP_PAGES = 8
-"""v2 pages carry no total, so ``/orders/count`` is asked again after this many pages (one extra request).
-A walk whose pages fetch children (one transactions request per order) asks it after every page instead,
-so that each page is delivered and checkpointed as soon as its own children are in."""
 MAX_PASSES = 50
 """Reads of a stream without a cursor that may start over because its total moved."""
 MAX_SHORT_PASSES = 2
@@ -314,7 +316,7 @@ class Walker:
 
     # -- requests ---------------------------------------------------------------------------------------
 
-    def _params(self, lo: int, hi: int, page: int = 1) -> dict[str, str]:
+    def _params(self, lo: int, hi: int, page: int = 1, limit: int | None = None) -> dict[str, str]:
         window = self._spec.window
         assert window is not None
         params = {
@@ -323,7 +325,7 @@ class Walker:
             **window.sort,
             window.min_param: api_param(lo, window.time_format),
             window.max_param: api_param(hi, window.time_format),
-            "limit": str(self._limit),
+            "limit": str(limit or self._limit),
         }
         if page > 1:
             params["page"] = str(page)
@@ -442,10 +444,17 @@ class Walker:
     async def modified(self, lo: int, start: int) -> AsyncGenerator[Batch, None]:
         """Every record last modified in ``[lo, start]``, in ``date_modified`` order, each exactly once.
 
-        ``start`` is the sync's pinned start second: ``[lo, start-1]`` is read by concurrent snapshot passes,
-        the second ``start`` by keyset once those are done.
+        ``start`` is the sync's pinned start second: ``[lo, start-1]`` is read by concurrent snapshot passes
+        (v3) or by keyset (v2), the second ``start`` by keyset once those are done.
         """
         self._cur, self._seen, self._start, self._walked = lo, set(), start, None
+        if self._spec.api == "v2":
+            # No snapshot for v2: /orders/count lags the list while the store changes, so two equal
+            # answers do not prove that no order left its page meanwhile. A keyset page cannot be shifted.
+            async with contextlib.aclosing(self._keyset(start - 1)) as batches:
+                async for batch in batches:
+                    yield batch
+            self._cur, self._seen = max(self._cur, start), set()
         while self._cur <= start - 1:
             finished, delivered = True, 0
             async with contextlib.aclosing(self._snapshot_pass(start - 1)) as batches:
@@ -469,17 +478,14 @@ class Walker:
         yield Batch([], {}, start)
 
     async def _snapshot_pass(self, hi: int) -> AsyncGenerator[Batch, None]:
-        """One pass over ``[cur, hi]`` by concurrent page numbers; a batch with ``resume=None`` means the
-        snapshot moved and a new pass must start from ``cur``.
+        """One pass of a v3 list over ``[cur, hi]`` by concurrent page numbers; a batch with ``resume=None``
+        means the snapshot moved and a new pass must start from ``cur``.
 
         Children are fetched only for pages already checked, so a moved snapshot wastes parent pages only.
         """
         lo = self._cur
-        # v2 pages carry no total, so the count is asked before the first page and again after each group:
-        # equal counts bracket pages taken from one state of the store.
-        counted = await self._count(lo, hi) if self._spec.api == "v2" else None
         first = await self._get(self._params(lo, hi))
-        expected = first.total if counted is None else counted
+        expected = first.total
         if expected is None:
             # No total to check against: read this range by keyset instead.
             async with contextlib.aclosing(self._keyset(hi, first=first)) as batches:
@@ -487,17 +493,8 @@ class Walker:
                     yield batch
             return
         self._learn(first)
-        if self._spec.api == "v2" and 0 < len(first.records) < min(first.limit, expected):
-            # A short first page while the count says more: the list serves smaller pages than asked (v2
-            # says so nowhere else), unless records left the range meanwhile, which a second count shows.
-            if await self._count(lo, hi) != expected:
-                yield Batch([], {}, None)
-                return
-            self._learn(first, len(first.records))
         limit = self._limit
         pages = max(1, math.ceil(expected / limit))
-        group_size = 1 if self._spec.api == "v3" or self._on_page is not None else V2_GROUP_PAGES
-        group: list[tuple[int, Page]] = []
         overlap_allowed = True  # a pass's first page starts at `cur`, repeating what was delivered there
         previous = _ids(first)
 
@@ -506,35 +503,14 @@ class Walker:
 
         async with contextlib.aclosing(ordered(fetch, first, pages, self._lookahead)) as stream:
             async for number, page in stream:
-                if self._spec.api == "v3" and page.total != expected:
+                if page.total != expected:
                     yield Batch([], {}, None)
                     return
                 ids = _ids(page)
                 if number > 1 and ids and ids == previous and _spans_seconds(page):
                     raise ignored(self._spec.name, self._where, f"page={number}")
                 previous = ids
-                group.append((number, page))
-                last = number == pages
-                if len(group) < group_size and not last:
-                    continue
-                # The count after the first page too when that page took several requests (a heavy page).
-                bracketed = number > 1 or page.split
-                if self._spec.api == "v2" and bracketed and await self._count(lo, hi) != expected:
-                    yield Batch([], {}, None)
-                    return
-                short = next(
-                    (i for i, (n, p) in enumerate(group) if len(p.records) < _due(n, pages, limit, expected)),
-                    None,
-                )
-                checked = [p for _, p in group[:short]]
-                for page_checked in checked:
-                    accepted = await self._accept(page_checked, overlap_allowed)
-                    overlap_allowed = False
-                    if accepted is None:
-                        yield Batch([], {}, None)
-                        return
-                    yield accepted
-                if short is not None:
+                if len(page.records) < _due(number, pages, limit, expected):
                     # The snapshot held, yet this page holds fewer records than its share of the total:
                     # the API dropped some. Delivering it would move the cursor past them; the rest of the
                     # range is read again by keyset, whose end the API must confirm (_unconfirmed_end).
@@ -542,12 +518,17 @@ class Walker:
                         async for batch in batches:
                             yield batch
                     break
-                group = []
-                if last:
+                accepted = await self._accept(page, overlap_allowed)
+                overlap_allowed = False
+                if accepted is None:
+                    yield Batch([], {}, None)
+                    return
+                yield accepted
+                if number == pages:
                     if page.full or page.more:
-                        # The planned last page came back full: the count or the total fell short of the
-                        # listing (or the range ends exactly on a page). Only a short page proves the end,
-                        # so walk on by keyset.
+                        # The planned last page came back full: the total fell short of the listing (or the
+                        # range ends exactly on a page). Only a short page proves the end, so walk on by
+                        # keyset.
                         async with contextlib.aclosing(self._keyset(hi)) as batches:
                             async for batch in batches:
                                 yield batch
@@ -595,55 +576,88 @@ class Walker:
     async def _keyset(
         self, hi: int, first: Page | None = None, max_pages: int | None = None
     ) -> AsyncGenerator[Batch, None]:
-        """Walk ``[cur, hi]`` one page after another, each starting at the last second delivered."""
+        """Walk ``[cur, hi]`` one page after another, each starting at the last second delivered.
+
+        A record leaving the range meanwhile cannot shift a later page past another, as it can with page
+        numbers. The next page is asked for while this one's children are fetched. After a heavy page the
+        records it would have held are read on at the size that worked, then the full size again.
+        """
         page = first
         taken = 0
         asked_again = False
-        while self._cur <= hi and (max_pages is None or taken < max_pages):
-            taken += 1
-            lo = self._cur
-            if page is None:
-                page = await self._get(self._params(lo, hi), numbered=False)
-            self._learn(page)
-            records = page.records
-            if page.full and all(modified_at(r) == lo for r in records):
-                # A whole page of one second: more records share it than a page holds.
-                async with contextlib.aclosing(self._walk_second(lo)) as batches:
-                    async for batch in batches:
-                        yield batch
-                self._cur, self._seen = lo + 1, set()
+        size = self._limit
+        left = 0
+        """Records of a heavy page still to read at ``size``."""
+        ahead: tuple[int, asyncio.Task[Page]] | None = None
+        try:
+            while self._cur <= hi and (max_pages is None or taken < max_pages):
+                taken += 1
+                lo = self._cur
+                asked = min(size, self._limit)
+                if ahead is not None:
+                    second, task = ahead
+                    ahead = None
+                    if page is None and second == lo:
+                        page = await task
+                    else:
+                        await _cancel(task)
+                if page is None:
+                    page = await self._get(self._params(lo, hi, limit=asked), numbered=False)
+                self._learn(page)
+                records = page.records
+                if page.split:
+                    left, size = max(left, asked) - len(records), page.limit
+                else:
+                    left -= len(records)
+                if left <= 0:
+                    size = self._limit
+                if page.full and all(modified_at(r) == lo for r in records):
+                    # A whole page of one second: more records share it than a page holds.
+                    async with contextlib.aclosing(self._walk_second(lo)) as batches:
+                        async for batch in batches:
+                            yield batch
+                    self._cur, self._seen = lo + 1, set()
+                    page = None
+                    continue
+                end = not page.full
+                reported = await self._unconfirmed_end(page, lo, hi) if end else None
+                if (
+                    reported is not None
+                    and self._spec.api == "v2"
+                    and not self._size_known
+                    and records
+                    and not page.split
+                ):
+                    # A short v2 page while the count says more, and no page so far showed the size served
+                    # (a heavy first page read in pieces hides it; v2 says it nowhere else): the list serves
+                    # pages of that size. A keyset page has no number, so reading on at it is right even if
+                    # the count merely lagged.
+                    self._learn(page, len(records))
+                    size, end, reported = self._limit, False, None
+                if reported is not None:
+                    # The API says more is there than the page ends with: ask once more, then give up.
+                    if asked_again:
+                        raise shortfall(
+                            self._spec.name, reported, len(records), lo, hi, again="also when asked again"
+                        )
+                    asked_again, page, taken = True, None, taken - 1
+                    continue
+                if not end and (max_pages is None or taken < max_pages):
+                    after = max(modified_at(r) for r in records)
+                    params = self._params(after, hi, limit=min(size, self._limit))
+                    ahead = (after, asyncio.create_task(self._get(params, numbered=False)))
+                accepted = await self._accept(page, overlap_allowed=True)
+                if accepted is None:
+                    window = self._spec.window
+                    assert window is not None
+                    raise ignored(self._spec.name, self._where, f"{window.min_param}={from_epoch(lo)}")
+                yield accepted
+                if end:
+                    return
                 page = None
-                continue
-            end = not page.full
-            reported = await self._unconfirmed_end(page, lo, hi) if end else None
-            if (
-                reported is not None
-                and self._spec.api == "v2"
-                and not self._size_known
-                and records
-                and not page.split
-            ):
-                # A short v2 page while the count says more, and no page so far showed the size served (a
-                # heavy first page read in pieces hides it; v2 says it nowhere else): the list serves pages
-                # of that size. A keyset page has no number, so reading on at it is right even if the count
-                # merely lagged.
-                self._learn(page, len(records))
-                end, reported = False, None
-            if reported is not None:
-                # The API says more is there than the page ends with: ask once more, then give up.
-                if asked_again:
-                    raise shortfall(
-                        self._spec.name, reported, len(records), lo, hi, again="also when asked again"
-                    )
-                asked_again, page, taken = True, None, taken - 1
-                continue
-            accepted = await self._accept(page, overlap_allowed=True)
-            if accepted is None:
-                raise UnexpectedResponse(f"{self._where} returned records older than its date_modified:min.")
-            yield accepted
-            if end:
-                return
-            page = None
+        finally:
+            if ahead is not None:
+                await _cancel(ahead[1])
 
     async def _walk_second(self, second: int) -> AsyncGenerator[Batch, None]:
         """Every record of one second not yet delivered, walked by id (streams.TieWalk).
@@ -883,6 +897,12 @@ class Walker:
             if short >= MAX_SHORT_PASSES:
                 raise shortfall(self._spec.name, total, len(seen), again="also when read again")
         raise ConnectorError(f"{self._spec.name}: the record count kept changing during {MAX_PASSES} reads.")
+
+
+async def _cancel(task: asyncio.Task[Page]) -> None:
+    """Stop a page asked for ahead that the walk no longer wants."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _tiled(pieces: list[Page]) -> bool:

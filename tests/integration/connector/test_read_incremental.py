@@ -105,20 +105,10 @@ def test_records_of_each_stream_arrive_in_cursor_order(world_factory: SandboxFac
         assert stamps == sorted(stamps), stream
 
 
-LAGGING_COUNT_BUG = pytest.mark.xfail(
-    strict=False,
-    reason="known connector bug: a v2 snapshot pass takes two equal /orders/count answers to mean no order "
-    "left its range between them; the strict sandbox's count lags a few requests behind the store, so a pass "
-    "over a changing store can skip an order and still report success (fix: walk v2 by keyset)",
-)
-
-
 @pytest.mark.parametrize("run", range(3))
 def test_a_store_changing_throughout_the_read_loses_nothing_modified_before_the_read_started(
-    world_factory: SandboxFactory, world: str, run: int, request: pytest.FixtureRequest
+    world_factory: SandboxFactory, run: int
 ) -> None:
-    if world == "strict":
-        request.applymarker(LAGGING_COUNT_BUG)
     sb = world_factory(size="small", seed=10 + run, activity=40, latency_ms=5)
     time.sleep(0.5)
     started = math.floor(time.time())
