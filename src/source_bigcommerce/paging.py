@@ -160,7 +160,7 @@ def _in_order(records: list[Record]) -> tuple[list[Record], list[int]]:
     """The records sorted by ``(date_modified, id)``, and each one's second, every date parsed once.
 
     Sorting with :func:`_order_key` and then asking each record its second again parsed every date twice
-    (three times for orders, see ``Engine._orders_batch``); dates were about a seventh of a read's CPU.
+    (three times for orders, see ``Engine._family_batch``); dates were about a seventh of a read's CPU.
     """
     keys = [(to_epoch(record["date_modified"]), record["id"]) for record in records]
     order = sorted(range(len(records)), key=keys.__getitem__)
@@ -721,7 +721,12 @@ class Walker:
         pages_read = [page async for page in self._consistent_pages(params)]
         records = sorted((r for page in pages_read for r in page.records), key=_order_key)
         unique = list({r["id"]: r for r in records}.values())
-        yield Batch(unique, {}, start)
+        children: Children = {}
+        failures: Failures = {}
+        for page in pages_read:
+            children.update(page.children)
+            failures.update(page.failures)
+        yield Batch(unique, children, start, failures)
 
     async def everything(self) -> AsyncGenerator[list[Record], None]:
         """All records of a stream without a cursor (pages, brands, categories), each once.

@@ -1,22 +1,31 @@
 """The streams, as a table of data.
 
 Each stream is one frozen :class:`StreamSpec` row: where it lives, which OAuth scope opens it, its key, its
-cursor and how to ask BigCommerce for a window of it. Adding a stream means adding a row here and a schema
-file in ``schemas/``; nothing else in the connector is specific to one stream, except the order children
-(``order_products`` and ``transactions``), which the engine reads through the orders walk.
+cursor and how to ask BigCommerce for a window of it, and for a child, its parent and how it is fetched
+(:data:`Fetch`). Adding a stream means adding a row here and a schema file in ``schemas/``; the engine reads
+children through their parent's walk (children.py), whatever the parent.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
 import orjson
 
+from source_bigcommerce import embedded
+
 Api = Literal["v2", "v3"]
+Fetch = Literal["bulk", "per_parent", "embedded"]
+"""How a stream's records are fetched:
+
+* ``bulk``: one top-level list (or object) of its own; not a child, even where its records name a parent.
+* ``per_parent``: one list per parent record, at ``path`` with the parent's id in its ``{placeholder}``.
+* ``embedded``: carried in the parent's pages (``include=`` or a field of the parent), see :class:`Embedded`.
+"""
 TieWalk = Literal["min_id", "id_greater", "after_cursor", "pages"]
 """How to read every record of one ``date_modified`` second in id order, when more than a page share it:
 
@@ -46,6 +55,23 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Embedded:
+    """Where an embedded child travels in its parent's records, and how to take it out."""
+
+    params: Mapping[str, str] = field(hash=False)
+    """Query parameters the parent's list is asked with so that its records carry the children."""
+    carried_in: str
+    """The parent's field that carries them; it is given back the shape the parent's list has without
+    ``params`` (a v2 resource link, or no field on v3) before the parent is delivered."""
+    records: Callable[[Mapping[str, Any]], list[dict[str, Any]] | None]
+    """The children of one parent record; None when they cannot be trusted whole (then they are read from
+    the child's per-parent ``path`` if it has one, else the child stream fails)."""
+    complete: Callable[[Mapping[str, Any], list[dict[str, Any]]], bool] | None = None
+    """For the per-parent fallback: whether the parent's own figures say these are all of its children, so
+    that a short page may end the list (order products add up to the order's ``items_total``)."""
+
+
+@dataclass(frozen=True)
 class StreamSpec:
     """One stream: everything the engine, the catalog and the loader need to know about it."""
 
@@ -61,11 +87,20 @@ class StreamSpec:
     window: Window | None = None
     """How to ask for a ``date_modified`` window; set exactly when ``cursor`` is on the stream's own records."""
     parent: str | None = None
-    """Children are read through their parent's walk and follow its cursor (the parent's ``date_modified``):
-    an incremental sync reads the children of changed parents only."""
+    """Children are read through their parent's walk, for each parent record it reads."""
     parent_key: str | None = None
-    """The child's field holding its parent's id: a re-read parent comes with all of its children, so a
-    merged table replaces the parent's earlier children with them (a line item removed from an order goes)."""
+    """The child's field holding its parent's id (added to the record where the API leaves it out): a
+    re-read parent comes with all of its children, so a merged table replaces the parent's earlier children
+    with them (a line item removed from an order goes)."""
+    fetch: Fetch = "bulk"
+    embedded: Embedded | None = None
+    """Set exactly when ``fetch`` is ``embedded``."""
+    follows_parent: bool = True
+    """A change to a child moves its parent's ``date_modified`` (an order's children): the child follows the
+    parent's cursor, and an incremental sync reads the children of changed parents only. False: the child
+    is full refresh, read for every parent on every sync (a channel's listings and site)."""
+    after_id: bool = False
+    """A per-parent v3 list paged by ``after=<last id>`` instead of ``page`` (channel listings)."""
     single: bool = False
     """The endpoint returns one object rather than a list (``/v2/store``)."""
     params: Mapping[str, str] = field(default_factory=dict, hash=False)
@@ -74,7 +109,7 @@ class StreamSpec:
 
     @property
     def incremental(self) -> bool:
-        return self.cursor is not None or self.parent is not None
+        return self.cursor is not None or (self.parent is not None and self.follows_parent)
 
 
 def v3_window(sort: Mapping[str, str], tie_walk: TieWalk) -> Window:
@@ -112,6 +147,8 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_transactions_read_only",
         parent="orders",
         parent_key="order_id",
+        # No bulk endpoint: one request per order; 204 means none (reference/orders.v3.yml).
+        fetch="per_parent",
     ),
     StreamSpec(
         name="pages",
@@ -152,6 +189,10 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_orders_read_only",
         parent="orders",
         parent_key="order_id",
+        fetch="embedded",
+        embedded=Embedded(
+            embedded.CONSIGNMENT_INCLUDE, "consignments", embedded.line_items, embedded.all_line_items
+        ),
     ),
     StreamSpec(
         name="brands",
