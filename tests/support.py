@@ -30,10 +30,10 @@ from source_bigcommerce import catalog, cli, protocol
 from source_bigcommerce.config import parse_config
 from source_bigcommerce.http import DEFAULT_PAUSES, Pauses
 from source_bigcommerce.state import parse_state
-from source_bigcommerce.streams import STREAMS, schema
+from source_bigcommerce.streams import BY_NAME, STREAMS, schema
 
 ALL_STREAMS = tuple(spec.name for spec in STREAMS)
-INCREMENTAL = ("customers", "orders", "transactions", "products", "channels", "order_products")
+INCREMENTAL = tuple(spec.name for spec in STREAMS if spec.incremental)
 LOOPBACK_CERTIFICATE = Path(__file__).parent / "e2e" / "selfsigned-loopback.pem"
 
 
@@ -327,3 +327,13 @@ def expected_record(stream: str, record: dict[str, Any]) -> Any:
 
 def by_id(records: Iterable[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
     return {record["id"]: record for record in records}
+
+
+def key_of(stream: str, record: Mapping[str, Any]) -> Any:
+    """The record's key in its stream (the table's ``StreamSpec.key``): one value, or a tuple of several."""
+    fields = BY_NAME[stream].key
+    return record[fields[0]] if len(fields) == 1 else tuple(record[name] for name in fields)
+
+
+def by_key(stream: str, records: Iterable[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    return {key_of(stream, record): record for record in records}

@@ -7,9 +7,11 @@ of the page, all parents at once (the client's concurrency limit and the rate go
 list is 204 (v2, and transactions on v3, reference/orders.v3.yml); a list longer than a page is followed by
 ``page`` (v3: to ``meta.pagination.total``; v2: to a page shorter than the size served, or the empty page)
 or by ``after=<last id>`` (streams.StreamSpec.after_id). Each page must bring records not read yet, else
-the API ignores the paging parameter and the stream fails. A v2 list has no total: a short page ends it
-unless the parent's own figures say more are due (streams.Embedded.complete); one request per parent is the
-least the API allows.
+the API ignores the paging parameter and the stream fails. A v2 list has no total, and BigCommerce may serve
+fewer records a page than asked: a short page ends it when the parent's own figures say it is all
+(streams.Embedded.complete), or else when it cannot be a page the server cut (:data:`SMALLEST_CUT`, and
+shorter than a page the endpoint has served). Most parents then cost one request, the least the API
+allows.
 
 A parent that disappears between its page and its children's request (404) is skipped with a log line (for
 a per-parent single object, 404 means the parent has none); any other failure fails that child stream only,
@@ -41,6 +43,9 @@ from source_bigcommerce.paging import (
 from source_bigcommerce.streams import StreamSpec
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
+SMALLEST_CUT = 10
+"""The smallest page BigCommerce is known to cut a list to (products with options or modifiers,
+reference/catalog/products_catalog.v3.yml): a shorter page of a v2 per-parent list is its end."""
 
 
 def parent_params(children: list[StreamSpec]) -> dict[str, str]:
@@ -69,6 +74,8 @@ class ParentChildren:
     """Child streams that have failed, and why: every later page reports them failed too."""
     breakers: dict[str, Breaker] = field(default_factory=dict)
     """One per child stream: its requests retry one at a time and give up together (http.Breaker)."""
+    served: dict[str, int] = field(default_factory=dict)
+    """The largest page each v2 child stream has been served: a shorter page was not cut by the server."""
     _pending: dict[str, set[asyncio.Future[list[Record]]]] = field(default_factory=dict)
 
     def _start(self, stream: str, work: Coroutine[Any, Any, list[Record]]) -> asyncio.Future[list[Record]]:
@@ -206,7 +213,13 @@ class ParentChildren:
             seen.update(ids)
             records.extend(batch)
             if spec.api == "v2":
-                done = complete is None or complete(parent, records)
+                if complete is not None:
+                    done = complete(parent, records)
+                else:
+                    # No total on v2: a short page is the end unless it may be a page the server cut, which
+                    # holds as many records as any page of this endpoint (a cut page is the largest it serves).
+                    done = len(batch) < SMALLEST_CUT or len(batch) < self.served.get(spec.name, 0)
+                    self.served[spec.name] = max(self.served.get(spec.name, 0), len(batch))
                 if not batch or (len(batch) < limit and done):
                     break
                 if page == 1 and len(batch) < limit:

@@ -268,10 +268,14 @@ class Engine:
     async def _stream(self, item: Progress, start: int) -> None:
         spec = item.spec
         if spec.single:
-            response = await self._client.get(spec.api, spec.path)
-            if isinstance(response.body, dict):
-                records.normalizer(spec.name)(response.body)
-                await self._deliver(item, [response.body])
+            body = (await self._client.get(spec.api, spec.path)).body
+            objects: list[Record] = (
+                [body] if isinstance(body, dict) else body if isinstance(body, list) else []
+            )
+            normalize = records.normalizer(spec.name)
+            for record in objects:
+                normalize(record)
+            await self._deliver(item, objects)
             return
         walker = self._walker(spec)
         if spec.window is None:

@@ -704,10 +704,11 @@ class Walker:
     # -- streams without a cursor -----------------------------------------------------------------------
 
     async def unsorted(self, lo: int, start: int) -> AsyncGenerator[Batch, None]:
-        """Records modified in ``[lo, start]`` from an endpoint that filters by date but cannot sort by it.
+        """Records whose cursor is in ``[lo, start]`` from an endpoint that filters by it but cannot sort by it.
 
-        /v3/channels is such an endpoint (reference/channels.v3.yml, getChannels); a store has a handful of
-        channels, so the range is read whole, checked against its total, sorted and delivered at once.
+        /v3/channels is such an endpoint (reference/channels.v3.yml, getChannels), and so are order refunds
+        by ``created``; a store has a handful of channels and a sync's window a few pages of refunds, so the
+        range is read whole, checked against its total, sorted and delivered at once.
         """
         window = self._spec.window
         assert window is not None
@@ -719,7 +720,10 @@ class Walker:
             window.max_param: api_param(start, window.time_format),
         }
         pages_read = [page async for page in self._consistent_pages(params)]
-        records = sorted((r for page in pages_read for r in page.records), key=_order_key)
+        cursor = self._spec.cursor or "date_modified"
+        records = sorted(
+            (r for page in pages_read for r in page.records), key=lambda r: (to_epoch(r[cursor]), r["id"])
+        )
         unique = list({r["id"]: r for r in records}.values())
         children: Children = {}
         failures: Failures = {}

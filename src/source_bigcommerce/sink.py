@@ -95,7 +95,8 @@ class LoadSink:
                 Spool(
                     spool,
                     spec.name,
-                    spec.primary_key if merged and spec.incremental else None,
+                    # A key unique within its parent only is not tracked: the merge by parent replaces it.
+                    spec.primary_key if merged and spec.incremental and not spec.key_in_parent else None,
                     refuse_nul=refuse_nul,
                 )
             )

@@ -215,7 +215,8 @@ class _Feed:
         spool: tables.Spool | None = None
         try:
             reader, converter, folder = self._start()
-            key = spec.primary_key if disposition == "merge" else None
+            # A key unique within its parent only is not tracked: the merge by parent replaces it.
+            key = spec.primary_key if disposition == "merge" and not spec.key_in_parent else None
             spool = tables.Spool(folder, spec.name, key)
             queue = self._queues[spec.name]
             covered: dict[str, Any] | None = None

@@ -92,6 +92,9 @@ class StreamSpec:
     """The child's field holding its parent's id (added to the record where the API leaves it out): a
     re-read parent comes with all of its children, so a merged table replaces the parent's earlier children
     with them (a line item removed from an order goes)."""
+    key_in_parent: bool = False
+    """``primary_key`` is unique within its parent only (a coupon code's id, which every order using the
+    code shares): the stream's key is ``(parent_key, primary_key)``."""
     fetch: Fetch = "bulk"
     embedded: Embedded | None = None
     """Set exactly when ``fetch`` is ``embedded``."""
@@ -102,10 +105,18 @@ class StreamSpec:
     after_id: bool = False
     """A per-parent v3 list paged by ``after=<last id>`` instead of ``page`` (channel listings)."""
     single: bool = False
-    """The endpoint returns one object rather than a list (``/v2/store``)."""
+    """One request answers it all: one object (``/v2/store``, a channel's site) or an unpaged array
+    (``/v2/order_statuses``)."""
     params: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Fixed query parameters sent on every list request (``include=body`` for pages, for instance)."""
     page_size: int = 250
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The fields that together identify a record of the stream."""
+        if self.key_in_parent and self.parent_key is not None:
+            return (self.parent_key, self.primary_key)
+        return (self.primary_key,)
 
     @property
     def incremental(self) -> bool:
@@ -206,6 +217,67 @@ STREAMS: tuple[StreamSpec, ...] = (
         path="/catalog/categories",
         scope="store_v2_products_read_only",
         params={"sort": "id"},
+    ),
+    # The orders family beyond orders, order_products and transactions (docs/streams/orders.md).
+    StreamSpec(
+        name="order_refunds",
+        api="v3",
+        path="/orders/payment_actions/refunds",
+        # Any of the orders or transactions scopes opens it (reference/orders.v3.yml, getRefunds).
+        scope="store_v2_orders_read_only",
+        # A refund is never changed or deleted (no PUT or DELETE in reference/orders.v3.yml), so its creation
+        # time is an honest cursor. The list is in id order and takes no sort: a window is read whole.
+        cursor="created",
+        window=Window("created:min", "created:max", "iso_z", {}, "pages"),
+    ),
+    StreamSpec(
+        name="order_shipping_addresses",
+        api="v2",
+        path="/orders",
+        scope="store_v2_orders_read_only",
+        parent="orders",
+        parent_key="order_id",
+        # /v2/orders/{id}/shipping_addresses would cost one request per order; the shipping consignments of
+        # the orders pages are the same addresses (shippingConsignment_Get, reference/orders.v2.oas2.yml).
+        fetch="embedded",
+        embedded=Embedded(embedded.CONSIGNMENT_INCLUDE, "consignments", embedded.shipping_addresses),
+    ),
+    StreamSpec(
+        name="order_shipments",
+        api="v2",
+        path="/orders/{order_id}/shipments",
+        scope="store_v2_orders_read_only",
+        parent="orders",
+        parent_key="order_id",
+        # No include and no bulk list of shipments, coupons or taxes (order_includes, orders.v2.oas2.yml).
+        fetch="per_parent",
+    ),
+    StreamSpec(
+        name="order_coupons",
+        api="v2",
+        path="/orders/{order_id}/coupons",
+        scope="store_v2_orders_read_only",
+        parent="orders",
+        parent_key="order_id",
+        key_in_parent=True,
+        fetch="per_parent",
+    ),
+    StreamSpec(
+        name="order_taxes",
+        api="v2",
+        path="/orders/{order_id}/taxes",
+        scope="store_v2_orders_read_only",
+        parent="orders",
+        parent_key="order_id",
+        fetch="per_parent",
+    ),
+    StreamSpec(
+        name="order_statuses",
+        api="v2",
+        path="/order_statuses",
+        scope="store_v2_orders_read_only",
+        # A bare array of the 15 statuses; the spec gives it no paging parameters.
+        single=True,
     ),
 )
 

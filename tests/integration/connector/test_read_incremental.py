@@ -13,7 +13,7 @@ from bigcommerce_sandbox.app import RunningSandbox
 from source_bigcommerce import dates
 from source_bigcommerce.streams import BY_NAME
 
-from support import ALL_STREAMS, INCREMENTAL, Output, by_id, expected_record, read
+from support import ALL_STREAMS, INCREMENTAL, Output, by_id, expected_record, key_of, read
 
 SandboxFactory = Any
 
@@ -39,26 +39,30 @@ def test_an_incremental_read_returns_exactly_the_changed_records_and_the_childre
         sandbox.mutate("channels", update=1),
         sandbox.mutate("order_products", update=2),
         sandbox.mutate("transactions", update=2, create=1),
+        sandbox.mutate("order_refunds", create=2),
+        sandbox.mutate("order_shipments", update=1, create=1, delete=1),
+        sandbox.mutate("order_coupons", update=1, create=1, delete=1),
+        sandbox.mutate("order_taxes", update=1, create=1, delete=1),
     ]
     second = read(sandbox.config, state=first.final_state())
     assert second.exit_code == 0, second.errors
 
-    expected = {
-        "customers": changed_ids(results, "customers", ("updated", "created")),
-        "products": changed_ids(results, "products", ("updated", "created")),
-        "channels": changed_ids(results, "channels", ("updated", "created")),
-        "orders": changed_ids(results, "orders", ("updated", "created", "deleted")),
-    }
-    orders = expected["orders"]
-    expected["order_products"] = {
-        r["id"] for r in sandbox.export("order_products") if r["order_id"] in orders
-    }
-    expected["transactions"] = {
-        r["id"] for r in sandbox.export("transactions") if int(r["order_id"]) in orders
-    }
-    assert expected["transactions"], "the changed orders should have transactions"
+    expected: dict[str, set[Any]] = {}
     for stream in INCREMENTAL:
-        got = second.ids(stream)
+        spec = BY_NAME[stream]
+        if spec.parent is None:
+            expected[stream] = changed_ids(results, stream, ("updated", "created", "deleted"))
+    orders = expected["orders"]
+    for stream in INCREMENTAL:
+        spec = BY_NAME[stream]
+        if spec.parent == "orders":
+            assert spec.parent_key is not None
+            records = sandbox.export(stream)
+            expected[stream] = {key_of(stream, r) for r in records if int(r[spec.parent_key]) in orders}
+    assert expected["transactions"], "the changed orders should have transactions"
+    assert expected["order_refunds"], "refunds were created"
+    for stream in INCREMENTAL:
+        got = [key_of(stream, record) for record in second.records[stream]]
         assert len(got) == len(set(got)), f"{stream} delivered a record twice"
         assert set(got) == expected[stream], stream
     # The new versions, not the old ones.
@@ -66,8 +70,8 @@ def test_an_incremental_read_returns_exactly_the_changed_records_and_the_childre
     for record in second.records["customers"]:
         assert record == expected_record("customers", export[record["id"]])
     # Full-refresh streams are read whole every time.
-    for stream in ("pages", "brands", "categories", "store"):
-        assert len(second.records[stream]) == len(first.records[stream])
+    for stream in set(ALL_STREAMS) - set(INCREMENTAL):
+        assert len(second.records[stream]) == len(first.records[stream]), stream
 
 
 def test_the_children_of_an_incremental_read_cost_requests_for_changed_orders_only(
