@@ -167,7 +167,8 @@ SKIPPED = tuple(
 )
 SCOPES_CHECKED = (
     "Connected, but the API account lacks the scopes store_v2_content_read_only, "
-    "store_channel_settings_read_only: the streams pages, channels will be skipped unless they are granted."
+    "store_channel_settings_read_only: the streams pages, channels, channel_listings, sites will be skipped "
+    "unless they are granted."
 )
 UNREACHABLE = (
     "Cannot connect to 127.0.0.1:… (Connection refused) after … attempts: check api_url and that this machine "

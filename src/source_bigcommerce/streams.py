@@ -279,6 +279,32 @@ STREAMS: tuple[StreamSpec, ...] = (
         # A bare array of the 15 statuses; the spec gives it no paging parameters.
         single=True,
     ),
+    # Children of channels: their changes do not move the channel, so they are read for every channel.
+    StreamSpec(
+        name="channel_listings",
+        api="v3",
+        path="/channels/{channel_id}/listings",
+        scope="store_channel_listings_read_only",
+        primary_key="listing_id",
+        parent="channels",
+        parent_key="channel_id",
+        fetch="per_parent",
+        follows_parent=False,
+        # Paged by `after`, the last listing id, not by `page` (reference/channels.v3.yml, getChannelListings).
+        after_id=True,
+    ),
+    StreamSpec(
+        name="sites",
+        api="v3",
+        # The alias of GET /v3/sites?channel_id=N (reference/channels.v3.yml); /v3/sites is not vendored.
+        path="/channels/{channel_id}/site",
+        scope="store_sites_read_only",
+        parent="channels",
+        parent_key="channel_id",
+        fetch="per_parent",
+        follows_parent=False,
+        single=True,
+    ),
 )
 
 BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}

@@ -40,8 +40,8 @@ def test_each_discovered_stream_matches_its_row_and_schema(spec: Any) -> None:
     stream = next(stream for stream in discover()["streams"] if stream["name"] == spec.name)
     assert stream["json_schema"] == schema(spec.name)
     Draft7Validator.check_schema(stream["json_schema"])
-    assert stream["source_defined_primary_key"] == [[spec.primary_key]]
-    assert spec.primary_key in stream["json_schema"]["properties"]
+    assert stream["source_defined_primary_key"] == [[field] for field in spec.key]
+    assert all(field in stream["json_schema"]["properties"] for field in spec.key)
     if spec.incremental:
         assert stream["supported_sync_modes"] == ["full_refresh", "incremental"]
         assert stream["source_defined_cursor"] is True
@@ -50,6 +50,11 @@ def test_each_discovered_stream_matches_its_row_and_schema(spec: Any) -> None:
         assert stream["supported_sync_modes"] == ["full_refresh"]
         assert "source_defined_cursor" not in stream
         assert stream["is_resumable"] is False
+
+
+def test_a_coupon_is_keyed_by_its_order_and_its_id_which_orders_sharing_the_code_share() -> None:
+    coupons = next(stream for stream in discover()["streams"] if stream["name"] == "order_coupons")
+    assert coupons["source_defined_primary_key"] == [["order_id"], ["id"]]
 
 
 def test_dated_streams_default_to_their_date_modified_cursor() -> None:
