@@ -34,6 +34,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+SERVED = (
+    "customers", "orders", "transactions", "pages", "products", "channels", "store", "order_products", "brands",
+    "categories",
+)  # fmt: skip
+"""The streams this server answers: the first ten; the faithful sandbox serves the others."""
 STORE_HASH = "hostile"
 TOKEN = "tok-hostile-5Jq8Rw2Zx"
 V3_DATED = ("customers", "products", "channels")
