@@ -4,9 +4,10 @@ The engine pins the sync's start ``T`` first, on BigCommerce's own clock (the ``
 never later than ours), so that the incremental guarantee holds against the server's timestamps: every
 record last modified at or before ``T`` is delivered, and no saved cursor passes ``T``: a saved cursor
 already after ``T`` fails its stream instead of skipping what lies between, and a ``Date`` more than a day
-from our clock is logged. Then each stream runs as its own task; orders and their children share one walk
-(children follow their parent: an incremental sync reads the children of changed orders only), which ends
-with the archived orders the walk could not see (:meth:`Engine._archived`). A stream that fails reports its
+from our clock is logged. Then each stream runs as its own task, except that a parent and its selected
+children share one walk (children.py; a child that follows its parent is read for the changed parents only
+in an incremental sync); the orders' walk ends with the archived orders it could not see
+(:meth:`Engine._archived`). A stream that fails reports its
 error and stops where its state last stood; the others finish.
 
 Everything the engine produces goes to a :class:`Sink`: the Airbyte protocol writer for ``read``, the dlt
