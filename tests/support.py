@@ -34,6 +34,14 @@ from source_bigcommerce.streams import BY_NAME, STREAMS, schema
 
 ALL_STREAMS = tuple(spec.name for spec in STREAMS)
 INCREMENTAL = tuple(spec.name for spec in STREAMS if spec.incremental)
+BEYOND_TINY = tuple(
+    spec.name
+    for spec in STREAMS
+    if not (spec.parent == "orders" and spec.fetch == "per_parent" and spec.name != "transactions")
+)
+"""The streams read by tests of stores of hundreds of orders or more: every stream but the per-order children
+besides transactions, which cost one request per order each and are read the way transactions are; the tests
+of tiny stores read them all."""
 LOOPBACK_CERTIFICATE = Path(__file__).parent / "e2e" / "selfsigned-loopback.pem"
 
 
