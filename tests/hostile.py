@@ -38,7 +38,8 @@ SERVED = (
     "customers", "orders", "transactions", "pages", "products", "channels", "store", "order_products", "brands",
     "categories",
 )  # fmt: skip
-"""The streams this server answers: the first ten; the faithful sandbox serves the others."""
+"""The streams this server answers: the first ten, whose misreadings it was built to provoke; the faithful
+(and the strict) sandbox serves the others."""
 STORE_HASH = "hostile"
 TOKEN = "tok-hostile-5Jq8Rw2Zx"
 V3_DATED = ("customers", "products", "channels")

@@ -29,12 +29,13 @@ import pytest
 from source_bigcommerce.cli import CHUNK_ROWS, CHUNK_SECONDS, select_streams
 from source_bigcommerce.columns import column_hints
 from source_bigcommerce.config import parse_config
+from source_bigcommerce.deletes import Policy
 from source_bigcommerce.destination import Target
 from source_bigcommerce.pipeline import HOLD_ENV
 from source_bigcommerce.report import Summary
 from source_bigcommerce.sink import Chunking
 from source_bigcommerce.streams import BY_NAME
-from source_bigcommerce.sync import sync
+from source_bigcommerce.sync import DEFAULT_POLICY, sync
 from source_bigcommerce.tables import Rows, Spool
 
 from support import canonical_time, expected_record
@@ -67,12 +68,13 @@ def run_sync(
     streams: str | None = None,
     *,
     live: bool = False,
+    policy: Policy = DEFAULT_POLICY,
     **options: Any,
 ) -> Summary:
     """The sync in this process (the sandbox serves from its own thread), plain progress lines by default."""
     options = {"chunk_rows": CHUNK_ROWS, "chunk_seconds": CHUNK_SECONDS, **options}
     chunking = Chunking(streams=select_streams(streams), **options)
-    return asyncio.run(sync(parse_config(dict(config)), target, chunking, live=live))
+    return asyncio.run(sync(parse_config(dict(config)), target, chunking, live=live, policy=policy))
 
 
 def spooled(*records: dict[str, Any], stream: str = "customers") -> Rows:
@@ -188,20 +190,29 @@ def _api_value(value: Any, kind: str | None) -> Any:
 
 
 def assert_table_equals_export(rows: list[dict[str, Any]], export: list[dict[str, Any]], stream: str) -> None:
-    """Same primary keys, each once, and every field of every record equal after the normalisations."""
-    fields = BY_NAME[stream].key
+    """Same primary keys, each once, and every field of every record equal after the normalisations.
+
+    A key nested in an object (``identity.variant_id``) is read from that object's JSON column."""
+    paths = BY_NAME[stream].key
     hints = column_hints(stream)
 
-    def key(record: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(record[name] for name in fields)
+    def key_of(record: Mapping[str, Any], row: bool = False) -> Any:
+        values = []
+        for first, *rest in paths:
+            value = _db_value(record[first], hints[first]["data_type"]) if rest and row else record[first]
+            for name in rest:
+                value = value[name]
+            values.append(value)
+        return values[0] if len(values) == 1 else tuple(values)
 
-    ids = [key(row) for row in rows]
+    ids = [key_of(row, row=True) for row in rows]
     assert len(ids) == len(set(ids)), f"{stream}: duplicate primary keys in the table"
-    assert sorted(ids, key=str) == sorted((key(record) for record in export), key=str), stream
-    by_key = {key(row): row for row in rows}
+    assert sorted(ids, key=str) == sorted((key_of(record) for record in export), key=str), stream
+    by_key = dict(zip(ids, rows, strict=True))
     for record in export:
         expected = expected_record(stream, record)
-        row = by_key[key(record)]
+        key = key_of(record)
+        row = by_key[key]
         for name, value in expected.items():
             kind = hints.get(name, {}).get("data_type")
             if name not in row:
@@ -212,7 +223,7 @@ def assert_table_equals_export(rows: list[dict[str, Any]], export: list[dict[str
                 continue
             got = _db_value(row[name], kind)
             want = _api_value(value, kind)
-            assert got == want, f"{stream} {key(record)} {name}: {got!r} != {want!r}"
+            assert got == want, f"{stream} {key} {name}: {got!r} != {want!r}"
 
 
 def assert_declared_types(found: Mapping[str, str], stream: str, types: Mapping[str, str]) -> None:

@@ -43,13 +43,15 @@ import sys
 import threading
 import traceback
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from source_bigcommerce import tables
+from source_bigcommerce.deletes import Deletes, Tables
 from source_bigcommerce.destination import DestinationError, Target, describe, dlt_destination, open_duckdb
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.source import SOURCE, Disposition, stream_resource
@@ -60,6 +62,7 @@ HOLD_ENV = "SOURCE_BIGCOMMERCE_TEST_HOLD"
 on stderr once chunk N reaches that phase and then wait forever, so a test can ``kill -9`` the sync at an
 exact point of a commit. Never set it otherwise."""
 HOLD_PHASES = ("extracted", "normalized", "loaded")
+T = TypeVar("T")
 
 _DLT_SETTINGS = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",
@@ -121,10 +124,13 @@ class Loader:
         self._fresh: set[str] = set()
         """Tables that held no row when this sync started (see the module docstring)."""
         self._chunk = 0
+        self._repeated = False
         self._commit: str | None = None
         """The last chunk committed (or extracted, in this run): the next chunk's package continues it."""
         self.resumed = False
         """True when a package a killed sync left behind was loaded first."""
+        self.load_ids: list[str] = []
+        """The loads of this sync's chunks (``_dlt_load_id``), which tell the rows this sync wrote."""
         configure_dlt(debug=debug)
 
     def spool(self) -> Path:
@@ -182,7 +188,11 @@ class Loader:
             return {name: dict(value) for name, value in saved.items() if isinstance(value, Mapping)}
 
     def extract(self, parts: list[Part]) -> dict[str, int]:
-        """Write a chunk into a load package on disk, its state included; rows per stream after de-duplication."""
+        """Write a chunk into a load package on disk, its state included; rows per stream after de-duplication.
+
+        Each part is converted while dlt extracts it (:meth:`_rows`), so only one stream's Arrow table is in
+        memory at a time, not the whole chunk's.
+        """
         with self._errors():
             import dlt
 
@@ -193,13 +203,12 @@ class Loader:
             loaded: dict[str, int] = {}
             resources = []
             for part in parts:
-                data, inferred, file_format, rows = self._convert(part)
-                loaded[part.spec.name] = rows
+                inferred, file_format = self._hints(part)
                 resources.append(
                     stream_resource(
                         part.spec,
-                        self._disposition(part, data),
-                        data,
+                        self._disposition(part),
+                        self._rows(part, loaded),
                         part.state,
                         inferred=inferred,
                         file_format=file_format,
@@ -218,32 +227,86 @@ class Loader:
             self._hold("extracted")
             return loaded
 
-    def _convert(self, part: Part) -> tuple[Any, dict[str, dict[str, Any]], str | None, int]:
-        """The part's rows for dlt: a typed Arrow table, or dicts when a value does not fit its column."""
+    def _hints(self, part: Part) -> tuple[dict[str, dict[str, Any]], str | None]:
+        """The hints of the part's undeclared columns and its load file format: those of its Arrow table, unless
+        its records are known not to fit one (then they go as dicts, which dlt types itself)."""
         name = part.spec.name
+        extra = tables.undeclared_kinds(part.rows, self._column_types(name))
+        if part.rows.misfit or extra is None:
+            return {}, self._target.dicts_format()
+        inferred = tables.hints(extra, self._column_types(name))
+        if self._target.file_format() == "csv":
+            # The CSV file dlt imports as it is carries dlt's load id, which dlt adds to the table only
+            # when it writes a file itself.
+            from dlt.common.schema.utils import dlt_load_id_column
+
+            inferred[tables.DLT_LOAD_ID] = dict(dlt_load_id_column())
+        return inferred, self._target.file_format()
+
+    def _rows(self, part: Part, loaded: dict[str, int]) -> Iterator[Any]:
+        """The part's rows for dlt, converted as dlt takes them: a typed Arrow table, or dicts when a value
+        does not fit its column (with their file format); their number goes into ``loaded``."""
+        import dlt
+
+        name = part.spec.name
+        loaded[name] = 0
         if not part.rows.rows:
-            return None, {}, None, 0
+            return
+        if self._target.file_format() == "csv":
+            path = part.rows.files[0].with_suffix(".csv")
+            load_id = dlt.current.load_package_state()["load_id"]
+            count = tables.to_csv(
+                self._duckdb, name, part.rows, path, known=self._column_types(name), load_id=load_id
+            )
+            if count is not None:
+                part.rows.files.append(path)  # removed with the JSON files once extracted
+                loaded[name] = count
+                yield dlt.mark.with_file_import(str(path), "csv", count)
+                return
         converted = tables.to_arrow(self._duckdb, name, part.rows, known=self._column_types(name))
         if converted is not None:
-            table, inferred = converted
-            return table, inferred, self._target.file_format(), table.num_rows
+            loaded[name] = converted[0].num_rows
+            yield converted[0]
+            return
         records = tables.to_records(name, part.rows)
-        return records, {}, self._target.dicts_format(), len(records)
+        loaded[name] = len(records)
+        yield dlt.mark.with_hints(
+            records, dlt.mark.make_hints(file_format=cast(Any, self._target.dicts_format()))
+        )
 
-    def _disposition(self, part: Part, data: Any) -> Disposition:
+    def _disposition(self, part: Part) -> Disposition:
         """``append`` for a merged part of a table that holds only this sync's rows, none with its keys; else
         the part's own (see the module docstring)."""
         name = part.spec.name
         if part.disposition == "replace":
             self._fresh.add(name)  # from this load on, the table holds only this sync's rows
-        if part.disposition != "merge" or name not in self._fresh or data is None:
+        if part.disposition != "merge" or name not in self._fresh or not part.rows.rows:
             return part.disposition
         import pyarrow as pa
 
-        key = part.spec.parent_key or part.spec.primary_key
-        keys = data.column(key) if isinstance(data, pa.Table) else pa.array([row.get(key) for row in data])
+        rows, spec = part.rows, part.spec
+        if spec.parent_key is not None:
+            keys = rows.parents if rows.parent_key == spec.parent_key else None
+        else:
+            keys = rows.keys if rows.key == spec.primary_key else None
+        chunk_keys = None
+        if keys is not None:
+            with suppress(pa.ArrowInvalid, pa.ArrowTypeError):
+                chunk_keys = pa.table({"k": pa.array(list(keys))})
+        if chunk_keys is None or not self._note_keys(name, chunk_keys):
+            # Keys the spool did not track, of mixed types, or of another type than an earlier chunk's: merging
+            # is always right, and from now on the table is told apart by no keys.
+            self._fresh.discard(name)
+            return "merge"
+        return "merge" if self._repeated else "append"
+
+    def _note_keys(self, name: str, chunk_keys: Any) -> bool:
+        """Whether an earlier chunk delivered any of ``chunk_keys`` (in ``_repeated``); False when DuckDB
+        cannot compare them with the earlier ones."""
+        import duckdb
+
         seen = f'"seen_{name}"'
-        self._duckdb.register("chunk_keys", pa.table({"k": keys}))
+        self._duckdb.register("chunk_keys", chunk_keys)
         try:
             self._duckdb.execute(
                 f"CREATE TABLE IF NOT EXISTS {seen} AS SELECT k FROM chunk_keys LIMIT 0"
@@ -252,9 +315,12 @@ class Loader:
                 f"SELECT count(*) FROM chunk_keys WHERE k IN (SELECT k FROM {seen})"
             ).fetchall()
             self._duckdb.execute(f"INSERT INTO {seen} SELECT k FROM chunk_keys").fetchall()
+        except duckdb.Error:
+            return False
         finally:
             self._duckdb.unregister("chunk_keys")
-        return "merge" if repeated else "append"
+        self._repeated = bool(repeated)
+        return True
 
     def _empty_tables(self) -> set[str]:
         """The stream tables that are missing in the destination or hold no row, asked of the destination
@@ -291,7 +357,8 @@ class Loader:
             self._pipeline.normalize()
             self._hold("normalized")
             self._hold_destination()
-            self._pipeline.load()
+            info = self._pipeline.load()
+            self.load_ids.extend(info.loads_ids)
             self._hold("loaded")
 
     def release(self) -> None:
@@ -308,6 +375,11 @@ class Loader:
             self._held = open_duckdb(self._target)
             if self._held is not None:
                 self._pipeline.destination = dlt_destination(self._target, self._held)
+
+    def with_tables(self, mode: Deletes, now: datetime, work: Callable[[Tables], T]) -> T:
+        """``work`` with the destination's tables, for the deletes (:mod:`source_bigcommerce.deletes`)."""
+        with self._errors(), self._pipeline.sql_client() as client:
+            return work(Tables(client, mode, now))
 
     def counts(self, names: list[str]) -> dict[str, int]:
         """Rows per table in the destination; tables it cannot count are left out."""

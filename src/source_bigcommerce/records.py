@@ -25,13 +25,14 @@ when each also carries an expanded shipping consignment with five line items (th
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from source_bigcommerce.dates import to_date, to_rfc3339
 from source_bigcommerce.errors import ConnectorError
-from source_bigcommerce.streams import BY_NAME, schema
+from source_bigcommerce.streams import BY_NAME, field_at, schema
 
 Normalizer = Callable[[dict[str, Any]], None]
 
@@ -115,12 +116,20 @@ def normalizer(stream_name: str) -> Normalizer:
     deep = tuple((name, plan) for name, plan in root.fields if plan.nested)
     spec = BY_NAME[stream_name]
     key = spec.primary_key
-    key_type: type = int if "integer" in schema(stream_name)["properties"][key]["type"] else str
+    # The record's own key: a child's parent key may be added to it only after it is normalised.
+    own = spec.key[-1]
+    key_node: Mapping[str, Any] = schema(stream_name)
+    for name in own:
+        key_node = key_node["properties"][name]
+    key_type: type = int if "integer" in key_node["type"] else str
+    key_value: Callable[[Mapping[str, Any]], Any] = (
+        operator.methodcaller("get", own[0]) if len(own) == 1 else functools.partial(field_at, path=own)
+    )
     cursor = spec.cursor if spec.window is not None else None
 
     def normalize(record: dict[str, Any]) -> None:
-        if record.__class__ is not dict or record.get(key).__class__ is not key_type:
-            raise _bad(stream_name, record, key, key_type)
+        if record.__class__ is not dict or key_value(record).__class__ is not key_type:
+            raise _bad(stream_name, record, key, key_value, key_type)
         name = ""
         try:
             for name, convert in flat:
@@ -133,30 +142,33 @@ def normalizer(stream_name: str) -> Normalizer:
                     _walk(value, plan)
         except ValueError as exc:
             raise UnreadableDate(
-                f"{stream_name} record {record.get('id')!r}: field {name!r} holds a date that cannot be read "
+                f"{stream_name} record {key_value(record)!r}: field {name!r} holds a date that cannot be read "
                 f"({exc})."
             ) from None
         if cursor is not None and record.get(cursor).__class__ is not str:
             raise BadRecord(
-                f"{stream_name}: record {record[key]!r} came without its {cursor}, by which the stream is "
+                f"{stream_name}: record {key_value(record)!r} came without its {cursor}, by which the stream is "
                 "read in order; the stream stops before it."
             )
 
     return normalize
 
 
-def _bad(stream: str, record: Any, key: str, key_type: type) -> BadRecord:
+def _bad(
+    stream: str, record: Any, key: str, key_value: Callable[[dict[str, Any]], Any], key_type: type
+) -> BadRecord:
     if not isinstance(record, dict):
         return BadRecord(
             f"{stream}: a record is a JSON {type(record).__name__}, not an object; the stream stops before it."
         )
-    if record.get(key) is None:
+    value = key_value(record)
+    if value is None:
         return BadRecord(
             f"{stream}: a record came without its {key}, which tells records apart; the stream stops before it."
         )
     wanted = "an integer" if key_type is int else "a string"
     return BadRecord(
-        f"{stream}: a record has the {key} {repr(record[key])[:40]}, not {wanted}; the stream stops before it."
+        f"{stream}: a record has the {key} {repr(value)[:40]}, not {wanted}; the stream stops before it."
     )
 
 

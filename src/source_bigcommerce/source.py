@@ -110,11 +110,13 @@ def stream_resource(
     file_format: str | None = None,
     commit: dict[str, Any] | None = None,
 ) -> DltResource:
-    """A resource that yields ``data`` (an Arrow table, a list of records, or None), then records the state
-    that covers it (and ``commit``, the chunk's place in the sync's chain) in the source state."""
+    """A resource that yields ``data`` (an Arrow table, a list of records, an iterator of those, or None), then
+    records the state that covers it (and ``commit``, the chunk's place in the sync's chain) in the source state."""
 
     def rows_then_state() -> Iterator[Any]:
-        if data is not None:
+        if isinstance(data, Iterator):
+            yield from data
+        elif data is not None:
             yield data
         # Set during extraction, so dlt writes it into this package next to the rows.
         source_state = dlt.current.source_state()
@@ -215,8 +217,9 @@ class _Feed:
         spool: tables.Spool | None = None
         try:
             reader, converter, folder = self._start()
-            # A key unique within its parent only is not tracked: the merge by parent replaces it.
-            key = spec.primary_key if disposition == "merge" and not spec.key_in_parent else None
+            # A key unique within its parent only is not tracked (the merge by parent replaces it), nor a nested
+            # one (the stream is replaced whole).
+            key = spec.key_column if disposition == "merge" else None
             spool = tables.Spool(folder, spec.name, key)
             queue = self._queues[spec.name]
             covered: dict[str, Any] | None = None

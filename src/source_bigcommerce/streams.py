@@ -82,6 +82,8 @@ class StreamSpec:
     scope: str
     """The read-only OAuth scope that opens the endpoint (the modify scope includes it)."""
     primary_key: str = "id"
+    """The field that tells records apart; a dotted path names one inside an object (``identity.variant_id``:
+    an inventory item has no id of its own, reference/inventory.v3.yml)."""
     cursor: str | None = None
     """The record field an incremental sync follows; ``None`` for children and full-refresh-only streams."""
     window: Window | None = None
@@ -110,21 +112,58 @@ class StreamSpec:
     params: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Fixed query parameters sent on every list request (``include=body`` for pages, for instance)."""
     page_size: int = 250
+    id_params: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """Query parameters that cut a list down to its ids, for the reconciliation's listing of what exists
+    (``include_fields=id`` where the endpoint takes it); none where it takes no such parameter."""
+    id_floor: str | None = None
+    """A v2 list without a window whose records come in id order and that filters ``id >= N`` by this
+    parameter (``min_id``): it is read by that id keyset, which a record deleted mid-read cannot shift,
+    rather than by page numbers."""
 
     @property
-    def key(self) -> tuple[str, ...]:
-        """The fields that together identify a record of the stream."""
+    def key(self) -> tuple[tuple[str, ...], ...]:
+        """The field paths that together identify a record of the stream, its own (``primary_key``) last:
+        ``(("id",),)``, a nested one ``(("identity", "variant_id"),)``, or with its parent's
+        ``(("order_id",), ("id",))``."""
+        own = tuple(self.primary_key.split("."))
         if self.key_in_parent and self.parent_key is not None:
-            return (self.parent_key, self.primary_key)
-        return (self.primary_key,)
+            return ((self.parent_key,), own)
+        return (own,)
+
+    @property
+    def key_column(self) -> str | None:
+        """The one top-level field that identifies a record, which a table can merge and deduplicate on; None
+        for a key within the parent (two fields) or a nested one."""
+        return self.primary_key if self.key == ((self.primary_key,),) else None
 
     @property
     def incremental(self) -> bool:
         return self.cursor is not None or (self.parent is not None and self.follows_parent)
 
 
+def key_of(spec: StreamSpec) -> Callable[[Mapping[str, Any]], Any]:
+    """What reads a record's key (:attr:`StreamSpec.key`): one value, or a tuple of several; None where a path
+    is missing."""
+    column, paths = spec.key_column, spec.key
+    if column is not None:
+        return lambda record: record.get(column)
+    if len(paths) == 1:
+        [path] = paths
+        return lambda record: field_at(record, path)
+    return lambda record: tuple(field_at(record, path) for path in paths)
+
+
+def field_at(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at ``path`` down the record's objects; None where the path is missing."""
+    found: Any = record
+    for name in path:
+        found = found.get(name) if isinstance(found, dict) else None
+    return found
+
+
 def v3_window(sort: Mapping[str, str], tie_walk: TieWalk) -> Window:
-    """The v3 ``date_modified:min``/``:max`` filters, shared by customers, products and channels."""
+    """The v3 ``date_modified:min``/``:max`` filters, shared by customers, products, channels and the customer
+    lists (customer groups included: a v2 list with v3-style filters, reference/customers.v2.yml)."""
     return Window("date_modified:min", "date_modified:max", "iso_z", sort, tie_walk)
 
 
@@ -176,6 +215,8 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_products_read_only",
         cursor="date_modified",
         window=v3_window({"sort": "date_modified", "direction": "asc"}, "id_greater"),
+        # "The ID and the specified fields will be returned" (reference/catalog/products_catalog.v3.yml).
+        id_params={"include_fields": "id"},
     ),
     StreamSpec(
         name="channels",
@@ -304,6 +345,87 @@ STREAMS: tuple[StreamSpec, ...] = (
         fetch="per_parent",
         follows_parent=False,
         single=True,
+    ),
+    # Issue 15, customers, marketing and store settings (docs/streams/store.md). The customer lists filter by
+    # date_modified but cannot sort by it: each window is read whole and read again if it moves.
+    StreamSpec(
+        name="customer_groups",
+        api="v2",
+        path="/customer_groups",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="customer_attributes",
+        api="v3",
+        path="/customers/attributes",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="customer_attribute_values",
+        api="v3",
+        path="/customers/attribute-values",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="subscribers",
+        api="v3",
+        path="/customers/subscribers",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="customer_addresses",
+        api="v3",
+        path="/customers/addresses",
+        scope="store_v2_customers_read_only",
+    ),
+    StreamSpec(
+        name="coupons",
+        api="v2",
+        path="/coupons",
+        scope="store_v2_marketing_read_only",
+        # In id order; the spec recommends min_id paging "for better performance" (reference/marketing.v2.yml).
+        id_floor="min_id",
+    ),
+    StreamSpec(
+        name="gift_certificates",
+        api="v2",
+        path="/gift_certificates",
+        scope="store_v2_marketing_read_only",
+        params={"sort": "id", "direction": "asc"},
+        id_floor="min_id",
+    ),
+    StreamSpec(
+        name="promotions",
+        api="v3",
+        path="/promotions",
+        scope="store_v2_marketing_read_only",
+    ),
+    StreamSpec(
+        name="currencies",
+        api="v2",
+        path="/currencies",
+        scope="store_v2_information_read_only",
+    ),
+    StreamSpec(
+        name="inventory_locations",
+        api="v3",
+        path="/inventory/locations",
+        scope="store_locations_read_only",
+    ),
+    StreamSpec(
+        name="inventory_items",
+        api="v3",
+        path="/inventory/items",
+        scope="store_inventory_read_only",
+        primary_key="identity.variant_id",
     ),
 )
 

@@ -43,7 +43,7 @@ def test_spec_prints_one_spec_message_with_airbytes_keys() -> None:
     assert spec["properties"]["access_token"]["airbyte_secret"] is True
 
 
-def test_discover_lists_the_ten_streams_without_any_network_call(tmp_path: Path) -> None:
+def test_discover_lists_every_stream_without_any_network_call(tmp_path: Path) -> None:
     # Port 9 on loopback has no listener: any request would fail, so success proves none was made.
     config = {
         "store_hash": "x",
@@ -64,8 +64,10 @@ def test_discover_lists_the_ten_streams_without_any_network_call(tmp_path: Path)
     for name in ("order_products", "transactions"):
         assert "incremental" in streams[name]["supported_sync_modes"]
     assert all(
-        s["source_defined_primary_key"] == [[field] for field in BY_NAME[n].key] for n, s in streams.items()
+        s["source_defined_primary_key"] == [list(path) for path in BY_NAME[n].key] for n, s in streams.items()
     )
+    assert streams["inventory_items"]["source_defined_primary_key"] == [["identity", "variant_id"]]
+    assert streams["order_coupons"]["source_defined_primary_key"] == [["order_id"], ["id"]]
 
 
 def test_check_succeeds_against_a_store_with_every_scope(sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -93,6 +95,9 @@ def test_check_names_the_streams_whose_scope_is_missing(
     ]
     assert "order_products" not in lacking
     assert named == lacking
+    assert {"channels", "customers", "pages", "store", "transactions", "coupons", "inventory_items"} <= set(
+        named
+    )
 
 
 def test_check_fails_with_one_sentence_for_a_bad_token(sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -107,9 +112,9 @@ def test_check_fails_with_one_sentence_for_a_bad_token(sandbox: RunningSandbox, 
 
 
 def test_read_writes_only_protocol_messages_and_a_state_per_stream(
-    sandbox: RunningSandbox, tmp_path: Path
+    world_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    config = write_json(tmp_path / "config.json", sandbox.config)
+    config = write_json(tmp_path / "config.json", world_sandbox.config)
     catalog = write_json(tmp_path / "catalog.json", configured_catalog())
     done = run_cli("read", "--config", str(config), "--catalog", str(catalog))
     assert done.returncode == 0, done.stderr
@@ -124,7 +129,9 @@ def test_read_writes_only_protocol_messages_and_a_state_per_stream(
     again = run_cli("read", "--config", str(config), "--catalog", str(catalog), "--state", str(state))
     assert again.returncode == 0, again.stderr
     streams_again = {m["record"]["stream"] for m in messages(again.stdout) if m["type"] == "RECORD"}
-    assert streams_again == {spec.name for spec in STREAMS if not spec.incremental}, "only full refresh"
+    # The full-refresh streams are read whole again; the incremental ones found nothing new.
+    assert streams_again == {spec.name for spec in STREAMS if not spec.incremental}
+    assert {"pages", "store", "brands", "categories", "coupons"} <= streams_again
 
 
 @pytest.mark.parametrize(

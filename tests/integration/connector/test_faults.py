@@ -265,8 +265,21 @@ PERSISTENT = [
     ),
     pytest.param("reset n=1+ /v3/catalog/products", ("products",), "reset mid-body", {}, id="reset"),
     pytest.param("truncate n=1+ /v2/store", ("store",), "cut short", {}, id="truncate"),
-    # customers is also where the read asks for BigCommerce's clock first: it must ask elsewhere.
-    pytest.param("badjson n=1+ /v3/customers", ("customers",), "not valid JSON", {}, id="badjson"),
+    # customers is also where the read asks for BigCommerce's clock first: it must ask elsewhere. The path
+    # covers everything below it, the customer lists of the store family too.
+    pytest.param(
+        "badjson n=1+ /v3/customers",
+        (
+            "customers",
+            "customer_attributes",
+            "customer_attribute_values",
+            "subscribers",
+            "customer_addresses",
+        ),
+        "not valid JSON",
+        {},
+        id="badjson",
+    ),
     pytest.param(
         "slow:1500 n=1+ /v3/catalog/brands",
         ("brands",),
