@@ -9,6 +9,7 @@ import pytest
 
 from bigcommerce_sandbox.registry import REGISTRY, Resource
 from source_bigcommerce.cli import probes
+from source_bigcommerce.deletes import listed, read_whole
 from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec, schema
 
 RESOURCES = {resource.name: resource for resource in REGISTRY if resource.exported}
@@ -73,3 +74,14 @@ def test_check_probes_each_scope_of_the_table_once_on_a_path_of_a_stream_that_ne
         assert made_up == all("{" in spec.path for spec in streams), (
             "a top-level list is probed where one exists"
         )
+
+
+@pytest.mark.parametrize(
+    "spec", [spec for spec in STREAMS if spec.parent is not None], ids=lambda spec: spec.name
+)
+def test_a_child_follows_its_parents_deletes_by_its_parent_key_or_is_read_whole(spec: StreamSpec) -> None:
+    # deletes.Tables.drop marks a deleted or archived parent's children by parent_key; a child read for every
+    # parent on every sync is merged whole as well, so the children of a parent no longer walked are marked.
+    assert spec.parent_key is not None
+    assert read_whole(spec) == (not spec.follows_parent)
+    assert not listed(spec)
