@@ -193,16 +193,19 @@ def assert_table_equals_export(rows: list[dict[str, Any]], export: list[dict[str
     """Same primary keys, each once, and every field of every record equal after the normalisations.
 
     A key nested in an object (``identity.variant_id``) is read from that object's JSON column."""
-    first, *rest = BY_NAME[stream].key_path
+    paths = BY_NAME[stream].key
     hints = column_hints(stream)
 
-    def key_of(record: Mapping[str, Any], kind: str | None = None) -> Any:
-        value = _db_value(record[first], kind) if rest else record[first]
-        for name in rest:
-            value = value[name]
-        return value
+    def key_of(record: Mapping[str, Any], row: bool = False) -> Any:
+        values = []
+        for first, *rest in paths:
+            value = _db_value(record[first], hints[first]["data_type"]) if rest and row else record[first]
+            for name in rest:
+                value = value[name]
+            values.append(value)
+        return values[0] if len(values) == 1 else tuple(values)
 
-    ids = [key_of(row, hints[first]["data_type"]) for row in rows]
+    ids = [key_of(row, row=True) for row in rows]
     assert len(ids) == len(set(ids)), f"{stream}: duplicate primary keys in the table"
     assert sorted(ids, key=str) == sorted((key_of(record) for record in export), key=str), stream
     by_key = dict(zip(ids, rows, strict=True))

@@ -25,13 +25,14 @@ when each also carries an expanded shipping consignment with five line items (th
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from source_bigcommerce.dates import to_date, to_rfc3339
 from source_bigcommerce.errors import ConnectorError
-from source_bigcommerce.streams import BY_NAME, key_of, schema
+from source_bigcommerce.streams import BY_NAME, field_at, schema
 
 Normalizer = Callable[[dict[str, Any]], None]
 
@@ -115,11 +116,15 @@ def normalizer(stream_name: str) -> Normalizer:
     deep = tuple((name, plan) for name, plan in root.fields if plan.nested)
     spec = BY_NAME[stream_name]
     key = spec.primary_key
+    # The record's own key: a child's parent key may be added to it only after it is normalised.
+    own = spec.key[-1]
     key_node: Mapping[str, Any] = schema(stream_name)
-    for name in spec.key_path:
+    for name in own:
         key_node = key_node["properties"][name]
     key_type: type = int if "integer" in key_node["type"] else str
-    key_value = key_of(spec)
+    key_value: Callable[[Mapping[str, Any]], Any] = (
+        operator.methodcaller("get", own[0]) if len(own) == 1 else functools.partial(field_at, path=own)
+    )
     cursor = spec.cursor if spec.window is not None else None
 
     def normalize(record: dict[str, Any]) -> None:
@@ -142,7 +147,7 @@ def normalizer(stream_name: str) -> Normalizer:
             ) from None
         if cursor is not None and record.get(cursor).__class__ is not str:
             raise BadRecord(
-                f"{stream_name}: record {record[key]!r} came without its {cursor}, by which the stream is "
+                f"{stream_name}: record {key_value(record)!r} came without its {cursor}, by which the stream is "
                 "read in order; the stream stops before it."
             )
 

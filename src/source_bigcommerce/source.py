@@ -217,7 +217,9 @@ class _Feed:
         spool: tables.Spool | None = None
         try:
             reader, converter, folder = self._start()
-            key = spec.primary_key if disposition == "merge" else None
+            # A key unique within its parent only is not tracked (the merge by parent replaces it), nor a nested
+            # one (the stream is replaced whole).
+            key = spec.key_column if disposition == "merge" else None
             spool = tables.Spool(folder, spec.name, key)
             queue = self._queues[spec.name]
             covered: dict[str, Any] | None = None

@@ -57,10 +57,12 @@ def assert_no_duplicate_keys(target: Target) -> None:
         for stream in ALL_STREAMS:
             if stream in tables:
                 # A key nested in an object is read from its JSON column (inventory_items: identity.variant_id).
-                first, *rest = BY_NAME[stream].key_path
-                key = f'"{first}"' + (f" ->> '$.{'.'.join(rest)}'" if rest else "")
+                key = ", ".join(
+                    f'"{first}"' + (f" ->> '$.{'.'.join(rest)}'" if rest else "")
+                    for first, *rest in BY_NAME[stream].key
+                )
                 dupes = connection.execute(
-                    f"SELECT COUNT(*) - COUNT(DISTINCT {key}) FROM {target.dataset}.{stream}"
+                    f"SELECT COUNT(*) - COUNT(DISTINCT ({key})) FROM {target.dataset}.{stream}"
                 ).fetchone()
                 assert dupes == (0,), f"{stream} holds a primary key twice after a kill"
 

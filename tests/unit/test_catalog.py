@@ -40,12 +40,12 @@ def test_each_discovered_stream_matches_its_row_and_schema(spec: Any) -> None:
     stream = next(stream for stream in discover()["streams"] if stream["name"] == spec.name)
     assert stream["json_schema"] == schema(spec.name)
     Draft7Validator.check_schema(stream["json_schema"])
-    [key] = stream["source_defined_primary_key"]
-    assert ".".join(key) == spec.primary_key
-    node = stream["json_schema"]
-    for name in key:
-        node = node["properties"][name]
-    assert set(node["type"]) & {"integer", "string"}
+    assert stream["source_defined_primary_key"] == [list(path) for path in spec.key]
+    for path in spec.key:
+        node = stream["json_schema"]
+        for name in path:
+            node = node["properties"][name]
+        assert set(node["type"]) & {"integer", "string"}
     if spec.incremental:
         assert stream["supported_sync_modes"] == ["full_refresh", "incremental"]
         assert stream["source_defined_cursor"] is True
@@ -54,6 +54,11 @@ def test_each_discovered_stream_matches_its_row_and_schema(spec: Any) -> None:
         assert stream["supported_sync_modes"] == ["full_refresh"]
         assert "source_defined_cursor" not in stream
         assert stream["is_resumable"] is False
+
+
+def test_a_coupon_is_keyed_by_its_order_and_its_id_which_orders_sharing_the_code_share() -> None:
+    coupons = next(stream for stream in discover()["streams"] if stream["name"] == "order_coupons")
+    assert coupons["source_defined_primary_key"] == [["order_id"], ["id"]]
 
 
 def test_a_key_nested_in_an_object_is_discovered_as_a_field_path() -> None:

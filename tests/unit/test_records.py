@@ -306,14 +306,14 @@ def test_the_specs_own_examples_are_valid_records_once_normalised(stream: str) -
 
 def test_every_stream_has_a_normalizer() -> None:
     for spec in STREAMS:
-        *outer, last = spec.key_path
+        *outer, last = spec.key[-1]
         record: dict[str, Any] = {}
         inner = record
         for name in outer:
             inner = inner.setdefault(name, {})
         inner[last] = "abc123" if spec.name == "store" else 1
-        if spec.window is not None:
-            record["date_modified"] = "2024-01-01T00:00:00Z"
+        if spec.window is not None and spec.cursor is not None:
+            record[spec.cursor] = "2024-01-01T00:00:00Z"
         normalizer(spec.name)(record)
 
 

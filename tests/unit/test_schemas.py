@@ -92,7 +92,7 @@ def test_primary_key_and_cursor_are_declared_with_their_types(spec: Any) -> None
     # The store's id is its hash (reference/store_information.v2.yml); every other id is a number.
     expected_key_type = "string" if spec.name == "store" else "integer"
     node = schema(spec.name)
-    for name in spec.key_path:
+    for name in spec.key[-1]:
         node = node["properties"][name]
     assert node["type"] == ["null", expected_key_type]
     if spec.cursor is not None:

