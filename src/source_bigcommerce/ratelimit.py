@@ -31,6 +31,8 @@ The clock and sleep are injected, so tests drive the governor exactly, without r
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -97,7 +99,9 @@ class GovernorStats:
 class Governor:
     """Paces every request to one store so its quota is used fully and never overrun.
 
-    Each :meth:`acquire` must be matched by one :meth:`release` when the request is over, whatever its fate.
+    Each :meth:`acquire` must be matched by one :meth:`release` when the request is over, whatever its fate;
+    the clock's reading before a request is sent is its ``sent_at`` for :meth:`observe` and
+    :meth:`rate_limited`.
     """
 
     def __init__(
@@ -117,12 +121,15 @@ class Governor:
         self._disbelieved = False
         self._platform_backoff = tuple(platform_backoff) or PLATFORM_BACKOFF_S
         self._in_flight = 0
+        self._answered = False
         self._left: int | None = None
-        self._reset_at = 0.0
+        self._ends_after = -math.inf
+        self._ends_by = math.inf
         self._quota: int | None = None
         self._window_s = DEFAULT_WINDOW_S
         self._hold_until = 0.0
         self._platform_strikes = 0
+        self._news: asyncio.Event | None = None
         self._waiting = 0
         self._held_since = 0.0
         self._resume_at = 0.0
@@ -145,42 +152,65 @@ class Governor:
             if now < self._hold_until:
                 await self._wait(self._hold_until - now)
                 continue
-            if self._left is not None and self._left - self._in_flight <= 0:
-                if now < self._reset_at:
-                    # Responses refine the reset within a window; one line per window is enough.
-                    if self._log is not None and self._reset_at > self._announced + self._window_s / 2:
-                        self._announced = self._reset_at
-                        self._log(
-                            "INFO",
-                            f"The store's quota of {self._quota or '?'} requests is spent for this window; "
-                            f"every request waits {self._reset_at - now:.1f} s for it to reset.",
-                        )
-                    await self._wait(self._reset_at - now)
-                    continue
-                # The window has reset since the last report: assume the full quota until a response of the
-                # new window says otherwise, and expect the new window to last a whole window should no
-                # response arrive to say when it ends.
-                self._left = self._quota
-                self._reset_at = now + self._window_s + RESET_MARGIN_S
-            self._in_flight += 1
-            return
+            if self._left is None:
+                if self._answered or self._in_flight == 0:
+                    break
+                # Until the first answer tells the quota, one request at a time: a burst could overrun it.
+                await self._wait(None)
+                continue
+            if self._left - self._in_flight > 0:
+                break
+            if self._ends_by == math.inf:
+                # The window began after the last answer: only an answer of it can tell when it ends.
+                await self._wait(None)
+                continue
+            if now < self._ends_by:
+                # Answers refine the reset within a window; one line per window is enough.
+                if self._log is not None and self._ends_by > self._announced + self._window_s / 2:
+                    self._announced = self._ends_by
+                    self._log(
+                        "INFO",
+                        f"The store's quota of {self._quota or '?'} requests is spent for this window; "
+                        f"every request waits {self._ends_by - now:.1f} s for it to reset.",
+                    )
+                await self._wait(self._ends_by - now)
+                continue
+            # The window has surely ended: the next one opens with the first request to arrive after it, so
+            # it ends a window after this one at the earliest, and its end is unknown until it answers.
+            self._left = self._quota
+            self._ends_after += self._window_s
+            self._ends_by = math.inf
+        self._in_flight += 1
 
     def release(self) -> None:
         """The request is over (answered, failed or cancelled)."""
         self._in_flight -= 1
+        self._tell()
 
-    async def _wait(self, seconds: float) -> None:
+    def _tell(self) -> None:
+        """Wake the requests waiting for an answer to learn from."""
+        if self._news is not None:
+            self._news.set()
+            self._news = None
+
+    async def _wait(self, seconds: float | None) -> None:
+        """Sleep ``seconds``, or with None until the next answer or release."""
         self.stats.waits += 1
-        self.stats.wait_seconds += seconds
         now = self._clock()
         if self._waiting == 0:
             self.stats.holds += 1
             self._held_since = now
         self._waiting += 1
-        self._resume_at = now + seconds
+        self._resume_at = now + (seconds or 0.0)
         try:
-            await self._sleep(seconds)
+            if seconds is None:
+                if self._news is None:
+                    self._news = asyncio.Event()
+                await self._news.wait()
+            else:
+                await self._sleep(seconds)
         finally:
+            self.stats.wait_seconds += self._clock() - now if seconds is None else seconds
             self._waiting -= 1
             if self._waiting == 0:
                 self.stats.held_seconds += self._clock() - self._held_since
@@ -193,39 +223,53 @@ class Governor:
         now = self._clock()
         return self.stats.held_seconds + now - self._held_since, max(0.0, self._resume_at - now)
 
-    def observe(self, received_at: float, headers: Mapping[str, str]) -> None:
+    def observe(self, sent_at: float, received_at: float, headers: Mapping[str, str]) -> None:
         """Learn from a response's headers (any status but 429, which goes to :meth:`rate_limited`)."""
+        self._answered = True
         quota = Quota.from_headers(headers)
-        if quota is None:
-            return
-        self._platform_strikes = 0
-        reset_at = received_at + self._learn(quota) + RESET_MARGIN_S
-        half_window = self._window_s / 2
-        if reset_at > self._reset_at + half_window:
-            # Bounds from one window differ only by latency; this one is of a later window.
-            self._left, self._reset_at = quota.left, reset_at
-        elif reset_at > self._reset_at - half_window:
-            self._left = quota.left if self._left is None else min(self._left, quota.left)
-            self._reset_at = min(self._reset_at, reset_at)
-        # Otherwise it reports on a window that has already ended.
+        if quota is not None:
+            self._platform_strikes = 0
+            self._fold(sent_at, received_at, quota.left, self._learn(quota))
+        self._tell()
 
-    def rate_limited(self, received_at: float, headers: Mapping[str, str]) -> float:
+    def rate_limited(self, sent_at: float, received_at: float, headers: Mapping[str, str]) -> float:
         """A 429: hold every request until the window resets (or back off, without headers); returns the pause."""
+        self._answered = True
         quota = Quota.from_headers(headers)
         now = self._clock()
         if quota is not None:
             self.stats.rate_limited += 1
-            self._left = 0
-            self._reset_at = received_at + self._learn(quota) + RESET_MARGIN_S
-            hold_until = self._reset_at
+            if self._fold(sent_at, received_at, 0, self._learn(quota)):
+                self._hold_until = max(self._hold_until, self._ends_by)
         else:
             self.stats.platform_limited += 1
             backoff = self._platform_backoff
             pause = backoff[min(self._platform_strikes, len(backoff) - 1)]
             self._platform_strikes += 1
-            hold_until = now + pause
-        self._hold_until = max(self._hold_until, hold_until)
+            self._hold_until = max(self._hold_until, now + pause)
+        self._tell()
         return max(0.0, self._hold_until - now)
+
+    def _fold(self, sent_at: float, received_at: float, left: int, reset_s: float) -> bool:
+        """Take one answer's report into the current window; False when it speaks of one already over.
+
+        BigCommerce counted the request between its sending and its answer, so its window ends between
+        ``sent_at + reset`` and ``received_at + reset``: an interval as wide as the round trip, which holds
+        the end. Consecutive windows end at least a window apart, so two answers whose intervals meet speak
+        of the same window, one whose interval ends before the current window can end speaks of a past one
+        (an answer overtaken by the reset), and one whose interval starts after the current window must
+        have ended speaks of a later one (a request sent before the reset that arrived after it).
+        """
+        ends_after, ends_by = sent_at + reset_s, received_at + reset_s + RESET_MARGIN_S
+        if ends_by <= self._ends_after:
+            return False
+        if self._left is None or ends_after >= self._ends_by:
+            self._left, self._ends_after, self._ends_by = left, ends_after, ends_by
+        else:
+            self._left = min(self._left, left)
+            self._ends_after = max(self._ends_after, ends_after)
+            self._ends_by = min(self._ends_by, ends_by)
+        return True
 
     def _learn(self, quota: Quota) -> float:
         """Take the quota and window a response reported; returns the seconds until the reset it announced,
