@@ -794,7 +794,9 @@ class Walker:
         assert floor is not None
         last = 0
         while True:
-            page = await self._fetch({**params, floor: str(last + 1), "limit": str(self._limit)})
+            page = await self._get(
+                {**params, floor: str(last + 1), "limit": str(self._limit)}, numbered=False
+            )
             ids = _ids(page)
             if not ids:
                 return
@@ -818,7 +820,7 @@ class Walker:
             listed: list[Any] = []
             number = 1
             while True:
-                page = await self._fetch(_page_of(params, number, self._limit))
+                page = await self._get(_page_of(params, number, self._limit))
                 keys = [key(record) for record in page.records]
                 if not keys:
                     break

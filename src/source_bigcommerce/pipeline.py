@@ -43,21 +43,12 @@ import sys
 import threading
 import traceback
 import uuid
-<<<<<<< HEAD
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-=======
-from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
->>>>>>> perf
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-<<<<<<< HEAD
-from typing import Any, TypeVar
-=======
-from typing import Any, cast
->>>>>>> perf
+from typing import Any, TypeVar, cast
 
 from source_bigcommerce import tables
 from source_bigcommerce.deletes import Deletes, Tables
