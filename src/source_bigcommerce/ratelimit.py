@@ -7,16 +7,24 @@ api-rate-limits.mdx, quoted in reference/bigcommerce-api-facts.md §3). The fast
 quota is to spend it as fast as the latency allows and then wait for the reset; the governor does exactly
 that, without ever sending a request it expects to be refused:
 
-* Within a window the count of requests left only falls, so the lowest ``left`` any response reported is
-  the newest word on the quota. Every request it does not reflect is still in flight: one that has
-  completed was counted either before that report (and is in it) or after (and then reported a lower
+* Within a window the count of requests left only falls, so the lowest ``left`` any answer of that window
+  reported is the newest word on the quota. Every request it does not reflect is still in flight: one that
+  has completed was counted either before that report (and is in it) or after (and then reported a lower
   ``left`` itself). So ``lowest left - requests in flight`` can safely be sent, whatever order requests
-  arrive in; when they arrive in the order sent, nothing is lost by this caution.
-* When nothing is available, every request waits until the window resets. BigCommerce counted the
-  reporting request somewhere between our sending it and its answer arriving, so the window ends no
-  later than *arrival* + reset; every answer of a window gives such a bound and the governor keeps the
-  tightest. Measuring from the send would be tighter still, but one delayed request (a busy machine, a
-  slow network) would then make the next window's first requests arrive early and meet a 429.
+  arrive in.
+* BigCommerce counted a request somewhere between its sending and its answer, so the window it reports on
+  ends between *send* + reset and *arrival* + reset. Windows end at least a window apart, so these
+  intervals tell which window an answer speaks of: an answer overtaken by a reset (its stale ``left`` and
+  its reset in a few milliseconds) is ignored, and a request sent before a reset that landed after it is
+  known as the next window's. When nothing is left, every request waits for the earliest *arrival* +
+  reset of the window: a delayed request can only make that later than the true end, never earlier.
+* After a reset, the next window opens with the first request to arrive, which may travel slowly: its end
+  is unknown until one of its answers says, so the full quota may be sent at once, and more only after
+  an answer of the new window. Before the first answer of all, one request goes at a time, so a read's
+  opening burst cannot overrun a quota smaller than the connection pool.
+* The bounded edge cases: a read's first request cannot know what another client left of the window (one
+  429 at most, then the hold below); and a request or answer about a window in transit (30 s with
+  BigCommerce) can be placed in the wrong window.
 * Another app spending the same quota shows up as fewer requests left than we expected; the headers are
   re-read on every response, so the governor simply follows them.
 * A 429 with the headers holds every request until the reset. A 429 without them means BigCommerce is
@@ -177,7 +185,8 @@ class Governor:
                 continue
             # The window has surely ended: the next one opens with the first request to arrive after it, so
             # it ends a window after this one at the earliest, and its end is unknown until it answers.
-            self._left = self._quota
+            # At least one request, so that even a quota reported as 0 is asked about again.
+            self._left = None if self._quota is None else max(self._quota, 1)
             self._ends_after += self._window_s
             self._ends_by = math.inf
         self._in_flight += 1

@@ -256,7 +256,9 @@ def test_an_answer_of_the_last_window_arriving_late_in_the_next_does_not_end_it_
         late = store.serve()  # counted 0.1 s before the reset, answered long after it
         exchange.answer(sent[0], store.serve())
         exchange.answer(sent[1], store.serve())
-        for _ in range(3):  # waits for the reset, then spends the new window (the late one still holds a slot)
+        for _ in range(
+            3
+        ):  # waits for the reset, then spends the new window (the late one still holds a slot)
             await exchange.round_trip()
         time.now = 1016.0
         exchange.answer(sent[2], late)  # "resets in 0.1 s": of the window that ended at 1010, not this one
@@ -281,7 +283,7 @@ def test_a_window_is_timed_from_its_answers_not_from_when_its_first_requests_lef
         sent = [await exchange.send() for _ in range(4)]  # after the reset at 1010
         time.now += 0.5  # a slow network
         replies = [store.serve() for _ in sent]
-        for sent_at, reply in zip(sent, replies):
+        for sent_at, reply in zip(sent, replies, strict=True):
             exchange.answer(sent_at, reply)
         for _ in range(4):
             await exchange.round_trip()
@@ -322,3 +324,18 @@ def test_a_store_that_sends_no_rate_limit_headers_is_not_paced_after_its_first_a
 
     asyncio.run(main())
     assert time.slept == []
+
+
+def test_a_quota_reported_as_zero_still_lets_one_request_ask_each_window() -> None:
+    time = FakeTime(1000.0)
+    store = FakeStore(time, quota=0, window=10.0)
+    governor = Governor(time.clock, time.sleep)
+    exchange = Exchange(time, store, governor)
+
+    async def main() -> None:
+        for _ in range(3):
+            await exchange.round_trip()
+
+    asyncio.run(main())  # a hang here is the bug: waiting for an answer when nothing is in flight
+    assert store.refused == 3
+    assert time.now >= 1000.0 + 2 * 10.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from support import ALL_STREAMS, read
+from support import read
 
 SandboxFactory = Any
 QUOTA, WINDOW_MS = 8, 200
