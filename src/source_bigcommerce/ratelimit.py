@@ -184,8 +184,8 @@ class Governor:
                 await self._wait(self._ends_by - now)
                 continue
             # The window has surely ended: the next one opens with the first request to arrive after it, so
-            # it ends a window after this one at the earliest, and its end is unknown until it answers.
-            # At least one request, so that even a quota reported as 0 is asked about again.
+            # it ends a window after this one at the earliest, and its end is unknown until it answers. One
+            # request at least, so that even a quota reported as 0 is asked about again.
             self._left = None if self._quota is None else max(self._quota, 1)
             self._ends_after += self._window_s
             self._ends_by = math.inf
