@@ -370,6 +370,7 @@ class Client:
     ) -> Response | Literal[Outcome.RATE_LIMITED] | _Failed:
         """The request and what its answer means; the caller holds a slot and the governor's permission."""
         self.stats.requests += 1
+        sent_at = self._clock()
         try:
             async with self._session.get(
                 url, params=params, headers=self._headers, timeout=self._timeout, allow_redirects=False
@@ -402,7 +403,7 @@ class Client:
         self.stats.statuses[status] += 1
         outcome = OUTCOMES.get(status, Outcome.FAIL)
         if outcome is Outcome.RATE_LIMITED:
-            pause = self._governor.rate_limited(received_at, headers)
+            pause = self._governor.rate_limited(sent_at, received_at, headers)
             if Quota.from_headers(headers) is None:
                 # Platform load, not the store's quota (bigcommerce/docs PR #325): a retry like a 5xx. A
                 # Retry-After holds this request only; the governor holds the others for its own backoff.
@@ -415,7 +416,7 @@ class Client:
                 "INFO", f"{where}: rate limited (429); every request waits {pause:.1f} s for the quota."
             )
             return Outcome.RATE_LIMITED
-        self._governor.observe(received_at, headers)
+        self._governor.observe(sent_at, received_at, headers)
         if raw is None:
             unpacked = " once decompressed" if headers.get("Content-Encoding") else ""
             raise TooLarge(

@@ -7,16 +7,24 @@ api-rate-limits.mdx, quoted in reference/bigcommerce-api-facts.md §3). The fast
 quota is to spend it as fast as the latency allows and then wait for the reset; the governor does exactly
 that, without ever sending a request it expects to be refused:
 
-* Within a window the count of requests left only falls, so the lowest ``left`` any response reported is
-  the newest word on the quota. Every request it does not reflect is still in flight: one that has
-  completed was counted either before that report (and is in it) or after (and then reported a lower
+* Within a window the count of requests left only falls, so the lowest ``left`` any answer of that window
+  reported is the newest word on the quota. Every request it does not reflect is still in flight: one that
+  has completed was counted either before that report (and is in it) or after (and then reported a lower
   ``left`` itself). So ``lowest left - requests in flight`` can safely be sent, whatever order requests
-  arrive in; when they arrive in the order sent, nothing is lost by this caution.
-* When nothing is available, every request waits until the window resets. BigCommerce counted the
-  reporting request somewhere between our sending it and its answer arriving, so the window ends no
-  later than *arrival* + reset; every answer of a window gives such a bound and the governor keeps the
-  tightest. Measuring from the send would be tighter still, but one delayed request (a busy machine, a
-  slow network) would then make the next window's first requests arrive early and meet a 429.
+  arrive in.
+* BigCommerce counted a request somewhere between its sending and its answer, so the window it reports on
+  ends between *send* + reset and *arrival* + reset. Windows end at least a window apart, so these
+  intervals tell which window an answer speaks of: an answer overtaken by a reset (its stale ``left`` and
+  its reset in a few milliseconds) is ignored, and a request sent before a reset that landed after it is
+  known as the next window's. When nothing is left, every request waits for the earliest *arrival* +
+  reset of the window: a delayed request can only make that later than the true end, never earlier.
+* After a reset, the next window opens with the first request to arrive, which may travel slowly: its end
+  is unknown until one of its answers says, so the full quota may be sent at once, and more only after
+  an answer of the new window. Before the first answer of all, one request goes at a time, so a read's
+  opening burst cannot overrun a quota smaller than the connection pool.
+* The bounded edge cases: a read's first request cannot know what another client left of the window (one
+  429 at most, then the hold below); and a request or answer about a window in transit (30 s with
+  BigCommerce) can be placed in the wrong window.
 * Another app spending the same quota shows up as fewer requests left than we expected; the headers are
   re-read on every response, so the governor simply follows them.
 * A 429 with the headers holds every request until the reset. A 429 without them means BigCommerce is
@@ -31,6 +39,8 @@ The clock and sleep are injected, so tests drive the governor exactly, without r
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -97,7 +107,9 @@ class GovernorStats:
 class Governor:
     """Paces every request to one store so its quota is used fully and never overrun.
 
-    Each :meth:`acquire` must be matched by one :meth:`release` when the request is over, whatever its fate.
+    Each :meth:`acquire` must be matched by one :meth:`release` when the request is over, whatever its fate;
+    the clock's reading before a request is sent is its ``sent_at`` for :meth:`observe` and
+    :meth:`rate_limited`.
     """
 
     def __init__(
@@ -117,12 +129,15 @@ class Governor:
         self._disbelieved = False
         self._platform_backoff = tuple(platform_backoff) or PLATFORM_BACKOFF_S
         self._in_flight = 0
+        self._answered = False
         self._left: int | None = None
-        self._reset_at = 0.0
+        self._ends_after = -math.inf
+        self._ends_by = math.inf
         self._quota: int | None = None
         self._window_s = DEFAULT_WINDOW_S
         self._hold_until = 0.0
         self._platform_strikes = 0
+        self._news: asyncio.Event | None = None
         self._waiting = 0
         self._held_since = 0.0
         self._resume_at = 0.0
@@ -145,42 +160,66 @@ class Governor:
             if now < self._hold_until:
                 await self._wait(self._hold_until - now)
                 continue
-            if self._left is not None and self._left - self._in_flight <= 0:
-                if now < self._reset_at:
-                    # Responses refine the reset within a window; one line per window is enough.
-                    if self._log is not None and self._reset_at > self._announced + self._window_s / 2:
-                        self._announced = self._reset_at
-                        self._log(
-                            "INFO",
-                            f"The store's quota of {self._quota or '?'} requests is spent for this window; "
-                            f"every request waits {self._reset_at - now:.1f} s for it to reset.",
-                        )
-                    await self._wait(self._reset_at - now)
-                    continue
-                # The window has reset since the last report: assume the full quota until a response of the
-                # new window says otherwise, and expect the new window to last a whole window should no
-                # response arrive to say when it ends.
-                self._left = self._quota
-                self._reset_at = now + self._window_s + RESET_MARGIN_S
-            self._in_flight += 1
-            return
+            if self._left is None:
+                if self._answered or self._in_flight == 0:
+                    break
+                # Until the first answer tells the quota, one request at a time: a burst could overrun it.
+                await self._wait(None)
+                continue
+            if self._left - self._in_flight > 0:
+                break
+            if self._ends_by == math.inf:
+                # The window began after the last answer: only an answer of it can tell when it ends.
+                await self._wait(None)
+                continue
+            if now < self._ends_by:
+                # Answers refine the reset within a window; one line per window is enough.
+                if self._log is not None and self._ends_by > self._announced + self._window_s / 2:
+                    self._announced = self._ends_by
+                    self._log(
+                        "INFO",
+                        f"The store's quota of {self._quota or '?'} requests is spent for this window; "
+                        f"every request waits {self._ends_by - now:.1f} s for it to reset.",
+                    )
+                await self._wait(self._ends_by - now)
+                continue
+            # The window has surely ended: the next one opens with the first request to arrive after it, so
+            # it ends a window after this one at the earliest, and its end is unknown until it answers. One
+            # request at least, so that even a quota reported as 0 is asked about again.
+            self._left = None if self._quota is None else max(self._quota, 1)
+            self._ends_after += self._window_s
+            self._ends_by = math.inf
+        self._in_flight += 1
 
     def release(self) -> None:
         """The request is over (answered, failed or cancelled)."""
         self._in_flight -= 1
+        self._tell()
 
-    async def _wait(self, seconds: float) -> None:
+    def _tell(self) -> None:
+        """Wake the requests waiting for an answer to learn from."""
+        if self._news is not None:
+            self._news.set()
+            self._news = None
+
+    async def _wait(self, seconds: float | None) -> None:
+        """Sleep ``seconds``, or with None until the next answer or release."""
         self.stats.waits += 1
-        self.stats.wait_seconds += seconds
         now = self._clock()
         if self._waiting == 0:
             self.stats.holds += 1
             self._held_since = now
         self._waiting += 1
-        self._resume_at = now + seconds
+        self._resume_at = now + (seconds or 0.0)
         try:
-            await self._sleep(seconds)
+            if seconds is None:
+                if self._news is None:
+                    self._news = asyncio.Event()
+                await self._news.wait()
+            else:
+                await self._sleep(seconds)
         finally:
+            self.stats.wait_seconds += self._clock() - now if seconds is None else seconds
             self._waiting -= 1
             if self._waiting == 0:
                 self.stats.held_seconds += self._clock() - self._held_since
@@ -193,39 +232,53 @@ class Governor:
         now = self._clock()
         return self.stats.held_seconds + now - self._held_since, max(0.0, self._resume_at - now)
 
-    def observe(self, received_at: float, headers: Mapping[str, str]) -> None:
+    def observe(self, sent_at: float, received_at: float, headers: Mapping[str, str]) -> None:
         """Learn from a response's headers (any status but 429, which goes to :meth:`rate_limited`)."""
+        self._answered = True
         quota = Quota.from_headers(headers)
-        if quota is None:
-            return
-        self._platform_strikes = 0
-        reset_at = received_at + self._learn(quota) + RESET_MARGIN_S
-        half_window = self._window_s / 2
-        if reset_at > self._reset_at + half_window:
-            # Bounds from one window differ only by latency; this one is of a later window.
-            self._left, self._reset_at = quota.left, reset_at
-        elif reset_at > self._reset_at - half_window:
-            self._left = quota.left if self._left is None else min(self._left, quota.left)
-            self._reset_at = min(self._reset_at, reset_at)
-        # Otherwise it reports on a window that has already ended.
+        if quota is not None:
+            self._platform_strikes = 0
+            self._fold(sent_at, received_at, quota.left, self._learn(quota))
+        self._tell()
 
-    def rate_limited(self, received_at: float, headers: Mapping[str, str]) -> float:
+    def rate_limited(self, sent_at: float, received_at: float, headers: Mapping[str, str]) -> float:
         """A 429: hold every request until the window resets (or back off, without headers); returns the pause."""
+        self._answered = True
         quota = Quota.from_headers(headers)
         now = self._clock()
         if quota is not None:
             self.stats.rate_limited += 1
-            self._left = 0
-            self._reset_at = received_at + self._learn(quota) + RESET_MARGIN_S
-            hold_until = self._reset_at
+            if self._fold(sent_at, received_at, 0, self._learn(quota)):
+                self._hold_until = max(self._hold_until, self._ends_by)
         else:
             self.stats.platform_limited += 1
             backoff = self._platform_backoff
             pause = backoff[min(self._platform_strikes, len(backoff) - 1)]
             self._platform_strikes += 1
-            hold_until = now + pause
-        self._hold_until = max(self._hold_until, hold_until)
+            self._hold_until = max(self._hold_until, now + pause)
+        self._tell()
         return max(0.0, self._hold_until - now)
+
+    def _fold(self, sent_at: float, received_at: float, left: int, reset_s: float) -> bool:
+        """Take one answer's report into the current window; False when it speaks of one already over.
+
+        BigCommerce counted the request between its sending and its answer, so its window ends between
+        ``sent_at + reset`` and ``received_at + reset``: an interval as wide as the round trip, which holds
+        the end. Consecutive windows end at least a window apart, so two answers whose intervals meet speak
+        of the same window, one whose interval ends before the current window can end speaks of a past one
+        (an answer overtaken by the reset), and one whose interval starts after the current window must
+        have ended speaks of a later one (a request sent before the reset that arrived after it).
+        """
+        ends_after, ends_by = sent_at + reset_s, received_at + reset_s + RESET_MARGIN_S
+        if ends_by <= self._ends_after:
+            return False
+        if self._left is None or ends_after >= self._ends_by:
+            self._left, self._ends_after, self._ends_by = left, ends_after, ends_by
+        else:
+            self._left = min(self._left, left)
+            self._ends_after = max(self._ends_after, ends_after)
+            self._ends_by = min(self._ends_by, ends_by)
+        return True
 
     def _learn(self, quota: Quota) -> float:
         """Take the quota and window a response reported; returns the seconds until the reset it announced,

@@ -49,9 +49,9 @@ def run_requests(governor: Governor, store: FakeStore, n: int) -> int:
             status, headers = store.serve()
             if status == 429:
                 refused += 1
-                governor.rate_limited(store.time.now, headers)
+                governor.rate_limited(store.time.now, store.time.now, headers)
             else:
-                governor.observe(store.time.now, headers)
+                governor.observe(store.time.now, store.time.now, headers)
                 done += 1
             governor.release()
         return refused
@@ -78,6 +78,9 @@ def test_answers_arriving_out_of_order_never_lead_to_an_overrun() -> None:
     governor = Governor(time.clock, time.sleep)
 
     async def main() -> None:
+        await governor.acquire()  # the first answer tells the quota; until then one request at a time
+        governor.observe(time.now, time.now, store.serve()[1])
+        governor.release()
         sent = 0
         while sent < 60:
             batch: list[tuple[int, dict[str, str]]] = []
@@ -87,9 +90,9 @@ def test_answers_arriving_out_of_order_never_lead_to_an_overrun() -> None:
                 sent += 1
             for status, headers in reversed(batch):  # and come back last first
                 if status == 429:
-                    governor.rate_limited(time.now, headers)
+                    governor.rate_limited(time.now, time.now, headers)
                 else:
-                    governor.observe(time.now, headers)
+                    governor.observe(time.now, time.now, headers)
                 governor.release()
 
     asyncio.run(main())
@@ -117,7 +120,7 @@ def test_a_429_with_headers_holds_every_request_until_the_reset() -> None:
         "X-Rate-Limit-Requests-Quota": "150",
         "X-Rate-Limit-Requests-Left": "0",
     }
-    pause = governor.rate_limited(time.now, headers)
+    pause = governor.rate_limited(time.now, time.now, headers)
     assert abs(pause - (12.0 + RESET_MARGIN_S)) < 1e-9
 
     async def three_requests() -> list[float]:
@@ -136,7 +139,7 @@ def test_a_429_with_headers_holds_every_request_until_the_reset() -> None:
 def test_a_429_without_headers_backs_off_exponentially() -> None:
     time = FakeTime(1000.0)
     governor = Governor(time.clock, time.sleep)
-    pauses = [governor.rate_limited(time.now, {}) for _ in range(3)]
+    pauses = [governor.rate_limited(time.now, time.now, {}) for _ in range(3)]
     # Each pause extends the hold from the same moment: 1 s, then 2 s, then 4 s.
     assert pauses == [1.0, 2.0, 4.0]
     assert governor.stats.platform_limited == 3
@@ -176,7 +179,7 @@ def test_a_429_announcing_a_reset_beyond_its_window_holds_for_the_window_and_say
     time = FakeTime(1000.0)
     logs: list[tuple[str, str]] = []
     governor = Governor(time.clock, time.sleep, log=lambda level, message: logs.append((level, message)))
-    pauses = [governor.rate_limited(time.now, huge_reset()) for _ in range(3)]
+    pauses = [governor.rate_limited(time.now, time.now, huge_reset()) for _ in range(3)]
     assert pauses == pytest.approx([30.0 + RESET_MARGIN_S] * 3)
     assert logs == [
         (
@@ -190,7 +193,7 @@ def test_a_429_announcing_a_reset_beyond_its_window_holds_for_the_window_and_say
 def test_a_reset_beyond_the_window_on_a_200_delays_the_next_request_by_the_window_at_most() -> None:
     time = FakeTime(1000.0)
     governor = Governor(time.clock, time.sleep)
-    governor.observe(time.now, huge_reset(window_ms=2_000))
+    governor.observe(time.now, time.now, huge_reset(window_ms=2_000))
 
     async def one_request() -> None:
         await governor.acquire()
@@ -203,7 +206,7 @@ def test_a_reset_beyond_the_window_on_a_200_delays_the_next_request_by_the_windo
 def test_a_window_longer_than_five_minutes_is_not_believed() -> None:
     time = FakeTime(1000.0)
     governor = Governor(time.clock, time.sleep)
-    pause = governor.rate_limited(time.now, huge_reset(window_ms=10**12))
+    pause = governor.rate_limited(time.now, time.now, huge_reset(window_ms=10**12))
     assert pause == pytest.approx(MAX_WINDOW_S + RESET_MARGIN_S)
 
 
@@ -211,4 +214,128 @@ def test_a_retry_after_on_a_429_without_headers_does_not_hold_every_request() ->
     # The Retry-After is the answered request's own (http.Client); the others wait the platform backoff only.
     time = FakeTime(1000.0)
     governor = Governor(time.clock, time.sleep)
-    assert governor.rate_limited(time.now, {"Retry-After": "99999999"}) == 1.0
+    assert governor.rate_limited(time.now, time.now, {"Retry-After": "99999999"}) == 1.0
+
+
+# -- answers and requests that cross a window's reset --------------------------------------------------------
+
+
+class Exchange:
+    """Requests through the governor to a FakeStore, each counted and answered when the test says."""
+
+    def __init__(self, time: FakeTime, store: FakeStore, governor: Governor) -> None:
+        self.time, self.store, self.governor = time, store, governor
+
+    async def send(self) -> float:
+        await self.governor.acquire()
+        return self.time.now
+
+    def answer(self, sent_at: float, reply: tuple[int, dict[str, str]]) -> None:
+        status, headers = reply
+        if status == 429:
+            self.governor.rate_limited(sent_at, self.time.now, headers)
+        else:
+            self.governor.observe(sent_at, self.time.now, headers)
+        self.governor.release()
+
+    async def round_trip(self) -> None:
+        sent_at = await self.send()
+        self.answer(sent_at, self.store.serve())
+
+
+def test_an_answer_of_the_last_window_arriving_late_in_the_next_does_not_end_it_early() -> None:
+    time = FakeTime(1000.0)
+    store = FakeStore(time, quota=4, window=10.0)
+    governor = Governor(time.clock, time.sleep)
+    exchange = Exchange(time, store, governor)
+
+    async def main() -> None:
+        await exchange.round_trip()  # opens the window, which ends at 1010
+        time.now = 1009.9
+        sent = [await exchange.send() for _ in range(3)]
+        late = store.serve()  # counted 0.1 s before the reset, answered long after it
+        exchange.answer(sent[0], store.serve())
+        exchange.answer(sent[1], store.serve())
+        for _ in range(
+            3
+        ):  # waits for the reset, then spends the new window (the late one still holds a slot)
+            await exchange.round_trip()
+        time.now = 1016.0
+        exchange.answer(sent[2], late)  # "resets in 0.1 s": of the window that ended at 1010, not this one
+        for _ in range(6):
+            await exchange.round_trip()
+
+    asyncio.run(main())
+    assert store.refused == 0
+
+
+def test_a_window_is_timed_from_its_answers_not_from_when_its_first_requests_left() -> None:
+    """The first requests after a reset reach BigCommerce late and open the window late; the next window's
+    requests travel fast. Timing the window from the send would let them arrive before it ends."""
+    time = FakeTime(1000.0)
+    store = FakeStore(time, quota=4, window=10.0)
+    governor = Governor(time.clock, time.sleep)
+    exchange = Exchange(time, store, governor)
+
+    async def main() -> None:
+        for _ in range(4):
+            await exchange.round_trip()
+        sent = [await exchange.send() for _ in range(4)]  # after the reset at 1010
+        time.now += 0.5  # a slow network
+        replies = [store.serve() for _ in sent]
+        for sent_at, reply in zip(sent, replies, strict=True):
+            exchange.answer(sent_at, reply)
+        for _ in range(4):
+            await exchange.round_trip()
+
+    asyncio.run(main())
+    assert store.refused == 0
+
+
+def test_until_the_first_answer_one_request_goes_at_a_time_then_the_quota_paces() -> None:
+    time = FakeTime(1000.0)
+    store = FakeStore(time, quota=4, window=10.0)
+    governor = Governor(time.clock, time.sleep)
+    exchange = Exchange(time, store, governor)
+
+    async def main() -> None:
+        first = await exchange.send()
+        second = asyncio.ensure_future(exchange.send())
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not second.done(), "a second request left before anything told the quota"
+        exchange.answer(first, store.serve())
+        await second
+        exchange.answer(second.result(), store.serve())
+
+    asyncio.run(main())
+    assert store.refused == 0
+
+
+def test_a_store_that_sends_no_rate_limit_headers_is_not_paced_after_its_first_answer() -> None:
+    time = FakeTime(1000.0)
+    governor = Governor(time.clock, time.sleep)
+
+    async def main() -> None:
+        await governor.acquire()
+        governor.observe(time.now, time.now, {})
+        for _ in range(50):
+            await governor.acquire()  # none released: all in flight at once
+
+    asyncio.run(main())
+    assert time.slept == []
+
+
+def test_a_quota_reported_as_zero_still_lets_one_request_ask_each_window() -> None:
+    time = FakeTime(1000.0)
+    store = FakeStore(time, quota=0, window=10.0)
+    governor = Governor(time.clock, time.sleep)
+    exchange = Exchange(time, store, governor)
+
+    async def main() -> None:
+        for _ in range(3):
+            await exchange.round_trip()
+
+    asyncio.run(main())  # a hang here is the bug: waiting for an answer when nothing is in flight
+    assert store.refused == 3
+    assert time.now >= 1000.0 + 2 * 10.0

@@ -97,6 +97,7 @@ def test_requests_waiting_side_by_side_for_the_quota_count_their_wall_time_once(
         governor = Governor(clock, clock.sleep)
         governor.observe(
             0.0,
+            0.0,
             {
                 "X-Rate-Limit-Requests-Left": "0",
                 "X-Rate-Limit-Time-Reset-Ms": "5000",
