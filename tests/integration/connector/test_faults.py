@@ -29,7 +29,6 @@ import pytest
 from aiohttp.abc import AbstractResolver
 
 from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
-from hostile import SERVED
 from source_bigcommerce.errors import TransientError
 from source_bigcommerce.http import (
     MAX_RATE_LIMITED,
@@ -219,10 +218,7 @@ def test_a_429_storm_with_headers_from_three_readers_sharing_a_tiny_quota_loses_
     assert all("rate limited (429); every request waits" in message for message in holds)
 
 
-QUOTA_STREAMS = SERVED
-"""The streams of the quota test (the first ten, 66 requests). KNOWN ISSUE (engine branch report): with more requests in
-flight across the 200 ms windows (orders=200 with transactions alone, or the four per-order child streams)
-the governor meets a few 429s at window boundaries, on main as well; this test pins the logging, not that."""
+QUOTA_STREAMS = ALL_STREAMS
 
 
 def test_each_wait_for_a_spent_quota_is_logged_once_with_its_length_and_reason() -> None:
