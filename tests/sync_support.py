@@ -33,7 +33,7 @@ from source_bigcommerce.destination import Target
 from source_bigcommerce.pipeline import HOLD_ENV
 from source_bigcommerce.report import Summary
 from source_bigcommerce.sink import Chunking
-from source_bigcommerce.streams import BY_NAME
+from source_bigcommerce.streams import BY_NAME, key_of
 from source_bigcommerce.sync import sync
 from source_bigcommerce.tables import Rows, Spool
 
@@ -189,15 +189,15 @@ def _api_value(value: Any, kind: str | None) -> Any:
 
 def assert_table_equals_export(rows: list[dict[str, Any]], export: list[dict[str, Any]], stream: str) -> None:
     """Same primary keys, each once, and every field of every record equal after the normalisations."""
-    key = BY_NAME[stream].primary_key
+    key = key_of(BY_NAME[stream].primary_key)
     hints = column_hints(stream)
-    ids = [row[key] for row in rows]
+    ids = [key(row) for row in rows]
     assert len(ids) == len(set(ids)), f"{stream}: duplicate primary keys in the table"
-    assert sorted(ids, key=str) == sorted((record[key] for record in export), key=str), stream
-    by_key = {row[key]: row for row in rows}
+    assert sorted(ids, key=str) == sorted((key(record) for record in export), key=str), stream
+    by_key = {key(row): row for row in rows}
     for record in export:
         expected = expected_record(stream, record)
-        row = by_key[record[key]]
+        row = by_key[key(record)]
         for name, value in expected.items():
             kind = hints.get(name, {}).get("data_type")
             if name not in row:
@@ -208,7 +208,7 @@ def assert_table_equals_export(rows: list[dict[str, Any]], export: list[dict[str
                 continue
             got = _db_value(row[name], kind)
             want = _api_value(value, kind)
-            assert got == want, f"{stream} {record[key]} {name}: {got!r} != {want!r}"
+            assert got == want, f"{stream} {key(record)} {name}: {got!r} != {want!r}"
 
 
 def assert_declared_types(found: Mapping[str, str], stream: str, types: Mapping[str, str]) -> None:

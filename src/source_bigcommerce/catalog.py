@@ -37,7 +37,7 @@ def _stream(spec: StreamSpec) -> dict[str, Any]:
         "name": spec.name,
         "json_schema": copy.deepcopy(dict(schema(spec.name))),
         "supported_sync_modes": list(_MODES) if spec.incremental else ["full_refresh"],
-        "source_defined_primary_key": [[spec.primary_key]],
+        "source_defined_primary_key": [[name] for name in spec.primary_key],
         "is_resumable": spec.incremental,
     }
     if spec.incremental:

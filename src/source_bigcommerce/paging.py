@@ -61,7 +61,7 @@ from typing import Any
 from source_bigcommerce.dates import api_param, from_epoch, to_epoch
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.http import Client, HeavyPage, Log
-from source_bigcommerce.streams import StreamSpec
+from source_bigcommerce.streams import StreamSpec, key_of
 
 Record = dict[str, Any]
 Children = dict[int, dict[str, list[Record]]]
@@ -284,6 +284,8 @@ class Walker:
         self._extra = dict(extra_params or {})
         self._on_page = on_page
         self._log: Log = log or (lambda level, message: None)
+        self._key = key_of(spec.primary_key)
+        """A record's primary key: what tells records apart where a list is read whole (not always an id)."""
         self._limit = spec.page_size
         """The page size asked for: the stream's, until the API shows it serves fewer."""
         # Progress of a windowed walk: every record modified before `_cur` is delivered, and so are the
@@ -719,8 +721,11 @@ class Walker:
             window.max_param: api_param(start, window.time_format),
         }
         pages_read = [page async for page in self._consistent_pages(params)]
-        records = sorted((r for page in pages_read for r in page.records), key=_order_key)
-        unique = list({r["id"]: r for r in records}.values())
+        key = self._key
+        records = sorted(
+            (r for page in pages_read for r in page.records), key=lambda r: (modified_at(r), key(r))
+        )
+        unique = list({key(r): r for r in records}.values())
         yield Batch(unique, {}, start)
 
     async def everything(self) -> AsyncGenerator[list[Record], None]:
@@ -730,11 +735,12 @@ class Walker:
         whole read starts over if the total moves (a record came or went and shifted the pages).
         """
         params = {**self._spec.params, **self._extra}
-        delivered: set[int] = set()
+        delivered: set[Any] = set()
+        key = self._key
         async with contextlib.aclosing(self._consistent_pages(params)) as pages:
             async for page in pages:
-                fresh = [r for r in page.records if r["id"] not in delivered]
-                delivered.update(r["id"] for r in fresh)
+                fresh = [r for r in page.records if key(r) not in delivered]
+                delivered.update(key(r) for r in fresh)
                 yield fresh
 
     async def _consistent_pages(self, params: Mapping[str, str]) -> AsyncGenerator[Page, None]:
@@ -754,7 +760,7 @@ class Walker:
             self._learn(first)
             limit = self._limit
             pages = max(1, math.ceil(total / limit))
-            seen: set[int] = set()
+            seen: set[Any] = set()
             moved = False
             async with contextlib.aclosing(
                 ordered(
@@ -765,7 +771,7 @@ class Walker:
                     if page.total != total:
                         moved = True
                         break
-                    ids = _ids(page)
+                    ids = [self._key(record) for record in page.records]
                     if number > 1 and ids and seen.issuperset(ids):
                         raise ignored(self._spec.name, self._where, f"page={number}")
                     seen.update(ids)

@@ -240,8 +240,15 @@ class Loader:
             return part.disposition
         import pyarrow as pa
 
-        key = part.spec.parent_key or part.spec.primary_key
-        keys = data.column(key) if isinstance(data, pa.Table) else pa.array([row.get(key) for row in data])
+        fields = (part.spec.parent_key,) if part.spec.parent_key else part.spec.primary_key
+        columns = [
+            data.column(f).combine_chunks()
+            if isinstance(data, pa.Table)
+            else pa.array([row.get(f) for row in data])
+            for f in fields
+        ]
+        # A composite key is one struct column: DuckDB compares structs field by field.
+        keys = columns[0] if len(fields) == 1 else pa.StructArray.from_arrays(columns, names=list(fields))
         seen = f'"seen_{name}"'
         self._duckdb.register("chunk_keys", pa.table({"k": keys}))
         try:

@@ -31,7 +31,7 @@ from typing import Any
 
 from source_bigcommerce.dates import to_date, to_rfc3339
 from source_bigcommerce.errors import ConnectorError
-from source_bigcommerce.streams import BY_NAME, schema
+from source_bigcommerce.streams import BY_NAME, key_of, schema
 
 Normalizer = Callable[[dict[str, Any]], None]
 
@@ -114,13 +114,17 @@ def normalizer(stream_name: str) -> Normalizer:
     flat = tuple((name, plan.convert) for name, plan in root.fields if plan.convert is not None)
     deep = tuple((name, plan) for name, plan in root.fields if plan.nested)
     spec = BY_NAME[stream_name]
-    key = spec.primary_key
-    key_type: type = int if "integer" in schema(stream_name)["properties"][key]["type"] else str
+    properties = schema(stream_name)["properties"]
+    keys: tuple[tuple[str, type], ...] = tuple(
+        (key, int if "integer" in properties[key]["type"] else str) for key in spec.primary_key
+    )
+    key_value = key_of(spec.primary_key)
     cursor = spec.cursor if spec.window is not None else None
 
     def normalize(record: dict[str, Any]) -> None:
-        if record.__class__ is not dict or record.get(key).__class__ is not key_type:
-            raise _bad(stream_name, record, key, key_type)
+        for key, key_type in keys:
+            if record.__class__ is not dict or record.get(key).__class__ is not key_type:
+                raise _bad(stream_name, record, key, key_type)
         name = ""
         try:
             for name, convert in flat:
@@ -133,12 +137,12 @@ def normalizer(stream_name: str) -> Normalizer:
                     _walk(value, plan)
         except ValueError as exc:
             raise UnreadableDate(
-                f"{stream_name} record {record.get('id')!r}: field {name!r} holds a date that cannot be read "
+                f"{stream_name} record {key_value(record)!r}: field {name!r} holds a date that cannot be read "
                 f"({exc})."
             ) from None
         if cursor is not None and record.get(cursor).__class__ is not str:
             raise BadRecord(
-                f"{stream_name}: record {record[key]!r} came without its {cursor}, by which the stream is "
+                f"{stream_name}: record {key_value(record)!r} came without its {cursor}, by which the stream is "
                 "read in order; the stream stops before it."
             )
 

@@ -9,7 +9,7 @@ file in ``schemas/``; nothing else in the connector is specific to one stream, e
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
@@ -55,7 +55,9 @@ class StreamSpec:
     """Path under ``/stores/{store_hash}/{api}``."""
     scope: str
     """The read-only OAuth scope that opens the endpoint (the modify scope includes it)."""
-    primary_key: str = "id"
+    primary_key: tuple[str, ...] = ("id",)
+    """The fields that tell records apart: ``("id",)``, or several where a record has no id of its own
+    (a price list record is the price of one variant in one currency on one list)."""
     cursor: str | None = None
     """The record field an incremental sync follows; ``None`` for children and full-refresh-only streams."""
     window: Window | None = None
@@ -169,6 +171,14 @@ STREAMS: tuple[StreamSpec, ...] = (
 )
 
 BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}
+
+
+def key_of(fields: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
+    """A record's key: the value of a one-field key itself, a tuple of the values of a composite one."""
+    if len(fields) == 1:
+        name = fields[0]
+        return lambda record: record.get(name)
+    return lambda record: tuple(record.get(name) for name in fields)
 
 
 @functools.cache

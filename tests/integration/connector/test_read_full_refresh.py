@@ -9,9 +9,9 @@ import pytest
 from airbyte_protocol.models import AirbyteMessage
 
 from bigcommerce_sandbox.app import RunningSandbox
-from source_bigcommerce.streams import schema
+from source_bigcommerce.streams import BY_NAME, key_of, schema
 
-from support import ALL_STREAMS, Output, by_id, expected_record, read
+from support import ALL_STREAMS, Output, expected_record, read
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,12 @@ def test_a_full_read_equals_the_sandbox_export(
     assert output.exit_code == 0, output.errors
     expected = export[stream]
     assert expected, f"the tiny store should hold some {stream}"
-    got = by_id(output.records[stream])
+    key = key_of(BY_NAME[stream].primary_key)
+    got = {key(record): record for record in output.records[stream]}
     assert len(got) == len(output.records[stream]), "no record may be delivered twice"
-    assert sorted(got) == sorted(r["id"] for r in expected)
+    assert sorted(got) == sorted(key(r) for r in expected)
     for record in expected:
-        assert got[record["id"]] == expected_record(stream, record), f"{stream} {record['id']}"
+        assert got[key(record)] == expected_record(stream, record), f"{stream} {key(record)}"
 
 
 def test_every_message_is_a_valid_airbyte_message_and_every_record_fits_its_schema(
