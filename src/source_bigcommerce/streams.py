@@ -168,6 +168,14 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_products_read_only",
         params={"sort": "id"},
     ),
+    StreamSpec(
+        # Variants carry no date and /catalog/variants filters by none (catalog/product-variants_catalog.v3.yml),
+        # and a variant edit does not move its product's date_modified: read whole every sync.
+        name="product_variants",
+        api="v3",
+        path="/catalog/variants",
+        scope="store_v2_products_read_only",
+    ),
 )
 
 BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}
