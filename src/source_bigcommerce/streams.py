@@ -176,6 +176,24 @@ STREAMS: tuple[StreamSpec, ...] = (
         path="/catalog/variants",
         scope="store_v2_products_read_only",
     ),
+    StreamSpec(
+        name="product_metafields",
+        api="v3",
+        path="/catalog/products/metafields",
+        scope="store_v2_products_read_only",
+        cursor="date_modified",
+        # Date filters but no sort, pages in id order (catalog/products_catalog.v3.yml, the batch GET).
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="variant_metafields",
+        api="v3",
+        path="/catalog/variants/metafields",
+        scope="store_v2_products_read_only",
+        cursor="date_modified",
+        # As product metafields (catalog/product-variants_catalog.v3.yml, the batch GET).
+        window=v3_window({}, "pages"),
+    ),
 )
 
 BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}
