@@ -194,6 +194,15 @@ STREAMS: tuple[StreamSpec, ...] = (
         # As product metafields (catalog/product-variants_catalog.v3.yml, the batch GET).
         window=v3_window({}, "pages"),
     ),
+    StreamSpec(
+        name="price_lists",
+        api="v3",
+        path="/pricelists",
+        scope="store_v2_products_read_only",
+        cursor="date_modified",
+        # Date filters but no sort (price_lists.v3.yml, getPriceLists).
+        window=v3_window({}, "pages"),
+    ),
 )
 
 BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}
