@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -168,7 +169,7 @@ class Engine:
         ours = math.floor(self._wall())
         tried: set[tuple[str, str]] = set()
         for spec in specs:
-            target = BY_NAME[spec.parent] if spec.parent else spec
+            target = BY_NAME[spec.parent or spec.per or spec.name]
             if (target.api, target.path) in tried:
                 continue
             tried.add((target.api, target.path))
@@ -263,6 +264,9 @@ class Engine:
                 records.normalizer(spec.name)(response.body)
                 await self._deliver(item, [response.body])
             return
+        if spec.per is not None:
+            await self._per_record(item, BY_NAME[spec.per], start)
+            return
         walker = self._walker(spec)
         if spec.window is None:
             async with contextlib.aclosing(walker.everything()) as pages:
@@ -280,6 +284,55 @@ class Engine:
             async for found in found_batches:
                 await self._deliver(item, found.records)
                 await self._advance(item, found.resume)
+
+    async def _per_record(self, item: Progress, parent_spec: StreamSpec, start: int) -> None:
+        """A stream read once for each record of another (:attr:`StreamSpec.per`), all of them every sync.
+
+        The parents are listed whole first; each one's list is then read for ``[lo, start]`` as a stream of
+        its own, a few at once within the stream's :attr:`StreamSpec.in_flight`, and delivered before its
+        slot is freed (memory holds the lists in flight only). Every window ends at the same ``start``, so the
+        stream's one cursor moves there only once every parent's list is delivered.
+        """
+        spec = item.spec
+        parents: list[int] = []
+        async with contextlib.aclosing(self._walker(parent_spec).everything()) as pages:
+            async for page in pages:
+                parents.extend(record["id"] for record in page)
+        prefix, _, rest = spec.path.partition("{")
+        suffix = rest.partition("}")[2]
+        lookahead = self._settings.lookahead
+        if spec.in_flight is not None:
+            lookahead = min(lookahead, spec.in_flight)
+        slots = asyncio.Semaphore(max(1, (spec.in_flight or lookahead) // lookahead))
+        delivering = asyncio.Lock()
+
+        async def one(parent: int) -> None:
+            child = dataclasses.replace(spec, path=f"{prefix}{parent}{suffix}")
+            walker = Walker(
+                self._client,
+                child,
+                normalize=records.normalizer(spec.name),
+                lookahead=lookahead,
+                log=self._sink.log,
+            )
+            async with slots:
+                try:
+                    found = [r async for batch in walker.unsorted(item.lo, start) for r in batch.records]
+                except NotFound:
+                    # Deleted since it was listed: its records went with it.
+                    self._sink.log("INFO", f"{spec.name}: {parent_spec.name} {parent} is gone; skipped.")
+                    return
+                async with delivering:
+                    await self._deliver(item, found)
+
+        tasks = [asyncio.ensure_future(one(parent)) for parent in parents]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._advance(item, start)
 
     async def _orders(self, family: list[Progress], start: int) -> None:
         """One walk over orders serves the orders stream and both children, each from its own cursor."""

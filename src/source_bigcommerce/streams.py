@@ -68,6 +68,12 @@ class StreamSpec:
     parent_key: str | None = None
     """The child's field holding its parent's id: a re-read parent comes with all of its children, so a
     merged table replaces the parent's earlier children with them (a line item removed from an order goes)."""
+    per: str | None = None
+    """The stream whose every record this one is read for, each as a list of its own (the path's ``{...}``
+    is that record's id), every sync, through this stream's own window: a price list record's change does
+    not move its list (price_lists.v3.yml says nothing of it), so changed lists alone would miss some."""
+    in_flight: int | None = None
+    """The most requests of this stream BigCommerce takes at once, where it says (None: the lookahead's)."""
     single: bool = False
     """The endpoint returns one object rather than a list (``/v2/store``)."""
     params: Mapping[str, str] = field(default_factory=dict, hash=False)
@@ -202,6 +208,21 @@ STREAMS: tuple[StreamSpec, ...] = (
         cursor="date_modified",
         # Date filters but no sort (price_lists.v3.yml, getPriceLists).
         window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="price_list_records",
+        api="v3",
+        # No GET lists records across price lists (price_lists.v3.yml: /pricelists/records is POST and PUT).
+        path="/pricelists/{price_list_id}/records",
+        scope="store_v2_products_read_only",
+        primary_key=("price_list_id", "variant_id", "currency"),
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+        per="price_lists",
+        # price_lists.v3.yml, Get All Price List Records: "Supports up to 10 simultaneous GET requests".
+        in_flight=10,
+        # Without them a record lacks its tiers and its sku (price_lists.v3.yml, include).
+        params={"include": "bulk_pricing_tiers,sku"},
     ),
 )
 

@@ -308,6 +308,8 @@ def test_the_specs_own_examples_are_valid_records_once_normalised(stream: str) -
 def test_every_stream_has_a_normalizer() -> None:
     for spec in STREAMS:
         record: dict[str, Any] = {"id": "abc123" if spec.name == "store" else 1}
+        if spec.name == "price_list_records":
+            record = {"price_list_id": 1, "variant_id": 4, "currency": "usd"}
         if spec.window is not None:
             record["date_modified"] = "2024-01-01T00:00:00Z"
         normalizer(spec.name)(record)
@@ -321,6 +323,11 @@ def test_every_stream_has_a_normalizer() -> None:
         ("brands", {"id": "7"}, "brands: a record has the id '7', not an integer;"),
         ("brands", {"id": 1.5e19}, "brands: a record has the id 1.5e+19, not an integer;"),
         ("store", {"id": 5}, "store: a record has the id 5, not a string;"),
+        (
+            "price_list_records",
+            {"price_list_id": 1, "currency": "usd"},
+            "price_list_records: a record came without its variant_id, which tells records apart;",
+        ),
         ("customers", [1, 2], "customers: a record is a JSON list, not an object;"),
         ("customers", {"id": 3}, "customers: record 3 came without its date_modified, by which the stream"),
         ("orders", {"id": 3, "date_modified": ""}, "orders: record 3 came without its date_modified"),
