@@ -30,6 +30,7 @@ from hostile_http import (
     v3_page,
     windowed,
 )
+from source_bigcommerce.streams import STREAMS
 
 SECRET = "tok-badinput-Xr8Lw3Qz"
 """The access token of every case: distinctive, so a search of all output for it means something."""
@@ -135,8 +136,8 @@ CONTROL_TOKEN = (
 NO_CONFIG = "Config file '…' does not exist."
 MISSPELT = "Config key 'max_concurent_requests' is unknown; did you mean 'max_concurrent_requests'?"
 UNKNOWN_STREAM = (
-    "Catalog file '…' names stream 'nope', which this connector does not have (it has customers, orders, "
-    "transactions, pages, products, channels, store, order_products, brands, categories)."
+    "Catalog file '…' names stream 'nope', which this connector does not have "
+    f"(it has {', '.join(spec.name for spec in STREAMS)})."
 )
 CORRUPT_STATE = "State file '…' is not valid JSON (…); fix it or start without --state."
 NEWER_STATE = (

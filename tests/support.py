@@ -30,7 +30,7 @@ from source_bigcommerce import catalog, cli, protocol
 from source_bigcommerce.config import parse_config
 from source_bigcommerce.http import DEFAULT_PAUSES, Pauses
 from source_bigcommerce.state import parse_state
-from source_bigcommerce.streams import STREAMS, schema
+from source_bigcommerce.streams import BY_NAME, STREAMS, key_of, schema
 
 ALL_STREAMS = tuple(spec.name for spec in STREAMS)
 INCREMENTAL = ("customers", "orders", "transactions", "products", "channels", "order_products")
@@ -327,3 +327,9 @@ def expected_record(stream: str, record: dict[str, Any]) -> Any:
 
 def by_id(records: Iterable[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
     return {record["id"]: record for record in records}
+
+
+def by_key(stream: str, records: Iterable[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """The records by their primary key (a tuple where the key has several fields)."""
+    key = key_of(BY_NAME[stream].primary_key)
+    return {key(record): record for record in records}

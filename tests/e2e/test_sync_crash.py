@@ -23,6 +23,7 @@ import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox
 from source_bigcommerce.destination import Target
+from source_bigcommerce.streams import BY_NAME
 from sync_support import (
     POSTGRES_URL,
     Held,
@@ -55,8 +56,9 @@ def assert_no_duplicate_keys(target: Target) -> None:
         }
         for stream in ALL_STREAMS:
             if stream in tables:
+                key = ", ".join(BY_NAME[stream].primary_key)
                 dupes = connection.execute(
-                    f"SELECT COUNT(*) - COUNT(DISTINCT id) FROM {target.dataset}.{stream}"
+                    f"SELECT COUNT(*) - COUNT(DISTINCT ({key})) FROM {target.dataset}.{stream}"
                 ).fetchone()
                 assert dupes == (0,), f"{stream} holds a primary key twice after a kill"
 

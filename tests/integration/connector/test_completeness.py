@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from hostile import Misbehaviour, RunningHostile, Store, hostile_server
+from hostile import SERVED, Misbehaviour, RunningHostile, Store, hostile_server
 from source_bigcommerce import dates, engine
 from source_bigcommerce.config import parse_config
 from source_bigcommerce.errors import ConnectorError
@@ -25,7 +25,7 @@ from source_bigcommerce.http import Client
 from source_bigcommerce.streams import BY_NAME
 from source_bigcommerce.wiring import engine_settings, with_client
 
-from support import ALL_STREAMS, Output, by_id, expected_record, read
+from support import Output, by_id, expected_record, read
 
 LOOKAHEAD = 4
 """wiring.LOOKAHEAD_PAGES: pages of one stream in flight, which bounds the requests a repeat can cost."""
@@ -48,9 +48,7 @@ def full_store() -> Store:
     )
 
 
-def assert_equals_store(
-    output: Output, server: RunningHostile, streams: tuple[str, ...] = ALL_STREAMS
-) -> None:
+def assert_equals_store(output: Output, server: RunningHostile, streams: tuple[str, ...] = SERVED) -> None:
     for stream in streams:
         export = server.export(stream)
         got = by_id(output.records[stream])
@@ -103,7 +101,7 @@ def test_with_every_list_capped_at_40_a_full_read_equals_the_store_and_an_increm
     None
 ):
     with hostile_server(full_store(), Misbehaviour(cap=40)) as server:
-        first = read(server.config)
+        first = read(server.config, SERVED)
         assert first.exit_code == 0, first.errors
         assert_equals_store(first, server)
         assert any("serves pages of 40 records where 250 were asked" in log["message"] for log in first.logs)
@@ -123,7 +121,7 @@ def test_with_every_list_capped_at_40_a_full_read_equals_the_store_and_an_increm
             }
 
         changed = server.change(change)
-        second = read(server.config, state=first.final_state())
+        second = read(server.config, SERVED, state=first.final_state())
     assert second.exit_code == 0, second.errors
     for stream, ids in changed.items():
         assert sorted(second.ids(stream)) == sorted(ids), stream

@@ -39,13 +39,14 @@ from source_bigcommerce.http import (
     make_session,
 )
 from source_bigcommerce.ratelimit import Governor
+from source_bigcommerce.streams import BY_NAME, key_of
 
 from support import (
     ALL_STREAMS,
     FakeTime,
     Output,
     assert_no_secret,
-    by_id,
+    by_key,
     canonical_time,
     expected_record,
     read,
@@ -106,12 +107,13 @@ def assert_equals_export(
     for stream in streams:
         got: dict[Any, dict[str, Any]] = {}
         for output in outputs:
-            delivered = by_id(output.records[stream])
+            delivered = by_key(stream, output.records[stream])
             assert len(delivered) == len(output.records[stream]), f"{stream} delivered a record twice"
             got.update(delivered)
-        assert sorted(got) == sorted(record["id"] for record in export[stream]), stream
-        for record in export[stream]:
-            assert got[record["id"]] == expected_record(stream, record), f"{stream} {record['id']}"
+        expected = by_key(stream, export[stream])
+        assert sorted(got, key=str) == sorted(expected, key=str), stream
+        for key, record in expected.items():
+            assert got[key] == expected_record(stream, record), f"{stream} {key}"
 
 
 def epoch(value: str) -> int:
@@ -128,7 +130,8 @@ def assert_state_covers_only_what_was_delivered(output: Output, export: Export) 
         cursor = states[-1]["stream"]["stream_state"].get("date_modified")
         if cursor is None:
             continue
-        delivered = set(output.ids(stream))
+        delivered = set(by_key(stream, output.records[stream]))
+        key_of_record = key_of(BY_NAME[stream].primary_key)
         for record in export[stream]:
             key = (
                 order_modified[int(record["order_id"])]
@@ -136,7 +139,9 @@ def assert_state_covers_only_what_was_delivered(output: Output, export: Export) 
                 else epoch(record["date_modified"])
             )
             if key < epoch(cursor):
-                assert record["id"] in delivered, f"{stream} state {cursor} passes undelivered {record['id']}"
+                assert key_of_record(record) in delivered, (
+                    f"{stream} state {cursor} passes undelivered {key_of_record(record)}"
+                )
 
 
 @contextlib.contextmanager
@@ -243,7 +248,14 @@ PERSISTENT = [
         {},
         id="429-without-headers",
     ),
-    pytest.param("reset n=1+ /v3/catalog/products", ("products",), "reset mid-body", {}, id="reset"),
+    # A path is a prefix: /v3/catalog/products/metafields fails with it.
+    pytest.param(
+        "reset n=1+ /v3/catalog/products",
+        ("products", "product_metafields"),
+        "reset mid-body",
+        {},
+        id="reset",
+    ),
     pytest.param("truncate n=1+ /v2/store", ("store",), "cut short", {}, id="truncate"),
     # customers is also where the read asks for BigCommerce's clock first: it must ask elsewhere.
     pytest.param("badjson n=1+ /v3/customers", ("customers",), "not valid JSON", {}, id="badjson"),
