@@ -29,12 +29,13 @@ import pytest
 from source_bigcommerce.cli import CHUNK_ROWS, CHUNK_SECONDS, select_streams
 from source_bigcommerce.columns import column_hints
 from source_bigcommerce.config import parse_config
+from source_bigcommerce.deletes import Policy
 from source_bigcommerce.destination import Target
 from source_bigcommerce.pipeline import HOLD_ENV
 from source_bigcommerce.report import Summary
 from source_bigcommerce.sink import Chunking
 from source_bigcommerce.streams import BY_NAME, key_of
-from source_bigcommerce.sync import sync
+from source_bigcommerce.sync import DEFAULT_POLICY, sync
 from source_bigcommerce.tables import Rows, Spool
 
 from support import canonical_time, expected_record
@@ -67,12 +68,13 @@ def run_sync(
     streams: str | None = None,
     *,
     live: bool = False,
+    policy: Policy = DEFAULT_POLICY,
     **options: Any,
 ) -> Summary:
     """The sync in this process (the sandbox serves from its own thread), plain progress lines by default."""
     options = {"chunk_rows": CHUNK_ROWS, "chunk_seconds": CHUNK_SECONDS, **options}
     chunking = Chunking(streams=select_streams(streams), **options)
-    return asyncio.run(sync(parse_config(dict(config)), target, chunking, live=live))
+    return asyncio.run(sync(parse_config(dict(config)), target, chunking, live=live, policy=policy))
 
 
 def spooled(*records: dict[str, Any], stream: str = "customers") -> Rows:

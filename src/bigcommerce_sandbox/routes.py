@@ -6,7 +6,8 @@ A list route does, in order: the stingy refusals (``--strict``), paging (the pag
 entry's filters and sort describe, the selection, the page (ties shuffled under ``--strict``), and the
 envelope of its API version. Customers also page by ``before``/``after`` cursors (customers.v3.yml). An
 ``include`` naming an embedded resource (products' ``images``, ``variants``...) adds its records to each
-parent record as an array.
+parent record as an array. ``include_fields`` cuts each record of the lists that take it
+(:data:`INCLUDE_FIELDS`) down to its id and the fields named.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ from bigcommerce_sandbox.selection import Query, Selection, page_ids, select
 from bigcommerce_sandbox.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+INCLUDE_FIELDS = frozenset({"products", "brands", "categories"})
+"""The lists that take ``include_fields``: "The ID and the specified fields will be returned"
+(reference/catalog/products_catalog.v3.yml, brands_catalog.v3.yml, categories_catalog.v3.yml)."""
 
 
 def list_route(entry: Resource) -> Handler:
@@ -117,6 +122,8 @@ async def serve_list(request: web.Request, entry: Resource, parent: int | None =
     ids = page_ids(store, entry.name, sel, query, paging.offset, paging.size, sb.tie_salt())
     variant = ",".join(sorted(entry.variants & includes))
     rows = _embedded([store.record_bytes(entry.name, i, variant) for i in ids], store, entry, ids, includes)
+    if entry.name in INCLUDE_FIELDS and "include_fields" in params:
+        rows = _fields(rows, str_set(params["include_fields"]))
     if entry.version == "v2":
         return v2_rows(rows)
     if parent is not None and not sel.total and entry.parent is not None and entry.parent.empty == 204:
@@ -158,6 +165,16 @@ def _embedded(
             for row, rid in zip(rows, ids, strict=True)
         ]
     return rows
+
+
+def _fields(rows: list[bytes], fields: frozenset[str]) -> list[bytes]:
+    """Each record cut down to its id and ``fields``, in the record's own order."""
+    kept = fields | {"id"}
+    cut = []
+    for row in rows:
+        record = orjson.loads(row)
+        cut.append(orjson.dumps({name: value for name, value in record.items() if name in kept}))
+    return cut
 
 
 def _by_cursor(

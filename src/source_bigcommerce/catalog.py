@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+from source_bigcommerce import deletes
 from source_bigcommerce.errors import ConfigError, read_json_file
 from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec, schema
 
@@ -27,15 +28,23 @@ SyncMode = Literal["full_refresh", "incremental"]
 _MODES: tuple[SyncMode, ...] = ("full_refresh", "incremental")
 
 
-def discover() -> dict[str, Any]:
-    """The AirbyteCatalog of every stream, in the streams table's order."""
-    return {"streams": [_stream(spec) for spec in STREAMS]}
+def discover(*, emit_deletes: bool = False) -> dict[str, Any]:
+    """The AirbyteCatalog of every stream, in the streams table's order; with ``emit_deletes`` the streams
+    that tell their deletes declare ``_ab_cdc_deleted_at`` (:mod:`source_bigcommerce.deletes`)."""
+    return {"streams": [_stream(spec, emit_deletes=emit_deletes) for spec in STREAMS]}
 
 
-def _stream(spec: StreamSpec) -> dict[str, Any]:
+def _stream(spec: StreamSpec, *, emit_deletes: bool = False) -> dict[str, Any]:
+    json_schema = copy.deepcopy(dict(schema(spec.name)))
+    if emit_deletes and deletes.emits(spec):
+        json_schema["properties"][deletes.CDC_DELETED_AT] = {
+            "type": ["null", "string"],
+            "format": "date-time",
+            "description": "When the record was found deleted (or archived); null while it exists.",
+        }
     stream: dict[str, Any] = {
         "name": spec.name,
-        "json_schema": copy.deepcopy(dict(schema(spec.name))),
+        "json_schema": json_schema,
         "supported_sync_modes": list(_MODES) if spec.incremental else ["full_refresh"],
         "source_defined_primary_key": [[name] for name in spec.primary_key],
         "is_resumable": spec.incremental,

@@ -24,9 +24,9 @@ from typing import Any, BinaryIO, NoReturn
 
 import orjson
 
-from source_bigcommerce import __version__, catalog, protocol
+from source_bigcommerce import __version__, catalog, dates, deletes, protocol
 from source_bigcommerce.config import Config, load_config, refuse_future_start
-from source_bigcommerce.engine import Status, SyncMode, unknown_store
+from source_bigcommerce.engine import Progress, Status, SyncMode, unknown_store
 from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
 from source_bigcommerce.http import (
     DEFAULT_PAUSES,
@@ -38,10 +38,10 @@ from source_bigcommerce.http import (
     Unauthorized,
 )
 from source_bigcommerce.paging import Record
-from source_bigcommerce.state import load_state
+from source_bigcommerce.state import KNOWN_IDS, load_state, state_for
 from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec
+from source_bigcommerce.wiring import LOOKAHEAD_PAGES, with_client
 from source_bigcommerce.wiring import read as read_streams
-from source_bigcommerce.wiring import with_client
 
 GC_THRESHOLD = (50_000, 20, 20)
 """The cyclic collector's thresholds during a read (CPython's default is 700, 10, 10); see :func:`quiet_gc`."""
@@ -143,6 +143,21 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
         "every version",
     )
     sync.add_argument(
+        "--deletes",
+        choices=("mark", "remove", "ignore"),
+        default="mark",
+        help="rows whose records left the store (deleted, or archived orders): mark them with a "
+        "_deleted_at time and keep them (default), remove them, or ignore deletions",
+    )
+    sync.add_argument(
+        "--reconcile",
+        choices=("always", "daily", "never"),
+        default="daily",
+        help="how often to check the ids of customers, products and channels against the store: one request "
+        "each when nothing was deleted, one per 250 records when something was (default daily; see the "
+        "README)",
+    )
+    sync.add_argument(
         "--chunk-rows",
         type=int,
         default=CHUNK_ROWS,
@@ -212,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config, on_unknown_key=warning(writer))
         writer = protocol.Writer(out, redact=[config.access_token])
         if args.command == "discover":
-            writer.message(protocol.catalog_message(catalog.discover()))
+            writer.message(protocol.catalog_message(catalog.discover(emit_deletes=config.emit_deletes)))
             return 0
         selection = catalog.load_configured_catalog(args.catalog)
         states = load_state(args.state) if args.state else {}
@@ -247,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def sync_command(args: argparse.Namespace) -> int:
     """``source-bigcommerce sync``: exit 0 when every stream loaded, 1 otherwise (the reason on stderr)."""
     from source_bigcommerce import demo, report
+    from source_bigcommerce.deletes import Policy
     from source_bigcommerce.destination import Target, default_dataset
     from source_bigcommerce.pipeline import hold_from_env
     from source_bigcommerce.sink import Chunking
@@ -266,11 +282,14 @@ def sync_command(args: argparse.Namespace) -> int:
             chunk_rows=args.chunk_rows,
             chunk_seconds=args.chunk_seconds,
         )
+        policy = Policy(args.deletes, args.reconcile)
         quiet_gc()
         if args.demo:
             return demo.run(target, chunking, as_json=args.json, debug=args.debug)
         config = load_config(args.config)
-        summary = asyncio.run(sync(config, target, chunking, debug=args.debug, hold=hold_from_env()))
+        summary = asyncio.run(
+            sync(config, target, chunking, policy=policy, debug=args.debug, hold=hold_from_env())
+        )
     except ConnectorError as error:
         if args.debug:
             traceback.print_exc(file=sys.stderr)
@@ -428,21 +447,46 @@ def status(writer: protocol.Writer, succeeded: bool, message: str | None) -> int
 
 
 class ProtocolSink:
-    """The engine's output as Airbyte protocol messages on stdout."""
+    """The engine's output as Airbyte protocol messages on stdout.
 
-    def __init__(self, writer: protocol.Writer, wall: Callable[[], float], debug: bool) -> None:
+    With ``emit_deletes`` (see :mod:`source_bigcommerce.deletes`): an archived order carries
+    ``_ab_cdc_deleted_at``; the ids of the listed streams read incrementally are gathered, and their known ids
+    ride along in every STATE of theirs, so a read that stops half-way keeps them.
+    """
+
+    def __init__(
+        self,
+        writer: protocol.Writer,
+        wall: Callable[[], float],
+        debug: bool,
+        *,
+        known: dict[str, str] | None = None,
+    ) -> None:
+        """``known``: the encoded known ids per stream whose deletes are told (none: deletes are not told)."""
         self._writer = writer
         self._wall = wall
         self._debug = debug
+        self._known = known
+        self.delivered: dict[str, set[int]] = {name: set() for name in known or {}}
         self.failures: list[str] = []
 
     def _now_ms(self) -> int:
         return int(self._wall() * 1000)
 
     async def records(self, stream: str, batch: list[Record]) -> None:
+        if self._known is not None:
+            if stream in self.delivered:
+                field = deletes.key(BY_NAME[stream])
+                self.delivered[stream].update(record[field] for record in batch)
+            elif deletes.archives(BY_NAME[stream]):
+                for record in batch:
+                    if record.get(deletes.ARCHIVED) is True:
+                        record[deletes.CDC_DELETED_AT] = record.get("date_modified")
         self._writer.records(stream, batch, self._now_ms())
 
     async def state(self, stream: str, stream_state: dict[str, Any], count: int) -> None:
+        if self._known and self._known.get(stream):
+            stream_state = {**stream_state, KNOWN_IDS: self._known[stream]}
         self._writer.message(protocol.state_message(stream, stream_state, count))
 
     async def status(self, stream: str, status: Status) -> None:
@@ -457,6 +501,41 @@ class ProtocolSink:
         if level != "DEBUG" or self._debug:
             self._writer.message(protocol.log(level, message))
 
+    async def deletes(
+        self,
+        client: Client,
+        progress: dict[str, Progress],
+        states: dict[str, dict[str, Any]],
+        start_date: int,
+    ) -> None:
+        """After the read: each listed stream's deleted ids as records, then its state with the ids known."""
+        now = dates.from_epoch(int(self._wall()))
+        for name, delivered in self.delivered.items():
+            item = progress[name]
+            if item.failed:
+                continue
+            spec = item.spec
+            known = deletes.decode_ids((states.get(name) or {}).get(KNOWN_IDS))
+            try:
+                gone, ids = await deletes.gone_from_known(
+                    client,
+                    spec,
+                    known,
+                    delivered,
+                    start_date=start_date,
+                    start=item.start,
+                    lookahead=LOOKAHEAD_PAGES,
+                )
+            except ConnectorError as error:
+                await self.failed(name, error)
+                continue
+            if gone:
+                records = [{deletes.key(spec): key, deletes.CDC_DELETED_AT: now} for key in sorted(gone)]
+                self._writer.records(name, records, self._now_ms())
+            assert self._known is not None
+            self._known[name] = deletes.encode_ids(ids)
+            await self.state(name, state_for(spec, item.cursor, item.archived), item.count + len(gone))
+
 
 async def read(
     config: Config,
@@ -467,8 +546,18 @@ async def read(
     debug: bool = False,
     pauses: Pauses = DEFAULT_PAUSES,
 ) -> int:
-    sink = ProtocolSink(writer, time.time, debug)
-    await read_streams(config, sink, selection, states, pauses=pauses)
+    told = [spec.name for spec, mode in selection if mode == "incremental" and deletes.listed(spec)]
+    known = (
+        {name: (states.get(name) or {}).get(KNOWN_IDS, "") for name in told} if config.emit_deletes else None
+    )
+    sink = ProtocolSink(writer, time.time, debug, known=known)
+
+    async def after(client: Client, progress: dict[str, Progress]) -> None:
+        await sink.deletes(client, progress, states, int(config.start.timestamp()))
+
+    await read_streams(
+        config, sink, selection, states, pauses=pauses, after=after if known is not None else None
+    )
     if sink.failures:
         message = f"These streams did not sync completely: {', '.join(sink.failures)}."
         writer.message(protocol.trace_error(message, "system_error"))

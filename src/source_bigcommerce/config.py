@@ -136,7 +136,7 @@ def _api_url(value: str) -> str:
     return value.rstrip("/")
 
 
-Kind = Literal["string", "integer", "number"]
+Kind = Literal["string", "integer", "number", "boolean"]
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class Option:
     kind: Kind
     title: str
     description: str
-    default: str | int | float | None = None
+    default: str | int | float | bool | None = None
     """``None``: the key is required."""
     limits: Mapping[str, int] = field(default_factory=dict)
     """JSON Schema keywords, checked here as well: those :data:`LIMITS` knows."""
@@ -235,6 +235,15 @@ OPTIONS: tuple[Option, ...] = (
         default=DEFAULT_MAX_RESPONSE_MB,
         limits={"minimum": 1, "maximum": 1024},
     ),
+    Option(
+        "emit_deletes",
+        "boolean",
+        "Emit deletes",
+        "Incremental streams also send the records that left the store: a customer, product or channel "
+        "deleted sends its id with _ab_cdc_deleted_at, and an archived order carries _ab_cdc_deleted_at, so "
+        "a destination in append-deduped mode deletes them. The ids known are kept in the state.",
+        default=False,
+    ),
 )
 
 
@@ -250,6 +259,7 @@ class Config:
     request_timeout_seconds: float
     max_retries: int
     max_response_mb: int
+    emit_deletes: bool
 
     @property
     def start(self) -> datetime:
@@ -356,6 +366,12 @@ def _typed(kind: Kind, value: Any) -> Any:
         if isinstance(value, str):
             return value
         raise TypeError("input should be a valid string")
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise TypeError("input should be a valid boolean")
     if not isinstance(value, int | float | str):
         raise TypeError(f"input should be a valid {kind}")
     if isinstance(value, str):

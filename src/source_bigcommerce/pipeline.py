@@ -43,13 +43,15 @@ import sys
 import threading
 import traceback
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from source_bigcommerce import tables
+from source_bigcommerce.deletes import Deletes, Tables
 from source_bigcommerce.destination import DestinationError, Target, describe, dlt_destination, open_duckdb
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.source import SOURCE, Disposition, stream_resource
@@ -60,6 +62,7 @@ HOLD_ENV = "SOURCE_BIGCOMMERCE_TEST_HOLD"
 on stderr once chunk N reaches that phase and then wait forever, so a test can ``kill -9`` the sync at an
 exact point of a commit. Never set it otherwise."""
 HOLD_PHASES = ("extracted", "normalized", "loaded")
+T = TypeVar("T")
 
 _DLT_SETTINGS = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",
@@ -125,6 +128,8 @@ class Loader:
         """The last chunk committed (or extracted, in this run): the next chunk's package continues it."""
         self.resumed = False
         """True when a package a killed sync left behind was loaded first."""
+        self.load_ids: list[str] = []
+        """The loads of this sync's chunks (``_dlt_load_id``), which tell the rows this sync wrote."""
         configure_dlt(debug=debug)
 
     def spool(self) -> Path:
@@ -298,7 +303,8 @@ class Loader:
             self._pipeline.normalize()
             self._hold("normalized")
             self._hold_destination()
-            self._pipeline.load()
+            info = self._pipeline.load()
+            self.load_ids.extend(info.loads_ids)
             self._hold("loaded")
 
     def release(self) -> None:
@@ -315,6 +321,11 @@ class Loader:
             self._held = open_duckdb(self._target)
             if self._held is not None:
                 self._pipeline.destination = dlt_destination(self._target, self._held)
+
+    def with_tables(self, mode: Deletes, now: datetime, work: Callable[[Tables], T]) -> T:
+        """``work`` with the destination's tables, for the deletes (:mod:`source_bigcommerce.deletes`)."""
+        with self._errors(), self._pipeline.sql_client() as client:
+            return work(Tables(client, mode, now))
 
     def counts(self, names: list[str]) -> dict[str, int]:
         """Rows per table in the destination; tables it cannot count are left out."""

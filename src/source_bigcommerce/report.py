@@ -74,6 +74,8 @@ class StreamResult:
     rows: int | None = None
     """Rows in the destination table after the sync, when the destination can be queried."""
     error: str | None = None
+    deleted: int = 0
+    """Rows this sync found gone from the store (or archived) and marked or removed (``--deletes``)."""
     total: int | None = None
     """How many records BigCommerce said the stream would deliver, when it said so (for the ETA)."""
     requests_per_record: float = 0.0
@@ -123,6 +125,7 @@ class Summary:
                     "records": result.records,
                     "loaded": result.loaded,
                     "rows": result.rows,
+                    "deleted": result.deleted,
                     "error": result.error,
                 }
                 for name, result in self.streams.items()
@@ -345,6 +348,7 @@ def print_summary(summary: Summary, *, as_json: bool, out: TextIO | None = None)
     table.add_column("read", justify="right")
     table.add_column("loaded", justify="right")
     table.add_column("rows", justify="right")
+    table.add_column("deleted", justify="right")
     for result in summary.streams.values():
         table.add_row(
             result.name,
@@ -352,6 +356,7 @@ def print_summary(summary: Summary, *, as_json: bool, out: TextIO | None = None)
             f"{result.records:,}",
             f"{result.loaded:,}",
             "" if result.rows is None else f"{result.rows:,}",
+            f"{result.deleted:,}" if result.deleted else "",
         )
     console.print(table)
     stats = summary.requests

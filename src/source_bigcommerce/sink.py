@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from source_bigcommerce.columns import prepare_batch, preparer
+from source_bigcommerce.deletes import read_whole
 from source_bigcommerce.destination import DestinationError
 from source_bigcommerce.engine import Status
 from source_bigcommerce.errors import ConnectorError
@@ -55,6 +56,9 @@ class Chunking:
     chunk_bytes: int = CHUNK_BYTES
     full_refresh: bool = False
     write_disposition: Disposition = "merge"
+    merge_whole: bool = False
+    """Streams read whole every sync are merged rather than replaced (``--deletes mark``): the rows whose
+    records left the store stay, to be marked (:mod:`source_bigcommerce.deletes`)."""
 
 
 @dataclass
@@ -90,12 +94,19 @@ class LoadSink:
         self._clock = clock
         self._sleep = sleep
         merged = chunking.write_disposition == "merge"
+        kept = {
+            spec.name
+            for spec in chunking.streams
+            if chunking.merge_whole and not chunking.full_refresh and read_whole(spec)
+        }
+        self._kept = kept
+        """Streams read whole and merged (``merge_whole``), whatever ``write_disposition`` says."""
         self._buffers = {
             spec.name: _Buffer(
                 Spool(
                     spool,
                     spec.name,
-                    spec.primary_key if merged and spec.incremental else None,
+                    spec.primary_key if (merged and spec.incremental) or spec.name in kept else None,
                     refuse_nul=refuse_nul,
                 )
             )
@@ -103,7 +114,9 @@ class LoadSink:
         }
         self._prepare = {spec.name: preparer(spec.name) for spec in chunking.streams}
         self._replace = {
-            spec.name for spec in chunking.streams if chunking.full_refresh or not spec.incremental
+            spec.name
+            for spec in chunking.streams
+            if chunking.full_refresh or not (spec.incremental or spec.name in kept)
         }
         self._loading: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
@@ -217,7 +230,7 @@ class LoadSink:
             if not buffer.touched or buffer.state is None:
                 continue
             spec = BY_NAME[name]
-            disposition: Disposition = self._chunking.write_disposition
+            disposition: Disposition = "merge" if name in self._kept else self._chunking.write_disposition
             if name in self._replace:
                 disposition = "replace"
                 if spec.incremental:

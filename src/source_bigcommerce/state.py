@@ -41,6 +41,9 @@ CURSOR = "date_modified"
 ARCHIVED = "archived_orders"
 """The key of the orders family's :class:`Archived` summary in its stream state."""
 ARCHIVE_BUCKETS = 64
+KNOWN_IDS = "known_ids"
+"""With ``emit_deletes``: the ids a stream has delivered and not yet deleted (see
+:func:`source_bigcommerce.deletes.encode_ids`)."""
 
 # Keys the archived connector and the Airbyte CDK leave in a stream state that carry no usable time.
 _TIMELESS_KEYS = frozenset(
@@ -54,6 +57,7 @@ _TIMELESS_KEYS = frozenset(
         "lookback_window",
         "state_version",
         ARCHIVED,
+        KNOWN_IDS,
     }
 )
 _FILE_REMEDY = "fix it or start without --state"

@@ -79,6 +79,9 @@ class StreamSpec:
     params: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Fixed query parameters sent on every list request (``include=body`` for pages, for instance)."""
     page_size: int = 250
+    id_params: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """Query parameters that cut a list down to its ids, for the reconciliation's listing of what exists
+    (``include_fields=id`` where the endpoint takes it); none where it takes no such parameter."""
 
     @property
     def incremental(self) -> bool:
@@ -136,6 +139,8 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_products_read_only",
         cursor="date_modified",
         window=v3_window({"sort": "date_modified", "direction": "asc"}, "id_greater"),
+        # "The ID and the specified fields will be returned" (reference/catalog/products_catalog.v3.yml).
+        id_params={"include_fields": "id"},
     ),
     StreamSpec(
         name="channels",

@@ -9,20 +9,26 @@ All dlt calls happen in that one thread, since dlt's context is thread-affine. P
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Any
 
-from source_bigcommerce import dates, state, wiring
+from source_bigcommerce import dates, deletes, state, wiring
 from source_bigcommerce.config import Config
+from source_bigcommerce.deletes import Policy
 from source_bigcommerce.destination import Target
+from source_bigcommerce.engine import Progress
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.http import Client
 from source_bigcommerce.pipeline import Loader
 from source_bigcommerce.report import Report, RequestStats, StreamResult, Summary
 from source_bigcommerce.sink import Chunking, LoadSink
 from source_bigcommerce.streams import StreamSpec
+
+DEFAULT_POLICY = Policy()
 
 
 def request_stats(client: Client) -> RequestStats:
@@ -88,6 +94,7 @@ async def sync(
     target: Target,
     chunking: Chunking,
     *,
+    policy: Policy = DEFAULT_POLICY,
     debug: bool = False,
     live: bool | None = None,
     hold: tuple[str, int] | None = None,
@@ -96,10 +103,14 @@ async def sync(
 ) -> Summary:
     """Read the selected streams and load them; the summary says what happened.
 
+    Once everything read is committed, the rows whose records left the store are marked or removed as
+    ``policy`` says (:mod:`source_bigcommerce.deletes`); a stream whose deletes could not be checked fails.
+
     Raises:
         ConnectorError: the destination cannot be opened (nothing was read); failures after that are in
             ``Summary.error`` and the streams' results.
     """
+    chunking = dataclasses.replace(chunking, merge_whole=policy.deletes == "mark")
     summary = Summary(
         destination=target.destination,
         location=target.location,
@@ -129,13 +140,41 @@ async def sync(
                     start = wiring.engine_settings(config).start_date
                     await estimate_totals(client, chunking.streams, states, start, report)
 
+            async def after(client: Client, progress: dict[str, Progress]) -> None:
+                await sink.finish()
+                settings = wiring.engine_settings(config)
+                outcome = await deletes.reconcile(
+                    client,
+                    lambda work: call(lambda: loader.with_tables(policy.deletes, now, work)),
+                    chunking.streams,
+                    progress,
+                    policy,
+                    start_date=settings.start_date,
+                    lookahead=settings.lookahead,
+                    load_ids=loader.load_ids,
+                    merged_whole=chunking.merge_whole and not chunking.full_refresh,
+                    now=now,
+                )
+                for name, count in outcome.dropped.items():
+                    summary.streams[name].deleted = count
+                for name in outcome.listed:
+                    report.log("INFO", f"{name}: listed the ids that exist, since the counts differed.")
+                for name, message in outcome.errors.items():
+                    report.failed(name, message)
+
+            now = datetime.fromtimestamp(wall(), timezone.utc)
             report.start()
             sink.start()
             try:
                 await wiring.read(
-                    config, sink, wiring.selection(chunking.streams), states, wall=wall, beside=beside
+                    config,
+                    sink,
+                    wiring.selection(chunking.streams),
+                    states,
+                    wall=wall,
+                    beside=beside,
+                    after=after,
                 )
-                await sink.finish()
             except ConnectorError as error:
                 summary.error = (sink.fatal or error).message
             finally:

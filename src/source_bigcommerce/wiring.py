@@ -71,11 +71,13 @@ async def read(
     pauses: Pauses = DEFAULT_PAUSES,
     wall: Callable[[], float] = time.time,
     beside: Callable[[Client], Awaitable[None]] | None = None,
+    after: Callable[[Client, dict[str, Progress]], Awaitable[None]] | None = None,
 ) -> dict[str, Progress]:
     """Read ``chosen`` into ``sink`` with a client made from ``config``; each stream's progress.
 
     ``beside`` runs next to the read with the same client (the sync's ETA estimates) and is awaited after it,
-    or cancelled if the read fails.
+    or cancelled if the read fails. ``after`` runs once the read is over, with the same client and the
+    progress (the sync's reconciliation of deletes).
     """
 
     async def work(client: Client) -> dict[str, Progress]:
@@ -89,6 +91,8 @@ async def read(
             raise
         if extra is not None:
             await extra
+        if after is not None:
+            await after(client, progress)
         return progress
 
     return await with_client(config, sink.log, work, pauses=pauses)

@@ -180,7 +180,7 @@ def test_numbers_are_taken_as_leniently_as_pydantic_took_them() -> None:
 
 
 def test_the_table_and_the_config_class_name_the_same_keys_with_the_same_types() -> None:
-    python_type = {"string": "str", "integer": "int", "number": "float"}
+    python_type = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
     assert [(f.name, f.type) for f in fields(Config)] == [(o.name, python_type[o.kind]) for o in OPTIONS]
     for option in OPTIONS:
         assert set(option.limits) <= set(LIMITS), f"{option.name} is limited by a keyword nothing checks"
@@ -227,3 +227,13 @@ def test_the_connectors_entry_point_does_not_import_pydantic() -> None:
     code = "import sys, source_bigcommerce.cli; print(sorted(m for m in sys.modules if 'pydantic' in m))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_emit_deletes_is_a_boolean_false_unless_set() -> None:
+    assert parse_config(AIRBYTE_CONFIG).emit_deletes is False
+    assert parse_config({**AIRBYTE_CONFIG, "emit_deletes": True}).emit_deletes is True
+    assert parse_config({**AIRBYTE_CONFIG, "emit_deletes": "false"}).emit_deletes is False
+    with pytest.raises(
+        ConfigError, match="'emit_deletes' has the wrong type: input should be a valid boolean"
+    ):
+        parse_config({**AIRBYTE_CONFIG, "emit_deletes": 1})

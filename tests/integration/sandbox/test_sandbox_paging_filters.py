@@ -373,3 +373,18 @@ def test_customer_after_honours_filters_and_before_is_the_mirror(sandbox: Runnin
     back = get(sandbox, f"/v3/customers?before={quote(end)}&limit=5&date_modified:min={_iso(cutoff)}").json()
     assert [c["id"] for c in back["data"]] == wanted[3:8]
     assert get(sandbox, "/v3/customers?after=not-a-cursor").status == 422
+
+
+@pytest.mark.parametrize("path", ["/v3/catalog/products", "/v3/catalog/brands", "/v3/catalog/categories"])
+def test_include_fields_id_serves_only_the_ids_with_the_same_pagination(
+    sandbox: RunningSandbox, path: str
+) -> None:
+    full = get(sandbox, f"{path}?limit=7").json()
+    ids = get(sandbox, f"{path}?limit=7&include_fields=id").json()
+    assert ids["data"] == [{"id": record["id"]} for record in full["data"]]
+    assert ids["meta"]["pagination"]["total"] == full["meta"]["pagination"]["total"]
+
+
+def test_include_fields_keeps_the_fields_named_besides_the_id(sandbox: RunningSandbox) -> None:
+    [record] = get(sandbox, "/v3/catalog/products?limit=1&include_fields=name,sku").json()["data"]
+    assert set(record) == {"id", "name", "sku"}

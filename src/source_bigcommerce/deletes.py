@@ -1,0 +1,423 @@
+"""Deletes: after a sync, the rows whose record left the store are marked (``_deleted_at``) or removed.
+
+BigCommerce hard-deletes customers, products, brands, categories and pages (only webhooks announce it), so an
+incremental read never sees them go. How each stream learns what left, derived from its row in the streams
+table, so that a new stream joins by its row alone:
+
+* **Listed** (a v3 list of its own, a date cursor, no archive flag: customers, products, channels): first one
+  request for the count of records modified in ``[start_date, T]``, ``T`` being the sync's start second, which
+  the table's live rows in the same range are compared with. By the incremental guarantee the table holds every
+  record the store has in that range, so its live rows are *at least* the store's count; they are more exactly
+  when a row's record was deleted, or was modified after ``T`` (its row keeps the older date, inside the range).
+  Equal counts therefore prove that nothing was deleted, and the listing is skipped; a record created or
+  modified after ``T`` cannot hide a deletion, because it is outside the count and outside the rows counted.
+  Otherwise every id that exists now is listed, with the same completeness checks as a read (totals re-checked
+  on every page, a pass that falls short read again, then a failure), as cheaply as the endpoint allows
+  (``StreamSpec.id_params``, 250 ids a page), and the live rows whose id is not listed are gone. An incomplete
+  listing marks nothing: the stream's reconciliation fails with a sentence.
+* **Read whole** (no cursor: pages, brands, categories): every sync reads them completely, which is a listing at
+  no extra request. Replaced tables drop what left by themselves; with ``mark`` they are merged instead, and the
+  rows this sync's loads did not write (by ``_dlt_load_id``) are the ones gone.
+* **Archived** (the schema declares ``is_deleted``: orders): BigCommerce archives rather than deletes, and the
+  read delivers archived orders with ``is_deleted: true`` (see ``Engine._archived``); those rows are marked or
+  removed like the rest, and a restored order, delivered again, is live again.
+* **Children** (``parent``): rows whose parent row is marked or removed follow it.
+
+**The Airbyte face** (``read`` with ``emit_deletes``) has no table to ask: each listed stream keeps the ids it
+has delivered in its state (:func:`encode_ids`), compares their number with the store's count as above, and,
+when they differ, lists the ids modified since ``start_date`` and sends each known id that is gone as a
+record holding only its key and ``_ab_cdc_deleted_at``, Airbyte's convention for deletes; archived orders
+carry ``_ab_cdc_deleted_at`` themselves (their ``date_modified``). A state without the ids (the first read
+after the option is switched on) takes the ids listed as known.
+
+Modes (``--deletes``): ``mark`` (default) keeps the rows and sets ``_deleted_at`` to when a sync first found
+them gone; ``remove`` deletes them; ``ignore`` does neither, and lists nothing. The listing runs as often as
+``--reconcile`` says (``daily`` by default: see README, "Deletes"); the last run per stream is kept in the
+table ``_bigcommerce_reconciled`` of the dataset.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import zlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from source_bigcommerce import dates
+from source_bigcommerce.columns import kinds
+from source_bigcommerce.errors import ConnectorError
+from source_bigcommerce.http import Client
+from source_bigcommerce.paging import UnexpectedResponse, Walker, get_page
+from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec
+
+Deletes = Literal["mark", "remove", "ignore"]
+Cadence = Literal["always", "daily", "never"]
+DELETED_AT = "_deleted_at"
+CDC_DELETED_AT = "_ab_cdc_deleted_at"
+ARCHIVED = "is_deleted"
+LEDGER = "_bigcommerce_reconciled"
+DAILY_S = 86_400
+_BATCH = 1_000
+"""Ids per ``IN (...)`` statement."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """``--deletes`` and ``--reconcile``."""
+
+    deletes: Deletes = "mark"
+    reconcile: Cadence = "daily"
+
+
+def listed(spec: StreamSpec) -> bool:
+    """Whether the stream's ids are listed to find deletions (see the module docstring). Only v3 lists report
+    the totals the count and a complete listing rest on; a v2 list carries none."""
+    return (
+        spec.api == "v3"
+        and not spec.single
+        and spec.parent is None
+        and spec.per is None
+        and spec.cursor is not None
+        and len(spec.primary_key) == 1
+        and not archives(spec)
+    )
+
+
+def key(spec: StreamSpec) -> str:
+    """The key field of a stream whose deletes are found: listed, read whole or archived streams are keyed by
+    one field (a stream read per parent, price list records, is not listed: no one list holds its keys)."""
+    [field] = spec.primary_key
+    return field
+
+
+def read_whole(spec: StreamSpec) -> bool:
+    """Whether every sync reads the stream completely, a listing of its ids at no extra request."""
+    return not spec.single and not spec.incremental
+
+
+def archives(spec: StreamSpec) -> bool:
+    """Whether the stream's records carry the archive flag rather than disappear (orders)."""
+    return ARCHIVED in kinds(spec.name)
+
+
+# -- the store ---------------------------------------------------------------------------------------------
+
+
+def _ignore(record: dict[str, Any]) -> None:
+    """Id listings are not normalised: only the key is read."""
+
+
+async def store_count(client: Client, spec: StreamSpec, lo: int, hi: int) -> int:
+    """How many records the store has modified in ``[lo, hi]``: the total of a one-record page.
+
+    Raises:
+        ConnectorError: the request failed, or its answer carries no total.
+    """
+    window = spec.window
+    assert window is not None
+    params = {
+        **spec.params,
+        **spec.id_params,
+        window.min_param: dates.api_param(lo, window.time_format),
+        window.max_param: dates.api_param(hi, window.time_format),
+        "limit": "1",
+    }
+    total = (await get_page(client, spec, params, _ignore)).total
+    if total is None:
+        raise UnexpectedResponse(f"GET /{spec.api}{spec.path} answered without meta.pagination.total.")
+    return total
+
+
+async def store_ids(
+    client: Client, spec: StreamSpec, lookahead: int, *, since: int | None = None
+) -> set[Any]:
+    """Every id the store has now (modified at or after ``since``, if given), read with a read's completeness
+    checks (``Walker.everything``).
+
+    Raises:
+        ConnectorError: the listing could not be completed; nothing may be marked from it.
+    """
+    extra = dict(spec.id_params)
+    if since is not None:
+        assert spec.window is not None
+        extra[spec.window.min_param] = dates.api_param(since, spec.window.time_format)
+    walker = Walker(client, spec, normalize=_ignore, lookahead=lookahead, extra_params=extra)
+    found: set[Any] = set()
+    async with contextlib.aclosing(walker.everything()) as pages:
+        async for page in pages:
+            found.update(record[key(spec)] for record in page)
+    return found
+
+
+def emits(spec: StreamSpec) -> bool:
+    """Whether ``read`` with ``emit_deletes`` tells the stream's deletes (and discover declares the field)."""
+    return listed(spec) or archives(spec)
+
+
+def encode_ids(ids: set[int]) -> str:
+    """The ids as the gaps between them in order, compressed: a few bytes per thousand ids in a store whose
+    ids mostly follow each other, small enough for Airbyte's state."""
+    ordered = sorted(ids)
+    gaps = [b - a for a, b in zip([0, *ordered], ordered, strict=False)]
+    return base64.b64encode(zlib.compress(",".join(map(str, gaps)).encode(), 9)).decode()
+
+
+def decode_ids(text: Any) -> set[int] | None:
+    """The ids :func:`encode_ids` wrote; None for anything else (the ids are then taken from a listing)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        raw = zlib.decompress(base64.b64decode(text, validate=True)).decode()
+        found: set[int] = set()
+        last = 0
+        for gap in raw.split(",") if raw else ():
+            last += int(gap)
+            found.add(last)
+        return found
+    except (ValueError, zlib.error):
+        return None
+
+
+async def gone_from_known(
+    client: Client,
+    spec: StreamSpec,
+    known: set[int] | None,
+    delivered: set[int],
+    *,
+    start_date: int,
+    start: int,
+    lookahead: int,
+) -> tuple[set[int], set[int]]:
+    """The known ids that left the store, and the ids known from now on (the Airbyte face).
+
+    Raises:
+        ConnectorError: the listing could not be completed (see :func:`incomplete`).
+    """
+    ids = (known or set()) | delivered
+    if known is not None and await store_count(client, spec, start_date, start) == len(ids):
+        return set(), ids
+    try:
+        exists = await store_ids(client, spec, lookahead, since=start_date)
+    except ConnectorError as error:
+        raise incomplete(spec, error) from None
+    if known is None:
+        return set(), exists | delivered
+    gone = ids - exists
+    return gone, ids - gone
+
+
+def incomplete(spec: StreamSpec, error: ConnectorError) -> ConnectorError:
+    return ConnectorError(
+        f"{spec.name}: the ids that exist could not all be listed ({error.message.rstrip('.')}), so nothing "
+        "was marked deleted; the next run tries again."
+    )
+
+
+# -- the destination ---------------------------------------------------------------------------------------
+
+
+class Tables:
+    """The destination side, in SQL both DuckDB and Postgres run; one sql client of dlt's, loader thread only."""
+
+    def __init__(self, client: Any, mode: Deletes, now: datetime) -> None:
+        self._client = client
+        self._mode = mode
+        self._now = now
+        self._columns: dict[str, set[str]] = {}
+
+    def _name(self, table: str) -> str:
+        return str(self._client.make_qualified_table_name(table))
+
+    def _rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        with self._client.execute_query(sql, *args) as cursor:
+            return list(cursor.fetchall())
+
+    def columns(self, table: str) -> set[str]:
+        """The table's columns; empty when there is no such table."""
+        if table not in self._columns:
+            rows = self._rows(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+                self._client.dataset_name,
+                table,
+            )
+            self._columns[table] = {row[0] for row in rows}
+        return self._columns[table]
+
+    def prepare(self, table: str) -> bool:
+        """Whether the table exists; with ``mark``, it then has the ``_deleted_at`` column."""
+        found = self.columns(table)
+        if found and self._mode == "mark" and DELETED_AT not in found:
+            self._client.execute_sql(
+                f"ALTER TABLE {self._name(table)} ADD COLUMN {DELETED_AT} TIMESTAMP WITH TIME ZONE"
+            )
+            found.add(DELETED_AT)
+        return bool(found)
+
+    def _live(self, table: str) -> str:
+        return f"{DELETED_AT} IS NULL" if DELETED_AT in self.columns(table) else "TRUE"
+
+    def live_count(self, spec: StreamSpec, lo: int, hi: int) -> int:
+        """Live rows whose cursor is in ``[lo, hi]``."""
+        assert spec.cursor is not None
+        [(count,)] = self._rows(
+            f"SELECT count(DISTINCT {key(spec)}) FROM {self._name(spec.name)} WHERE {self._live(spec.name)} "
+            f"AND {spec.cursor} >= %s AND {spec.cursor} <= %s",
+            _instant(lo),
+            _instant(hi),
+        )
+        return int(count)
+
+    def gone(self, spec: StreamSpec, exists: set[Any]) -> list[Any]:
+        """The keys of live rows not in ``exists``."""
+        rows = self._rows(f"SELECT {key(spec)} FROM {self._name(spec.name)} WHERE {self._live(spec.name)}")
+        return [row[0] for row in rows if row[0] not in exists]
+
+    def unwritten(self, spec: StreamSpec, load_ids: list[str]) -> list[Any]:
+        """The keys of live rows no load of ``load_ids`` wrote."""
+        where = self._live(spec.name)
+        if load_ids:
+            where += f" AND _dlt_load_id NOT IN ({', '.join(['%s'] * len(load_ids))})"
+        return [
+            row[0]
+            for row in self._rows(f"SELECT {key(spec)} FROM {self._name(spec.name)} WHERE {where}", *load_ids)
+        ]
+
+    def archived(self, spec: StreamSpec) -> list[Any]:
+        """The keys of live rows whose record says it is archived."""
+        sql = f"SELECT {key(spec)} FROM {self._name(spec.name)} WHERE {self._live(spec.name)} AND {ARCHIVED}"
+        return [row[0] for row in self._rows(sql)]
+
+    def drop(self, spec: StreamSpec, keys: list[Any], children: list[StreamSpec]) -> None:
+        """Mark or remove the rows of ``keys``, and the rows of ``children`` whose parent they are."""
+        for start in range(0, len(keys), _BATCH):
+            batch = keys[start : start + _BATCH]
+            marks = ", ".join(["%s"] * len(batch))
+            for child in children:
+                if self.columns(child.name) and child.parent_key is not None:
+                    # A child's parent key may be a text column (transactions' order_id): compared as text.
+                    texts = [str(key) for key in batch]
+                    self._drop(child, f"CAST({child.parent_key} AS VARCHAR) IN ({marks})", texts)
+            self._drop(spec, f"{key(spec)} IN ({marks})", batch)
+
+    def _drop(self, spec: StreamSpec, where: str, args: list[Any]) -> None:
+        table = self._name(spec.name)
+        if self._mode == "remove":
+            self._client.execute_sql(f"DELETE FROM {table} WHERE {where}", *args)
+        else:
+            self.prepare(spec.name)
+            self._client.execute_sql(
+                f"UPDATE {table} SET {DELETED_AT} = %s WHERE {DELETED_AT} IS NULL AND {where}",
+                self._now,
+                *args,
+            )
+
+    def last_listed(self) -> dict[str, datetime]:
+        """When each stream's ids were last listed."""
+        if not self.columns(LEDGER):
+            return {}
+        return dict(self._rows(f"SELECT stream, listed_at FROM {self._name(LEDGER)}"))
+
+    def note_listed(self, stream: str) -> None:
+        ledger = self._name(LEDGER)
+        if not self.columns(LEDGER):
+            self._client.execute_sql(
+                f"CREATE TABLE IF NOT EXISTS {ledger} (stream VARCHAR PRIMARY KEY, listed_at TIMESTAMP WITH TIME ZONE)"
+            )
+            self._columns[LEDGER] = {"stream", "listed_at"}
+        self._client.execute_sql(f"DELETE FROM {ledger} WHERE stream = %s", stream)
+        self._client.execute_sql(f"INSERT INTO {ledger} VALUES (%s, %s)", stream, self._now)
+
+
+def _instant(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone.utc)
+
+
+def due(policy: Policy, last: Mapping[str, datetime], stream: str, now: datetime) -> bool:
+    """Whether the stream's ids are to be checked in this sync."""
+    if policy.reconcile == "never":
+        return False
+    if policy.reconcile == "always" or stream not in last:
+        return True
+    return (now - last[stream]).total_seconds() >= DAILY_S
+
+
+@dataclass
+class Outcome:
+    """What a reconciliation did: rows found gone per stream, and the streams it could not check."""
+
+    dropped: dict[str, int]
+    errors: dict[str, str]
+    listed: list[str]
+    """The streams whose ids were listed (their counts disagreed)."""
+
+
+Run = Callable[[Callable[[Tables], Any]], Awaitable[Any]]
+"""Runs a function with the destination's :class:`Tables`, in the loader thread."""
+
+
+async def reconcile(
+    client: Client,
+    run: Run,
+    specs: tuple[StreamSpec, ...],
+    progress: Mapping[str, Any],
+    policy: Policy,
+    *,
+    start_date: int,
+    lookahead: int,
+    load_ids: list[str],
+    merged_whole: bool,
+    now: datetime,
+) -> Outcome:
+    """Mark or remove, per ``policy``, the rows of the streams in ``specs`` that completed (``progress``) whose
+    records left the store, and their children's (see the module docstring)."""
+    outcome = Outcome({}, {}, [])
+    if policy.deletes == "ignore":
+        return outcome
+    done = [spec for spec in specs if spec.name in progress and not progress[spec.name].failed]
+
+    def children(spec: StreamSpec) -> list[StreamSpec]:
+        return [child for child in STREAMS if child.parent == spec.name]
+
+    def drop(tables: Tables, spec: StreamSpec, keys: list[Any]) -> None:
+        tables.drop(spec, keys, children(spec))
+        outcome.dropped[spec.name] = outcome.dropped.get(spec.name, 0) + len(keys)
+
+    def from_rows(tables: Tables) -> dict[str, int]:
+        """Archived and read-whole streams, from the rows alone; the live counts of the listed ones due."""
+        last = tables.last_listed()
+        counts: dict[str, int] = {}
+        for spec in done:
+            if spec.single or spec.parent is not None or not tables.prepare(spec.name):
+                continue
+            for child in children(spec):
+                tables.prepare(child.name)
+            if archives(spec):
+                drop(tables, spec, tables.archived(spec))
+            elif read_whole(spec) and merged_whole:
+                drop(tables, spec, tables.unwritten(spec, load_ids))
+            elif listed(spec) and due(policy, last, spec.name, now):
+                counts[spec.name] = tables.live_count(spec, start_date, progress[spec.name].start)
+        return counts
+
+    counts: dict[str, int] = await run(from_rows)
+    for name, live in counts.items():
+        spec = BY_NAME[name]
+        try:
+            total = await store_count(client, spec, start_date, progress[name].start)
+            exists = None if total == live else await store_ids(client, spec, lookahead)
+        except ConnectorError as error:
+            outcome.errors[name] = incomplete(spec, error).message
+            continue
+
+        def apply(tables: Tables, spec: StreamSpec = spec, exists: set[Any] | None = exists) -> None:
+            if exists is not None:
+                drop(tables, spec, tables.gone(spec, exists))
+            tables.note_listed(spec.name)
+
+        if exists is not None:
+            outcome.listed.append(name)
+        await run(apply)
+    return outcome

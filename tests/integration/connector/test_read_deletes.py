@@ -1,0 +1,88 @@
+"""``read`` with ``emit_deletes``: deleted ids as records holding the key and ``_ab_cdc_deleted_at``, archived
+orders carrying it, the ids known kept in the state; discover declares the field only when asked to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory
+from source_bigcommerce import catalog
+from source_bigcommerce.deletes import CDC_DELETED_AT, decode_ids, encode_ids, listed
+from source_bigcommerce.state import KNOWN_IDS
+from source_bigcommerce.streams import STREAMS
+
+from support import read
+
+TOLD = tuple(spec.name for spec in STREAMS if listed(spec))
+"""The streams whose ids are listed (customers, products, channels, the metafields, price lists)."""
+
+
+def deletes_on(sb: RunningSandbox) -> dict[str, Any]:
+    return {**sb.config, "emit_deletes": True}
+
+
+def test_discover_declares_the_deletes_field_only_with_the_option() -> None:
+    def declared(emit: bool) -> set[str]:
+        streams = catalog.discover(emit_deletes=emit)["streams"]
+        return {s["name"] for s in streams if CDC_DELETED_AT in s["json_schema"]["properties"]}
+
+    assert declared(False) == set()
+    assert declared(True) == {*TOLD, "orders"}
+
+
+def test_known_ids_survive_their_encoding() -> None:
+    ids = {1, 2, 3, 7, 1_000_000, 2**40}
+    assert decode_ids(encode_ids(ids)) == ids
+    assert decode_ids(encode_ids(set())) == set()
+    assert decode_ids("not base64 !") is None
+    assert decode_ids(None) is None
+
+
+def test_the_next_read_sends_deleted_ids_and_archived_orders_with_the_deletes_field(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sb = sandbox_factory(size="tiny", seed=11)
+    first = read(deletes_on(sb))
+    assert first.exit_code == 0, first.errors
+    for name in ("customers", "products"):
+        known = decode_ids(first.states[name][-1]["stream"]["stream_state"][KNOWN_IDS])
+        assert known == {record["id"] for record in sb.export(name)}, name
+    gone = {name: set(sb.mutate(name, delete=2)[name]["deleted"]) for name in ("customers", "products")}
+    archived = set(sb.mutate("orders", archive=2)["orders"]["archived"])
+
+    second = read(deletes_on(sb), state=first.final_state())
+    assert second.exit_code == 0, second.errors
+    for name, ids in gone.items():
+        deleted = [r for r in second.records[name] if r.get(CDC_DELETED_AT) is not None]
+        assert {r["id"] for r in deleted} == ids, name
+        assert all(set(r) == {"id", CDC_DELETED_AT} for r in deleted)
+        known = decode_ids(second.states[name][-1]["stream"]["stream_state"][KNOWN_IDS])
+        assert known == {record["id"] for record in sb.export(name)}, name
+    orders = {r["id"]: r for r in second.records["orders"]}
+    assert archived <= set(orders)
+    assert all(orders[i][CDC_DELETED_AT] == orders[i]["date_modified"] for i in archived)
+    assert all(CDC_DELETED_AT not in r for r in second.records["orders"] if r["id"] not in archived)
+
+    third = read(deletes_on(sb), TOLD, state=second.final_state())
+    assert third.exit_code == 0, third.errors
+    assert not any(r.get(CDC_DELETED_AT) for name in TOLD for r in third.records[name])
+
+
+def test_without_the_option_read_sends_no_deletes_and_keeps_no_ids(sandbox: RunningSandbox) -> None:
+    first = read(sandbox.config, ("customers", "orders"))
+    sandbox.mutate("customers", delete=2)
+    sandbox.mutate("orders", archive=2)
+    second = read(sandbox.config, ("customers", "orders"), state=first.final_state())
+    assert second.exit_code == 0
+    assert not any(CDC_DELETED_AT in r for name in ("customers", "orders") for r in second.records[name])
+    assert all(KNOWN_IDS not in s["stream"]["stream_state"] for s in second.states["customers"])
+
+
+def test_a_state_without_known_ids_takes_the_ids_listed_and_sends_no_deletes(sandbox: RunningSandbox) -> None:
+    first = read(sandbox.config, ("customers",))
+    sandbox.mutate("customers", delete=1)
+    second = read(deletes_on(sandbox), ("customers",), state=first.final_state())
+    assert second.exit_code == 0
+    assert not any(CDC_DELETED_AT in r for r in second.records["customers"])
+    known = decode_ids(second.states["customers"][-1]["stream"]["stream_state"][KNOWN_IDS])
+    assert known == {record["id"] for record in sandbox.export("customers")}
