@@ -289,7 +289,7 @@ class Engine:
         """A stream read once for each record of another (:attr:`StreamSpec.per`), all of them every sync.
 
         The parents are listed whole first; each one's list is then read for ``[lo, start]`` as a stream of
-        its own, a few at once within the stream's :attr:`StreamSpec.in_flight`, and delivered before its
+        its own, several at once within the stream's :attr:`StreamSpec.in_flight`, and delivered before its
         slot is freed (memory holds the lists in flight only). Every window ends at the same ``start``, so the
         stream's one cursor moves there only once every parent's list is delivered.
         """
@@ -300,10 +300,11 @@ class Engine:
                 parents.extend(record["id"] for record in page)
         prefix, _, rest = spec.path.partition("{")
         suffix = rest.partition("}")[2]
-        lookahead = self._settings.lookahead
-        if spec.in_flight is not None:
-            lookahead = min(lookahead, spec.in_flight)
-        slots = asyncio.Semaphore(max(1, (spec.in_flight or lookahead) // lookahead))
+        # As many lists at once as the stream's requests allow, each with what is left of them as lookahead:
+        # many small lists go side by side, a few large ones page ahead.
+        at_once = max(1, min(len(parents), spec.in_flight or self._settings.lookahead))
+        lookahead = max(1, min(self._settings.lookahead, (spec.in_flight or at_once) // at_once))
+        slots = asyncio.Semaphore(at_once)
         delivering = asyncio.Lock()
 
         async def one(parent: int) -> None:

@@ -79,6 +79,18 @@ def test_price_list_records_cost_one_request_for_each_list_that_fits_a_page(
     assert output.states["price_list_records"][-1]["stream"]["stream_state"]["date_modified"]
 
 
+def test_price_list_records_keep_at_most_ten_requests_in_flight_whatever_the_connector_allows(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    # price_lists.v3.yml, Get All Price List Records: "Supports up to 10 simultaneous GET requests".
+    sb = sandbox_factory(size="tiny", seed=2, products=400, counts={"price_lists": 12}, latency_ms=30)
+    output = read({**sb.config, "max_concurrent_requests": 32}, ["price_list_records"], mode="full_refresh")
+    assert output.exit_code == 0, output.errors
+    assert len(output.records["price_list_records"]) == len(sb.export("price_list_records"))
+    peak = sb.stats()["peak_concurrency"]
+    assert 3 <= peak <= 10, peak
+
+
 def test_an_incremental_read_returns_exactly_the_changed_catalog_records_and_the_variants_whole(
     sandbox: RunningSandbox,
 ) -> None:
