@@ -15,6 +15,12 @@ endpoint returns it).
 pages, shuffled ties, a lagging order count, heavy pages failing, archived orders hidden, ...; see
 docs/sandbox.md), sized so that every list spans several capped pages and the tie cluster is larger than
 any page. ``STRICT_STORE`` holds those sizes for ``sandbox_factory(strict=True, **STRICT_STORE, ...)``.
+
+The read suite runs against both: ``world`` is ``"default"`` or ``"strict"`` (a test taking it, or
+``world_sandbox`` or ``world_factory``, runs once for each). ``world_sandbox`` is the ``sandbox`` in the
+default world and the ``strict_sandbox`` in the strict one; ``world_factory(**overrides)`` is
+``sandbox_factory`` with ``strict=True`` added in the strict world (a test sizing its own store sizes it
+beyond the caps itself).
 """
 
 from __future__ import annotations
@@ -60,3 +66,30 @@ STRICT_STORE: dict[str, Any] = {
 @pytest.fixture
 def strict_sandbox(sandbox_factory: SandboxFactory) -> RunningSandbox:
     return sandbox_factory(strict=True, **STRICT_STORE)
+
+
+WORLD_STORES: dict[str, dict[str, Any]] = {
+    "default": {"size": "tiny", "seed": 1},
+    "strict": {"strict": True, **STRICT_STORE},
+}
+"""The store each world serves: Settings fields, for ``Settings(**{**WORLD_STORES[world], "seed": 7})``."""
+WORLDS = tuple(WORLD_STORES)
+
+
+@pytest.fixture(params=WORLDS)
+def world(request: pytest.FixtureRequest) -> str:
+    world: str = request.param
+    return world
+
+
+@pytest.fixture
+def world_sandbox(world: str, sandbox_factory: SandboxFactory) -> RunningSandbox:
+    return sandbox_factory(**WORLD_STORES[world])
+
+
+@pytest.fixture
+def world_factory(world: str, sandbox_factory: SandboxFactory) -> SandboxFactory:
+    def start(**overrides: Any) -> RunningSandbox:
+        return sandbox_factory(strict=world == "strict", **overrides)
+
+    return start

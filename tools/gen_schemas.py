@@ -602,6 +602,9 @@ class Converter:
             types = ["object"]
         if not types and "items" in node:
             types = ["array"]
+        if not types and node.get("enum") and all(isinstance(value, str) for value in node["enum"]):
+            # promotions.v3.yml CreatedFrom: an enum of strings without a type is a string, not any JSON.
+            types = ["string"]
         out: dict[str, Any] = {}
         description = first_paragraph(node.get("description"))
         if description:

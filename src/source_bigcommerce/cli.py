@@ -363,6 +363,9 @@ PROBES: dict[str, tuple[str, str]] = {
     "store_v2_products_read_only": ("v3", "/catalog/brands"),
     "store_channel_settings_read_only": ("v3", "/channels"),
     "store_v2_information_read_only": ("v2", "/store"),
+    "store_v2_marketing_read_only": ("v3", "/promotions"),
+    "store_locations_read_only": ("v3", "/inventory/locations"),
+    "store_inventory_read_only": ("v3", "/inventory/items"),
 }
 
 

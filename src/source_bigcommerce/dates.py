@@ -2,7 +2,9 @@
 
 BigCommerce writes dates three ways. v2 answers in RFC 2822 (``Tue, 20 Nov 2012 00:00:00 +0000``; always UTC
 per reference/orders.v2.oas2.yml, ``date_modified``), v3 in ISO 8601 with ``Z`` (customers, channels) or
-``+00:00`` (catalog), and an absent date is an empty string (``orders.date_shipped``). The archived Airbyte
+``+00:00`` (catalog), and an absent date is an empty string (``orders.date_shipped``). Two lists differ:
+customer groups write ``2023-07-17 06:30:41`` (UTC, no zone: reference/customers.v2.yml examples), gift
+certificates Unix seconds in a string (``"1672670738"``, reference/marketing.v2.yml). The archived Airbyte
 connector's state adds zone-less ISO (``2080-07-30T22:16:46``) and the config adds date-only ``YYYY-MM-DD``.
 Everything here converts to the canonical ``YYYY-MM-DDTHH:MM:SSZ``, keeping a fractional second verbatim
 when one is present (``...:SS.123Z``).
@@ -31,6 +33,8 @@ ApiStyle = Literal["iso_z", "iso_offset"]
 
 _EPOCH = datetime(1970, 1, 1)
 _EPOCH_ORDINAL = _EPOCH.toordinal()
+_EPOCH_DIGITS = 11
+"""The longest string of digits read as Unix seconds (up to the year 5138)."""
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_NUMBER = {name: f"{number:02d}" for number, name in enumerate(_MONTHS, 1)}
@@ -61,8 +65,9 @@ _RFC2822_ANY = re.compile(
 def to_rfc3339(value: str) -> str | None:
     """The canonical ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` form of any accepted timestamp; ``""`` is ``None``.
 
-    Accepted: RFC 3339 / ISO 8601 with any offset or none (read as UTC), RFC 2822 with any offset, and
-    ``YYYY-MM-DD`` (midnight UTC). A value already canonical is returned as it is.
+    Accepted: RFC 3339 / ISO 8601 with any offset or none (read as UTC), RFC 2822 with any offset,
+    ``YYYY-MM-DD`` (midnight UTC), and Unix seconds written in digits (``"1672670738"``). A value already
+    canonical is returned as it is.
 
     Raises:
         ValueError: the value is none of those, or names a moment that does not exist.
@@ -80,6 +85,9 @@ def to_rfc3339(value: str) -> str | None:
             return f"{value[12:16]}-{_MONTH_NUMBER[value[8:11]]}-{value[5:7]}T{value[17:25]}Z"
     elif not value:
         return None
+    if len(value) <= _EPOCH_DIGITS and value.isascii() and value.isdigit():
+        # Gift certificates' dates: "Date displays in the Unix timestamp format" (reference/marketing.v2.yml).
+        return from_epoch(int(value))
     moment, fraction = _parse(value)
     return moment.isoformat() + fraction + "Z"
 

@@ -94,8 +94,12 @@ def key(spec: StreamSpec) -> str:
 
 
 def read_whole(spec: StreamSpec) -> bool:
-    """Whether every sync reads the stream completely, a listing of its ids at no extra request."""
-    return not spec.single and not spec.incremental
+    """Whether every sync reads the stream completely, a listing of its ids at no extra request.
+
+    A stream keyed by a nested field (``inventory_items``, ``identity.variant_id``) has no key column to merge
+    on, so it is replaced whole each sync instead: a record gone from the store leaves the table unmarked.
+    """
+    return not spec.single and not spec.incremental and not spec.nested_key
 
 
 def archives(spec: StreamSpec) -> bool:

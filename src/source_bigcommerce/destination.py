@@ -2,8 +2,9 @@
 
 **Postgres** is loaded with ``COPY ... FROM STDIN`` in CSV, which is several times faster than dlt's INSERT
 statements. dlt's own CSV job adds ``FORCE_NULL`` on every nullable column, which reads a quoted empty string
-as NULL; :class:`_PostgresClient` copies without it, so the CSV that dlt writes from Arrow (strings always
-quoted, a null an empty unquoted field) keeps an empty string and a NULL apart, as the API did.
+as NULL; :class:`_PostgresClient` copies without it, so the CSV that DuckDB writes for it
+(:func:`source_bigcommerce.tables.to_csv`: an empty string quoted, a null an empty unquoted field) keeps an
+empty string and a NULL apart, as the API did.
 
 **Working directory.** dlt keeps its packages under ``<pipelines dir>/<destination>-<digest>/bigcommerce_<store
 hash>``, where the pipelines dir is ``--pipelines-dir`` or dlt's default plus ``source-bigcommerce``: that is

@@ -40,13 +40,18 @@ delivers whatever was missing. The same id walk reads a second with more records
   at the first repeated page: within ``lookahead + 1`` requests of a pass's start, or one request of an id
   walk. A list without a cursor (pages, brands, categories, channels) that keeps falling short of its total
   is read at most twice (:data:`MAX_SHORT_PASSES`), then fails. Memory stays bounded by the pages in flight.
+* A v2 list other than orders has no count: it ends only at its empty page (204), walked by ``min_id`` where
+  it has that filter (coupons), else by page number until two walks list the same records (currencies).
 * A v3 envelope whose ``meta.pagination.count`` disagrees with its ``data`` (a duplicated ``"data"`` key,
   where JSON parsers keep the last) is refused as an unexpected response.
 
 **Heavy pages.** A list page that answers 500 or times out is asked for again at once as several smaller
 pages covering the same records (:func:`smaller_limit`, down to :data:`MIN_LIMIT`; below it the client's
 ordinary retries take over), since BigCommerce answers 500 when a page is too expensive to render; the next
-page is asked at the full size again. Each one is counted in ``ClientStats.heavy_pages`` and logged.
+page is asked at the full size again. Each one is counted in ``ClientStats.heavy_pages`` and logged. The
+smaller pages are several requests, so a numbered page split so is counted after like a group of pages,
+and a keyset page is replaced by its first smaller page (the walk goes on from its end); a split page says
+nothing of the page size served.
 """
 
 from __future__ import annotations
@@ -128,6 +133,8 @@ class Page:
     """v3 ``meta.cursor_pagination.end_cursor`` (customers)."""
     more: bool = False
     """v3 ``meta.pagination.links.next``: the API says another page follows."""
+    split: bool = False
+    """Read as several smaller pages (a heavy page): several requests, so not one state of the store."""
     children: Children = field(default_factory=dict)
     failures: Failures = field(default_factory=dict)
 
@@ -284,14 +291,20 @@ class Walker:
         self._extra = dict(extra_params or {})
         self._on_page = on_page
         self._log: Log = log or (lambda level, message: None)
-        self._key = key_of(spec.primary_key)
+        self._key = key_of(spec)
         """A record's primary key: what tells records apart where a list is read whole (not always an id)."""
         self._limit = spec.page_size
         """The page size asked for: the stream's, until the API shows it serves fewer."""
+        self._size_known = False
+        """Whether the API has shown the page size it serves: a page cut to it, or a whole page of one
+        request at ``_limit``."""
         # Progress of a windowed walk: every record modified before `_cur` is delivered, and so are the
         # records of second `_cur` whose ids are in `_seen`.
         self._cur = 0
         self._seen: set[int] = set()
+        self._walked: int | None = None
+        """A past second read whole by id (:meth:`_walk_second`): every record of it is delivered, so later
+        pages holding its records in another order do not send the walker through it again."""
         self._start: int | None = None
         self.filter_ignored = False
         """Set by :meth:`archived` when the API answered ``is_deleted=true`` with orders that are not."""
@@ -317,18 +330,14 @@ class Walker:
             params["page"] = str(page)
         return params
 
-    async def _fetch(self, params: Mapping[str, str], *, children: bool = True) -> Page:
-        page = await self._get(params)
-        if children:
-            await self._attach_children([page])
-        return page
-
-    async def _get(self, params: Mapping[str, str]) -> Page:
+    async def _get(self, params: Mapping[str, str], *, numbered: bool = True) -> Page:
         """One page; a heavy one (500 or timeout) is asked for again as smaller pages of the same records.
 
         Page ``n`` of ``limit`` is pages ``(n-1)k+1 .. nk`` of ``limit/k``, whichever way the server numbers
-        them, so the merged page is the one asked for. A page found by an ``after`` cursor has no number:
-        only its first smaller page is asked, and the walk follows that page's end cursor.
+        them, so the merged page is the one asked for. Those are several requests, not one state of the
+        store: a record leaving the list between them shifts the next ones and one is skipped, so only a
+        snapshot pass, which counts after its pages, asks for them (``numbered``). A keyset page (a date or
+        id bound, or an ``after`` cursor) gets its first smaller page only, and the walk goes on from there.
         """
         limit = int(params["limit"])
         smaller = smaller_limit(limit)
@@ -338,7 +347,7 @@ class Walker:
             )
         except HeavyPage as heavy:
             assert smaller is not None
-            parts = 1 if "after" in params else limit // smaller
+            parts = limit // smaller if numbered and "after" not in params else 1
             self._log(
                 "WARN",
                 f"{heavy.message} on a page of {limit}; asking for it again as {parts} "
@@ -346,8 +355,15 @@ class Walker:
             )
             first = (int(params.get("page", "1")) - 1) * parts + 1
             pieces = [
-                await self._get(_page_of(params, number, smaller)) for number in range(first, first + parts)
+                await self._get(_page_of(params, number, smaller), numbered=numbered)
+                for number in range(first, first + parts)
             ]
+            if first == 1 and not _tiled(pieces):
+                # A piece came back with fewer records than it asked while more followed: the server caps
+                # pages below that size and numbers them by the size it served (before the walker could
+                # learn it), so the pieces overlap. Page 1 at the smallest size served is page 1 as asked.
+                served = min(len(piece.records) for piece in pieces if piece.records)
+                return await self._get({**params, "limit": str(served)}, numbered=numbered)
             totals = {piece.total for piece in pieces}
             return Page(
                 records=[record for piece in pieces for record in piece.records],
@@ -356,6 +372,7 @@ class Walker:
                 total=totals.pop() if len(totals) == 1 else None,
                 end_cursor=pieces[-1].end_cursor,
                 more=pieces[-1].more,
+                split=True,
             )
 
     async def _attach_children(self, pages: list[Page]) -> None:
@@ -392,7 +409,12 @@ class Walker:
     def _learn(self, page: Page, served: int | None = None) -> None:
         """Take the page size the API serves, ``served`` or the page's ``per_page`` (v3): BigCommerce caps
         some lists below the ``limit`` asked and numbers their pages by the size it served. Later pages are
-        asked at that size, so that page ``n`` means the same records however the server numbers them."""
+        asked at that size, so that page ``n`` means the same records however the server numbers them. A
+        page read in smaller pieces (a heavy page) says nothing of the size served."""
+        if page.split:
+            return
+        if len(page.records) >= self._limit:
+            self._size_known = True
         served = min(page.limit, served or page.limit)
         if served < self._limit:
             self._log(
@@ -401,6 +423,7 @@ class Walker:
                 f"reading it in pages of {served}.",
             )
             self._limit = served
+            self._size_known = True
         page.limit = min(page.limit, self._limit)
 
     async def _unconfirmed_end(self, page: Page, lo: int, hi: int) -> int | None:
@@ -423,7 +446,7 @@ class Walker:
         ``start`` is the sync's pinned start second: ``[lo, start-1]`` is read by concurrent snapshot passes,
         the second ``start`` by keyset once those are done.
         """
-        self._cur, self._seen, self._start = lo, set(), start
+        self._cur, self._seen, self._start, self._walked = lo, set(), start, None
         while self._cur <= start - 1:
             finished, delivered = True, 0
             async with contextlib.aclosing(self._snapshot_pass(start - 1)) as batches:
@@ -456,11 +479,10 @@ class Walker:
         # v2 pages carry no total, so the count is asked before the first page and again after each group:
         # equal counts bracket pages taken from one state of the store.
         counted = await self._count(lo, hi) if self._spec.api == "v2" else None
-        first = await self._fetch(self._params(lo, hi), children=False)
+        first = await self._get(self._params(lo, hi))
         expected = first.total if counted is None else counted
         if expected is None:
             # No total to check against: read this range by keyset instead.
-            await self._attach_children([first])
             async with contextlib.aclosing(self._keyset(hi, first=first)) as batches:
                 async for batch in batches:
                     yield batch
@@ -481,7 +503,7 @@ class Walker:
         previous = _ids(first)
 
         def fetch(number: int) -> Coroutine[Any, Any, Page]:
-            return self._fetch(self._params(lo, hi, page=number), children=False)
+            return self._get(self._params(lo, hi, page=number))
 
         async with contextlib.aclosing(ordered(fetch, first, pages, self._lookahead)) as stream:
             async for number, page in stream:
@@ -496,7 +518,9 @@ class Walker:
                 last = number == pages
                 if len(group) < group_size and not last:
                     continue
-                if self._spec.api == "v2" and number > 1 and await self._count(lo, hi) != expected:
+                # The count after the first page too when that page took several requests (a heavy page).
+                bracketed = number > 1 or page.split
+                if self._spec.api == "v2" and bracketed and await self._count(lo, hi) != expected:
                     yield Batch([], {}, None)
                     return
                 short = next(
@@ -504,7 +528,6 @@ class Walker:
                     None,
                 )
                 checked = [p for _, p in group[:short]]
-                await self._attach_children(checked)
                 for page_checked in checked:
                     accepted = await self._accept(page_checked, overlap_allowed)
                     overlap_allowed = False
@@ -535,24 +558,28 @@ class Walker:
         yield Batch([], {}, self._cur)
 
     async def _accept(self, page: Page, overlap_allowed: bool) -> Batch | None:
-        """Deliver a page's new records in order; None when the page contradicts what came before it."""
+        """Deliver a page's new records in order, with their children; None when the page contradicts what
+        came before it.
+
+        Children are fetched for the records delivered only, not for those of the page already delivered
+        (a pass's first page repeats second ``cur``; a second walked by id repeats on later pages).
+        """
         records, seconds = _in_order(page.records)
         if records and seconds[0] < self._cur:
             return None  # an earlier second after a later one: the pages are not one ordering
         out: list[Record] = []
+        fresh = Page([], 0)
         children: Children = {}
-        failures = dict(page.failures)
-        repaired: int | None = None
+        failures: Failures = {}
         for second, record in zip(seconds, records, strict=True):
             ident = record["id"]
-            if second == repaired:
+            if second == self._walked:
                 continue
             if second == self._cur and ident in self._seen:
                 if overlap_allowed:
                     continue
                 # A record of the previous page again: second `cur` was ordered differently between the two
                 # requests, so another of its records may have slipped past both. Read it alone, by id.
-                repaired = second
                 async for batch in self._walk_second(second):
                     out.extend(batch.records)
                     children.update(batch.children)
@@ -562,9 +589,9 @@ class Walker:
                 self._cur, self._seen = second, set()
             self._seen.add(ident)
             out.append(record)
-            if ident in page.children:
-                children[ident] = page.children[ident]
-        return Batch(out, children, self._cur, failures)
+            fresh.records.append(record)
+        await self._attach_children([fresh])
+        return Batch(out, {**children, **fresh.children}, self._cur, {**failures, **fresh.failures})
 
     async def _keyset(
         self, hi: int, first: Page | None = None, max_pages: int | None = None
@@ -577,7 +604,7 @@ class Walker:
             taken += 1
             lo = self._cur
             if page is None:
-                page = await self._fetch(self._params(lo, hi))
+                page = await self._get(self._params(lo, hi), numbered=False)
             self._learn(page)
             records = page.records
             if page.full and all(modified_at(r) == lo for r in records):
@@ -590,6 +617,19 @@ class Walker:
                 continue
             end = not page.full
             reported = await self._unconfirmed_end(page, lo, hi) if end else None
+            if (
+                reported is not None
+                and self._spec.api == "v2"
+                and not self._size_known
+                and records
+                and not page.split
+            ):
+                # A short v2 page while the count says more, and no page so far showed the size served (a
+                # heavy first page read in pieces hides it; v2 says it nowhere else): the list serves pages
+                # of that size. A keyset page has no number, so reading on at it is right even if the count
+                # merely lagged.
+                self._learn(page, len(records))
+                end, reported = False, None
             if reported is not None:
                 # The API says more is there than the page ends with: ask once more, then give up.
                 if asked_again:
@@ -621,6 +661,7 @@ class Walker:
         number = 1
         read: set[int] = set()
         self._cur = second
+        self._walked = None
         while True:
             params = {
                 **self._spec.params,
@@ -643,14 +684,15 @@ class Walker:
                 if number > 1:
                     params["page"] = str(number)
                 cursor = f"page={number}"
-            page = await self._fetch(params)
+            page = await self._get(params, numbered=window.tie_walk == "pages")
             ids = _ids(page)
             if number > 1 and ids and (min(ids) <= last_id if last_id else set(ids) <= read):
                 raise ignored(self._spec.name, self._where, cursor)
             read.update(ids)
-            out = [r for r in sorted(page.records, key=_order_key) if r["id"] not in self._seen]
-            self._seen.update(r["id"] for r in out)
-            children = {r["id"]: page.children[r["id"]] for r in out if r["id"] in page.children}
+            # Children only for records not delivered yet: the walk repeats what earlier pages delivered.
+            fresh = Page([r for r in sorted(page.records, key=_order_key) if r["id"] not in self._seen], 0)
+            await self._attach_children([fresh])
+            self._seen.update(r["id"] for r in fresh.records)
             end = not page.full or (window.tie_walk == "after_cursor" and not page.end_cursor)
             if end and self._start is not None and second < self._start:
                 # Asked after the walk: records only ever leave a past second, so a figure taken earlier
@@ -658,7 +700,8 @@ class Walker:
                 reported = await self._count(second, second)
                 if reported is not None and reported > len(read):
                     raise shortfall(self._spec.name, reported, len(read), second, second, again="read by id")
-            yield Batch(out, children, second, dict(page.failures))
+                self._walked = second
+            yield Batch(fresh.records, fresh.children, second, fresh.failures)
             if end:
                 return
             if window.tie_walk in ("min_id", "id_greater"):
@@ -689,7 +732,7 @@ class Walker:
                 "min_id": str(last_id + 1),
                 "limit": str(self._limit),
             }
-            page = await self._fetch({**self._extra, **params}, children=False)
+            page = await self._get({**self._extra, **params}, numbered=False)
             if any(record.get("is_deleted") is not True for record in page.records):
                 self.filter_ignored = True
                 return
@@ -731,19 +774,72 @@ class Walker:
         yield Batch(unique, {}, start)
 
     async def everything(self) -> AsyncGenerator[list[Record], None]:
-        """All records of a stream without a cursor (pages, brands, categories), each once.
+        """All records of a stream without a cursor (pages, brands, categories, coupons...), each once.
 
         BigCommerce offers these no date filter; they are small, so pages are fetched concurrently and the
-        whole read starts over if the total moves (a record came or went and shifted the pages).
+        whole read starts over if the total moves (a record came or went and shifted the pages). A v2 list
+        with an id filter (:attr:`StreamSpec.id_floor`) is walked by id instead.
         """
         params = {**self._spec.params, **self._extra}
         delivered: set[Any] = set()
         key = self._key
-        async with contextlib.aclosing(self._consistent_pages(params)) as pages:
-            async for page in pages:
+        pages = self._id_floor_walk(params) if self._spec.id_floor else self._consistent_pages(params)
+        async with contextlib.aclosing(pages) as found:
+            async for page in found:
                 fresh = [r for r in page.records if key(r) not in delivered]
                 delivered.update(key(r) for r in fresh)
                 yield fresh
+
+    async def _id_floor_walk(self, params: Mapping[str, str]) -> AsyncGenerator[Page, None]:
+        """A v2 list in id order, asked from one past the last id read (``min_id``) until the empty page (204).
+
+        A keyset cannot be shifted by a record deleted meanwhile, and no page size the server serves cuts it
+        short; a page holding an id already read means the server ignores the filter, and the stream fails.
+        """
+        floor = self._spec.id_floor
+        assert floor is not None
+        last = 0
+        while True:
+            page = await self._get(
+                {**params, floor: str(last + 1), "limit": str(self._limit)}, numbered=False
+            )
+            ids = _ids(page)
+            if not ids:
+                return
+            if min(ids) <= last:
+                raise ignored(self._spec.name, self._where, f"{floor}={last + 1}")
+            yield page
+            last = max(ids)
+
+    async def _v2_passes(self, params: Mapping[str, str]) -> AsyncGenerator[Page, None]:
+        """Pages of a v2 list, walked by number to the empty page (204), until two walks list the same records.
+
+        v2 pages carry no total, so nothing in one walk shows a record that left an earlier page meanwhile
+        and shifted a later one past the walk; the next walk lists that record where the first did not. A
+        walk whose first page is empty has nothing to shift. A page holding only records read earlier in
+        its walk means the server ignores ``page``, and fails the stream at once. Pages of every walk are
+        yielded: callers de-duplicate by key.
+        """
+        key = self._key
+        previous: list[Any] | None = None
+        for _ in range(MAX_PASSES):
+            listed: list[Any] = []
+            number = 1
+            while True:
+                page = await self._get(_page_of(params, number, self._limit))
+                keys = [key(record) for record in page.records]
+                if not keys:
+                    break
+                if number > 1 and set(keys) <= set(listed):
+                    raise ignored(self._spec.name, self._where, f"page={number}")
+                listed.extend(keys)
+                yield page
+                number += 1
+            listed.sort()
+            if not listed or listed == previous:
+                return
+            previous = listed
+        raise ConnectorError(f"{self._spec.name}: the records kept changing during {MAX_PASSES} reads.")
 
     async def _consistent_pages(self, params: Mapping[str, str]) -> AsyncGenerator[Page, None]:
         """Pages of one listing, fetched concurrently; after a pass whose totals disagree, another pass.
@@ -751,11 +847,18 @@ class Walker:
         A pass whose totals agree must hold as many distinct records as its total: one that holds fewer is
         read again once (:data:`MAX_SHORT_PASSES`), and then the stream fails. A page that repeats only
         records already read in its pass means the server ignores ``page``, and fails the stream at once.
-        Pages of a disagreeing pass may already have been yielded: callers de-duplicate by id.
+        Pages of a disagreeing pass may already have been yielded: callers de-duplicate by key. A v2 list
+        has no total: :meth:`_v2_passes` reads it.
         """
+        if self._spec.api == "v2":
+            async with contextlib.aclosing(self._v2_passes(params)) as walked:
+                async for page in walked:
+                    yield page
+            return
+        key = self._key
         short = 0
         for _ in range(MAX_PASSES):
-            first = await self._fetch({**params, "limit": str(self._limit)})
+            first = await self._get({**params, "limit": str(self._limit)})
             total = first.total
             if total is None:
                 raise UnexpectedResponse(f"{self._where} answered without meta.pagination.total.")
@@ -765,15 +868,13 @@ class Walker:
             seen: set[Any] = set()
             moved = False
             async with contextlib.aclosing(
-                ordered(
-                    lambda n: self._fetch(_page_of(params, n, self._limit)), first, pages, self._lookahead
-                )
+                ordered(lambda n: self._get(_page_of(params, n, self._limit)), first, pages, self._lookahead)
             ) as stream:
                 async for number, page in stream:
                     if page.total != total:
                         moved = True
                         break
-                    ids = [self._key(record) for record in page.records]
+                    ids = [key(record) for record in page.records]
                     if number > 1 and ids and seen.issuperset(ids):
                         raise ignored(self._spec.name, self._where, f"page={number}")
                     seen.update(ids)
@@ -788,6 +889,14 @@ class Walker:
             if short >= MAX_SHORT_PASSES:
                 raise shortfall(self._spec.name, total, len(seen), again="also when read again")
         raise ConnectorError(f"{self._spec.name}: the record count kept changing during {MAX_PASSES} reads.")
+
+
+def _tiled(pieces: list[Page]) -> bool:
+    """Whether consecutive pieces of a page are one run of records: each full up to the last one holding
+    any (the list may end within the page), none repeated."""
+    last = max((index for index, piece in enumerate(pieces) if piece.records), default=0)
+    ids = [record["id"] for piece in pieces for record in piece.records]
+    return all(piece.full for piece in pieces[:last]) and len(ids) == len(set(ids))
 
 
 def _page_of(params: Mapping[str, str], number: int, limit: int) -> dict[str, str]:

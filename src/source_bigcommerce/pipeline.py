@@ -44,11 +44,11 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from source_bigcommerce import tables
 from source_bigcommerce.deletes import Deletes, Tables
@@ -124,6 +124,7 @@ class Loader:
         self._fresh: set[str] = set()
         """Tables that held no row when this sync started (see the module docstring)."""
         self._chunk = 0
+        self._repeated = False
         self._commit: str | None = None
         """The last chunk committed (or extracted, in this run): the next chunk's package continues it."""
         self.resumed = False
@@ -187,7 +188,11 @@ class Loader:
             return {name: dict(value) for name, value in saved.items() if isinstance(value, Mapping)}
 
     def extract(self, parts: list[Part]) -> dict[str, int]:
-        """Write a chunk into a load package on disk, its state included; rows per stream after de-duplication."""
+        """Write a chunk into a load package on disk, its state included; rows per stream after de-duplication.
+
+        Each part is converted while dlt extracts it (:meth:`_rows`), so only one stream's Arrow table is in
+        memory at a time, not the whole chunk's.
+        """
         with self._errors():
             import dlt
 
@@ -198,13 +203,12 @@ class Loader:
             loaded: dict[str, int] = {}
             resources = []
             for part in parts:
-                data, inferred, file_format, rows = self._convert(part)
-                loaded[part.spec.name] = rows
+                inferred, file_format = self._hints(part)
                 resources.append(
                     stream_resource(
                         part.spec,
-                        self._disposition(part, data),
-                        data,
+                        self._disposition(part),
+                        self._rows(part, loaded),
                         part.state,
                         inferred=inferred,
                         file_format=file_format,
@@ -223,39 +227,98 @@ class Loader:
             self._hold("extracted")
             return loaded
 
-    def _convert(self, part: Part) -> tuple[Any, dict[str, dict[str, Any]], str | None, int]:
-        """The part's rows for dlt: a typed Arrow table, or dicts when a value does not fit its column."""
+    def _hints(self, part: Part) -> tuple[dict[str, dict[str, Any]], str | None]:
+        """The hints of the part's undeclared columns and its load file format: those of its Arrow table, unless
+        its records are known not to fit one (then they go as dicts, which dlt types itself)."""
         name = part.spec.name
+        extra = tables.undeclared_kinds(part.rows, self._column_types(name))
+        if part.rows.misfit or extra is None:
+            return {}, self._target.dicts_format()
+        inferred = tables.hints(extra, self._column_types(name))
+        if self._target.file_format() == "csv":
+            # The CSV file dlt imports as it is carries dlt's load id, which dlt adds to the table only
+            # when it writes a file itself.
+            from dlt.common.schema.utils import dlt_load_id_column
+
+            inferred[tables.DLT_LOAD_ID] = dict(dlt_load_id_column())
+        return inferred, self._target.file_format()
+
+    def _rows(self, part: Part, loaded: dict[str, int]) -> Iterator[Any]:
+        """The part's rows for dlt, converted as dlt takes them: a typed Arrow table, or dicts when a value
+        does not fit its column (with their file format); their number goes into ``loaded``."""
+        import dlt
+
+        name = part.spec.name
+        loaded[name] = 0
         if not part.rows.rows:
-            return None, {}, None, 0
+            return
+        if self._target.file_format() == "csv":
+            path = part.rows.files[0].with_suffix(".csv")
+            load_id = dlt.current.load_package_state()["load_id"]
+            count = tables.to_csv(
+                self._duckdb, name, part.rows, path, known=self._column_types(name), load_id=load_id
+            )
+            if count is not None:
+                part.rows.files.append(path)  # removed with the JSON files once extracted
+                loaded[name] = count
+                yield dlt.mark.with_file_import(str(path), "csv", count)
+                return
         converted = tables.to_arrow(self._duckdb, name, part.rows, known=self._column_types(name))
         if converted is not None:
-            table, inferred = converted
-            return table, inferred, self._target.file_format(), table.num_rows
+            loaded[name] = converted[0].num_rows
+            yield converted[0]
+            return
         records = tables.to_records(name, part.rows)
-        return records, {}, self._target.dicts_format(), len(records)
+        loaded[name] = len(records)
+        yield dlt.mark.with_hints(
+            records, dlt.mark.make_hints(file_format=cast(Any, self._target.dicts_format()))
+        )
 
-    def _disposition(self, part: Part, data: Any) -> Disposition:
+    def _disposition(self, part: Part) -> Disposition:
         """``append`` for a merged part of a table that holds only this sync's rows, none with its keys; else
         the part's own (see the module docstring)."""
         name = part.spec.name
         if part.disposition == "replace":
             self._fresh.add(name)  # from this load on, the table holds only this sync's rows
-        if part.disposition != "merge" or name not in self._fresh or data is None:
+        if part.disposition != "merge" or name not in self._fresh or not part.rows.rows:
             return part.disposition
         import pyarrow as pa
 
-        fields = (part.spec.parent_key,) if part.spec.parent_key else part.spec.primary_key
-        columns = [
-            data.column(f).combine_chunks()
-            if isinstance(data, pa.Table)
-            else pa.array([row.get(f) for row in data])
-            for f in fields
-        ]
-        # A composite key is one struct column: DuckDB compares structs field by field.
-        keys = columns[0] if len(fields) == 1 else pa.StructArray.from_arrays(columns, names=list(fields))
+        rows, spec = part.rows, part.spec
+        fields: tuple[str, ...] = spec.primary_key
+        if spec.parent_key is not None:
+            fields = (spec.parent_key,)
+            keys = rows.parents if rows.parent_key == spec.parent_key else None
+        else:
+            keys = rows.keys if rows.key == spec.primary_key else None
+        chunk_keys = None
+        if keys is not None:
+            with suppress(pa.ArrowInvalid, pa.ArrowTypeError):
+                values = list(keys)
+                # A composite key (tuples) is one struct column: DuckDB compares structs field by field.
+                column = (
+                    pa.array(values)
+                    if len(fields) == 1
+                    else pa.StructArray.from_arrays(
+                        [pa.array([value[i] for value in values]) for i in range(len(fields))],
+                        names=list(fields),
+                    )
+                )
+                chunk_keys = pa.table({"k": column})
+        if chunk_keys is None or not self._note_keys(name, chunk_keys):
+            # Keys the spool did not track, of mixed types, or of another type than an earlier chunk's: merging
+            # is always right, and from now on the table is told apart by no keys.
+            self._fresh.discard(name)
+            return "merge"
+        return "merge" if self._repeated else "append"
+
+    def _note_keys(self, name: str, chunk_keys: Any) -> bool:
+        """Whether an earlier chunk delivered any of ``chunk_keys`` (in ``_repeated``); False when DuckDB
+        cannot compare them with the earlier ones."""
+        import duckdb
+
         seen = f'"seen_{name}"'
-        self._duckdb.register("chunk_keys", pa.table({"k": keys}))
+        self._duckdb.register("chunk_keys", chunk_keys)
         try:
             self._duckdb.execute(
                 f"CREATE TABLE IF NOT EXISTS {seen} AS SELECT k FROM chunk_keys LIMIT 0"
@@ -264,9 +327,12 @@ class Loader:
                 f"SELECT count(*) FROM chunk_keys WHERE k IN (SELECT k FROM {seen})"
             ).fetchall()
             self._duckdb.execute(f"INSERT INTO {seen} SELECT k FROM chunk_keys").fetchall()
+        except duckdb.Error:
+            return False
         finally:
             self._duckdb.unregister("chunk_keys")
-        return "merge" if repeated else "append"
+        self._repeated = bool(repeated)
+        return True
 
     def _empty_tables(self) -> set[str]:
         """The stream tables that are missing in the destination or hold no row, asked of the destination

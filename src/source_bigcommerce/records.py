@@ -114,17 +114,19 @@ def normalizer(stream_name: str) -> Normalizer:
     flat = tuple((name, plan.convert) for name, plan in root.fields if plan.convert is not None)
     deep = tuple((name, plan) for name, plan in root.fields if plan.nested)
     spec = BY_NAME[stream_name]
-    properties = schema(stream_name)["properties"]
-    keys: tuple[tuple[str, type], ...] = tuple(
-        (key, int if "integer" in properties[key]["type"] else str) for key in spec.primary_key
-    )
-    key_value = key_of(spec.primary_key)
+    keys: list[tuple[str, Callable[[dict[str, Any]], Any], type]] = []
+    for key, path in zip(spec.primary_key, spec.key_paths, strict=True):
+        node: Mapping[str, Any] = schema(stream_name)
+        for name in path:
+            node = node["properties"][name]
+        keys.append((key, key_of((key,)), int if "integer" in node["type"] else str))
+    key_value = key_of(spec)
     cursor = spec.cursor if spec.window is not None else None
 
     def normalize(record: dict[str, Any]) -> None:
-        for key, key_type in keys:
-            if record.__class__ is not dict or record.get(key).__class__ is not key_type:
-                raise _bad(stream_name, record, key, key_type)
+        for key, field_value, key_type in keys:
+            if record.__class__ is not dict or field_value(record).__class__ is not key_type:
+                raise _bad(stream_name, record, key, field_value, key_type)
         name = ""
         try:
             for name, convert in flat:
@@ -149,18 +151,21 @@ def normalizer(stream_name: str) -> Normalizer:
     return normalize
 
 
-def _bad(stream: str, record: Any, key: str, key_type: type) -> BadRecord:
+def _bad(
+    stream: str, record: Any, key: str, key_value: Callable[[dict[str, Any]], Any], key_type: type
+) -> BadRecord:
     if not isinstance(record, dict):
         return BadRecord(
             f"{stream}: a record is a JSON {type(record).__name__}, not an object; the stream stops before it."
         )
-    if record.get(key) is None:
+    value = key_value(record)
+    if value is None:
         return BadRecord(
             f"{stream}: a record came without its {key}, which tells records apart; the stream stops before it."
         )
     wanted = "an integer" if key_type is int else "a string"
     return BadRecord(
-        f"{stream}: a record has the {key} {repr(record[key])[:40]}, not {wanted}; the stream stops before it."
+        f"{stream}: a record has the {key} {repr(value)[:40]}, not {wanted}; the stream stops before it."
     )
 
 

@@ -107,6 +107,7 @@ class LoadSink:
                     spool,
                     spec.name,
                     spec.primary_key if (merged and spec.incremental) or spec.name in kept else None,
+                    parent_key=spec.parent_key if merged and spec.incremental else None,
                     refuse_nul=refuse_nul,
                 )
             )

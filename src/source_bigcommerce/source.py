@@ -111,11 +111,13 @@ def stream_resource(
     file_format: str | None = None,
     commit: dict[str, Any] | None = None,
 ) -> DltResource:
-    """A resource that yields ``data`` (an Arrow table, a list of records, or None), then records the state
-    that covers it (and ``commit``, the chunk's place in the sync's chain) in the source state."""
+    """A resource that yields ``data`` (an Arrow table, a list of records, an iterator of those, or None), then
+    records the state that covers it (and ``commit``, the chunk's place in the sync's chain) in the source state."""
 
     def rows_then_state() -> Iterator[Any]:
-        if data is not None:
+        if isinstance(data, Iterator):
+            yield from data
+        elif data is not None:
             yield data
         # Set during extraction, so dlt writes it into this package next to the rows.
         source_state = dlt.current.source_state()

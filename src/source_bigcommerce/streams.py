@@ -56,8 +56,9 @@ class StreamSpec:
     scope: str
     """The read-only OAuth scope that opens the endpoint (the modify scope includes it)."""
     primary_key: tuple[str, ...] = ("id",)
-    """The fields that tell records apart: ``("id",)``, or several where a record has no id of its own
-    (a price list record is the price of one variant in one currency on one list)."""
+    """The fields that tell records apart: ``("id",)``, or several where a record has no id of its own (a price
+    list record is the price of one variant in one currency on one list). A dotted path names a field inside
+    an object (``identity.variant_id``: an inventory item has no id of its own, reference/inventory.v3.yml)."""
     cursor: str | None = None
     """The record field an incremental sync follows; ``None`` for children and full-refresh-only streams."""
     window: Window | None = None
@@ -82,14 +83,50 @@ class StreamSpec:
     id_params: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Query parameters that cut a list down to its ids, for the reconciliation's listing of what exists
     (``include_fields=id`` where the endpoint takes it); none where it takes no such parameter."""
+    id_floor: str | None = None
+    """A v2 list without a window whose records come in id order and that filters ``id >= N`` by this
+    parameter (``min_id``): it is read by that id keyset, which a record deleted mid-read cannot shift,
+    rather than by page numbers."""
 
     @property
     def incremental(self) -> bool:
         return self.cursor is not None or self.parent is not None
 
+    @property
+    def key_paths(self) -> tuple[tuple[str, ...], ...]:
+        """The primary key's fields as paths: ``(("id",),)``, or ``(("identity", "variant_id"),)``."""
+        return tuple(tuple(name.split(".")) for name in self.primary_key)
+
+    @property
+    def nested_key(self) -> bool:
+        """Whether a key field lies inside an object, where no table column holds it to merge on."""
+        return any(len(path) > 1 for path in self.key_paths)
+
+
+def key_of(key: StreamSpec | tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
+    """What reads a record's primary key: a one-field key's value itself, a tuple of a composite key's values;
+    a dotted field is read down its path, None where the path is missing. It takes the stream, or the key's
+    fields where only they are known (a table's rows)."""
+    paths = key.key_paths if isinstance(key, StreamSpec) else tuple(tuple(name.split(".")) for name in key)
+    if len(paths) == 1 and len(paths[0]) == 1:
+        [[name]] = paths
+        return lambda record: record.get(name)
+
+    def value(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+        found: Any = record
+        for name in path:
+            found = found.get(name) if isinstance(found, dict) else None
+        return found
+
+    if len(paths) == 1:
+        [path] = paths
+        return lambda record: value(record, path)
+    return lambda record: tuple(value(record, path) for path in paths)
+
 
 def v3_window(sort: Mapping[str, str], tie_walk: TieWalk) -> Window:
-    """The v3 ``date_modified:min``/``:max`` filters, shared by customers, products and channels."""
+    """The v3 ``date_modified:min``/``:max`` filters, shared by customers, products, channels and the customer
+    lists (customer groups included: a v2 list with v3-style filters, reference/customers.v2.yml)."""
     return Window("date_modified:min", "date_modified:max", "iso_z", sort, tie_walk)
 
 
@@ -229,17 +266,90 @@ STREAMS: tuple[StreamSpec, ...] = (
         # Without them a record lacks its tiers and its sku (price_lists.v3.yml, include).
         params={"include": "bulk_pricing_tiers,sku"},
     ),
+    # Issue 15, customers, marketing and store settings (docs/streams/store.md). The customer lists filter by
+    # date_modified but cannot sort by it: each window is read whole and read again if it moves.
+    StreamSpec(
+        name="customer_groups",
+        api="v2",
+        path="/customer_groups",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="customer_attributes",
+        api="v3",
+        path="/customers/attributes",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="customer_attribute_values",
+        api="v3",
+        path="/customers/attribute-values",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="subscribers",
+        api="v3",
+        path="/customers/subscribers",
+        scope="store_v2_customers_read_only",
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="customer_addresses",
+        api="v3",
+        path="/customers/addresses",
+        scope="store_v2_customers_read_only",
+    ),
+    StreamSpec(
+        name="coupons",
+        api="v2",
+        path="/coupons",
+        scope="store_v2_marketing_read_only",
+        # In id order; the spec recommends min_id paging "for better performance" (reference/marketing.v2.yml).
+        id_floor="min_id",
+    ),
+    StreamSpec(
+        name="gift_certificates",
+        api="v2",
+        path="/gift_certificates",
+        scope="store_v2_marketing_read_only",
+        params={"sort": "id", "direction": "asc"},
+        id_floor="min_id",
+    ),
+    StreamSpec(
+        name="promotions",
+        api="v3",
+        path="/promotions",
+        scope="store_v2_marketing_read_only",
+    ),
+    StreamSpec(
+        name="currencies",
+        api="v2",
+        path="/currencies",
+        scope="store_v2_information_read_only",
+    ),
+    StreamSpec(
+        name="inventory_locations",
+        api="v3",
+        path="/inventory/locations",
+        scope="store_locations_read_only",
+    ),
+    StreamSpec(
+        name="inventory_items",
+        api="v3",
+        path="/inventory/items",
+        scope="store_inventory_read_only",
+        primary_key=("identity.variant_id",),
+    ),
 )
 
 BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}
-
-
-def key_of(fields: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
-    """A record's key: the value of a one-field key itself, a tuple of the values of a composite one."""
-    if len(fields) == 1:
-        name = fields[0]
-        return lambda record: record.get(name)
-    return lambda record: tuple(record.get(name) for name in fields)
 
 
 @functools.cache

@@ -5,8 +5,8 @@ page in about a millisecond), and what a STATE covers goes to files of about :da
 the process's memory. When a chunk is cut, the loader thread has an in-process DuckDB read those files, typing
 every column as :mod:`source_bigcommerce.columns` declares (:func:`to_arrow`); DuckDB works outside the GIL,
 so the engine keeps reading meanwhile, and it parses a file at a time, so its memory stays small. dlt then
-writes the Arrow table as its file format wants (Parquet for DuckDB, CSV for Postgres), with no row-by-row
-normalisation.
+writes the Arrow table as its file format wants (Parquet for DuckDB), with no row-by-row normalisation; for
+Postgres, DuckDB writes the CSV file itself (:func:`to_csv`), which dlt imports as it is.
 
 DuckDB reads a string into a number column, or a number into a text column, as that value; it would round
 1.5 into a bigint, so whole-number columns are read as JSON and a fraction there is refused. A record whose
@@ -53,6 +53,7 @@ _READ_AS: Mapping[str, str] = {
 }
 """How DuckDB reads each column type from the JSON (see :func:`_typed` for what follows)."""
 DLT_ID = "_dlt_id"
+DLT_LOAD_ID = "_dlt_load_id"
 _DLT_ID = f"CAST(gen_random_uuid() AS VARCHAR) AS {DLT_ID}"
 """dlt's row id, which dlt gives the rows it gets as dicts: made here, so that dlt need not rewrite each Parquet
 file to add it, and every row has one whichever way it went."""
@@ -83,6 +84,10 @@ class Rows:
     preparer`)."""
     keys: set[Any] = field(default_factory=set)
     duplicated: bool = False
+    parent_key: str | None = None
+    """A child stream's key of its parent (``order_id``), tracked alongside ``key``."""
+    parents: set[Any] = field(default_factory=set)
+    """The values of ``parent_key``: the loader tells by them whether a chunk repeats an earlier one's rows."""
 
     def note(self, stream: str, batch: list[Record], declared: frozenset[str]) -> None:
         """Count a batch in, with its fields the schema lacks and its keys.
@@ -107,6 +112,9 @@ class Rows:
                 if value in keys:
                     self.duplicated = True
                 keys.add(value)
+        if self.parent_key is not None:
+            parent = self.parent_key
+            self.parents.update(record.get(parent) for record in batch)
         self.rows += len(batch)
 
     def absorb(self, other: Rows) -> None:
@@ -118,6 +126,7 @@ class Rows:
         self.misfit |= other.misfit
         self.duplicated |= other.duplicated or not self.keys.isdisjoint(other.keys)
         self.keys |= other.keys
+        self.parents |= other.parents
 
     def records(self) -> Iterator[Record]:
         for path in self.files:
@@ -134,20 +143,31 @@ class Spool:
     after it in memory, until a STATE covers them or the stream fails."""
 
     def __init__(
-        self, folder: Path, stream: str, key: tuple[str, ...] | None, *, refuse_nul: bool = False
+        self,
+        folder: Path,
+        stream: str,
+        key: tuple[str, ...] | None,
+        *,
+        parent_key: str | None = None,
+        refuse_nul: bool = False,
     ) -> None:
-        """``refuse_nul``: a record with a NUL character fails its stream (see :func:`_refuse_nul`)."""
+        """``key`` and ``parent_key``: tracked in :class:`Rows`; ``refuse_nul``: a record with a NUL character
+        fails its stream (see :func:`_refuse_nul`)."""
         self._folder = folder
         self._stream = stream
         self._refuse_nul = refuse_nul
         self._declared = declared_fields(stream)
         self._key = key
+        self._parent_key = parent_key
         self._files = 0
         self._out: BinaryIO | None = None
-        self.ready = Rows(key)
+        self.ready = self._rows()
         """Covered by the latest STATE."""
         self._pending: list[bytes] = []
-        self._pending_rows = Rows(key)
+        self._pending_rows = self._rows()
+
+    def _rows(self) -> Rows:
+        return Rows(self._key, parent_key=self._parent_key)
 
     def add(self, batch: list[Record], *, misfit: bool = False) -> None:
         """Records after the latest STATE.
@@ -192,12 +212,12 @@ class Spool:
     def drop_pending(self) -> None:
         """The records after the latest STATE will not be covered (the stream failed)."""
         self._pending = []
-        self._pending_rows = Rows(self._key)
+        self._pending_rows = self._rows()
 
     def take(self) -> Rows:
         """The covered records, handed over whole; the spool starts afresh."""
         self._close()
-        taken, self.ready = self.ready, Rows(self._key)
+        taken, self.ready = self.ready, self._rows()
         return taken
 
     def discard(self) -> None:
@@ -294,6 +314,50 @@ def to_arrow(
 
     known = known or {}
     extra = undeclared_kinds(rows, known)
+    query = _typed_query(stream, rows, extra, load_id)
+    if query is None or extra is None:
+        return None
+    try:
+        table = connection.query(query).to_arrow_table()
+    except (duckdb.DataError, duckdb.InvalidInputException):
+        # A value that does not fit (a cast that fails, or the error() of _typed); any other DuckDB error is
+        # a bug of ours, and stops the sync rather than slowing every later chunk.
+        return None
+    return table, hints(extra, known)
+
+
+def to_csv(
+    connection: duckdb.DuckDBPyConnection,
+    stream: str,
+    rows: Rows,
+    path: Path,
+    *,
+    known: Mapping[str, str],
+    load_id: str,
+) -> int | None:
+    """The records typed as :func:`to_arrow` types them, written by DuckDB straight into a CSV file with a
+    header (an empty string quoted, a null an empty field: what Postgres' ``COPY ... NULL ''`` tells apart);
+    the number of rows, or None (and no file) when a value cannot be typed exactly.
+
+    No Arrow table is built and dlt writes no file of its own: DuckDB streams the rows from the JSON files
+    into the CSV, so a chunk's memory is a few of DuckDB's vectors, whatever its size.
+    """
+    import duckdb
+
+    query = _typed_query(stream, rows, undeclared_kinds(rows, known), load_id)
+    if query is None:
+        return None
+    try:
+        [(count,)] = connection.execute(f"COPY ({query}) TO {_literal(str(path))} (HEADER)").fetchall()
+    except (duckdb.DataError, duckdb.InvalidInputException):
+        path.unlink(missing_ok=True)  # as in to_arrow
+        return None
+    return int(count)
+
+
+def _typed_query(stream: str, rows: Rows, extra: Mapping[str, str] | None, load_id: str | None) -> str | None:
+    """The query that reads the rows' files typed from the schema and ``extra`` (the undeclared columns'
+    types); None when a record is known not to fit (see :func:`to_arrow`)."""
     if rows.misfit or not rows.files or extra is None:
         return None
     columns: dict[str, str] = {**kinds(stream), **extra}
@@ -312,16 +376,12 @@ def to_arrow(
             f"FROM {source}) QUALIFY row_number() OVER (PARTITION BY {', '.join(map(_quote, rows.key))} "
             "ORDER BY _arrival DESC) = 1"
         )
-    try:
-        table = connection.query(query).to_arrow_table()
-    except (duckdb.DataError, duckdb.InvalidInputException):
-        # A value that does not fit (a cast that fails, or the error() of _typed); any other DuckDB error is
-        # a bug of ours, and stops the sync rather than slowing every later chunk.
-        return None
-    inferred = {
-        name: {"data_type": kind, "nullable": True} for name, kind in extra.items() if name not in known
-    }
-    return table, inferred
+    return query
+
+
+def hints(extra: Mapping[str, str], known: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """dlt's hints for the undeclared columns ``extra`` (:func:`undeclared_kinds`) that dlt does not know yet."""
+    return {name: {"data_type": kind, "nullable": True} for name, kind in extra.items() if name not in known}
 
 
 def to_records(stream: str, rows: Rows) -> list[Record]:

@@ -22,6 +22,7 @@ import bad_inputs
 from bad_inputs import CASES, MISSING_SCOPES, SECRET, Case, Env, matches
 from bigcommerce_sandbox.app import Settings, running_sandbox
 from source_bigcommerce.config import DEFAULT_API_URL
+from source_bigcommerce.streams import STREAMS
 
 from support import ALL_STREAMS, LOOPBACK_CERTIFICATE, configured_catalog, run_cli, write_json
 
@@ -86,15 +87,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         yield Env(tmp, store, scoped, free_port(), tls_url, locked)
 
 
-ALL_SCOPES = (
-    "store_v2_customers_read_only",
-    "store_v2_orders_read_only",
-    "store_v2_transactions_read_only",
-    "store_v2_content_read_only",
-    "store_v2_products_read_only",
-    "store_channel_settings_read_only",
-    "store_v2_information_read_only",
-)
+ALL_SCOPES = tuple(dict.fromkeys(spec.scope for spec in STREAMS))
 
 
 def command_line(case: Case, env: Env, folder: Path) -> list[str]:

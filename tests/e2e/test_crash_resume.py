@@ -29,7 +29,7 @@ from support import (
     ALL_STREAMS,
     Output,
     assert_no_secret,
-    by_key,
+    by_id,
     child_env,
     configured_catalog,
     console_script,
@@ -113,8 +113,8 @@ def assert_union_is_the_export(
     committed: dict[str, list[dict[str, Any]]], rerun: Output, expected: dict[str, dict[Any, dict[str, Any]]]
 ) -> None:
     for stream in ALL_STREAMS:
-        got = by_key(stream, committed.get(stream, []))
-        again = by_key(stream, rerun.records[stream])
+        got = by_id(committed.get(stream, []), stream)
+        again = by_id(rerun.records[stream], stream)
         assert len(again) == len(rerun.records[stream]), f"the rerun delivered a {stream} record twice"
         got.update(again)
         missing = set(expected[stream]) - set(got)
@@ -139,7 +139,7 @@ def serve(settings: Settings, folder: Path) -> Iterator[Store]:
         expected = {
             stream: {
                 key: expected_record(stream, record)
-                for key, record in by_key(stream, sb.export(stream)).items()
+                for key, record in by_id(sb.export(stream), stream).items()
             }
             for stream in ALL_STREAMS
         }

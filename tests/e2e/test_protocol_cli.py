@@ -11,7 +11,7 @@ import pytest
 from airbyte_protocol.models import AirbyteMessage
 
 from bigcommerce_sandbox.app import RunningSandbox
-from source_bigcommerce.streams import STREAMS
+from source_bigcommerce.streams import BY_NAME, STREAMS
 
 from support import (
     ALL_STREAMS,
@@ -43,7 +43,7 @@ def test_spec_prints_one_spec_message_with_airbytes_keys() -> None:
     assert spec["properties"]["access_token"]["airbyte_secret"] is True
 
 
-def test_discover_lists_the_ten_streams_without_any_network_call(tmp_path: Path) -> None:
+def test_discover_lists_every_stream_without_any_network_call(tmp_path: Path) -> None:
     # Port 9 on loopback has no listener: any request would fail, so success proves none was made.
     config = {
         "store_hash": "x",
@@ -63,9 +63,15 @@ def test_discover_lists_the_ten_streams_without_any_network_call(tmp_path: Path)
         assert streams[name]["supported_sync_modes"] == ["full_refresh"]
     for name in ("order_products", "transactions"):
         assert "incremental" in streams[name]["supported_sync_modes"]
-    composite = {"price_list_records": [["price_list_id"], ["variant_id"], ["currency"]]}
     for name, stream in streams.items():
-        assert stream["source_defined_primary_key"] == composite.get(name, [["id"]]), name
+        key = BY_NAME[name].primary_key
+        assert stream["source_defined_primary_key"] == [field.split(".") for field in key], name
+    assert streams["inventory_items"]["source_defined_primary_key"] == [["identity", "variant_id"]]
+    assert streams["price_list_records"]["source_defined_primary_key"] == [
+        ["price_list_id"],
+        ["variant_id"],
+        ["currency"],
+    ]
 
 
 def test_check_succeeds_against_a_store_with_every_scope(sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -78,13 +84,17 @@ def test_check_succeeds_against_a_store_with_every_scope(sandbox: RunningSandbox
 def test_check_names_the_streams_whose_scope_is_missing(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
-    sb = sandbox_factory(scopes=("store_v2_orders_read_only", "store_v2_products_read_only"))
+    granted = ("store_v2_orders_read_only", "store_v2_products_read_only")
+    sb = sandbox_factory(scopes=granted)
     done = run_cli("check", "--config", str(write_json(tmp_path / "config.json", sb.config)))
     [status] = [m for m in messages(done.stdout) if m["type"] == "CONNECTION_STATUS"]
     assert status["connectionStatus"]["status"] == "SUCCEEDED"
     text = status["connectionStatus"]["message"]
     named = text.split("the streams ", 1)[1].split(" will be skipped", 1)[0].split(", ")
-    assert sorted(named) == ["channels", "customers", "pages", "store", "transactions"]
+    assert sorted(named) == sorted(spec.name for spec in STREAMS if spec.scope not in granted)
+    assert {"channels", "customers", "pages", "store", "transactions", "coupons", "inventory_items"} <= set(
+        named
+    )
 
 
 def test_check_fails_with_one_sentence_for_a_bad_token(sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -99,9 +109,9 @@ def test_check_fails_with_one_sentence_for_a_bad_token(sandbox: RunningSandbox, 
 
 
 def test_read_writes_only_protocol_messages_and_a_state_per_stream(
-    sandbox: RunningSandbox, tmp_path: Path
+    world_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    config = write_json(tmp_path / "config.json", sandbox.config)
+    config = write_json(tmp_path / "config.json", world_sandbox.config)
     catalog = write_json(tmp_path / "catalog.json", configured_catalog())
     done = run_cli("read", "--config", str(config), "--catalog", str(catalog))
     assert done.returncode == 0, done.stderr
@@ -116,8 +126,9 @@ def test_read_writes_only_protocol_messages_and_a_state_per_stream(
     again = run_cli("read", "--config", str(config), "--catalog", str(catalog), "--state", str(state))
     assert again.returncode == 0, again.stderr
     streams_again = {m["record"]["stream"] for m in messages(again.stdout) if m["type"] == "RECORD"}
-    # Nothing changed: only the full-refresh streams are read again.
+    # The full-refresh streams are read whole again; the incremental ones found nothing new.
     assert streams_again == {spec.name for spec in STREAMS if not spec.incremental}
+    assert {"pages", "store", "brands", "categories", "coupons", "product_variants"} <= streams_again
 
 
 @pytest.mark.parametrize(

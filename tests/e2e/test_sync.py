@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
+from conftest import WORLD_STORES, WORLDS
 from source_bigcommerce import cli
 from source_bigcommerce.destination import DestinationError, Target
 from source_bigcommerce.pipeline import Loader, Part
@@ -42,6 +43,7 @@ from support import (
     ALL_STREAMS,
     INCREMENTAL,
     SEVERAL_CHUNKS,
+    STORE_INCREMENTAL,
     child_env,
     console_script,
     run_cli,
@@ -52,10 +54,13 @@ SandboxFactory = Any
 Export = dict[str, list[dict[str, Any]]]
 
 
-@pytest.fixture(scope="module")
-def synced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Target, Summary, Export]:
+@pytest.fixture(scope="module", params=WORLDS)
+def synced(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Target, Summary, Export]:
+    """A sync of the tiny store, or of the strict one (tests/conftest.py), into a fresh DuckDB file."""
     target = duckdb_target(tmp_path_factory.mktemp("duckdb"))
-    with running_sandbox(Settings(size="tiny", seed=7)) as sb:
+    with running_sandbox(Settings(**{**WORLD_STORES[request.param], "seed": 7})) as sb:
         summary = run_sync(sb.config, target)
         return target, summary, {stream: sb.export(stream) for stream in ALL_STREAMS}
 
@@ -153,6 +158,7 @@ def mutate_everything(sandbox: RunningSandbox) -> dict[str, set[int]]:
         sandbox.mutate("channels", update=1),
         sandbox.mutate("order_products", update=2),
         sandbox.mutate("transactions", update=2, create=1),
+        *(sandbox.mutate(stream, update=2, create=1) for stream in STORE_INCREMENTAL),
     ]
     changed: dict[str, set[int]] = {}
     for result in results:
@@ -163,18 +169,18 @@ def mutate_everything(sandbox: RunningSandbox) -> dict[str, set[int]]:
 
 
 def test_an_incremental_sync_after_changes_leaves_the_merged_tables_equal_to_the_export(
-    sandbox: RunningSandbox, tmp_path: Path
+    world_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     target = duckdb_target(tmp_path)
-    assert run_sync(sandbox.config, target).ok
-    changed = mutate_everything(sandbox)
-    second = run_sync(sandbox.config, target)
+    assert run_sync(world_sandbox.config, target).ok
+    changed = mutate_everything(world_sandbox)
+    second = run_sync(world_sandbox.config, target)
     assert second.ok, second.as_json()
     # Incremental: the second sync read the changes, not the store.
     assert second.streams["customers"].records == len(changed["customers"])
     assert second.streams["orders"].records == len(changed["orders"])
     for stream in ALL_STREAMS:
-        assert_table_equals_export(duckdb_rows(target, stream), sandbox.export(stream), stream)
+        assert_table_equals_export(duckdb_rows(target, stream), world_sandbox.export(stream), stream)
 
 
 def test_a_line_item_removed_from_an_order_leaves_the_merged_table_on_the_next_sync(

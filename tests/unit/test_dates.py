@@ -74,8 +74,12 @@ def test_from_epoch_renders_the_moment_canonically(moment: datetime) -> None:
         ("2080-07-30T22:16:40", "2080-07-30T22:16:40Z"),
         # A config start_date.
         ("2021-01-01", "2021-01-01T00:00:00Z"),
-        # Looser spellings take the general path.
+        # reference/customers.v2.yml, customer group examples: UTC without a zone.
         ("2023-07-17 06:30:41", "2023-07-17T06:30:41Z"),
+        # reference/marketing.v2.yml, gift certificate examples: Unix seconds in a string.
+        ("1672670738", "2023-01-02T14:45:38Z"),
+        ("1603306", "1970-01-19T13:21:46Z"),
+        # Looser spellings take the general path.
         ("2024-05-14t09:34:00z", "2024-05-14T09:34:00Z"),
         ("Mon, 2 Jan 2023 05:00:00 GMT", "2023-01-02T05:00:00Z"),
         ("2024-05-14T23:30:00-01:00", "2024-05-15T00:30:00Z"),
@@ -107,7 +111,8 @@ def test_a_canonical_value_is_returned_as_the_same_object() -> None:
         "2024-05-14T09:34:00+24:00",
         " ",
         "Z",
-        "0",
+        "0x1",
+        "123456789012",
     ],
 )
 def test_garbage_is_rejected_with_value_error(garbage: str) -> None:

@@ -307,9 +307,14 @@ def test_the_specs_own_examples_are_valid_records_once_normalised(stream: str) -
 
 def test_every_stream_has_a_normalizer() -> None:
     for spec in STREAMS:
-        record: dict[str, Any] = {"id": "abc123" if spec.name == "store" else 1}
-        if spec.name == "price_list_records":
-            record = {"price_list_id": 1, "variant_id": 4, "currency": "usd"}
+        record: dict[str, Any] = {}
+        for path in spec.key_paths:
+            *outer, last = path
+            inner = record
+            for name in outer:
+                inner = inner.setdefault(name, {})
+            # A price list record's currency is a code (price_lists.v3.yml); the store's id is its hash.
+            inner[last] = "abc123" if spec.name == "store" or last == "currency" else 1
         if spec.window is not None:
             record["date_modified"] = "2024-01-01T00:00:00Z"
         normalizer(spec.name)(record)
@@ -331,6 +336,22 @@ def test_every_stream_has_a_normalizer() -> None:
         ("customers", [1, 2], "customers: a record is a JSON list, not an object;"),
         ("customers", {"id": 3}, "customers: record 3 came without its date_modified, by which the stream"),
         ("orders", {"id": 3, "date_modified": ""}, "orders: record 3 came without its date_modified"),
+        # A key nested in an object (reference/inventory.v3.yml: an item is one variant).
+        (
+            "inventory_items",
+            {"identity": {"sku": "A"}},
+            "inventory_items: a record came without its identity.variant_id",
+        ),
+        (
+            "inventory_items",
+            {"identity": 7},
+            "inventory_items: a record came without its identity.variant_id",
+        ),
+        (
+            "inventory_items",
+            {"identity": {"variant_id": "7"}},
+            "inventory_items: a record has the identity.variant_id '7',",
+        ),
     ],
 )
 def test_a_record_without_its_key_or_cursor_is_one_sentence_for_its_stream(

@@ -36,7 +36,7 @@ STRICT_CAPS = {
 
 
 def keyed(stream: str, records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
-    key = key_of(BY_NAME[stream].primary_key)
+    key = key_of(BY_NAME[stream])
     found = {key(record): record for record in records}
     assert len(found) == len(records), f"{stream}: a record delivered twice"
     return found
