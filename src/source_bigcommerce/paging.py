@@ -358,7 +358,7 @@ class Walker:
                 await self._get(_page_of(params, number, smaller), numbered=numbered)
                 for number in range(first, first + parts)
             ]
-            if first == 1 and not _tiled(pieces):
+            if first == 1 and not _tiled(pieces, self._key):
                 # A piece came back with fewer records than it asked while more followed: the server caps
                 # pages below that size and numbers them by the size it served (before the walker could
                 # learn it), so the pieces overlap. Page 1 at the smallest size served is page 1 as asked.
@@ -891,11 +891,11 @@ class Walker:
         raise ConnectorError(f"{self._spec.name}: the record count kept changing during {MAX_PASSES} reads.")
 
 
-def _tiled(pieces: list[Page]) -> bool:
+def _tiled(pieces: list[Page], key: Callable[[Record], Any]) -> bool:
     """Whether consecutive pieces of a page are one run of records: each full up to the last one holding
-    any (the list may end within the page), none repeated."""
+    any (the list may end within the page), none repeated (by ``key``: a price list record has no id)."""
     last = max((index for index, piece in enumerate(pieces) if piece.records), default=0)
-    ids = [record["id"] for piece in pieces for record in piece.records]
+    ids = [key(record) for piece in pieces for record in piece.records]
     return all(piece.full for piece in pieces[:last]) and len(ids) == len(set(ids))
 
 

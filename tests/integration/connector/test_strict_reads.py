@@ -62,7 +62,9 @@ def test_with_every_list_capped_at_40_a_full_read_equals_the_export_and_an_incre
     for stream in ALL_STREAMS:
         export = sb.export(stream)
         key = key_of(BY_NAME[stream])
-        assert len(export) > 40 or BY_NAME[stream].single or BY_NAME[stream].parent, stream
+        # The lists the store's sizes reach span several pages; the newer ones are small on a tiny store, and
+        # their own tests cap their pages below their sizes (the registry's strict_cap).
+        assert len(export) > 40 or stream not in STRICT_STORE, stream
         got = {key(record): record for record in first.records[stream]}
         assert len(got) == len(first.records[stream]), f"{stream} delivered a record twice"
         assert sorted(got) == sorted(key(record) for record in export), stream
