@@ -3,10 +3,11 @@
 The bounds say what the server allows, whoever the client is:
 
 * minimum requests = for each selected list stream, its pages of 250 (at least one request, even when
-  empty) + one ``/v3/orders/{id}/transactions`` request per order read (BigCommerce has no bulk
-  transactions endpoint) + one request for ``/v2/store``. Order products add nothing: they come inside the
-  orders pages (``include=consignments.line_items``). What a connector actually sent, route by route, is
-  reported next to it from the sandbox's own counters.
+  empty) + for each per-parent child (streams.Fetch), one request per parent record read, or its pages if
+  more (BigCommerce has no bulk transactions, shipments, coupons or taxes endpoint) + one request for a
+  stream answered whole (``/v2/store``). Embedded children add nothing: order products and shipping
+  addresses come inside the orders pages (``include=consignments.line_items``). What a connector actually
+  sent, route by route, is reported next to it from the sandbox's own counters.
 * quota bound = minimum requests / (quota / window): the store's steady request rate.
 * latency bound = minimum requests x latency / max_concurrent_requests: every request waits the latency and
   at most ``max_concurrent_requests`` (our default, 16) are in flight. The same figure is shown for Airbyte's
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import sync
+from source_bigcommerce.streams import BY_NAME
 
 PAGE = 250
 START = "<!-- bench:start -->"
@@ -36,13 +38,14 @@ def minimum_requests(streams: Iterable[str], records: Mapping[str, int]) -> int:
     selected = set(streams)
     total = 0
     for name in selected:
-        if name == "store":
+        spec = BY_NAME[name]
+        if spec.fetch == "embedded":
+            if spec.parent not in selected:
+                raise ValueError(f"{name} travel in the {spec.parent} pages: select {spec.parent} too")
+        elif spec.fetch == "per_parent" and spec.parent is not None:
+            total += max(records.get(spec.parent, 0), math.ceil(records.get(name, 0) / PAGE))
+        elif spec.single:
             total += 1
-        elif name == "order_products":
-            if "orders" not in selected:
-                raise ValueError("order products travel in the orders pages: select orders too")
-        elif name == "transactions":
-            total += records.get("orders", 0)
         else:
             total += max(1, math.ceil(records.get(name, 0) / PAGE))
     return total

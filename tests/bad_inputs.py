@@ -136,8 +136,8 @@ CONTROL_TOKEN = (
 NO_CONFIG = "Config file '…' does not exist."
 MISSPELT = "Config key 'max_concurent_requests' is unknown; did you mean 'max_concurrent_requests'?"
 UNKNOWN_STREAM = (
-    "Catalog file '…' names stream 'nope', which this connector does not have "
-    f"(it has {', '.join(spec.name for spec in STREAMS)})."
+    "Catalog file '…' names stream 'nope', which this connector does not have (it has "
+    f"{', '.join(spec.name for spec in STREAMS)})."
 )
 CORRUPT_STATE = "State file '…' is not valid JSON (…); fix it or start without --state."
 NEWER_STATE = (
@@ -168,7 +168,8 @@ SKIPPED = tuple(
 )
 SCOPES_CHECKED = (
     "Connected, but the API account lacks the scopes store_v2_content_read_only, "
-    "store_channel_settings_read_only: the streams pages, channels will be skipped unless they are granted."
+    "store_channel_settings_read_only: the streams pages, channels, channel_listings, sites will be skipped "
+    "unless they are granted."
 )
 UNREACHABLE = (
     "Cannot connect to 127.0.0.1:… (Connection refused) after … attempts: check api_url and that this machine "

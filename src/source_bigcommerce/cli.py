@@ -16,10 +16,11 @@ import argparse
 import asyncio
 import gc
 import os
+import re
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, BinaryIO, NoReturn
 
 import orjson
@@ -353,20 +354,18 @@ def fail(
 # -- check ----------------------------------------------------------------------------------------------
 
 
-PROBES: dict[str, tuple[str, str]] = {
-    # One request per OAuth scope. Transactions are probed on an order id that cannot exist: BigCommerce
-    # checks the scope before looking the order up, so 404 means the scope is granted.
-    "store_v2_customers_read_only": ("v3", "/customers"),
-    "store_v2_orders_read_only": ("v2", "/orders"),
-    "store_v2_transactions_read_only": ("v3", "/orders/0/transactions"),
-    "store_v2_content_read_only": ("v3", "/content/pages"),
-    "store_v2_products_read_only": ("v3", "/catalog/brands"),
-    "store_channel_settings_read_only": ("v3", "/channels"),
-    "store_v2_information_read_only": ("v2", "/store"),
-    "store_v2_marketing_read_only": ("v3", "/promotions"),
-    "store_locations_read_only": ("v3", "/inventory/locations"),
-    "store_inventory_read_only": ("v3", "/inventory/items"),
-}
+def probes(specs: Iterable[StreamSpec] = STREAMS) -> dict[str, tuple[str, str, bool]]:
+    """One request per distinct OAuth scope of ``specs``: scope -> (api, path, on a made-up parent).
+
+    A scope is probed on a top-level list where one has it; else on a per-parent path with a parent id that
+    cannot exist (``/v3/orders/0/transactions``): BigCommerce checks the scope before looking the parent up,
+    so any answer but 403 (and 401) means the scope is granted.
+    """
+    found: dict[str, tuple[str, str, bool]] = {}
+    for spec in sorted(specs, key=lambda spec: "{" in spec.path):  # stable: the table's order otherwise
+        made_up = "{" in spec.path
+        found.setdefault(spec.scope, (spec.api, re.sub(r"\{[^}]*\}", "0", spec.path), made_up))
+    return found
 
 
 def check_file(path: str, out: BinaryIO) -> int:
@@ -392,17 +391,19 @@ async def check(config: Config, writer: protocol.Writer) -> int:
     except ConfigError as error:
         return status(writer, False, error.message)
 
+    scopes = probes()
+
     async def probe(client: Client) -> list[str]:
         missing: list[str] = []
-        for scope, (api, path) in PROBES.items():
+        for scope, (api, path, made_up) in scopes.items():
             try:
                 await client.get(api, path, {"limit": "1"}, max_retries=1)
             except Forbidden:
                 missing.append(scope)
             except (ApiError, TransientError) as error:
-                # Past the scope check, the made-up order may be refused in any way (404, 400, 503 from the
+                # Past the scope check, the made-up parent may be refused in any way (404, 400, 503 from the
                 # payment service): none of it says the scope is missing.
-                if scope != "store_v2_transactions_read_only" or isinstance(error, Unauthorized):
+                if not made_up or isinstance(error, Unauthorized):
                     raise
         return missing
 
@@ -415,10 +416,10 @@ async def check(config: Config, writer: protocol.Writer) -> int:
         return status(writer, False, unknown_store(config.store_hash).message)
     except ConnectorError as error:
         return status(writer, False, error.message)
-    if len(missing) == len(PROBES):
+    if len(missing) == len(scopes):
         return status(writer, False, "The API account has none of the read scopes this connector needs.")
     if missing:
-        streams = [spec.name for spec in STREAMS if spec.scope in missing or _needs_orders(spec, missing)]
+        streams = [spec.name for spec in STREAMS if spec.scope in missing or _needs_parent(spec, missing)]
         return status(
             writer,
             True,
@@ -428,7 +429,7 @@ async def check(config: Config, writer: protocol.Writer) -> int:
     return status(writer, True, None)
 
 
-def _needs_orders(spec: StreamSpec, missing: list[str]) -> bool:
+def _needs_parent(spec: StreamSpec, missing: list[str]) -> bool:
     return spec.parent is not None and BY_NAME[spec.parent].scope in missing
 
 

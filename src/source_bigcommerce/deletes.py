@@ -21,7 +21,8 @@ table, so that a new stream joins by its row alone:
 * **Archived** (the schema declares ``is_deleted``: orders): BigCommerce archives rather than deletes, and the
   read delivers archived orders with ``is_deleted: true`` (see ``Engine._archived``); those rows are marked or
   removed like the rest, and a restored order, delivered again, is live again.
-* **Children** (``parent``): rows whose parent row is marked or removed follow it.
+* **Children** (``parent``): rows whose parent row is marked or removed follow it. A child read for every
+  parent on every sync (``follows_parent=False``: a channel's listings and site) is read whole as well.
 
 **The Airbyte face** (``read`` with ``emit_deletes``) has no table to ask: each listed stream keeps the ids it
 has delivered in its state (:func:`encode_ids`), compares their number with the store's count as above, and,
@@ -97,9 +98,12 @@ def read_whole(spec: StreamSpec) -> bool:
     """Whether every sync reads the stream completely, a listing of its ids at no extra request.
 
     A stream keyed by a nested field (``inventory_items``, ``identity.variant_id``) has no key column to merge
-    on, so it is replaced whole each sync instead: a record gone from the store leaves the table unmarked.
+    on, so it is replaced whole each sync instead: a record gone from the store leaves the table unmarked. A
+    child read for every parent on every sync (a channel's listings and site) is read whole too: a child of a
+    parent gone from the store is not written again, so it follows its parent.
     """
-    return not spec.single and not spec.incremental and not spec.nested_key
+    top_single = spec.single and spec.parent is None
+    return not top_single and not spec.incremental and not spec.nested_key
 
 
 def archives(spec: StreamSpec) -> bool:
@@ -394,7 +398,9 @@ async def reconcile(
         last = tables.last_listed()
         counts: dict[str, int] = {}
         for spec in done:
-            if spec.single or spec.parent is not None or not tables.prepare(spec.name):
+            # Other children follow their parent's rows (``drop``).
+            skip = spec.single if spec.parent is None else not read_whole(spec)
+            if skip or not tables.prepare(spec.name):
                 continue
             for child in children(spec):
                 tables.prepare(child.name)

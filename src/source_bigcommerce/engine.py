@@ -4,9 +4,10 @@ The engine pins the sync's start ``T`` first, on BigCommerce's own clock (the ``
 never later than ours), so that the incremental guarantee holds against the server's timestamps: every
 record last modified at or before ``T`` is delivered, and no saved cursor passes ``T``: a saved cursor
 already after ``T`` fails its stream instead of skipping what lies between, and a ``Date`` more than a day
-from our clock is logged. Then each stream runs as its own task; orders and their children share one walk
-(children follow their parent: an incremental sync reads the children of changed orders only), which ends
-with the archived orders the walk could not see (:meth:`Engine._archived`). A stream that fails reports its
+from our clock is logged. Then each stream runs as its own task, except that a parent and its selected
+children share one walk (children.py; a child that follows its parent is read for the changed parents only
+in an incremental sync); the orders' walk ends with the archived orders it could not see
+(:meth:`Engine._archived`). A stream that fails reports its
 error and stops where its state last stood; the others finish.
 
 Everything the engine produces goes to a :class:`Sink`: the Airbyte protocol writer for ``read``, the dlt
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from source_bigcommerce import dates, records, state
+from source_bigcommerce.children import ParentChildren, parent_params
 from source_bigcommerce.config import refuse_future_start
 from source_bigcommerce.errors import ConfigError, ConnectorError
 from source_bigcommerce.http import (
@@ -36,14 +38,19 @@ from source_bigcommerce.http import (
     Unreachable,
     Untrusted,
 )
-from source_bigcommerce.order_children import CONSIGNMENT_INCLUDE, OrderChildren
 from source_bigcommerce.paging import Batch, Record, Walker
 from source_bigcommerce.protocol import LogLevel
-from source_bigcommerce.streams import BY_NAME, StreamSpec
+from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec
 
 SyncMode = Literal["full_refresh", "incremental"]
 Status = Literal["STARTED", "RUNNING", "COMPLETE", "INCOMPLETE"]
-ORDER_FAMILY = ("orders", "order_products", "transactions")
+CHILDREN: Mapping[str, tuple[StreamSpec, ...]] = {
+    parent: tuple(spec for spec in STREAMS if spec.parent == parent)
+    for parent in dict.fromkeys(spec.parent for spec in STREAMS if spec.parent)
+}
+"""Each parent's children, in the table's order: a parent and its selected children share one walk."""
+ARCHIVING = "orders"
+"""The parent whose list leaves archived records out unless asked (Engine._archived)."""
 CLOCK_SKEW_S = 86_400
 """A ``Date`` header further than this from the local clock is reported: one of the two clocks is wrong."""
 
@@ -115,12 +122,16 @@ class Engine:
         }
         for item in progress.values():
             await self._sink.status(item.spec.name, "STARTED")
-        family = [progress[n] for n in ORDER_FAMILY if n in progress and not progress[n].failed]
-        work = [self._guard(family, self._orders(family, start))] if family else []
+        work = []
+        for parent, children in CHILDREN.items():
+            names = (parent, *(spec.name for spec in children))
+            family = [progress[n] for n in names if n in progress and not progress[n].failed]
+            if family:
+                work.append(self._guard(family, self._family(BY_NAME[parent], family, start)))
         for item in progress.values():
             if item.failed:
                 work.append(self._guard([item], _nothing()))
-            elif item.spec.name not in ORDER_FAMILY:
+            elif item.spec.name not in CHILDREN and item.spec.parent is None:
                 work.append(self._guard([item], self._stream(item, start)))
         tasks = [asyncio.ensure_future(coroutine) for coroutine in work]
         try:
@@ -155,7 +166,7 @@ class Engine:
             )
         item.lo = state.resume_from(self._settings.start_date, cursor, start)
         item.cursor = item.lo
-        if mode == "incremental" and spec.name in ORDER_FAMILY:
+        if mode == "incremental" and ARCHIVING in (spec.name, spec.parent):
             item.archived = state.Archived.from_state(stream_state.get(state.ARCHIVED))
         return item
 
@@ -199,7 +210,7 @@ class Engine:
         return ours
 
     async def _guard(self, items: list[Progress], work: Coroutine[Any, Any, None]) -> None:
-        """Run one stream's (or the order family's) work; a failure ends those streams only."""
+        """Run one stream's (or a parent's family's) work; a failure ends those streams only."""
         try:
             await work
         except Exception as exc:
@@ -259,10 +270,14 @@ class Engine:
     async def _stream(self, item: Progress, start: int) -> None:
         spec = item.spec
         if spec.single:
-            response = await self._client.get(spec.api, spec.path)
-            if isinstance(response.body, dict):
-                records.normalizer(spec.name)(response.body)
-                await self._deliver(item, [response.body])
+            body = (await self._client.get(spec.api, spec.path)).body
+            objects: list[Record] = (
+                [body] if isinstance(body, dict) else body if isinstance(body, list) else []
+            )
+            normalize = records.normalizer(spec.name)
+            for record in objects:
+                normalize(record)
+            await self._deliver(item, objects)
             return
         if spec.per is not None:
             await self._per_record(item, BY_NAME[spec.per], start)
@@ -335,33 +350,38 @@ class Engine:
             await asyncio.gather(*tasks, return_exceptions=True)
         await self._advance(item, start)
 
-    async def _orders(self, family: list[Progress], start: int) -> None:
-        """One walk over orders serves the orders stream and both children, each from its own cursor."""
+    async def _family(self, parent: StreamSpec, family: list[Progress], start: int) -> None:
+        """One walk over a parent serves it and its selected children, each from its own cursor."""
         by_name = {item.spec.name: item for item in family}
-        children: dict[str, int] = {
-            name: by_name[name].lo for name in ("order_products", "transactions") if name in by_name
-        }
-        hook = OrderChildren(
+        children = [item.spec for item in family if item.spec.parent == parent.name]
+        hook = ParentChildren(
             client=self._client,
             api_url=self._settings.api_url,
             store_hash=self._settings.store_hash,
-            since=children,
-            normalize={name: records.normalizer(name) for name in children},
+            parent=parent,
+            children={spec.name: spec for spec in children},
+            since={spec.name: by_name[spec.name].lo for spec in children},
+            normalize={spec.name: records.normalizer(spec.name) for spec in children},
             log=self._sink.log,
         )
         walker = self._walker(
-            BY_NAME["orders"],
-            extra_params=CONSIGNMENT_INCLUDE if "order_products" in children else None,
-            on_page=hook if children else None,
+            parent, extra_params=parent_params(children), on_page=hook if children else None
         )
+        assert parent.window is not None, "a parent is read by date_modified windows"
         lo = min(item.lo for item in family)
+        batches = (
+            walker.unsorted(lo, start) if parent.window.tie_walk == "pages" else walker.modified(lo, start)
+        )
         archived: set[int] = set()
-        async with contextlib.aclosing(walker.modified(lo, start)) as batches:
-            async for batch in batches:
-                await self._orders_batch(by_name, batch, archived)
-        await self._archived(by_name, walker, archived)
+        async with contextlib.aclosing(batches) as found:
+            async for batch in found:
+                await self._family_batch(parent, by_name, batch, archived)
+        if parent.name == ARCHIVING:
+            await self._archived(parent, by_name, walker, archived)
 
-    async def _archived(self, by_name: dict[str, Progress], walker: Walker, seen: set[int]) -> None:
+    async def _archived(
+        self, parent: StreamSpec, by_name: dict[str, Progress], walker: Walker, seen: set[int]
+    ) -> None:
         """Deliver, marked ``is_deleted: true``, the orders archived since the last read that the walk did not.
 
         BigCommerce archives a deleted order, and its list may leave archived orders out unless asked with
@@ -396,7 +416,7 @@ class Engine:
             now = state.Archived.of(listed)
             wanted = (listed if before is None else before.news(now, listed)) & (in_range - seen)
             if wanted:
-                await self._deliver_archived(by_name, walker, wanted, seen)
+                await self._deliver_archived(parent, by_name, walker, wanted, seen)
         except ApiError as error:
             if error.status not in (400, 422):
                 raise
@@ -410,22 +430,33 @@ class Engine:
             item.archived = now
 
     async def _deliver_archived(
-        self, by_name: dict[str, Progress], walker: Walker, wanted: set[int], seen: set[int]
+        self,
+        parent: StreamSpec,
+        by_name: dict[str, Progress],
+        walker: Walker,
+        wanted: set[int],
+        seen: set[int],
     ) -> None:
         """Read the archived orders ``wanted`` again, from the first of them, and deliver them."""
         pending = set(wanted)
         listing = walker.archived(lambda order: order["id"] in wanted, first_id=min(wanted))
         async with contextlib.aclosing(listing) as pages:
             async for page, batch in pages:
-                await self._orders_batch(by_name, batch, seen, listed=True)
+                await self._family_batch(parent, by_name, batch, seen, listed=True)
                 pending.difference_update(order["id"] for order in page)
                 if not pending:
                     break
 
-    async def _orders_batch(
-        self, by_name: dict[str, Progress], batch: Batch, archived: set[int], *, listed: bool = False
+    async def _family_batch(
+        self,
+        parent: StreamSpec,
+        by_name: dict[str, Progress],
+        batch: Batch,
+        archived: set[int],
+        *,
+        listed: bool = False,
     ) -> None:
-        """Deliver a batch of the orders walk to each member of the family still running.
+        """Deliver a batch of a parent's walk to each member of its family still running.
 
         ``archived`` gathers the ids of the archived orders delivered; a batch of the archived listing
         (``listed``) is delivered whatever its orders' dates, and moves no cursor.
@@ -436,21 +467,20 @@ class Engine:
                 item.error = self._explain(item.spec, error)
                 self._sink.log("ERROR", f"{name}: {item.error.message} The other streams go on.")
         archived.update(record["id"] for record in batch.records if record.get("is_deleted") is True)
-        orders = by_name.get("orders")
-        if orders is not None and not orders.failed:
+        own = by_name.get(parent.name)
+        if own is not None and not own.failed:
             found = batch.records
-            # A batch is in cursor order: when its first order is in the orders' range, all of them are.
-            if not listed and found and _modified(found[0]) < orders.lo:
-                found = [r for r in found if _modified(r) >= orders.lo]
-            await self._deliver(orders, found)
-        for name in ("order_products", "transactions"):
-            child = by_name.get(name)
-            if child is None or child.failed:
+            # A batch is in cursor order: when its first record is in the parent's range, all of them are.
+            if not listed and found and _modified(found[0]) < own.lo:
+                found = [r for r in found if _modified(r) >= own.lo]
+            await self._deliver(own, found)
+        for child in by_name.values():
+            if child.spec.parent != parent.name or child.failed:
                 continue
             found = [
                 record
-                for order in batch.records
-                for record in batch.children.get(order["id"], {}).get(name, ())
+                for parent_record in batch.records
+                for record in batch.children.get(parent_record["id"], {}).get(child.spec.name, ())
             ]
             await self._deliver(child, found)
         for item in by_name.values():

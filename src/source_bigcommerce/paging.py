@@ -167,7 +167,7 @@ def _in_order(records: list[Record]) -> tuple[list[Record], list[int]]:
     """The records sorted by ``(date_modified, id)``, and each one's second, every date parsed once.
 
     Sorting with :func:`_order_key` and then asking each record its second again parsed every date twice
-    (three times for orders, see ``Engine._orders_batch``); dates were about a seventh of a read's CPU.
+    (three times for orders, see ``Engine._family_batch``); dates were about a seventh of a read's CPU.
     """
     keys = [(to_epoch(record["date_modified"]), record["id"]) for record in records]
     order = sorted(range(len(records)), key=keys.__getitem__)
@@ -749,12 +749,13 @@ class Walker:
     # -- streams without a cursor -----------------------------------------------------------------------
 
     async def unsorted(self, lo: int, start: int) -> AsyncGenerator[Batch, None]:
-        """Records modified in ``[lo, start]`` from an endpoint that filters by date but cannot sort by it.
+        """Records whose cursor is in ``[lo, start]`` from an endpoint that filters by it but cannot sort by it.
 
-        /v3/channels is such an endpoint (reference/channels.v3.yml, getChannels), and so are the metafields'
-        batch lists and price lists: the range is read whole, checked against its total, sorted and delivered
-        at once, so memory holds the whole range (a few thousand metafields on a store of 5,000 products; a
-        first read of a far larger store holds more, which splitting the range by date would bound).
+        /v3/channels is such an endpoint (reference/channels.v3.yml, getChannels), and so are order refunds by
+        ``created``, the metafields' batch lists and price lists: the range is read whole, checked against its
+        total, sorted and delivered at once, so memory holds the whole range (a few thousand metafields on a
+        store of 5,000 products; a first read of a far larger store holds more, which splitting the range by
+        date would bound).
         """
         window = self._spec.window
         assert window is not None
@@ -766,12 +767,14 @@ class Walker:
             window.max_param: api_param(start, window.time_format),
         }
         pages_read = [page async for page in self._consistent_pages(params)]
-        key = self._key
+        cursor, key = self._spec.cursor or "date_modified", self._key
         records = sorted(
-            (r for page in pages_read for r in page.records), key=lambda r: (modified_at(r), key(r))
+            (r for page in pages_read for r in page.records), key=lambda r: (to_epoch(r[cursor]), key(r))
         )
-        unique = list({key(r): r for r in records}.values())
-        yield Batch(unique, {}, start)
+        # Children are asked for once the range is known whole, for each parent once.
+        kept = Page(list({key(r): r for r in records}.values()), 0)
+        await self._attach_children([kept])
+        yield Batch(kept.records, kept.children, start, kept.failures)
 
     async def everything(self) -> AsyncGenerator[list[Record], None]:
         """All records of a stream without a cursor (pages, brands, categories, coupons...), each once.

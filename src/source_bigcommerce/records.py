@@ -116,6 +116,8 @@ def normalizer(stream_name: str) -> Normalizer:
     spec = BY_NAME[stream_name]
     keys: list[tuple[str, Callable[[dict[str, Any]], Any], type]] = []
     for key, path in zip(spec.primary_key, spec.key_paths, strict=True):
+        if key == spec.parent_key:
+            continue  # added to a child's record only after it is normalised
         node: Mapping[str, Any] = schema(stream_name)
         for name in path:
             node = node["properties"][name]

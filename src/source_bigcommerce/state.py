@@ -2,11 +2,11 @@
 
 What we emit, per stream (inside Airbyte's per-stream STATE message):
 
-* a stream with a cursor, and the order children, ``{"date_modified": "<RFC 3339 Z>", "state_version": 1}``.
-  For ``order_products`` and ``transactions`` the cursor is their parent order's ``date_modified``: every
-  order modified before it has had its children read. The three streams of the orders family add
-  ``"archived_orders": {"buckets": [...]}`` once they have read every archived order
-  (:class:`Archived`).
+* a stream with a cursor, and the children that follow their parent, ``{"date_modified": "<RFC 3339 Z>",
+  "state_version": 1}`` (keyed by the stream's cursor field: ``created`` for order refunds). For a child
+  such as ``order_products`` the cursor is its parent order's ``date_modified``: every order modified
+  before it has had its children read. The orders and their children add ``"archived_orders":
+  {"buckets": [...]}`` once they have read every archived order (:class:`Archived`).
 * a full-refresh stream, ``{}``.
 
 What we read: Airbyte's per-stream list, a single STATE message (bare or wrapped in an AirbyteMessage),
@@ -209,7 +209,7 @@ def state_for(spec: StreamSpec, cursor: int | None, archived: Archived | None = 
     family adds its :class:`Archived` summary."""
     if cursor is None or not spec.incremental:
         return {}
-    emitted: dict[str, Any] = {CURSOR: dates.from_epoch(cursor), "state_version": STATE_VERSION}
+    emitted: dict[str, Any] = {_key(spec): dates.from_epoch(cursor), "state_version": STATE_VERSION}
     if archived is not None:
         emitted[ARCHIVED] = archived.to_state()
     return emitted
@@ -229,14 +229,20 @@ def _cursor(spec: StreamSpec, stream_state: Mapping[str, Any]) -> int | None:
         # pages, store, brands, categories: the archived connector kept {"id": N} or {"store_id": N}
         # cursors that never advanced; nothing in them can narrow a full read.
         return None
-    if CURSOR in stream_state:
-        return _parse_time(stream_state[CURSOR], CURSOR)
+    key = _key(spec)
+    if key in stream_state:
+        return _parse_time(stream_state[key], key)
     if stream_state.get("state_type") == "date-range":
         return _date_range(stream_state.get("slices"))
     unknown = sorted(set(stream_state) - _TIMELESS_KEYS)
     if unknown:
-        raise _Invalid(f"has no {CURSOR} cursor but keys this connector does not know ({', '.join(unknown)})")
+        raise _Invalid(f"has no {key} cursor but keys this connector does not know ({', '.join(unknown)})")
     return None
+
+
+def _key(spec: StreamSpec) -> str:
+    """The cursor's key in the stream state: the stream's cursor field; for children, their parent's."""
+    return spec.cursor or CURSOR
 
 
 def _parse_time(value: Any, key: str) -> int:

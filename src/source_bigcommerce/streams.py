@@ -1,9 +1,9 @@
 """The streams, as a table of data.
 
 Each stream is one frozen :class:`StreamSpec` row: where it lives, which OAuth scope opens it, its key, its
-cursor and how to ask BigCommerce for a window of it. Adding a stream means adding a row here and a schema
-file in ``schemas/``; nothing else in the connector is specific to one stream, except the order children
-(``order_products`` and ``transactions``), which the engine reads through the orders walk.
+cursor and how to ask BigCommerce for a window of it, and for a child, its parent and how it is fetched
+(:data:`Fetch`). Adding a stream means adding a row here and a schema file in ``schemas/``; the engine reads
+children through their parent's walk (children.py), whatever the parent.
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ from typing import Any, Literal
 
 import orjson
 
+from source_bigcommerce import embedded
+
 Api = Literal["v2", "v3"]
+Fetch = Literal["bulk", "per_parent", "embedded"]
+"""How a stream's records are fetched:
+
+* ``bulk``: one top-level list (or object) of its own; not a child, even where its records name a parent.
+* ``per_parent``: one list per parent record, at ``path`` with the parent's id in its ``{placeholder}``.
+* ``embedded``: carried in the parent's pages (``include=`` or a field of the parent), see :class:`Embedded`.
+"""
 TieWalk = Literal["min_id", "id_greater", "after_cursor", "pages"]
 """How to read every record of one ``date_modified`` second in id order, when more than a page share it:
 
@@ -46,6 +55,23 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Embedded:
+    """Where an embedded child travels in its parent's records, and how to take it out."""
+
+    params: Mapping[str, str] = field(hash=False)
+    """Query parameters the parent's list is asked with so that its records carry the children."""
+    carried_in: str
+    """The parent's field that carries them; it is given back the shape the parent's list has without
+    ``params`` (a v2 resource link, or no field on v3) before the parent is delivered."""
+    records: Callable[[Mapping[str, Any]], list[dict[str, Any]] | None]
+    """The children of one parent record; None when they cannot be trusted whole (then they are read from
+    the child's per-parent ``path`` if it has one, else the child stream fails)."""
+    complete: Callable[[Mapping[str, Any], list[dict[str, Any]]], bool] | None = None
+    """For the per-parent fallback: whether the parent's own figures say these are all of its children, so
+    that a short page may end the list (order products add up to the order's ``items_total``)."""
+
+
+@dataclass(frozen=True)
 class StreamSpec:
     """One stream: everything the engine, the catalog and the loader need to know about it."""
 
@@ -64,19 +90,29 @@ class StreamSpec:
     window: Window | None = None
     """How to ask for a ``date_modified`` window; set exactly when ``cursor`` is on the stream's own records."""
     parent: str | None = None
-    """Children are read through their parent's walk and follow its cursor (the parent's ``date_modified``):
-    an incremental sync reads the children of changed parents only."""
+    """Children are read through their parent's walk, for each parent record it reads."""
     parent_key: str | None = None
-    """The child's field holding its parent's id: a re-read parent comes with all of its children, so a
-    merged table replaces the parent's earlier children with them (a line item removed from an order goes)."""
+    """The child's field holding its parent's id (added to the record where the API leaves it out): a
+    re-read parent comes with all of its children, so a merged table replaces the parent's earlier children
+    with them (a line item removed from an order goes)."""
     per: str | None = None
     """The stream whose every record this one is read for, each as a list of its own (the path's ``{...}``
     is that record's id), every sync, through this stream's own window: a price list record's change does
     not move its list (price_lists.v3.yml says nothing of it), so changed lists alone would miss some."""
     in_flight: int | None = None
     """The most requests of this stream BigCommerce takes at once, where it says (None: the lookahead's)."""
+    fetch: Fetch = "bulk"
+    embedded: Embedded | None = None
+    """Set exactly when ``fetch`` is ``embedded``."""
+    follows_parent: bool = True
+    """A change to a child moves its parent's ``date_modified`` (an order's children): the child follows the
+    parent's cursor, and an incremental sync reads the children of changed parents only. False: the child
+    is full refresh, read for every parent on every sync (a channel's listings and site)."""
+    after_id: bool = False
+    """A per-parent v3 list paged by ``after=<last id>`` instead of ``page`` (channel listings)."""
     single: bool = False
-    """The endpoint returns one object rather than a list (``/v2/store``)."""
+    """One request answers it all: one object (``/v2/store``, a channel's site) or an unpaged array
+    (``/v2/order_statuses``)."""
     params: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Fixed query parameters sent on every list request (``include=body`` for pages, for instance)."""
     page_size: int = 250
@@ -90,11 +126,12 @@ class StreamSpec:
 
     @property
     def incremental(self) -> bool:
-        return self.cursor is not None or self.parent is not None
+        return self.cursor is not None or (self.parent is not None and self.follows_parent)
 
     @property
     def key_paths(self) -> tuple[tuple[str, ...], ...]:
-        """The primary key's fields as paths: ``(("id",),)``, or ``(("identity", "variant_id"),)``."""
+        """The primary key's fields as paths: ``(("id",),)``, ``(("identity", "variant_id"),)``, or with the
+        parent's id where the record's own is unique within its parent only ``(("order_id",), ("id",))``."""
         return tuple(tuple(name.split(".")) for name in self.primary_key)
 
     @property
@@ -111,17 +148,18 @@ def key_of(key: StreamSpec | tuple[str, ...]) -> Callable[[Mapping[str, Any]], A
     if len(paths) == 1 and len(paths[0]) == 1:
         [[name]] = paths
         return lambda record: record.get(name)
-
-    def value(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-        found: Any = record
-        for name in path:
-            found = found.get(name) if isinstance(found, dict) else None
-        return found
-
     if len(paths) == 1:
         [path] = paths
-        return lambda record: value(record, path)
-    return lambda record: tuple(value(record, path) for path in paths)
+        return lambda record: field_at(record, path)
+    return lambda record: tuple(field_at(record, path) for path in paths)
+
+
+def field_at(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at ``path`` down the record's objects; None where the path is missing."""
+    found: Any = record
+    for name in path:
+        found = found.get(name) if isinstance(found, dict) else None
+    return found
 
 
 def v3_window(sort: Mapping[str, str], tie_walk: TieWalk) -> Window:
@@ -160,6 +198,8 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_transactions_read_only",
         parent="orders",
         parent_key="order_id",
+        # No bulk endpoint: one request per order; 204 means none (reference/orders.v3.yml).
+        fetch="per_parent",
     ),
     StreamSpec(
         name="pages",
@@ -202,6 +242,10 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_orders_read_only",
         parent="orders",
         parent_key="order_id",
+        fetch="embedded",
+        embedded=Embedded(
+            embedded.CONSIGNMENT_INCLUDE, "consignments", embedded.line_items, embedded.all_line_items
+        ),
     ),
     StreamSpec(
         name="brands",
@@ -265,6 +309,94 @@ STREAMS: tuple[StreamSpec, ...] = (
         in_flight=10,
         # Without them a record lacks its tiers and its sku (price_lists.v3.yml, include).
         params={"include": "bulk_pricing_tiers,sku"},
+    ),
+    # The orders family beyond orders, order_products and transactions (docs/streams/orders.md).
+    StreamSpec(
+        name="order_refunds",
+        api="v3",
+        path="/orders/payment_actions/refunds",
+        # Any of the orders or transactions scopes opens it (reference/orders.v3.yml, getRefunds).
+        scope="store_v2_orders_read_only",
+        # A refund is never changed or deleted (no PUT or DELETE in reference/orders.v3.yml), so its creation
+        # time is an honest cursor. The list is in id order and takes no sort: a window is read whole.
+        cursor="created",
+        window=Window("created:min", "created:max", "iso_z", {}, "pages"),
+    ),
+    StreamSpec(
+        name="order_shipping_addresses",
+        api="v2",
+        path="/orders",
+        scope="store_v2_orders_read_only",
+        parent="orders",
+        parent_key="order_id",
+        # /v2/orders/{id}/shipping_addresses would cost one request per order; the shipping consignments of
+        # the orders pages are the same addresses (shippingConsignment_Get, reference/orders.v2.oas2.yml).
+        fetch="embedded",
+        embedded=Embedded(embedded.CONSIGNMENT_INCLUDE, "consignments", embedded.shipping_addresses),
+    ),
+    StreamSpec(
+        name="order_shipments",
+        api="v2",
+        path="/orders/{order_id}/shipments",
+        scope="store_v2_orders_read_only",
+        parent="orders",
+        parent_key="order_id",
+        # No include and no bulk list of shipments, coupons or taxes (order_includes, orders.v2.oas2.yml).
+        fetch="per_parent",
+    ),
+    StreamSpec(
+        name="order_coupons",
+        api="v2",
+        path="/orders/{order_id}/coupons",
+        scope="store_v2_orders_read_only",
+        parent="orders",
+        parent_key="order_id",
+        # A coupon's id is the coupon code's, which every order using the code shares (orders.v2.oas2.yml).
+        primary_key=("order_id", "id"),
+        fetch="per_parent",
+    ),
+    StreamSpec(
+        name="order_taxes",
+        api="v2",
+        path="/orders/{order_id}/taxes",
+        scope="store_v2_orders_read_only",
+        parent="orders",
+        parent_key="order_id",
+        fetch="per_parent",
+    ),
+    StreamSpec(
+        name="order_statuses",
+        api="v2",
+        path="/order_statuses",
+        scope="store_v2_orders_read_only",
+        # A bare array of the 15 statuses; the spec gives it no paging parameters.
+        single=True,
+    ),
+    # Children of channels: their changes do not move the channel, so they are read for every channel.
+    StreamSpec(
+        name="channel_listings",
+        api="v3",
+        path="/channels/{channel_id}/listings",
+        scope="store_channel_listings_read_only",
+        primary_key=("listing_id",),
+        parent="channels",
+        parent_key="channel_id",
+        fetch="per_parent",
+        follows_parent=False,
+        # Paged by `after`, the last listing id, not by `page` (reference/channels.v3.yml, getChannelListings).
+        after_id=True,
+    ),
+    StreamSpec(
+        name="sites",
+        api="v3",
+        # The alias of GET /v3/sites?channel_id=N (reference/channels.v3.yml); /v3/sites is not vendored.
+        path="/channels/{channel_id}/site",
+        scope="store_sites_read_only",
+        parent="channels",
+        parent_key="channel_id",
+        fetch="per_parent",
+        follows_parent=False,
+        single=True,
     ),
     # Issue 15, customers, marketing and store settings (docs/streams/store.md). The customer lists filter by
     # date_modified but cannot sort by it: each window is read whole and read again if it moves.

@@ -88,6 +88,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 
 
 ALL_SCOPES = tuple(dict.fromkeys(spec.scope for spec in STREAMS))
+"""The read-only scope of every stream of the table."""
 
 
 def command_line(case: Case, env: Env, folder: Path) -> list[str]:

@@ -26,14 +26,15 @@ import pytest
 from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
 
 from support import (
-    ALL_STREAMS,
+    BEYOND_TINY,
     Output,
     assert_no_secret,
-    by_id,
+    by_key,
     child_env,
     configured_catalog,
     console_script,
     expected_record,
+    key_of,
     read,
     write_json,
 )
@@ -54,7 +55,7 @@ class Store:
 
     def __post_init__(self) -> None:
         self.config = write_json(self.folder / "config.json", self.sandbox.config)
-        self.catalog = write_json(self.folder / "catalog.json", configured_catalog())
+        self.catalog = write_json(self.folder / "catalog.json", configured_catalog(BEYOND_TINY))
 
 
 @dataclass
@@ -112,9 +113,9 @@ def read_until_killed(store: Store, after_states: int) -> Killed:
 def assert_union_is_the_export(
     committed: dict[str, list[dict[str, Any]]], rerun: Output, expected: dict[str, dict[Any, dict[str, Any]]]
 ) -> None:
-    for stream in ALL_STREAMS:
-        got = by_id(committed.get(stream, []), stream)
-        again = by_id(rerun.records[stream], stream)
+    for stream in BEYOND_TINY:
+        got = by_key(stream, committed.get(stream, []))
+        again = by_key(stream, rerun.records[stream])
         assert len(again) == len(rerun.records[stream]), f"the rerun delivered a {stream} record twice"
         got.update(again)
         missing = set(expected[stream]) - set(got)
@@ -125,7 +126,7 @@ def assert_union_is_the_export(
 
 def kill_and_resume(store: Store, after_states: int) -> Killed:
     killed = read_until_killed(store, after_states)
-    rerun = read(store.sandbox.config, state=killed.last_states())
+    rerun = read(store.sandbox.config, BEYOND_TINY, state=killed.last_states())
     assert rerun.exit_code == 0, rerun.errors
     assert_union_is_the_export(killed.committed(), rerun, store.expected)
     return killed
@@ -133,15 +134,12 @@ def kill_and_resume(store: Store, after_states: int) -> Killed:
 
 def serve(settings: Settings, folder: Path) -> Iterator[Store]:
     with running_sandbox(settings) as sb:
-        reference = read(sb.config)
+        reference = read(sb.config, BEYOND_TINY)
         assert reference.exit_code == 0, reference.errors
         states = sum(len(states) for states in reference.states.values())
         expected = {
-            stream: {
-                key: expected_record(stream, record)
-                for key, record in by_id(sb.export(stream), stream).items()
-            }
-            for stream in ALL_STREAMS
+            stream: {key_of(stream, record): expected_record(stream, record) for record in sb.export(stream)}
+            for stream in BEYOND_TINY
         }
         yield Store(sb, expected, states, folder)
 

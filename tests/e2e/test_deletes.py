@@ -29,7 +29,8 @@ from support import ALL_STREAMS
 
 GONE = {"customers": 3, "products": 3, "brands": 2, "categories": 2}
 ARCHIVED = 3
-CHILDREN = ("order_products", "transactions")
+ORDER_CHILDREN = tuple(spec for spec in STREAMS if spec.parent == "orders")
+"""Every child of orders, which follows its archived order."""
 Rows = Callable[[Target, str], list[dict[str, Any]]]
 
 
@@ -101,7 +102,8 @@ def test_after_deletes_and_archives_the_next_sync_leaves_every_table_equal_to_th
     archived = {order["id"] for order in export["orders"] if order["is_deleted"]}
     assert gone["orders"] <= archived
     children_of_archived = {
-        name: {row["id"] for row in export[name] if int(row["order_id"]) in archived} for name in CHILDREN
+        spec.name: keys(spec.name, [r for r in export[spec.name] if int(r[str(spec.parent_key)]) in archived])
+        for spec in ORDER_CHILDREN
     }
     for name in ALL_STREAMS:
         rows = rows_of(where, name)

@@ -56,6 +56,11 @@ def test_each_discovered_stream_matches_its_row_and_schema(spec: Any) -> None:
         assert stream["is_resumable"] is False
 
 
+def test_a_coupon_is_keyed_by_its_order_and_its_id_which_orders_sharing_the_code_share() -> None:
+    coupons = next(stream for stream in discover()["streams"] if stream["name"] == "order_coupons")
+    assert coupons["source_defined_primary_key"] == [["order_id"], ["id"]]
+
+
 def test_a_key_nested_in_an_object_is_discovered_as_a_field_path() -> None:
     # An inventory item has no id of its own: one record is one variant (reference/inventory.v3.yml).
     stream = next(stream for stream in discover()["streams"] if stream["name"] == "inventory_items")

@@ -315,8 +315,8 @@ def test_every_stream_has_a_normalizer() -> None:
                 inner = inner.setdefault(name, {})
             # A price list record's currency is a code (price_lists.v3.yml); the store's id is its hash.
             inner[last] = "abc123" if spec.name == "store" or last == "currency" else 1
-        if spec.window is not None:
-            record["date_modified"] = "2024-01-01T00:00:00Z"
+        if spec.window is not None and spec.cursor is not None:
+            record[spec.cursor] = "2024-01-01T00:00:00Z"
         normalizer(spec.name)(record)
 
 

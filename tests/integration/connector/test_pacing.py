@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 
 from bigcommerce_sandbox.app import RunningSandbox
+from hostile import SERVED
 
 from support import ALL_STREAMS, read
 
@@ -69,7 +70,9 @@ def test_another_app_sharing_the_quota_is_followed_not_fought(sandbox_factory: S
     competitor = threading.Thread(target=other_app, daemon=True)
     competitor.start()
     try:
-        output = read(sb.config)
+        # The first ten streams (66 requests): with many more across its 800 ms windows, the window boundary
+        # issue noted in test_faults.QUOTA_STREAMS adds 429s of its own.
+        output = read(sb.config, SERVED)
     finally:
         stop.set()
         competitor.join()

@@ -16,7 +16,7 @@ from bigcommerce_sandbox.app import RunningSandbox
 from conftest import WORLD_STORES, WORLDS
 from source_bigcommerce.streams import schema
 
-from support import ALL_STREAMS, Output, by_id, expected_record, read
+from support import ALL_STREAMS, Output, by_key, expected_record, read
 
 
 @pytest.fixture(scope="module", params=WORLDS)
@@ -28,20 +28,23 @@ def full_read(request: pytest.FixtureRequest) -> tuple[Output, dict[str, list[di
         return output, {stream: sb.export(stream) for stream in ALL_STREAMS}
 
 
+def assert_read_equals_export(output: Output, export: list[dict[str, Any]], stream: str) -> None:
+    assert output.exit_code == 0, output.errors
+    assert export, f"the tiny store should hold some {stream}"
+    got = by_key(stream, output.records[stream])
+    assert len(got) == len(output.records[stream]), "no record may be delivered twice"
+    expected = by_key(stream, export)
+    assert sorted(got) == sorted(expected)
+    for key, record in expected.items():
+        assert got[key] == expected_record(stream, record), f"{stream} {key}"
+
+
 @pytest.mark.parametrize("stream", ALL_STREAMS)
 def test_a_full_read_equals_the_sandbox_export(
     full_read: tuple[Output, dict[str, list[dict[str, Any]]]], stream: str
 ) -> None:
     output, export = full_read
-    assert output.exit_code == 0, output.errors
-    expected = export[stream]
-    assert expected, f"the tiny store should hold some {stream}"
-    got = by_id(output.records[stream], stream)
-    assert len(got) == len(output.records[stream]), "no record may be delivered twice"
-    want = by_id(expected, stream)
-    assert sorted(got) == sorted(want)
-    for key, record in want.items():
-        assert got[key] == expected_record(stream, record), f"{stream} {key}"
+    assert_read_equals_export(output, export[stream], stream)
 
 
 def test_every_message_is_a_valid_airbyte_message_and_every_record_fits_its_schema(

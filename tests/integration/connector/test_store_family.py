@@ -17,37 +17,25 @@ from bigcommerce_sandbox.app import RunningSandbox
 from conftest import STRICT_STORE
 from source_bigcommerce.streams import BY_NAME, schema
 
-from support import STORE_INCREMENTAL, Output, by_id, expected_record, read
+from support import INCREMENTAL, STORE_FAMILY, STORE_INCREMENTAL, Output, by_id, by_key, expected_record, read
 
 SandboxFactory = Any
-STORE_FAMILY = (
-    "customer_groups",
-    "customer_attributes",
-    "customer_attribute_values",
-    "subscribers",
-    "customer_addresses",
-    "coupons",
-    "gift_certificates",
-    "promotions",
-    "currencies",
-    "inventory_locations",
-    "inventory_items",
-)
 SANDBOXES = {"default": {"size": "tiny", "seed": 4}, "strict": {"strict": True, **STRICT_STORE}}
 
 
 def test_the_family_is_in_the_streams_table_and_its_incremental_lists_are_those_with_a_window() -> None:
     assert all(name in BY_NAME for name in STORE_FAMILY)
     assert set(STORE_INCREMENTAL) == {name for name in STORE_FAMILY if BY_NAME[name].window is not None}
+    assert set(STORE_INCREMENTAL) <= set(INCREMENTAL)
 
 
 def assert_equals_export(output: Output, sandbox: RunningSandbox, streams: tuple[str, ...]) -> None:
     for stream in streams:
         export = sandbox.export(stream)
         assert export, f"the store should hold some {stream}"
-        got = by_id(output.records[stream], stream)
+        got = by_key(stream, output.records[stream])
         assert len(got) == len(output.records[stream]), f"{stream} delivered a record twice"
-        want = by_id(export, stream)
+        want = by_key(stream, export)
         assert sorted(got) == sorted(want), stream
         for key, record in want.items():
             assert got[key] == expected_record(stream, record), f"{stream} {key}"

@@ -1,4 +1,5 @@
-"""The orders page hook when a child endpoint fails for good: that child stops, the other goes on."""
+"""A parent's page hook (the orders' here) when a child endpoint fails for good: that child stops, the other goes
+on."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any, cast
 
 import pytest
 
+from source_bigcommerce.children import ParentChildren
 from source_bigcommerce.errors import TransientError
 from source_bigcommerce.http import Client, NotFound, Response
-from source_bigcommerce.order_children import OrderChildren
+from source_bigcommerce.streams import BY_NAME
 
 
 class PaymentServiceDown:
@@ -49,9 +51,14 @@ def orders(*ids: int) -> list[dict[str, Any]]:
     return [{"id": i, "date_modified": "2024-01-01T00:00:00Z", "items_total": 1} for i in ids]
 
 
-def hook(client: PaymentServiceDown) -> OrderChildren:
-    return OrderChildren(
+ORDER_CHILDREN = {name: BY_NAME[name] for name in ("order_products", "transactions")}
+
+
+def hook(client: PaymentServiceDown) -> ParentChildren:
+    return ParentChildren(
         client=cast(Client, client),
+        parent=BY_NAME["orders"],
+        children=ORDER_CHILDREN,
         api_url="http://127.0.0.1:1",
         store_hash="s",
         since={"order_products": 0, "transactions": 0},
@@ -126,8 +133,10 @@ def test_an_unreadable_date_in_embedded_line_items_fails_order_products_alone() 
         "items_total": 1,
         "consignments": {"shipping": [{"id": 1, "line_items": [item]}], "pickups": [], "downloads": []},
     }
-    children = OrderChildren(
+    children = ParentChildren(
         client=cast(Client, Served()),
+        parent=BY_NAME["orders"],
+        children=ORDER_CHILDREN,
         api_url="http://127.0.0.1:1",
         store_hash="s",
         since={"order_products": 0, "transactions": 0},
