@@ -58,7 +58,8 @@ def test_every_row_is_served_by_its_sandbox_resource_at_its_path_scope_key_and_p
         # A top-level list, or one list per record of another stream (``per``: price list records).
         assert ("{" in spec.path) == (spec.per is not None), "a bulk stream is a top-level list"
     if spec.per is not None:
-        assert "{id}" in resource.path and spec.per in RESOURCES
+        assert "{id}" in resource.path
+        assert spec.per in RESOURCES
     if spec.parent is not None:
         assert spec.parent in RESOURCES
         assert BY_NAME[spec.parent].window is not None, "a parent is walked by date"
