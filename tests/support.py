@@ -433,7 +433,7 @@ def by_id(records: Iterable[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
 
 
 def key_of(stream: str, record: Mapping[str, Any]) -> Any:
-    """The record's key in its stream (the table's ``StreamSpec.key``): one value, or a tuple of several."""
+    """The record's key in its stream (``streams.key_of``): one value, or a tuple of several."""
     return key_reader(BY_NAME[stream])(record)
 
 

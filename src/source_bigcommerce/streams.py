@@ -83,8 +83,10 @@ class StreamSpec:
     """The read-only OAuth scope that opens the endpoint (the modify scope includes it)."""
     primary_key: tuple[str, ...] = ("id",)
     """The fields that tell records apart: ``("id",)``, or several where a record has no id of its own (a price
-    list record is the price of one variant in one currency on one list). A dotted path names a field inside
-    an object (``identity.variant_id``: an inventory item has no id of its own, reference/inventory.v3.yml)."""
+    list record is the price of one variant in one currency on one list), or where its id is unique within its
+    parent only (``("order_id", "id")``: an order coupon's id is its coupon code's, which every order using
+    the code shares). A dotted path names a field inside an object (``identity.variant_id``: an inventory item
+    has no id of its own, reference/inventory.v3.yml)."""
     cursor: str | None = None
     """The record field an incremental sync follows; ``None`` for children and full-refresh-only streams."""
     window: Window | None = None
