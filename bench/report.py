@@ -3,9 +3,9 @@
 The bounds say what the server allows, whoever the client is:
 
 * minimum requests = for each selected list stream, its pages of 250 (at least one request, even when
-  empty) + for each per-parent child (streams.Fetch), one request per parent record read, or its pages if
-  more (BigCommerce has no bulk transactions, shipments, coupons or taxes endpoint) + one request for a
-  stream answered whole (``/v2/store``). Embedded children add nothing: order products and shipping
+  empty) + for each per-parent child (streams.Fetch) or stream read ``per`` record of another (price list
+  records), one request per parent record read, or its pages if more (BigCommerce has no bulk transactions,
+  shipments, coupons, taxes or price list records endpoint) + one request for a stream answered whole (``/v2/store``). Embedded children add nothing: order products and shipping
   addresses come inside the orders pages (``include=consignments.line_items``). What a connector actually
   sent, route by route, is reported next to it from the sandbox's own counters.
 * quota bound = minimum requests / (quota / window): the store's steady request rate.
@@ -42,8 +42,9 @@ def minimum_requests(streams: Iterable[str], records: Mapping[str, int]) -> int:
         if spec.fetch == "embedded":
             if spec.parent not in selected:
                 raise ValueError(f"{name} travel in the {spec.parent} pages: select {spec.parent} too")
-        elif spec.fetch == "per_parent" and spec.parent is not None:
-            total += max(records.get(spec.parent, 0), math.ceil(records.get(name, 0) / PAGE))
+        elif (owner := spec.per or (spec.parent if spec.fetch == "per_parent" else None)) is not None:
+            # One list per parent record (or per record of ``per``: price list records per price list).
+            total += max(records.get(owner, 0), math.ceil(records.get(name, 0) / PAGE))
         elif spec.single:
             total += 1
         else:

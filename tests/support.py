@@ -146,7 +146,13 @@ def mutate_every_stream(sandbox: RunningSandbox) -> list[dict[str, Any]]:
 
 
 def changed_ids(results: list[dict[str, Any]], resource: str) -> set[Any]:
-    return {rid for result in results for ids in result.get(resource, {}).values() for rid in ids}
+    """The keys the mutations changed; a composite key (a price list record's) comes as a list."""
+    return {
+        tuple(rid) if isinstance(rid, list) else rid
+        for result in results
+        for ids in result.get(resource, {}).values()
+        for rid in ids
+    }
 
 
 def assert_exactly_the_changes(
@@ -427,7 +433,7 @@ def by_id(records: Iterable[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
 
 
 def key_of(stream: str, record: Mapping[str, Any]) -> Any:
-    """The record's key in its stream (the table's ``StreamSpec.key``): one value, or a tuple of several."""
+    """The record's key in its stream (``streams.key_of``): one value, or a tuple of several."""
     return key_reader(BY_NAME[stream])(record)
 
 

@@ -34,7 +34,7 @@ from source_bigcommerce.destination import Target
 from source_bigcommerce.pipeline import HOLD_ENV
 from source_bigcommerce.report import Summary
 from source_bigcommerce.sink import Chunking
-from source_bigcommerce.streams import BY_NAME
+from source_bigcommerce.streams import BY_NAME, key_of
 from source_bigcommerce.sync import DEFAULT_POLICY, sync
 from source_bigcommerce.tables import Rows, Spool
 
@@ -193,26 +193,21 @@ def assert_table_equals_export(rows: list[dict[str, Any]], export: list[dict[str
     """Same primary keys, each once, and every field of every record equal after the normalisations.
 
     A key nested in an object (``identity.variant_id``) is read from that object's JSON column."""
-    paths = BY_NAME[stream].key
+    spec = BY_NAME[stream]
+    key = key_of(spec)
     hints = column_hints(stream)
+    objects = {path[0] for path in spec.key_paths if len(path) > 1}
 
-    def key_of(record: Mapping[str, Any], row: bool = False) -> Any:
-        values = []
-        for first, *rest in paths:
-            value = _db_value(record[first], hints[first]["data_type"]) if rest and row else record[first]
-            for name in rest:
-                value = value[name]
-            values.append(value)
-        return values[0] if len(values) == 1 else tuple(values)
+    def row_key(row: Mapping[str, Any]) -> Any:
+        return key({**row, **{name: _db_value(row[name], hints[name]["data_type"]) for name in objects}})
 
-    ids = [key_of(row, row=True) for row in rows]
+    ids = [row_key(row) for row in rows]
     assert len(ids) == len(set(ids)), f"{stream}: duplicate primary keys in the table"
-    assert sorted(ids, key=str) == sorted((key_of(record) for record in export), key=str), stream
+    assert sorted(ids, key=str) == sorted((key(record) for record in export), key=str), stream
     by_key = dict(zip(ids, rows, strict=True))
     for record in export:
         expected = expected_record(stream, record)
-        key = key_of(record)
-        row = by_key[key]
+        row = by_key[key(record)]
         for name, value in expected.items():
             kind = hints.get(name, {}).get("data_type")
             if name not in row:
@@ -223,7 +218,7 @@ def assert_table_equals_export(rows: list[dict[str, Any]], export: list[dict[str
                 continue
             got = _db_value(row[name], kind)
             want = _api_value(value, kind)
-            assert got == want, f"{stream} {key} {name}: {got!r} != {want!r}"
+            assert got == want, f"{stream} {key(record)} {name}: {got!r} != {want!r}"
 
 
 def assert_declared_types(found: Mapping[str, str], stream: str, types: Mapping[str, str]) -> None:

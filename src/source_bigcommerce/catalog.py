@@ -46,7 +46,7 @@ def _stream(spec: StreamSpec, *, emit_deletes: bool = False) -> dict[str, Any]:
         "name": spec.name,
         "json_schema": json_schema,
         "supported_sync_modes": list(_MODES) if spec.incremental else ["full_refresh"],
-        "source_defined_primary_key": [list(path) for path in spec.key],
+        "source_defined_primary_key": [list(path) for path in spec.key_paths],
         "is_resumable": spec.incremental,
     }
     if spec.incremental:

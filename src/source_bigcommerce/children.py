@@ -40,7 +40,7 @@ from source_bigcommerce.paging import (
     ignored,
     modified_at,
 )
-from source_bigcommerce.streams import StreamSpec
+from source_bigcommerce.streams import StreamSpec, key_of
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 SMALLEST_CUT = 10
@@ -174,7 +174,8 @@ class ParentChildren:
         path = _PLACEHOLDER.sub(str(parent_id), spec.path, count=1)
         where = f"GET /{spec.api}{path}"
         breaker = self.breakers.setdefault(spec.name, Breaker())
-        key = spec.primary_key
+        # Within one parent a child is told apart by its key without the parent's id (added by _adopt).
+        key = key_of(tuple(name for name in spec.primary_key if name != spec.parent_key))
         if spec.single:
             try:
                 response = await self.client.get(spec.api, path, None, breaker=breaker)
@@ -206,7 +207,7 @@ class ParentChildren:
                 pagination = (body.get("meta") or {}).get("pagination") or {}
                 total = pagination.get("total") if isinstance(pagination.get("total"), int) else None
                 limit = int(pagination.get("per_page") or len(batch) or limit)
-            ids = [record[key] for record in batch]
+            ids = [key(record) for record in batch]
             if ids and seen.issuperset(ids):
                 what = f"after={params['after']}" if params and "after" in params else f"page={page}"
                 raise ignored(spec.name, where, what)

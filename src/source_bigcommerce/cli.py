@@ -480,8 +480,8 @@ class ProtocolSink:
     async def records(self, stream: str, batch: list[Record]) -> None:
         if self._known is not None:
             if stream in self.delivered:
-                key = BY_NAME[stream].primary_key
-                self.delivered[stream].update(record[key] for record in batch)
+                field = deletes.key(BY_NAME[stream])
+                self.delivered[stream].update(record[field] for record in batch)
             elif deletes.archives(BY_NAME[stream]):
                 for record in batch:
                     if record.get(deletes.ARCHIVED) is True:
@@ -534,7 +534,7 @@ class ProtocolSink:
                 await self.failed(name, error)
                 continue
             if gone:
-                records = [{spec.primary_key: key, deletes.CDC_DELETED_AT: now} for key in sorted(gone)]
+                records = [{deletes.key(spec): key, deletes.CDC_DELETED_AT: now} for key in sorted(gone)]
                 self._writer.records(name, records, self._now_ms())
             assert self._known is not None
             self._known[name] = deletes.encode_ids(ids)

@@ -80,9 +80,18 @@ def listed(spec: StreamSpec) -> bool:
         spec.api == "v3"
         and not spec.single
         and spec.parent is None
+        and spec.per is None
         and spec.cursor is not None
+        and len(spec.primary_key) == 1
         and not archives(spec)
     )
+
+
+def key(spec: StreamSpec) -> str:
+    """The key field of a stream whose deletes are found: listed, read whole or archived streams are keyed by
+    one field (a stream read per parent, price list records, is not listed: no one list holds its keys)."""
+    [field] = spec.primary_key
+    return field
 
 
 def read_whole(spec: StreamSpec) -> bool:
@@ -94,7 +103,7 @@ def read_whole(spec: StreamSpec) -> bool:
     parent gone from the store is not written again, so it follows its parent.
     """
     top_single = spec.single and spec.parent is None
-    return not top_single and not spec.incremental and spec.key_column is not None
+    return not top_single and not spec.incremental and not spec.nested_key
 
 
 def archives(spec: StreamSpec) -> bool:
@@ -147,7 +156,7 @@ async def store_ids(
     found: set[Any] = set()
     async with contextlib.aclosing(walker.everything()) as pages:
         async for page in pages:
-            found.update(record[spec.primary_key] for record in page)
+            found.update(record[key(spec)] for record in page)
     return found
 
 
@@ -262,7 +271,7 @@ class Tables:
         """Live rows whose cursor is in ``[lo, hi]``."""
         assert spec.cursor is not None
         [(count,)] = self._rows(
-            f"SELECT count(DISTINCT {spec.primary_key}) FROM {self._name(spec.name)} WHERE {self._live(spec.name)} "
+            f"SELECT count(DISTINCT {key(spec)}) FROM {self._name(spec.name)} WHERE {self._live(spec.name)} "
             f"AND {spec.cursor} >= %s AND {spec.cursor} <= %s",
             _instant(lo),
             _instant(hi),
@@ -271,25 +280,22 @@ class Tables:
 
     def gone(self, spec: StreamSpec, exists: set[Any]) -> list[Any]:
         """The keys of live rows not in ``exists``."""
-        key = spec.primary_key
-        rows = self._rows(f"SELECT {key} FROM {self._name(spec.name)} WHERE {self._live(spec.name)}")
+        rows = self._rows(f"SELECT {key(spec)} FROM {self._name(spec.name)} WHERE {self._live(spec.name)}")
         return [row[0] for row in rows if row[0] not in exists]
 
     def unwritten(self, spec: StreamSpec, load_ids: list[str]) -> list[Any]:
         """The keys of live rows no load of ``load_ids`` wrote."""
-        key = spec.primary_key
         where = self._live(spec.name)
         if load_ids:
             where += f" AND _dlt_load_id NOT IN ({', '.join(['%s'] * len(load_ids))})"
         return [
             row[0]
-            for row in self._rows(f"SELECT {key} FROM {self._name(spec.name)} WHERE {where}", *load_ids)
+            for row in self._rows(f"SELECT {key(spec)} FROM {self._name(spec.name)} WHERE {where}", *load_ids)
         ]
 
     def archived(self, spec: StreamSpec) -> list[Any]:
         """The keys of live rows whose record says it is archived."""
-        key = spec.primary_key
-        sql = f"SELECT {key} FROM {self._name(spec.name)} WHERE {self._live(spec.name)} AND {ARCHIVED}"
+        sql = f"SELECT {key(spec)} FROM {self._name(spec.name)} WHERE {self._live(spec.name)} AND {ARCHIVED}"
         return [row[0] for row in self._rows(sql)]
 
     def drop(self, spec: StreamSpec, keys: list[Any], children: list[StreamSpec]) -> None:
@@ -302,7 +308,7 @@ class Tables:
                     # A child's parent key may be a text column (transactions' order_id): compared as text.
                     texts = [str(key) for key in batch]
                     self._drop(child, f"CAST({child.parent_key} AS VARCHAR) IN ({marks})", texts)
-            self._drop(spec, f"{spec.primary_key} IN ({marks})", batch)
+            self._drop(spec, f"{key(spec)} IN ({marks})", batch)
 
     def _drop(self, spec: StreamSpec, where: str, args: list[Any]) -> None:
         table = self._name(spec.name)

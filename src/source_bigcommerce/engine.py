@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -179,7 +180,7 @@ class Engine:
         ours = math.floor(self._wall())
         tried: set[tuple[str, str]] = set()
         for spec in specs:
-            target = BY_NAME[spec.parent] if spec.parent else spec
+            target = BY_NAME[spec.parent or spec.per or spec.name]
             if (target.api, target.path) in tried:
                 continue
             tried.add((target.api, target.path))
@@ -278,6 +279,9 @@ class Engine:
                 normalize(record)
             await self._deliver(item, objects)
             return
+        if spec.per is not None:
+            await self._per_record(item, BY_NAME[spec.per], start)
+            return
         walker = self._walker(spec)
         if spec.window is None:
             async with contextlib.aclosing(walker.everything()) as pages:
@@ -295,6 +299,56 @@ class Engine:
             async for found in found_batches:
                 await self._deliver(item, found.records)
                 await self._advance(item, found.resume)
+
+    async def _per_record(self, item: Progress, parent_spec: StreamSpec, start: int) -> None:
+        """A stream read once for each record of another (:attr:`StreamSpec.per`), all of them every sync.
+
+        The parents are listed whole first; each one's list is then read for ``[lo, start]`` as a stream of
+        its own, several at once within the stream's :attr:`StreamSpec.in_flight`, and delivered before its
+        slot is freed (memory holds the lists in flight only). Every window ends at the same ``start``, so the
+        stream's one cursor moves there only once every parent's list is delivered.
+        """
+        spec = item.spec
+        parents: list[int] = []
+        async with contextlib.aclosing(self._walker(parent_spec).everything()) as pages:
+            async for page in pages:
+                parents.extend(record["id"] for record in page)
+        prefix, _, rest = spec.path.partition("{")
+        suffix = rest.partition("}")[2]
+        # As many lists at once as the stream's requests allow, each with what is left of them as lookahead:
+        # many small lists go side by side, a few large ones page ahead.
+        at_once = max(1, min(len(parents), spec.in_flight or self._settings.lookahead))
+        lookahead = max(1, min(self._settings.lookahead, (spec.in_flight or at_once) // at_once))
+        slots = asyncio.Semaphore(at_once)
+        delivering = asyncio.Lock()
+
+        async def one(parent: int) -> None:
+            child = dataclasses.replace(spec, path=f"{prefix}{parent}{suffix}")
+            walker = Walker(
+                self._client,
+                child,
+                normalize=records.normalizer(spec.name),
+                lookahead=lookahead,
+                log=self._sink.log,
+            )
+            async with slots:
+                try:
+                    found = [r async for batch in walker.unsorted(item.lo, start) for r in batch.records]
+                except NotFound:
+                    # Deleted since it was listed: its records went with it.
+                    self._sink.log("INFO", f"{spec.name}: {parent_spec.name} {parent} is gone; skipped.")
+                    return
+                async with delivering:
+                    await self._deliver(item, found)
+
+        tasks = [asyncio.ensure_future(one(parent)) for parent in parents]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._advance(item, start)
 
     async def _family(self, parent: StreamSpec, family: list[Progress], start: int) -> None:
         """One walk over a parent serves it and its selected children, each from its own cursor."""

@@ -294,6 +294,7 @@ class Walker:
         self._on_page = on_page
         self._log: Log = log or (lambda level, message: None)
         self._key = key_of(spec)
+        """A record's primary key: what tells records apart where a list is read whole (not always an id)."""
         self._limit = spec.page_size
         """The page size asked for: the stream's, until the API shows it serves fewer."""
         self._size_known = False
@@ -359,7 +360,7 @@ class Walker:
                 await self._get(_page_of(params, number, smaller), numbered=numbered)
                 for number in range(first, first + parts)
             ]
-            if first == 1 and not _tiled(pieces):
+            if first == 1 and not _tiled(pieces, self._key):
                 # A piece came back with fewer records than it asked while more followed: the server caps
                 # pages below that size and numbers them by the size it served (before the walker could
                 # learn it), so the pieces overlap. Page 1 at the smallest size served is page 1 as asked.
@@ -764,9 +765,11 @@ class Walker:
     async def unsorted(self, lo: int, start: int) -> AsyncGenerator[Batch, None]:
         """Records whose cursor is in ``[lo, start]`` from an endpoint that filters by it but cannot sort by it.
 
-        /v3/channels is such an endpoint (reference/channels.v3.yml, getChannels), and so are order refunds
-        by ``created``; a store has a handful of channels and a sync's window a few pages of refunds, so the
-        range is read whole, checked against its total, sorted and delivered at once.
+        /v3/channels is such an endpoint (reference/channels.v3.yml, getChannels), and so are order refunds by
+        ``created``, the metafields' batch lists and price lists: the range is read whole, checked against its
+        total, sorted and delivered at once, so memory holds the whole range (a few thousand metafields on a
+        store of 5,000 products; a first read of a far larger store holds more, which splitting the range by
+        date would bound).
         """
         window = self._spec.window
         assert window is not None
@@ -778,12 +781,12 @@ class Walker:
             window.max_param: api_param(start, window.time_format),
         }
         pages_read = [page async for page in self._consistent_pages(params)]
-        cursor = self._spec.cursor or "date_modified"
+        cursor, key = self._spec.cursor or "date_modified", self._key
         records = sorted(
-            (r for page in pages_read for r in page.records), key=lambda r: (to_epoch(r[cursor]), r["id"])
+            (r for page in pages_read for r in page.records), key=lambda r: (to_epoch(r[cursor]), key(r))
         )
         # Children are asked for once the range is known whole, for each parent once.
-        kept = Page(list({r["id"]: r for r in records}.values()), 0)
+        kept = Page(list({key(r): r for r in records}.values()), 0)
         await self._attach_children([kept])
         yield Batch(kept.records, kept.children, start, kept.failures)
 
@@ -911,11 +914,11 @@ async def _cancel(task: asyncio.Task[Page]) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-def _tiled(pieces: list[Page]) -> bool:
+def _tiled(pieces: list[Page], key: Callable[[Record], Any]) -> bool:
     """Whether consecutive pieces of a page are one run of records: each full up to the last one holding
-    any (the list may end within the page), none repeated."""
+    any (the list may end within the page), none repeated (by ``key``: a price list record has no id)."""
     last = max((index for index, piece in enumerate(pieces) if piece.records), default=0)
-    ids = [record["id"] for piece in pieces for record in piece.records]
+    ids = [key(record) for piece in pieces for record in piece.records]
     return all(piece.full for piece in pieces[:last]) and len(ids) == len(set(ids))
 
 

@@ -285,14 +285,26 @@ class Loader:
         import pyarrow as pa
 
         rows, spec = part.rows, part.spec
+        fields: tuple[str, ...] = spec.primary_key
         if spec.parent_key is not None:
+            fields = (spec.parent_key,)
             keys = rows.parents if rows.parent_key == spec.parent_key else None
         else:
             keys = rows.keys if rows.key == spec.primary_key else None
         chunk_keys = None
         if keys is not None:
             with suppress(pa.ArrowInvalid, pa.ArrowTypeError):
-                chunk_keys = pa.table({"k": pa.array(list(keys))})
+                values = list(keys)
+                # A composite key (tuples) is one struct column: DuckDB compares structs field by field.
+                column = (
+                    pa.array(values)
+                    if len(fields) == 1
+                    else pa.StructArray.from_arrays(
+                        [pa.array([value[i] for value in values]) for i in range(len(fields))],
+                        names=list(fields),
+                    )
+                )
+                chunk_keys = pa.table({"k": column})
         if chunk_keys is None or not self._note_keys(name, chunk_keys):
             # Keys the spool did not track, of mixed types, or of another type than an earlier chunk's: merging
             # is always right, and from now on the table is told apart by no keys.

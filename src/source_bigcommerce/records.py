@@ -25,14 +25,13 @@ when each also carries an expanded shipping consignment with five line items (th
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from source_bigcommerce.dates import to_date, to_rfc3339
 from source_bigcommerce.errors import ConnectorError
-from source_bigcommerce.streams import BY_NAME, field_at, schema
+from source_bigcommerce.streams import BY_NAME, key_of, schema
 
 Normalizer = Callable[[dict[str, Any]], None]
 
@@ -115,21 +114,21 @@ def normalizer(stream_name: str) -> Normalizer:
     flat = tuple((name, plan.convert) for name, plan in root.fields if plan.convert is not None)
     deep = tuple((name, plan) for name, plan in root.fields if plan.nested)
     spec = BY_NAME[stream_name]
-    key = spec.primary_key
-    # The record's own key: a child's parent key may be added to it only after it is normalised.
-    own = spec.key[-1]
-    key_node: Mapping[str, Any] = schema(stream_name)
-    for name in own:
-        key_node = key_node["properties"][name]
-    key_type: type = int if "integer" in key_node["type"] else str
-    key_value: Callable[[Mapping[str, Any]], Any] = (
-        operator.methodcaller("get", own[0]) if len(own) == 1 else functools.partial(field_at, path=own)
-    )
+    keys: list[tuple[str, Callable[[dict[str, Any]], Any], type]] = []
+    for key, path in zip(spec.primary_key, spec.key_paths, strict=True):
+        if key == spec.parent_key:
+            continue  # added to a child's record only after it is normalised
+        node: Mapping[str, Any] = schema(stream_name)
+        for name in path:
+            node = node["properties"][name]
+        keys.append((key, key_of((key,)), int if "integer" in node["type"] else str))
+    key_value = key_of(spec)
     cursor = spec.cursor if spec.window is not None else None
 
     def normalize(record: dict[str, Any]) -> None:
-        if record.__class__ is not dict or key_value(record).__class__ is not key_type:
-            raise _bad(stream_name, record, key, key_value, key_type)
+        for key, field_value, key_type in keys:
+            if record.__class__ is not dict or field_value(record).__class__ is not key_type:
+                raise _bad(stream_name, record, key, field_value, key_type)
         name = ""
         try:
             for name, convert in flat:

@@ -106,9 +106,7 @@ class LoadSink:
                 Spool(
                     spool,
                     spec.name,
-                    # A key unique within its parent only, or nested, is not tracked: the merge by parent
-                    # replaces the former, the latter is replaced whole.
-                    spec.key_column if (merged and spec.incremental) or spec.name in kept else None,
+                    spec.primary_key if (merged and spec.incremental) or spec.name in kept else None,
                     parent_key=spec.parent_key if merged and spec.incremental else None,
                     refuse_nul=refuse_nul,
                 )

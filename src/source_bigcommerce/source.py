@@ -89,14 +89,15 @@ def table_hints(
         "columns": columns,
     }
     if disposition == "merge":
-        key = spec.primary_key
         if spec.parent_key is not None:
             # dlt's delete-insert deletes the rows whose merge key is in the chunk, then inserts it.
             hints["merge_key"] = spec.parent_key
-            columns[key] = {**columns[key], "primary_key": False}
+            for key in spec.primary_key:
+                columns[key] = {**columns[key], "primary_key": False}
         else:
-            hints["primary_key"] = key
-            columns[key] = {**columns[key], "nullable": False}
+            hints["primary_key"] = list(spec.primary_key)
+            for key in spec.primary_key:
+                columns[key] = {**columns[key], "nullable": False}
     return hints
 
 
@@ -217,9 +218,7 @@ class _Feed:
         spool: tables.Spool | None = None
         try:
             reader, converter, folder = self._start()
-            # A key unique within its parent only is not tracked (the merge by parent replaces it), nor a nested
-            # one (the stream is replaced whole).
-            key = spec.key_column if disposition == "merge" else None
+            key = spec.primary_key if disposition == "merge" else None
             spool = tables.Spool(folder, spec.name, key)
             queue = self._queues[spec.name]
             covered: dict[str, Any] | None = None

@@ -81,9 +81,12 @@ class StreamSpec:
     """Path under ``/stores/{store_hash}/{api}``."""
     scope: str
     """The read-only OAuth scope that opens the endpoint (the modify scope includes it)."""
-    primary_key: str = "id"
-    """The field that tells records apart; a dotted path names one inside an object (``identity.variant_id``:
-    an inventory item has no id of its own, reference/inventory.v3.yml)."""
+    primary_key: tuple[str, ...] = ("id",)
+    """The fields that tell records apart: ``("id",)``, or several where a record has no id of its own (a price
+    list record is the price of one variant in one currency on one list), or where its id is unique within its
+    parent only (``("order_id", "id")``: an order coupon's id is its coupon code's, which every order using
+    the code shares). A dotted path names a field inside an object (``identity.variant_id``: an inventory item
+    has no id of its own, reference/inventory.v3.yml)."""
     cursor: str | None = None
     """The record field an incremental sync follows; ``None`` for children and full-refresh-only streams."""
     window: Window | None = None
@@ -94,9 +97,12 @@ class StreamSpec:
     """The child's field holding its parent's id (added to the record where the API leaves it out): a
     re-read parent comes with all of its children, so a merged table replaces the parent's earlier children
     with them (a line item removed from an order goes)."""
-    key_in_parent: bool = False
-    """``primary_key`` is unique within its parent only (a coupon code's id, which every order using the
-    code shares): the stream's key is ``(parent_key, primary_key)``."""
+    per: str | None = None
+    """The stream whose every record this one is read for, each as a list of its own (the path's ``{...}``
+    is that record's id), every sync, through this stream's own window: a price list record's change does
+    not move its list (price_lists.v3.yml says nothing of it), so changed lists alone would miss some."""
+    in_flight: int | None = None
+    """The most requests of this stream BigCommerce takes at once, where it says (None: the lookahead's)."""
     fetch: Fetch = "bulk"
     embedded: Embedded | None = None
     """Set exactly when ``fetch`` is ``embedded``."""
@@ -121,32 +127,29 @@ class StreamSpec:
     rather than by page numbers."""
 
     @property
-    def key(self) -> tuple[tuple[str, ...], ...]:
-        """The field paths that together identify a record of the stream, its own (``primary_key``) last:
-        ``(("id",),)``, a nested one ``(("identity", "variant_id"),)``, or with its parent's
-        ``(("order_id",), ("id",))``."""
-        own = tuple(self.primary_key.split("."))
-        if self.key_in_parent and self.parent_key is not None:
-            return ((self.parent_key,), own)
-        return (own,)
-
-    @property
-    def key_column(self) -> str | None:
-        """The one top-level field that identifies a record, which a table can merge and deduplicate on; None
-        for a key within the parent (two fields) or a nested one."""
-        return self.primary_key if self.key == ((self.primary_key,),) else None
-
-    @property
     def incremental(self) -> bool:
         return self.cursor is not None or (self.parent is not None and self.follows_parent)
 
+    @property
+    def key_paths(self) -> tuple[tuple[str, ...], ...]:
+        """The primary key's fields as paths: ``(("id",),)``, ``(("identity", "variant_id"),)``, or with the
+        parent's id where the record's own is unique within its parent only ``(("order_id",), ("id",))``."""
+        return tuple(tuple(name.split(".")) for name in self.primary_key)
 
-def key_of(spec: StreamSpec) -> Callable[[Mapping[str, Any]], Any]:
-    """What reads a record's key (:attr:`StreamSpec.key`): one value, or a tuple of several; None where a path
-    is missing."""
-    column, paths = spec.key_column, spec.key
-    if column is not None:
-        return lambda record: record.get(column)
+    @property
+    def nested_key(self) -> bool:
+        """Whether a key field lies inside an object, where no table column holds it to merge on."""
+        return any(len(path) > 1 for path in self.key_paths)
+
+
+def key_of(key: StreamSpec | tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
+    """What reads a record's primary key: a one-field key's value itself, a tuple of a composite key's values;
+    a dotted field is read down its path, None where the path is missing. It takes the stream, or the key's
+    fields where only they are known (a table's rows)."""
+    paths = key.key_paths if isinstance(key, StreamSpec) else tuple(tuple(name.split(".")) for name in key)
+    if len(paths) == 1 and len(paths[0]) == 1:
+        [[name]] = paths
+        return lambda record: record.get(name)
     if len(paths) == 1:
         [path] = paths
         return lambda record: field_at(record, path)
@@ -259,6 +262,56 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_products_read_only",
         params={"sort": "id"},
     ),
+    StreamSpec(
+        # Variants carry no date and /catalog/variants filters by none (catalog/product-variants_catalog.v3.yml),
+        # and a variant edit does not move its product's date_modified: read whole every sync.
+        name="product_variants",
+        api="v3",
+        path="/catalog/variants",
+        scope="store_v2_products_read_only",
+    ),
+    StreamSpec(
+        name="product_metafields",
+        api="v3",
+        path="/catalog/products/metafields",
+        scope="store_v2_products_read_only",
+        cursor="date_modified",
+        # Date filters but no sort, pages in id order (catalog/products_catalog.v3.yml, the batch GET).
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="variant_metafields",
+        api="v3",
+        path="/catalog/variants/metafields",
+        scope="store_v2_products_read_only",
+        cursor="date_modified",
+        # As product metafields (catalog/product-variants_catalog.v3.yml, the batch GET).
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="price_lists",
+        api="v3",
+        path="/pricelists",
+        scope="store_v2_products_read_only",
+        cursor="date_modified",
+        # Date filters but no sort (price_lists.v3.yml, getPriceLists).
+        window=v3_window({}, "pages"),
+    ),
+    StreamSpec(
+        name="price_list_records",
+        api="v3",
+        # No GET lists records across price lists (price_lists.v3.yml: /pricelists/records is POST and PUT).
+        path="/pricelists/{price_list_id}/records",
+        scope="store_v2_products_read_only",
+        primary_key=("price_list_id", "variant_id", "currency"),
+        cursor="date_modified",
+        window=v3_window({}, "pages"),
+        per="price_lists",
+        # price_lists.v3.yml, Get All Price List Records: "Supports up to 10 simultaneous GET requests".
+        in_flight=10,
+        # Without them a record lacks its tiers and its sku (price_lists.v3.yml, include).
+        params={"include": "bulk_pricing_tiers,sku"},
+    ),
     # The orders family beyond orders, order_products and transactions (docs/streams/orders.md).
     StreamSpec(
         name="order_refunds",
@@ -300,7 +353,8 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_orders_read_only",
         parent="orders",
         parent_key="order_id",
-        key_in_parent=True,
+        # A coupon's id is the coupon code's, which every order using the code shares (orders.v2.oas2.yml).
+        primary_key=("order_id", "id"),
         fetch="per_parent",
     ),
     StreamSpec(
@@ -326,7 +380,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         api="v3",
         path="/channels/{channel_id}/listings",
         scope="store_channel_listings_read_only",
-        primary_key="listing_id",
+        primary_key=("listing_id",),
         parent="channels",
         parent_key="channel_id",
         fetch="per_parent",
@@ -425,7 +479,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         api="v3",
         path="/inventory/items",
         scope="store_inventory_read_only",
-        primary_key="identity.variant_id",
+        primary_key=("identity.variant_id",),
     ),
 )
 

@@ -33,6 +33,7 @@ from source_bigcommerce.columns import BIGINT, Kind, beyond_bigint, decimal, kin
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.paging import Record
 from source_bigcommerce.protocol import Unwritable
+from source_bigcommerce.streams import key_of
 
 if TYPE_CHECKING:
     import duckdb
@@ -70,8 +71,8 @@ _VALUE_KINDS: Mapping[type, str] = {
 class Rows:
     """Records of one stream, as JSON array files, and what :func:`to_arrow` must know of them."""
 
-    key: str | None = None
-    """The primary key, tracked to tell whether a record came twice (merged streams only)."""
+    key: tuple[str, ...] | None = None
+    """The primary key's fields, tracked to tell whether a record came twice (merged streams only)."""
     files: list[Path] = field(default_factory=list)
     rows: int = 0
     bytes: int = 0
@@ -95,7 +96,7 @@ class Rows:
             ConnectorError: a field the schema lacks holds a whole number beyond the 64 bits of the bigint
                 column it would get.
         """
-        key, keys = self.key, self.keys
+        key, keys = (None if self.key is None else key_of(self.key)), self.keys
         low, high = BIGINT
         for record in batch:
             if not declared.issuperset(record):
@@ -107,7 +108,7 @@ class Rows:
                             raise beyond_bigint(stream, record, name, value)
                         self.undeclared.setdefault(name, set()).add(kind)
             if key is not None:
-                value = record.get(key)
+                value = key(record)
                 if value in keys:
                     self.duplicated = True
                 keys.add(value)
@@ -145,7 +146,7 @@ class Spool:
         self,
         folder: Path,
         stream: str,
-        key: str | None,
+        key: tuple[str, ...] | None,
         *,
         parent_key: str | None = None,
         refuse_nul: bool = False,
@@ -372,7 +373,7 @@ def _typed_query(stream: str, rows: Rows, extra: Mapping[str, str] | None, load_
         # DuckDB reads the files in order with one thread: the row number is the order of arrival.
         query = (
             f"SELECT * EXCLUDE (_arrival) FROM (SELECT {selects}, row_number() OVER () AS _arrival "
-            f"FROM {source}) QUALIFY row_number() OVER (PARTITION BY {_quote(rows.key)} "
+            f"FROM {source}) QUALIFY row_number() OVER (PARTITION BY {', '.join(map(_quote, rows.key))} "
             "ORDER BY _arrival DESC) = 1"
         )
     return query
@@ -394,8 +395,8 @@ def to_records(stream: str, rows: Rows) -> list[Record]:
         found.append(record)
     if rows.key is None or not rows.duplicated:
         return found
-    key = rows.key
-    return list({record.get(key): record for record in found}.values())
+    key = key_of(rows.key)
+    return list({key(record): record for record in found}.values())
 
 
 def connect() -> duckdb.DuckDBPyConnection:

@@ -63,10 +63,15 @@ def test_discover_lists_every_stream_without_any_network_call(tmp_path: Path) ->
         assert streams[name]["supported_sync_modes"] == ["full_refresh"]
     for name in ("order_products", "transactions"):
         assert "incremental" in streams[name]["supported_sync_modes"]
-    assert all(
-        s["source_defined_primary_key"] == [list(path) for path in BY_NAME[n].key] for n, s in streams.items()
-    )
+    for name, stream in streams.items():
+        key = BY_NAME[name].primary_key
+        assert stream["source_defined_primary_key"] == [field.split(".") for field in key], name
     assert streams["inventory_items"]["source_defined_primary_key"] == [["identity", "variant_id"]]
+    assert streams["price_list_records"]["source_defined_primary_key"] == [
+        ["price_list_id"],
+        ["variant_id"],
+        ["currency"],
+    ]
     assert streams["order_coupons"]["source_defined_primary_key"] == [["order_id"], ["id"]]
 
 
@@ -131,7 +136,7 @@ def test_read_writes_only_protocol_messages_and_a_state_per_stream(
     streams_again = {m["record"]["stream"] for m in messages(again.stdout) if m["type"] == "RECORD"}
     # The full-refresh streams are read whole again; the incremental ones found nothing new.
     assert streams_again == {spec.name for spec in STREAMS if not spec.incremental}
-    assert {"pages", "store", "brands", "categories", "coupons"} <= streams_again
+    assert {"pages", "store", "brands", "categories", "coupons", "product_variants"} <= streams_again
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,7 @@ def assert_no_duplicate_keys(target: Target) -> None:
                 # A key nested in an object is read from its JSON column (inventory_items: identity.variant_id).
                 key = ", ".join(
                     f'"{first}"' + (f" ->> '$.{'.'.join(rest)}'" if rest else "")
-                    for first, *rest in BY_NAME[stream].key
+                    for first, *rest in BY_NAME[stream].key_paths
                 )
                 dupes = connection.execute(
                     f"SELECT COUNT(*) - COUNT(DISTINCT ({key})) FROM {target.dataset}.{stream}"

@@ -23,6 +23,14 @@ def test_minimum_requests_counts_pages_transactions_and_the_store() -> None:
     assert report.minimum_requests(streams, records) == 80 + 40 + 20 + 1 + 10_000 + 1
 
 
+def test_price_list_records_cost_a_request_per_price_list_or_their_pages_if_more() -> None:
+    # price_list_records is read per price list (StreamSpec.per): 8 lists of few records cost 8 requests.
+    few = {"price_lists": 8, "price_list_records": 1_000}
+    assert report.minimum_requests(["price_lists", "price_list_records"], few) == 1 + 8
+    many = {"price_lists": 8, "price_list_records": 12_600}
+    assert report.minimum_requests(["price_lists", "price_list_records"], many) == 1 + 51
+
+
 def test_an_empty_stream_still_costs_one_request() -> None:
     assert report.minimum_requests(["channels", "brands"], {"channels": 0}) == 2
 

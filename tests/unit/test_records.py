@@ -292,7 +292,8 @@ def test_the_specs_own_examples_are_valid_records_once_normalised(stream: str) -
         # customers.v3.yml's GET /customers example is its create request's body: no id and no dates, which
         # every record the API returns carries (and without which the normaliser rightly refuses it).
         spec = BY_NAME[stream]
-        record.setdefault(spec.primary_key, 1)
+        for key in spec.primary_key:
+            record.setdefault(key, 1)
         if spec.cursor is not None:
             record.setdefault(spec.cursor, "2024-01-01T00:00:00Z")
         out = normalized(stream, record)
@@ -306,12 +307,14 @@ def test_the_specs_own_examples_are_valid_records_once_normalised(stream: str) -
 
 def test_every_stream_has_a_normalizer() -> None:
     for spec in STREAMS:
-        *outer, last = spec.key[-1]
         record: dict[str, Any] = {}
-        inner = record
-        for name in outer:
-            inner = inner.setdefault(name, {})
-        inner[last] = "abc123" if spec.name == "store" else 1
+        for path in spec.key_paths:
+            *outer, last = path
+            inner = record
+            for name in outer:
+                inner = inner.setdefault(name, {})
+            # A price list record's currency is a code (price_lists.v3.yml); the store's id is its hash.
+            inner[last] = "abc123" if spec.name == "store" or last == "currency" else 1
         if spec.window is not None and spec.cursor is not None:
             record[spec.cursor] = "2024-01-01T00:00:00Z"
         normalizer(spec.name)(record)
@@ -325,6 +328,11 @@ def test_every_stream_has_a_normalizer() -> None:
         ("brands", {"id": "7"}, "brands: a record has the id '7', not an integer;"),
         ("brands", {"id": 1.5e19}, "brands: a record has the id 1.5e+19, not an integer;"),
         ("store", {"id": 5}, "store: a record has the id 5, not a string;"),
+        (
+            "price_list_records",
+            {"price_list_id": 1, "currency": "usd"},
+            "price_list_records: a record came without its variant_id, which tells records apart;",
+        ),
         ("customers", [1, 2], "customers: a record is a JSON list, not an object;"),
         ("customers", {"id": 3}, "customers: record 3 came without its date_modified, by which the stream"),
         ("orders", {"id": 3, "date_modified": ""}, "orders: record 3 came without its date_modified"),

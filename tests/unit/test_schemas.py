@@ -91,10 +91,13 @@ def test_primary_key_and_cursor_are_declared_with_their_types(spec: Any) -> None
     properties = schema(spec.name)["properties"]
     # The store's id is its hash (reference/store_information.v2.yml); every other id is a number.
     expected_key_type = "string" if spec.name == "store" else "integer"
-    node = schema(spec.name)
-    for name in spec.key[-1]:
-        node = node["properties"][name]
-    assert node["type"] == ["null", expected_key_type]
+    for path in spec.key_paths:
+        node = schema(spec.name)
+        for name in path:
+            node = node["properties"][name]
+        # A price list record's key names its list, its variant and its currency code (price_lists.v3.yml).
+        wanted = "string" if path == ("currency",) else expected_key_type
+        assert node["type"] == ["null", wanted], path
     if spec.cursor is not None:
         assert {key: properties[spec.cursor][key] for key in DATE_TIME} == DATE_TIME
 

@@ -38,7 +38,9 @@ def duckdb() -> Iterator[Any]:
     connection.close()
 
 
-def spool(folder: Path, stream: str, *batches: list[dict[str, Any]], key: str | None = None) -> tables.Rows:
+def spool(
+    folder: Path, stream: str, *batches: list[dict[str, Any]], key: tuple[str, ...] | None = None
+) -> tables.Rows:
     """Records as the sink hands them over: prepared, spooled, covered by a STATE."""
     found = tables.Spool(folder, stream, key)
     prepare = preparer(stream)
@@ -63,7 +65,7 @@ def test_every_stream_of_a_store_becomes_arrow_typed_as_its_schema_declares(
         spec = BY_NAME[stream]
         # The sink tracks keys of merged streams only, which are the incremental ones (sink.Sink).
         rows = spool(
-            tmp_path, stream, records[:5], records[5:], key=spec.key_column if spec.incremental else None
+            tmp_path, stream, records[:5], records[5:], key=spec.primary_key if spec.incremental else None
         )
         converted = tables.to_arrow(duckdb, stream, rows)
         assert converted is not None, f"{stream} went the slow way"
@@ -115,7 +117,7 @@ def test_a_value_that_would_change_sends_the_rows_to_dlt_as_dicts(
 def test_a_merged_stream_keeps_the_last_row_of_each_key(duckdb: Any, tmp_path: Path) -> None:
     first = [{"id": 1, "email": "old"}, {"id": 2, "email": "two"}]
     later = [{"id": 1, "email": "new"}]
-    rows = spool(tmp_path, "customers", first, later, key="id")
+    rows = spool(tmp_path, "customers", first, later, key=("id",))
     assert rows.duplicated
     converted = tables.to_arrow(duckdb, "customers", rows)
     assert converted is not None

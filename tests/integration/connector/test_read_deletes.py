@@ -14,7 +14,8 @@ from source_bigcommerce.streams import STREAMS
 from support import read
 
 TOLD = tuple(spec.name for spec in STREAMS if listed(spec))
-"""The streams whose deletes a read can see: listed by id (customers, products, channels, ...)."""
+"""The streams whose deletes a read can see: listed by id (customers, products, channels, the metafields, price
+lists, ...)."""
 
 
 def deletes_on(sb: RunningSandbox) -> dict[str, Any]:
