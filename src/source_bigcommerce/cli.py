@@ -154,9 +154,9 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
         "--reconcile",
         choices=("always", "daily", "never"),
         default="daily",
-        help="how often to check the ids of customers, products and channels against the store: one request "
-        "each when nothing was deleted, one per 250 records when something was (default daily; see the "
-        "README)",
+        help="how often to check the ids of streams with a date cursor (customers, products, ...) against the "
+        "store: one request each when nothing was deleted, one per 250 records when something was (default "
+        "daily; see the README)",
     )
     sync.add_argument(
         "--chunk-rows",

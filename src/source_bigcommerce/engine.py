@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import math
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -133,15 +133,9 @@ class Engine:
                 work.append(self._guard([item], _nothing()))
             elif item.spec.name not in CHILDREN and item.spec.parent is None:
                 work.append(self._guard([item], self._stream(item, start)))
-        tasks = [asyncio.ensure_future(coroutine) for coroutine in work]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            # What escapes a stream's guard stops the read (the sink failed: the destination is gone);
-            # the other streams must not read on for nobody.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        # What escapes a stream's guard stops the read (the sink failed: the destination is gone); the other
+        # streams must not read on for nobody.
+        await _all(work)
         return progress
 
     def _plan(
@@ -341,13 +335,7 @@ class Engine:
                 async with delivering:
                     await self._deliver(item, found)
 
-        tasks = [asyncio.ensure_future(one(parent)) for parent in parents]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await _all([one(parent) for parent in parents])
         await self._advance(item, start)
 
     async def _family(self, parent: StreamSpec, family: list[Progress], start: int) -> None:
@@ -519,3 +507,14 @@ def _internal(exc: Exception) -> ConnectorError:
     error = ConnectorError(f"Internal error: {type(exc).__name__}: {exc}")
     error.__cause__ = exc
     return error
+
+
+async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run the coroutines together; the first exception cancels the others, and none outlives the call."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
