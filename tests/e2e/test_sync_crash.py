@@ -109,6 +109,7 @@ def chunked(sandbox_factory: SandboxFactory, tmp_path: Path) -> Chunked:
     return Chunked(sb, target, command)
 
 
+@pytest.mark.slow  # 20-30 s each: `make test-slow` (CI runs it) keeps `make test` near 10 minutes
 def test_a_sync_killed_at_several_commit_points_and_rerun_ends_equal_to_the_store(chunked: Chunked) -> None:
     sb, target, command = chunked.sandbox, chunked.target, chunked.command
 
@@ -145,6 +146,7 @@ renamed into place, before the extracted one is deleted. dlt defers SIGTERM acro
 cannot be deferred."""
 
 
+@pytest.mark.slow  # 20-30 s each: `make test-slow` (CI runs it) keeps `make test` near 10 minutes
 def test_a_sync_killed_inside_dlts_normalize_commit_is_completed_by_the_next(chunked: Chunked) -> None:
     sb, target, command = chunked.sandbox, chunked.target, chunked.command
     kill(run_until_hold([sys.executable, "-c", HOLD_INSIDE_NORMALIZE_COMMIT, "2", *command[1:]], hold=None))
@@ -159,6 +161,7 @@ def test_a_sync_killed_inside_dlts_normalize_commit_is_completed_by_the_next(chu
     assert PENDING_LOADED in said
 
 
+@pytest.mark.slow  # 20-30 s each: `make test-slow` (CI runs it) keeps `make test` near 10 minutes
 def test_a_sync_started_while_another_runs_stops_with_a_sentence_and_leaves_its_package(
     chunked: Chunked,
 ) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from support import read
 
 SandboxFactory = Any
@@ -25,6 +27,7 @@ def read_after_the_window(sb: Any, streams: list[str]) -> None:
         assert len(output.records[stream]) == len(sb.export(stream)), stream
 
 
+@pytest.mark.slow  # about 20 s: `make test-slow` (CI runs it) keeps `make test` near 10 minutes
 def test_many_short_windows_of_concurrent_requests_meet_no_429(sandbox_factory: SandboxFactory) -> None:
     """One request per order, up to 16 in flight, through some 25 windows of 8: three reads, because
     the cases at a boundary depend on the jitter and one clean pass proves little."""
