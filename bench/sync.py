@@ -39,26 +39,27 @@ TARGET_POSTGRES = 2.0
 TARGET_RSS_MB = 250
 
 
-def postgres_missing() -> str | None:
-    """None when the bench's Postgres answers, else why not."""
+def postgres_missing(url: str = POSTGRES_URL) -> str | None:
+    """None when the Postgres at ``url`` answers, else why not (the bench's note, the tests' skip reason)."""
     try:
         import psycopg2
 
-        with contextlib.closing(psycopg2.connect(POSTGRES_URL, connect_timeout=3)):
+        with contextlib.closing(psycopg2.connect(url, connect_timeout=3)):
             return None
     except Exception as exc:
-        return f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__})"
+        return f"no PostgreSQL at {url}: {type(exc).__name__}: {str(exc).strip()[:120]}"
 
 
 @contextlib.contextmanager
-def postgres_schema() -> Iterator[str]:
+def postgres_schema(url: str = POSTGRES_URL, prefix: str = "bench") -> Iterator[str]:
+    """A unique schema name, dropped afterwards with the staging schema dlt makes beside it."""
     import psycopg2
 
-    name = f"bench_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         yield name
     finally:
-        with contextlib.closing(psycopg2.connect(POSTGRES_URL)) as connection:
+        with contextlib.closing(psycopg2.connect(url)) as connection:
             connection.autocommit = True
             with connection.cursor() as cursor:
                 for schema in (name, f"{name}_staging"):

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ from typing import Any
 
 import orjson
 import pytest
+from bench.sync import postgres_missing, postgres_schema
 
 from source_bigcommerce.cli import CHUNK_ROWS, CHUNK_SECONDS, select_streams
 from source_bigcommerce.columns import column_hints
@@ -135,29 +135,12 @@ def postgres_types(target: Target, table: str) -> dict[str, str]:
 
 def postgres_available() -> str | None:
     """None when the test Postgres answers, else why not (for the skip reason)."""
-    try:
-        import psycopg2
-
-        with contextlib.closing(psycopg2.connect(POSTGRES_URL, connect_timeout=3)):
-            return None
-    except Exception as exc:
-        return f"no PostgreSQL at {POSTGRES_URL}: {type(exc).__name__}: {str(exc).strip()[:120]}"
+    return postgres_missing(POSTGRES_URL)
 
 
-@contextlib.contextmanager
-def postgres_dataset() -> Iterator[str]:
+def postgres_dataset() -> contextlib.AbstractContextManager[str]:
     """A unique schema name, dropped afterwards."""
-    import psycopg2
-
-    name = f"bc_test_{uuid.uuid4().hex[:10]}"
-    try:
-        yield name
-    finally:
-        with contextlib.closing(psycopg2.connect(POSTGRES_URL)) as connection:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-                cursor.execute(f'DROP SCHEMA IF EXISTS "{name}_staging" CASCADE')
+    return postgres_schema(POSTGRES_URL, "bc_test")
 
 
 # -- comparing ---------------------------------------------------------------------------------------------------
