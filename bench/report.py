@@ -5,9 +5,13 @@ The bounds say what the server allows, whoever the client is:
 * minimum requests = for each selected list stream, its pages of 250 (at least one request, even when
   empty) + for each per-parent child (streams.Fetch) or stream read ``per`` record of another (price list
   records), one request per parent record read, or its pages if more (BigCommerce has no bulk transactions,
-  shipments, coupons, taxes or price list records endpoint) + one request for a stream answered whole (``/v2/store``). Embedded children add nothing: order products and shipping
-  addresses come inside the orders pages (``include=consignments.line_items``). What a connector actually
-  sent, route by route, is reported next to it from the sandbox's own counters.
+  shipments, coupons, taxes or price list records endpoint) + one request for a stream answered whole
+  (``/v2/store``). Embedded children add nothing of their own: order products and shipping addresses come
+  inside the orders pages (``include=consignments.line_items``), a product's images, custom fields, options
+  and modifiers inside the products pages; but with options or modifiers BigCommerce serves the products 10
+  a page (:data:`INCLUDE_PAGES`), so the products are counted in pages of 10 then, the fewest requests that
+  carry those children. What a connector actually sent, route by route, is reported next to it from the
+  sandbox's own counters.
 * quota bound = minimum requests / (quota / window): the store's steady request rate.
 * latency bound = minimum requests x latency / max_concurrent_requests: every request waits the latency and
   at most ``max_concurrent_requests`` (our default, 16) are in flight. The same figure is shown for Airbyte's
@@ -29,6 +33,9 @@ from bench import sync
 from source_bigcommerce.streams import BY_NAME
 
 PAGE = 250
+INCLUDE_PAGES = {"options": 10, "modifiers": 10}
+"""Includes with which BigCommerce serves a list in smaller pages: "When you specify options or modifiers,
+results are limited to 10 per page" (catalog/products_catalog.v3.yml, products' include)."""
 START = "<!-- bench:start -->"
 END = "<!-- bench:end -->"
 
@@ -36,6 +43,12 @@ END = "<!-- bench:end -->"
 def minimum_requests(streams: Iterable[str], records: Mapping[str, int]) -> int:
     """The fewest requests that can deliver ``records`` of ``streams`` (see the module docstring)."""
     selected = set(streams)
+    page = dict.fromkeys(selected, PAGE)
+    for name in selected:
+        spec = BY_NAME[name]
+        if spec.embedded is not None and spec.parent in page:
+            for include in spec.embedded.params.get("include", "").split(","):
+                page[spec.parent] = min(page[spec.parent], INCLUDE_PAGES.get(include, PAGE))
     total = 0
     for name in selected:
         spec = BY_NAME[name]
@@ -48,7 +61,7 @@ def minimum_requests(streams: Iterable[str], records: Mapping[str, int]) -> int:
         elif spec.single:
             total += 1
         else:
-            total += max(1, math.ceil(records.get(name, 0) / PAGE))
+            total += max(1, math.ceil(records.get(name, 0) / page[name]))
     return total
 
 
