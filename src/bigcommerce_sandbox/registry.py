@@ -57,6 +57,7 @@ from bigcommerce_sandbox.generators import (
     sites,
     store,
     subscribers,
+    tax_classes,
 )
 
 PRESETS = ("tiny", "small", "medium", "large")
@@ -822,6 +823,18 @@ REGISTRY += (
         spec=("currencies.v2.yml", "/currencies"),
         render=currencies.render,
         sizes=(4, 5, 8, 12),
+        dated=True,
+        first_at_opening=True,
+        strict_cap=3,
+    ),
+    Resource(
+        # Not in the shared specs: vendored in tools/specs (tools/specs/README.md). It takes only page and limit.
+        name="tax_classes",
+        path="/v2/tax_classes",
+        scope="store_v2_information_read_only",
+        spec=("tax_classes.v2.yml", "/tax_classes"),
+        render=tax_classes.render,
+        sizes=(4, 5, 6, 9),
         dated=True,
         first_at_opening=True,
         strict_cap=3,

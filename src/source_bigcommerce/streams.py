@@ -527,6 +527,14 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_information_read_only",
     ),
     StreamSpec(
+        # No date filter and no id filter, only page and limit, and no count: walked by page number to the
+        # empty page, twice at least. The spec types id as a string (tools/specs/reference/tax_classes.v2.yml).
+        name="tax_classes",
+        api="v2",
+        path="/tax_classes",
+        scope="store_v2_information_read_only",
+    ),
+    StreamSpec(
         name="inventory_locations",
         api="v3",
         path="/inventory/locations",
