@@ -203,8 +203,9 @@ class Resource:
     path: str
     scope: str
     spec: tuple[str, str]
-    """The official OpenAPI file (under bigcommerce-api-specs/reference) and path its records follow; the
-    conformance tests validate what the sandbox serves against it."""
+    """The official OpenAPI file (under bigcommerce-api-specs/reference, or the repository's tools/specs/reference
+    for the few the shared copy lacks) and path its records follow; the conformance tests validate what the
+    sandbox serves against it."""
     render: Render | None
     sizes: tuple[int, int, int, int] = (0, 0, 0, 0)
     """Records in the tiny, small, medium and large presets (0 for views and children)."""
