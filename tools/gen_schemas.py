@@ -733,7 +733,9 @@ def record_schema(source: Source, document: Mapping[str, Any]) -> Mapping[str, A
 
 def vendored_streams() -> tuple[str, ...]:
     """The streams whose spec file is kept in the repository (:data:`VENDORED`)."""
-    return tuple(stream for stream, source in SOURCES.items() if (VENDORED / "reference" / source.spec).is_file())
+    return tuple(
+        stream for stream, source in SOURCES.items() if (VENDORED / "reference" / source.spec).is_file()
+    )
 
 
 def generate(specs: Path, only: Collection[str] | None = None) -> dict[str, bytes]:

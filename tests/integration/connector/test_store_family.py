@@ -116,7 +116,9 @@ def test_v2_lists_end_at_their_empty_page_and_the_coupons_are_walked_by_min_id(
     sandbox_factory: SandboxFactory,
 ) -> None:
     # Pages capped at 7 (v2 says nothing of it: the rows are just fewer than asked for).
-    sandbox = sandbox_factory(size="tiny", seed=4, page_caps={"coupons": 7, "currencies": 3, "tax_classes": 3})
+    sandbox = sandbox_factory(
+        size="tiny", seed=4, page_caps={"coupons": 7, "currencies": 3, "tax_classes": 3}
+    )
     coupons = len(sandbox.export("coupons"))
     currencies = len(sandbox.export("currencies"))
     tax_classes = len(sandbox.export("tax_classes"))
