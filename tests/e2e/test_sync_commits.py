@@ -82,7 +82,9 @@ def table_exists(target: Any, table: str) -> bool:
 def test_ctrl_c_stops_a_throttled_sync_with_its_commits_kept_and_one_json_object(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
-    sb = sandbox_factory(**THROTTLED)
+    # Enough orders that their transactions (one request each, ten a second) outlast the first commit by far,
+    # however slow a loaded machine makes it: the signal must find the sync still reading.
+    sb = sandbox_factory(**{**THROTTLED, "orders": 600})
     target = duckdb_target(tmp_path)
     command = cli_command(
         write_json(tmp_path / "config.json", sb.config),
@@ -95,9 +97,12 @@ def test_ctrl_c_stops_a_throttled_sync_with_its_commits_kept_and_one_json_object
     )
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env())
     assert process.stderr is not None
+    before = []
     for raw in process.stderr:
+        before.append(raw)
         if raw.startswith(b"Committed chunk 1:"):
             break
+    assert process.poll() is None, b"".join(before).decode()[-2000:]
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr.decode()[-2000:]
