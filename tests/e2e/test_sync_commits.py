@@ -97,7 +97,7 @@ def test_ctrl_c_stops_a_throttled_sync_with_its_commits_kept_and_one_json_object
     )
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env())
     assert process.stderr is not None
-    before = []
+    before: list[bytes] = []
     for raw in process.stderr:
         before.append(raw)
         if raw.startswith(b"Committed chunk 1:"):
