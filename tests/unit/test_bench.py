@@ -262,7 +262,7 @@ STORE = {"customers": 20_000, "orders": 10_000, "transactions": 10_815, "order_p
 MINIMUM = 80 + 40 + 10_000 + 0 + 1
 
 
-def result(*scenarios: dict[str, object]) -> dict[str, object]:
+def result(*scenarios: dict[str, Any]) -> dict[str, object]:
     flat: list[dict[str, Any]] = [dict(scenario) for scenario in scenarios]
     found: dict[str, Any] = {
         "command": "make bench",
