@@ -138,7 +138,8 @@ def markdown(result: Mapping[str, Any], *, per_stream: bool = False) -> str:
     """The results as Markdown: runs, the comparison with Airbyte, targets, and how they were measured; with
     ``per_stream`` (latest.md, too long for the README) the requests of each full read stream by stream."""
     lines = [
-        f"Measured {result['finished_at']} by `{result['command']}` on {result['machine']['summary']}; "
+        f"Measured {result['finished_at']} by `{result['command']}`{_took(result)} on "
+        f"{result['machine']['summary']}; "
         "one run per scenario on a shared machine whose speed drifts from hour to hour, so absolute rates "
         "differ between runs by more than within one; ratios measured in the same run are steadier.",
         "",
@@ -247,6 +248,12 @@ def per_stream_markdown(scenarios: Iterable[Mapping[str, Any]]) -> list[str]:
 def _ratio_3(requests: int, minimum: Mapping[str, int]) -> str:
     total = sum(minimum.values())
     return f"{requests / total:.3f}× the minimum" if total else "no minimum"
+
+
+def _took(result: Mapping[str, Any]) -> str:
+    """How long the whole run took, which tells whoever runs ``make bench`` next what to expect."""
+    elapsed = result.get("elapsed_s")
+    return "" if elapsed is None else f" in {elapsed / 60:.0f} min"
 
 
 def _ratio(value: float | None) -> str:

@@ -267,6 +267,7 @@ def result(*scenarios: dict[str, Any]) -> dict[str, object]:
     found: dict[str, Any] = {
         "command": "make bench",
         "finished_at": "2026-12-07 03:00 UTC",
+        "elapsed_s": 2_700.0,
         "machine": {"summary": "x86_64 Linux, 2 CPUs"},
         "store": {"size": "medium", "records": STORE},
         "airbyte": {"version": "0.2.22", "compared_streams": []},
@@ -335,6 +336,7 @@ def test_the_report_states_every_target_with_its_verdict_and_latest_md_the_minim
         }
     )
     readme = report.markdown(found)
+    assert readme.startswith("Measured 2026-12-07 03:00 UTC by `make bench` in 45 min on ")
     for text in (
         "1.10× quota bound",
         "1.05× the minimum",
