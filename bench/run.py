@@ -626,8 +626,9 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
             + "; the read also delivers their orders' children and the full-refresh streams (pages, brands, "
             "categories, store), and every changed id was checked to be in it."
         )
+    ran = {scenario["key"] for scenario in result["scenarios"]}
     large = _large_read(result["scenarios"])
-    if large:
+    if large and "e" in ran:
         where = (
             "then" if _run(result["scenarios"], "e", large["label"]) else "and g) reads, on the same store,"
         )
@@ -639,7 +640,6 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
             f"{', '.join(LARGE_STREAMS)} for memory: no transactions, whose one request per order only tests "
             "patience; order products come inside the orders pages, the heaviest pages a read holds."
         )
-    ran = {scenario["key"] for scenario in result["scenarios"]}
     if "g" in ran:
         notes.append(
             f"g) e)'s store (the large preset with {LARGE_ORDERS:,} orders, no record cache) and streams "
