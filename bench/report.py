@@ -6,8 +6,11 @@ The bounds say what the server allows, whoever the client is:
   even when empty) + for each per-parent child (streams.Fetch) or stream read ``per`` record of another
   (price list records), one request per parent record read, or its pages if more (BigCommerce has no bulk
   transactions, shipments, coupons, taxes or price list records endpoint) + one request for a stream
-  answered whole (``/v2/store``). Embedded children add nothing: order products and shipping addresses come
-  inside the orders pages (``include=consignments.line_items``). Every rule is read from the stream's row,
+  answered whole (``/v2/store``). Embedded children add nothing of their own: order products and shipping
+  addresses come inside the orders pages (``include=consignments.line_items``), a product's images, custom
+  fields, options and modifiers inside the products pages; but with options or modifiers BigCommerce serves
+  the products 10 a page (:data:`INCLUDE_PAGES`), so the products are counted in pages of 10 then, the
+  fewest requests that carry those children. Every rule is read from the stream's row,
   and the report lists the minimum stream by stream next to what a connector actually sent there, from the
   sandbox's own counters.
 * quota bound = minimum requests / (quota / window): the store's steady request rate.
@@ -30,6 +33,9 @@ from typing import Any
 from bench import sync
 from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec
 
+INCLUDE_PAGES = {"options": 10, "modifiers": 10}
+"""Includes with which BigCommerce serves a list in smaller pages: "When you specify options or modifiers,
+results are limited to 10 per page" (catalog/products_catalog.v3.yml, products' include)."""
 FULL_READ = "all streams"
 """The label of our read of every stream, in each read scenario."""
 OTHER = "other routes"
@@ -44,11 +50,12 @@ def minimum_by_stream(streams: Iterable[str], records: Mapping[str, int]) -> dic
     selected = set(streams)
     for name in selected - BY_NAME.keys():
         raise ValueError(f"no stream is called {name}")
+    page = page_sizes(selected)
     found: dict[str, int] = {}
     for spec in STREAMS:
         if spec.name not in selected:
             continue
-        pages = math.ceil(records.get(spec.name, 0) / spec.page_size)
+        pages = math.ceil(records.get(spec.name, 0) / page[spec.name])
         if spec.fetch == "embedded":
             if spec.parent not in selected:
                 raise ValueError(f"{spec.name} travel in the {spec.parent} pages: select {spec.parent} too")
@@ -68,18 +75,33 @@ def minimum_requests(streams: Iterable[str], records: Mapping[str, int]) -> int:
     return sum(minimum_by_stream(streams, records).values())
 
 
-def minimum_rule(name: str) -> str:
-    """How :func:`minimum_by_stream` counts one stream, in words, for the per-stream table."""
+def page_sizes(streams: Iterable[str]) -> dict[str, int]:
+    """The records per page of each of ``streams`` when read together: the row's page size, or less where a
+    selected child travels in an include that BigCommerce serves in smaller pages (:data:`INCLUDE_PAGES`)."""
+    selected = set(streams)
+    page = {name: BY_NAME[name].page_size for name in selected}
+    for name in selected:
+        spec = BY_NAME[name]
+        if spec.embedded is not None and spec.parent in page:
+            for include in spec.embedded.params.get("include", "").split(","):
+                page[spec.parent] = min(page[spec.parent], INCLUDE_PAGES.get(include, page[spec.parent]))
+    return page
+
+
+def minimum_rule(name: str, streams: Iterable[str]) -> str:
+    """How :func:`minimum_by_stream` counts one stream read with ``streams``, in words, for the per-stream
+    table."""
     spec = BY_NAME[name]
+    page = page_sizes([*streams, name])[name]
     if spec.fetch == "embedded":
         return f"none: inside the {spec.parent} pages"
     if (owner := _owner(spec)) is not None:
         if spec.single:
             return f"one per record of {owner}"
-        return f"one per record of {owner}, or its pages of {spec.page_size} if more"
+        return f"one per record of {owner}, or its pages of {page} if more"
     if spec.single:
         return "one: answered whole"
-    return f"its pages of {spec.page_size}, at least one"
+    return f"its pages of {page}, at least one"
 
 
 def _owner(spec: StreamSpec) -> str | None:
@@ -231,7 +253,7 @@ def per_stream_markdown(scenarios: Iterable[Mapping[str, Any]]) -> list[str]:
             cells.append(cell)
         other = name == OTHER
         lines.append(
-            f"| {name} | {'–' if other else minimum_rule(name) if name in BY_NAME else '?'} "
+            f"| {name} | {'–' if other else minimum_rule(name, first['streams']) if name in BY_NAME else '?'} "
             f"| {'–' if other else _num(first['records'].get(name, 0), 0)} "
             f"| {'–' if other else _num(minimums[first_key][name], 0)} | " + " | ".join(cells) + " |"
         )

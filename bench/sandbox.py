@@ -37,6 +37,10 @@ class Options:
     latency_ms: int = 0
     warm: bool = False
     cache_mb: int | None = None
+    include_caps: bool = True
+    """Serve products 10 a page when asked for their options or modifiers, as BigCommerce does (the sandbox
+    applies that documented cap whenever any page cap is on: a cap of 250 on products turns it on and cuts
+    nothing else), so that a read of those streams costs what it costs against BigCommerce."""
 
     def argv(self) -> list[str]:
         """The ``serve`` arguments, in the order a person would type them."""
@@ -50,6 +54,8 @@ class Options:
             args += ["--latency-ms", str(self.latency_ms)]
         if self.cache_mb is not None:
             args += ["--cache-mb", str(self.cache_mb)]
+        if self.include_caps:
+            args += ["--page-cap", "products=250"]
         if self.warm:
             args.append("--warm")
         return args

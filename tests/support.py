@@ -48,6 +48,7 @@ STORE_FAMILY = (
     "gift_certificates",
     "promotions",
     "currencies",
+    "tax_classes",
     "inventory_locations",
     "inventory_items",
 )

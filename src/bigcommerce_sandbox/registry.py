@@ -57,6 +57,7 @@ from bigcommerce_sandbox.generators import (
     sites,
     store,
     subscribers,
+    tax_classes,
 )
 
 PRESETS = ("tiny", "small", "medium", "large")
@@ -202,8 +203,9 @@ class Resource:
     path: str
     scope: str
     spec: tuple[str, str]
-    """The official OpenAPI file (under bigcommerce-api-specs/reference) and path its records follow; the
-    conformance tests validate what the sandbox serves against it."""
+    """The official OpenAPI file (under bigcommerce-api-specs/reference, or the repository's tools/specs/reference
+    for the few the shared copy lacks) and path its records follow; the conformance tests validate what the
+    sandbox serves against it."""
     render: Render | None
     sizes: tuple[int, int, int, int] = (0, 0, 0, 0)
     """Records in the tiny, small, medium and large presets (0 for views and children)."""
@@ -822,6 +824,18 @@ REGISTRY += (
         spec=("currencies.v2.yml", "/currencies"),
         render=currencies.render,
         sizes=(4, 5, 8, 12),
+        dated=True,
+        first_at_opening=True,
+        strict_cap=3,
+    ),
+    Resource(
+        # Not in the shared specs: vendored in tools/specs (tools/specs/README.md). It takes only page and limit.
+        name="tax_classes",
+        path="/v2/tax_classes",
+        scope="store_v2_information_read_only",
+        spec=("tax_classes.v2.yml", "/tax_classes"),
+        render=tax_classes.render,
+        sizes=(4, 5, 6, 9),
         dated=True,
         first_at_opening=True,
         strict_cap=3,

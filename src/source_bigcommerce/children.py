@@ -49,11 +49,24 @@ reference/catalog/products_catalog.v3.yml): a shorter page of a v2 per-parent li
 
 
 def parent_params(children: list[StreamSpec]) -> dict[str, str]:
-    """The query parameters the parent's list needs for its embedded ``children``."""
+    """The query parameters the parent's list needs for its embedded ``children``: their ``include`` lists
+    joined into one (``include=images,options``; each value once, in the table's order), any other parameter
+    as the children give it, which must then agree."""
     params: dict[str, str] = {}
+    includes: dict[str, None] = {}
     for spec in children:
-        if spec.embedded is not None:
-            params.update(spec.embedded.params)
+        if spec.embedded is None:
+            continue
+        for name, value in spec.embedded.params.items():
+            if name == "include":
+                includes.update(dict.fromkeys(part for part in value.split(",") if part))
+            elif params.setdefault(name, value) != value:
+                raise ValueError(
+                    f"{spec.name} asks its parent's list for {name}={value}, another child for "
+                    f"{name}={params[name]}"
+                )
+    if includes:
+        params["include"] = ",".join(includes)
     return params
 
 
@@ -133,7 +146,7 @@ class ParentChildren:
                             self.failed.setdefault(name, error)
                             wanted.pop(name, None)
                         continue
-                    if "{" not in spec.path:
+                    if "{" not in spec.path or not spec.embedded.per_parent:
                         self.failed.setdefault(
                             name,
                             UnexpectedResponse(

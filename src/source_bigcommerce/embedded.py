@@ -9,11 +9,15 @@ BigCommerce embeds at most 50 line items per consignment and marks a cut consign
 not add up to its ``items_total``, is read from ``/v2/orders/{id}/products`` instead. Its shipping
 consignments are its shipping addresses (``shippingConsignment_Get``), which a cut list of line items
 leaves whole.
+
+A product's images, custom fields, options and modifiers come with the products page the same way, each as
+an array the product carries when asked ``include=images`` (and ``custom_fields``, ``options``,
+``modifiers``; reference/catalog/products_catalog.v3.yml, ``IncludeParamGetProducts``): :func:`array`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 Record = dict[str, Any]
@@ -65,3 +69,17 @@ def shipping_addresses(order: Mapping[str, Any]) -> list[Record] | None:
         return None
     drop = ("line_items", "__warning__")
     return [{key: value for key, value in item.items() if key not in drop} for item in shipping]
+
+
+def array(field: str) -> Callable[[Mapping[str, Any]], list[Record] | None]:
+    """What takes the records a v3 parent carries in ``field`` out of it (``images`` of a product); they come
+    None when the field is missing or is not a list of objects: the include was not honoured. BigCommerce
+    documents no cap on these arrays (unlike an order consignment's 50 line items), so a list is whole."""
+
+    def records(parent: Mapping[str, Any]) -> list[Record] | None:
+        found = parent.get(field)
+        if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+            return None
+        return found
+
+    return records

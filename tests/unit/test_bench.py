@@ -36,6 +36,17 @@ def test_price_list_records_cost_a_request_per_price_list_or_their_pages_if_more
     assert report.minimum_requests(["price_lists", "price_list_records"], many) == 1 + 51
 
 
+def test_products_with_options_or_modifiers_cost_pages_of_ten_and_their_other_children_nothing() -> None:
+    records = {"products": 5_000, "product_images": 8_443, "product_options": 2_005}
+    # products_catalog.v3.yml: with options or modifiers "results are limited to 10 per page".
+    assert report.minimum_requests(["products", "product_options"], records) == 500
+    assert report.minimum_requests(["products", "product_images", "product_modifiers"], records) == 500
+    assert report.minimum_requests(["products", "product_images", "product_custom_fields"], records) == 20
+    assert report.minimum_requests(["products"], records) == 20
+    with pytest.raises(ValueError, match="products"):
+        report.minimum_requests(["product_options"], records)
+
+
 def test_an_empty_stream_still_costs_one_request() -> None:
     assert report.minimum_requests(["channels", "brands"], {"channels": 0}) == 2
 
@@ -187,6 +198,8 @@ def test_every_row_of_the_stream_table_has_a_minimum_by_its_own_rule() -> None:
     names = [spec.name for spec in STREAMS]
     minimum = report.minimum_by_stream(names, every_stream_records(1_000))
     assert list(minimum) == names
+    page = report.page_sizes(names)
+    assert page["products"] == 10  # their options and modifiers are included (INCLUDE_PAGES)
     for spec in STREAMS:
         if spec.fetch == "embedded":
             expected = 0
@@ -195,9 +208,9 @@ def test_every_row_of_the_stream_table_has_a_minimum_by_its_own_rule() -> None:
         elif spec.single:
             expected = 1
         else:
-            expected = math.ceil(1_000 / spec.page_size)
+            expected = math.ceil(1_000 / page[spec.name])
         assert minimum[spec.name] == expected, spec.name
-        assert report.minimum_rule(spec.name)
+        assert report.minimum_rule(spec.name, names)
     assert report.minimum_requests(names, every_stream_records(1_000)) == sum(minimum.values())
 
 

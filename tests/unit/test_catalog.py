@@ -124,11 +124,10 @@ def test_the_archived_connectors_all_incremental_catalog_falls_back_to_full_refr
 
 def test_an_unknown_stream_is_named_and_the_known_ones_listed() -> None:
     raw = configured(("customers", "full_refresh"))
-    # Not built: its spec is not vendored (docs/streams/store.md).
-    raw["streams"].append({"stream": {"name": "tax_classes"}, "sync_mode": "full_refresh"})
+    raw["streams"].append({"stream": {"name": "tax_rates"}, "sync_mode": "full_refresh"})
     with pytest.raises(ConfigError) as caught:
         parse_configured_catalog(raw)
-    assert "'tax_classes'" in caught.value.message
+    assert "'tax_rates'" in caught.value.message
     assert all(spec.name in caught.value.message for spec in STREAMS)
 
 

@@ -1,5 +1,5 @@
 """A parent's page hook (the orders' here) when a child endpoint fails for good: that child stops, the other goes
-on."""
+on; and the parameters a parent's list is asked with for its embedded children."""
 
 from __future__ import annotations
 
@@ -147,3 +147,36 @@ def test_an_unreadable_date_in_embedded_line_items_fails_order_products_alone() 
     assert set(failures) == {"order_products"}
     assert "event_date" in failures["order_products"].message
     assert found[7]["transactions"], "the transactions of the order still come"
+
+
+def test_the_include_lists_of_a_parents_children_are_joined_and_other_parameters_kept() -> None:
+    from source_bigcommerce.children import parent_params
+    from source_bigcommerce.engine import CHILDREN
+
+    products = parent_params(list(CHILDREN["products"]))
+    assert products == {"include": "images,custom_fields,options,modifiers"}
+    # Both consignment children ask the same include: it is sent once, with its consignment structure.
+    orders = parent_params(list(CHILDREN["orders"]))
+    assert orders == {"include": "consignments.line_items", "consignment_structure": "object"}
+    assert parent_params([BY_NAME["product_options"]]) == {"include": "options"}
+    assert parent_params([BY_NAME["transactions"]]) == {}
+
+
+def test_children_asking_their_parent_for_one_parameter_two_ways_are_a_table_error() -> None:
+    import dataclasses
+
+    from source_bigcommerce.children import parent_params
+    from source_bigcommerce.streams import Embedded
+
+    def child(name: str, params: dict[str, str]) -> Any:
+        embedded = Embedded(params, name, lambda parent: [])
+        return dataclasses.replace(BY_NAME["product_options"], name=name, embedded=embedded)
+
+    assert parent_params(
+        [child("a", {"include": "a", "x": "1"}), child("b", {"include": "b", "x": "1"})]
+    ) == {
+        "include": "a,b",
+        "x": "1",
+    }
+    with pytest.raises(ValueError, match="b asks its parent's list for x=2, another child for x=1"):
+        parent_params([child("a", {"include": "a", "x": "1"}), child("b", {"include": "b", "x": "2"})])

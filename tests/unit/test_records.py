@@ -311,10 +311,13 @@ def test_every_stream_has_a_normalizer() -> None:
         for path in spec.key_paths:
             *outer, last = path
             inner = record
+            node = schema(spec.name)
             for name in outer:
                 inner = inner.setdefault(name, {})
-            # A price list record's currency is a code (price_lists.v3.yml); the store's id is its hash.
-            inner[last] = "abc123" if spec.name == "store" or last == "currency" else 1
+                node = node["properties"][name]
+            # A key of the type its schema declares: a number, or a string (a price list record's currency
+            # code, the store's hash, a tax class's id).
+            inner[last] = 1 if "integer" in node["properties"][last]["type"] else "abc123"
         if spec.window is not None and spec.cursor is not None:
             record[spec.cursor] = "2024-01-01T00:00:00Z"
         normalizer(spec.name)(record)

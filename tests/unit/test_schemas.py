@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from collections.abc import Iterator, Mapping
@@ -61,6 +62,29 @@ def test_regenerating_from_the_specs_is_byte_identical() -> None:
         assert packaged.joinpath(f"{stream}.json").read_bytes() == content, f"schemas/{stream}.json is stale"
 
 
+def test_streams_of_vendored_specs_regenerate_without_the_shared_specs(tmp_path: Path) -> None:
+    """A spec kept in tools/specs (tax_classes.v2.yml) is read from there, so its streams' schemas are checked
+    on every checkout, ../shared or not."""
+    module = generator()
+    vendored = module.vendored_streams()
+    assert "tax_classes" in vendored
+    files = module.generate(tmp_path / "no-shared-specs", only=vendored)
+    assert sorted(files) == sorted(vendored)
+    for stream, content in files.items():
+        assert PACKAGED.joinpath(f"{stream}.json").read_bytes() == content, f"schemas/{stream}.json is stale"
+
+
+def test_vendored_specs_are_the_upstream_files_their_readme_names() -> None:
+    """Each file in tools/specs is listed in its README with the SHA-256 of the upstream file at the commit
+    named there; an edited or replaced copy no longer matches."""
+    readme = (ROOT / "tools" / "specs" / "README.md").read_text()
+    files = sorted((ROOT / "tools" / "specs" / "reference").iterdir())
+    assert files
+    for file in files:
+        assert f"`reference/{file.name}`" in readme, file.name
+        assert hashlib.sha256(file.read_bytes()).hexdigest() in readme, f"{file.name} differs from upstream"
+
+
 @pytest.mark.parametrize("stream", SCHEMAS)
 def test_schema_is_a_valid_draft7_schema_with_a_title(stream: str) -> None:
     loaded = schema(stream)
@@ -89,8 +113,9 @@ def test_every_field_is_nullable_open_and_optional(stream: str) -> None:
 @pytest.mark.parametrize("spec", STREAMS, ids=lambda spec: spec.name)
 def test_primary_key_and_cursor_are_declared_with_their_types(spec: Any) -> None:
     properties = schema(spec.name)["properties"]
-    # The store's id is its hash (reference/store_information.v2.yml); every other id is a number.
-    expected_key_type = "string" if spec.name == "store" else "integer"
+    # The store's id is its hash (reference/store_information.v2.yml), a tax class's id a string of digits
+    # (tools/specs/reference/tax_classes.v2.yml, taxClass_Full); every other id is a number.
+    expected_key_type = "string" if spec.name in ("store", "tax_classes") else "integer"
     for path in spec.key_paths:
         node = schema(spec.name)
         for name in path:

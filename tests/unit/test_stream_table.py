@@ -15,13 +15,7 @@ from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec, schema
 RESOURCES = {resource.name: resource for resource in REGISTRY if resource.exported}
 """The sandbox's resources that are records of their own (``trees`` is a view of the categories)."""
 
-NOT_YET_STREAMS = {
-    # Issue 15, catalog family: the product children read per product.
-    "product_images",
-    "product_custom_fields",
-    "product_options",
-    "product_modifiers",
-}
+NOT_YET_STREAMS: set[str] = set()
 """Sandbox resources no stream reads yet. Remove a name here when its row lands; the test below fails
 until then, and if a name stays after its row exists."""
 

@@ -262,10 +262,10 @@ PERSISTENT = [
         {},
         id="429-without-headers",
     ),
-    # A path is a prefix: /v3/catalog/products/metafields fails with it.
+    # A path is a prefix: /v3/catalog/products/metafields fails with it, and the children in the products pages.
     pytest.param(
         "reset n=1+ /v3/catalog/products",
-        ("products", "product_metafields"),
+        (*family("products"), "product_metafields"),
         "reset mid-body",
         {},
         id="reset",

@@ -116,20 +116,26 @@ def test_v2_lists_end_at_their_empty_page_and_the_coupons_are_walked_by_min_id(
     sandbox_factory: SandboxFactory,
 ) -> None:
     # Pages capped at 7 (v2 says nothing of it: the rows are just fewer than asked for).
-    sandbox = sandbox_factory(size="tiny", seed=4, page_caps={"coupons": 7, "currencies": 3})
+    sandbox = sandbox_factory(
+        size="tiny", seed=4, page_caps={"coupons": 7, "currencies": 3, "tax_classes": 3}
+    )
     coupons = len(sandbox.export("coupons"))
     currencies = len(sandbox.export("currencies"))
+    tax_classes = len(sandbox.export("tax_classes"))
     assert coupons > 7
     assert currencies > 3
-    output = read(sandbox.config, ("coupons", "currencies"), mode="full_refresh")
+    assert tax_classes > 3
+    output = read(sandbox.config, ("coupons", "currencies", "tax_classes"), mode="full_refresh")
     assert output.exit_code == 0, output.errors
     assert len(output.records["coupons"]) == coupons
     assert len(output.records["currencies"]) == currencies
+    assert len(output.records["tax_classes"]) == tax_classes
     requests = sandbox.stats()["requests"]
     # One request fixes the sync's start (the first list selected, coupons); then every page and the empty
-    # one: by min_id for coupons, twice by page number for currencies, which has no id filter.
+    # one: by min_id for coupons, twice by page number for currencies and tax classes, which have no id filter.
     assert requests["/stores/{store_hash}/v2/coupons"]["total"] == 1 + -(-coupons // 7) + 1
     assert requests["/stores/{store_hash}/v2/currencies"]["total"] == 2 * (-(-currencies // 3) + 1)
+    assert requests["/stores/{store_hash}/v2/tax_classes"]["total"] == 2 * (-(-tax_classes // 3) + 1)
 
 
 def test_a_record_deleted_from_a_page_already_read_shifts_none_past_a_v2_page_walk(

@@ -1,6 +1,7 @@
 """Response schemas from BigCommerce's official OpenAPI files, as JSON Schema for ``jsonschema``.
 
-The specs live beside the repository in ../shared/bigcommerce-api-specs (or beside a folder above it). Local ``$ref``s are inlined,
+The specs live beside the repository in ../shared/bigcommerce-api-specs (or beside a folder above it), except
+the few vendored in tools/specs, which are read from there. Local ``$ref``s are inlined,
 OpenAPI 3.0's ``nullable: true`` becomes a JSON-Schema type union (so does Swagger 2's ``x-nullable``,
 which some inline schemas still use; and its boolean ``exclusiveMaximum`` draft 7's number), and
 ``oneOf`` is validated as ``anyOf``: the specs use ``oneOf`` for alternatives that overlap (a consignments link object and the
@@ -11,6 +12,7 @@ consignments object declare no required keys, so any object matches both), and j
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -19,16 +21,28 @@ import yaml
 import support
 
 SPECS = support.SPECS / "reference"
+VENDORED = Path(__file__).resolve().parents[3] / "tools" / "specs" / "reference"
+"""Spec files kept in the repository (tools/specs/README.md), looked for first: always there."""
 
 
 def specs_available() -> bool:
     return SPECS.is_dir()
 
 
+def spec_file(name: str) -> Path:
+    """Where the spec file ``name`` is: the repository's vendored copy, else the shared folder's."""
+    vendored = VENDORED / name
+    return vendored if vendored.is_file() else SPECS / name
+
+
+def spec_available(name: str) -> bool:
+    return spec_file(name).is_file()
+
+
 @functools.cache
 def _load(name: str) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with (SPECS / name).open(encoding="utf-8") as fh:
+    with spec_file(name).open(encoding="utf-8") as fh:
         return yaml.load(fh, Loader=loader)  # type: ignore[no-any-return]
 
 

@@ -1,6 +1,7 @@
 """Every 2xx body the sandbox serves validates against the official spec's response schema.
 
-The specs are read from ../shared/bigcommerce-api-specs; without them these tests skip and say why.
+The specs are read from ../shared/bigcommerce-api-specs, and the few vendored in tools/specs from there; without
+the shared folder every test that needs it skips and says why, and those of vendored specs still run.
 Besides validation, each record's top-level fields must be declared by the spec (or shown in its
 examples), so a misspelt or invented field cannot slip through the specs' open schemas. Every test runs
 against the default sandbox and the strict one (capped pages, rare dates filled, archived orders hidden).
@@ -8,21 +9,33 @@ against the default sandbox and the strict one (capped pages, rare dates filled,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import jsonschema
 import pytest
-from openapi_schemas import response_schema, specs_available, validator
+from openapi_schemas import response_schema, spec_available, specs_available, validator
 from sandbox_http import Reply, concrete, get
 
 from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory
 from bigcommerce_sandbox.registry import BY_NAME, REGISTRY, Resource
 from conftest import STRICT_STORE
 
-pytestmark = pytest.mark.skipif(
-    not specs_available(),
-    reason="../shared/bigcommerce-api-specs is absent, so there is no spec to validate against",
-)
+SHARED_ABSENT = "../shared/bigcommerce-api-specs is absent, so there is no spec to validate against"
+needs_shared = pytest.mark.skipif(not specs_available(), reason=SHARED_ABSENT)
+
+
+def by_spec(entries: Iterable[Resource]) -> list[Any]:
+    """Parameters, one per resource, each skipped only where its own spec file is absent."""
+    return [
+        pytest.param(
+            entry,
+            id=entry.name,
+            marks=pytest.mark.skipif(not spec_available(entry.spec[0]), reason=SHARED_ABSENT),
+        )
+        for entry in entries
+    ]
+
 
 # (spec file, spec path, sandbox request)
 LIST_ROUTES = [
@@ -143,7 +156,7 @@ def _embedded(sb: RunningSandbox, entry: Resource) -> list[dict[str, Any]]:
         page += 1
 
 
-@pytest.mark.parametrize("entry", [r for r in REGISTRY if r.routes], ids=lambda r: r.name)
+@pytest.mark.parametrize("entry", by_spec(r for r in REGISTRY if r.routes))
 def test_every_registry_route_serves_what_its_spec_says(served: RunningSandbox, entry: Resource) -> None:
     """A resource added to the registry is held to its spec from the start: its first page (or object,
     or one parent's children) validates against the response schema its entry names."""
@@ -157,9 +170,7 @@ def test_every_registry_route_serves_what_its_spec_says(served: RunningSandbox, 
         assert set(record) <= declared, f"undeclared fields {set(record) - declared} in {path}"
 
 
-@pytest.mark.parametrize(
-    "entry", [r for r in REGISTRY if r.owned is not None and r.embed], ids=lambda r: r.name
-)
+@pytest.mark.parametrize("entry", by_spec(r for r in REGISTRY if r.owned is not None and r.embed))
 def test_every_resource_a_parent_list_embeds_serves_what_its_spec_says(
     served: RunningSandbox, entry: Resource
 ) -> None:
@@ -175,6 +186,7 @@ def test_every_resource_a_parent_list_embeds_serves_what_its_spec_says(
         assert set(record) <= declared, f"undeclared fields {set(record) - declared} in {entry.name}"
 
 
+@needs_shared
 @pytest.mark.parametrize(("spec", "path", "request_path"), LIST_ROUTES)
 def test_list_and_object_routes_match_the_spec(
     served: RunningSandbox, spec: str, path: str, request_path: str
@@ -188,6 +200,7 @@ def test_list_and_object_routes_match_the_spec(
         assert set(record) <= declared, f"undeclared fields {set(record) - declared} in {request_path}"
 
 
+@needs_shared
 def test_every_order_and_its_products_and_transactions_match_the_spec(served: RunningSandbox) -> None:
     seen_products = seen_transactions = 0
     for order in served.export("orders"):
@@ -211,19 +224,16 @@ def test_every_order_and_its_products_and_transactions_match_the_spec(served: Ru
     assert seen_transactions > 10
 
 
-@pytest.mark.parametrize(
-    ("resource", "spec", "path"), [(r.name, *r.spec) for r in REGISTRY if r.exported], ids=lambda v: str(v)
-)
-def test_exported_records_match_the_spec_item_schema(
-    served: RunningSandbox, resource: str, spec: str, path: str
-) -> None:
-    records = served.export(resource)
+@pytest.mark.parametrize("entry", by_spec(r for r in REGISTRY if r.exported))
+def test_exported_records_match_the_spec_item_schema(served: RunningSandbox, entry: Resource) -> None:
+    records = served.export(entry.name)
     assert records
-    check = validator(spec, path, item=True)
+    check = validator(*entry.spec, item=True)
     for record in records:
         check.validate(record)
 
 
+@needs_shared
 def test_the_schema_converter_accepts_the_specs_own_examples() -> None:
     """A sanity check of openapi_schemas: the spec's example order list and store object validate."""
     import openapi_schemas
@@ -243,6 +253,7 @@ def test_the_schema_converter_accepts_the_specs_own_examples() -> None:
 MUTABLE = [(r, *r.spec) for r in REGISTRY if r.exported and r.kind != "object" and r.embedded is None]
 
 
+@needs_shared
 def test_mutated_records_still_match_the_spec(served: RunningSandbox) -> None:
     for entry, _spec, _path in MUTABLE:
         served.mutate(

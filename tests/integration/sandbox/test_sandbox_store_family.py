@@ -22,8 +22,8 @@ ANCHOR = 1_750_000_000
 NOW = ANCHOR + 3600
 STORE_FAMILY = (
     "customer_addresses", "customer_groups", "customer_attributes", "customer_attribute_values", "subscribers",
-    "coupons", "gift_certificates", "promotions", "currencies", "inventory_locations", "inventory_items",
-    "channel_listings", "sites",
+    "coupons", "gift_certificates", "promotions", "currencies", "tax_classes", "inventory_locations",
+    "inventory_items", "channel_listings", "sites",
 )  # fmt: skip
 
 
@@ -179,12 +179,18 @@ def test_inventory_items_come_and_go_with_their_products(store: RunningSandbox) 
     assert items == {p["id"] for p in store.export("products")}
 
 
-@pytest.mark.parametrize("resource", ["currencies", "inventory_locations", "channels"])
-def test_the_record_a_store_opens_with_is_never_deleted(store: RunningSandbox, resource: str) -> None:
+@pytest.mark.parametrize(
+    ("resource", "first_id"),
+    # A tax class's id is a string (tools/specs/reference/tax_classes.v2.yml).
+    [("currencies", 1), ("tax_classes", "1"), ("inventory_locations", 1), ("channels", 1)],
+)
+def test_the_record_a_store_opens_with_is_never_deleted(
+    store: RunningSandbox, resource: str, first_id: int | str
+) -> None:
     first = store.export(resource)[0]
     store.mutate(resource, delete=len(store.export(resource)))
     kept = store.export(resource)[0]
-    assert kept["id"] == first["id"] == 1
+    assert kept["id"] == first["id"] == first_id
     assert kept.get("status", "active") != "deleted"
 
 
