@@ -15,6 +15,7 @@ share pending packages.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import sys
 from dataclasses import dataclass
@@ -77,8 +78,10 @@ class Target:
         return self.destination != "postgres"
 
     def file_format(self) -> str | None:
-        """The load file format for Arrow tables: CSV for Postgres (see the module docstring), else dlt's."""
-        return "csv" if self.destination == "postgres" else None
+        """The load file format of the rows DuckDB types: CSV that DuckDB writes and this module's jobs load as
+        it is, for DuckDB and Postgres (see the module docstring); else None, for Arrow tables dlt writes as it
+        likes."""
+        return "csv" if self.destination in ("duckdb", "postgres") else None
 
     def dicts_format(self) -> str | None:
         """The load file format for rows that go to dlt as dicts: one each destination reads losslessly."""
@@ -111,12 +114,11 @@ def redact(url: str) -> str:
 def dlt_destination(target: Target, connection: Any = None) -> Destination[Any, Any]:
     """dlt's destination for the target; for DuckDB, ``connection`` is an open connection to its file (see
     :func:`open_duckdb`) rather than one dlt opens and closes for each load."""
-    import dlt
     from dlt.common.destination import Destination
 
     if target.destination == "duckdb":
         target.duckdb_path().parent.mkdir(parents=True, exist_ok=True)
-        return dlt.destinations.duckdb(credentials=connection or str(target.duckdb_path()))
+        return _duckdb_factory()(credentials=connection or str(target.duckdb_path()))
     if target.destination == "postgres":
         credentials: Any = None
         if target.credentials:
@@ -145,6 +147,66 @@ def open_duckdb(target: Target) -> Any:
 
     target.duckdb_path().parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(target.duckdb_path()), config=dict(DUCKDB_SETTINGS))
+
+
+def _duckdb_factory() -> type[Destination[Any, Any]]:
+    """dlt's duckdb destination, taking CSV files too, which it inserts with DuckDB's own CSV reader (built on
+    first use, because dlt is imported only when a sync starts)."""
+    from dlt.common.destination import DestinationCapabilitiesContext
+    from dlt.common.destination.client import HasFollowupJobs, RunnableLoadJob
+    from dlt.common.storages import ParsedLoadJobFileName
+    from dlt.destinations.impl.duckdb.duck import DuckDbClient
+    from dlt.destinations.impl.duckdb.factory import duckdb
+
+    class CsvInsertJob(RunnableLoadJob, HasFollowupJobs):
+        """``INSERT`` of a CSV file whose first line names the columns; "" stays "", an empty field is NULL.
+
+        Every field is read as text and cast by the insert to its column's type: the file holds what DuckDB
+        wrote from those types (:func:`source_bigcommerce.tables.to_csv`), so the text reads back exactly.
+        """
+
+        def __init__(self, file_path: str) -> None:
+            super().__init__(file_path)
+            self._job_client: DuckDbClient = None  # type: ignore[assignment]
+
+        def run(self) -> None:
+            sql_client = self._job_client.sql_client
+            with open(self._file_path, encoding="utf-8", newline="") as data:
+                names = next(csv.reader(data))
+            columns = ", ".join(sql_client.escape_column_name(name, quote=True) for name in names)
+            types = ", ".join(f"{_sql_literal(name)}: 'VARCHAR'" for name in names)
+            table = sql_client.make_qualified_table_name(self.load_table_name)
+            sql_client.execute_sql(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM read_csv({_sql_literal(self._file_path)}, "
+                f"header = true, auto_detect = false, columns = {{{types}}}, delim = ',', quote = '\"', "
+                "escape = '\"', nullstr = '', allow_quoted_nulls = false, max_line_size = 1073741824)"
+            )
+
+    class _DuckDbClient(DuckDbClient):
+        def create_load_job(self, table: Any, file_path: str, load_id: str, restore: bool = False) -> Any:
+            if ParsedLoadJobFileName.parse(file_path).file_format == "csv":
+                return CsvInsertJob(file_path)
+            return super().create_load_job(table, file_path, load_id, restore)
+
+    class _DuckDb(duckdb):
+        def _raw_capabilities(self) -> DestinationCapabilitiesContext:
+            caps = super()._raw_capabilities()
+            caps.supported_loader_file_formats = [*caps.supported_loader_file_formats, "csv"]
+            return caps
+
+        @property
+        def destination_type(self) -> str:
+            return "dlt.destinations.duckdb"  # the same destination to dlt, its state and its config
+
+        @property
+        def client_class(self) -> type[DuckDbClient]:
+            return _DuckDbClient
+
+    return _DuckDb
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _postgres_factory() -> type[Destination[Any, Any]]:

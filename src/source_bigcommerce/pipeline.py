@@ -263,11 +263,13 @@ class Loader:
                 loaded[name] = count
                 yield dlt.mark.with_file_import(str(path), "csv", count)
                 return
-        converted = tables.to_arrow(self._duckdb, name, part.rows, known=self._column_types(name))
-        if converted is not None:
-            loaded[name] = converted[0].num_rows
-            yield converted[0]
-            return
+        else:
+            converted = tables.to_arrow(self._duckdb, name, part.rows, known=self._column_types(name))
+            if converted is not None:
+                loaded[name] = converted[0].num_rows
+                yield converted[0]
+                return
+        # A value DuckDB cannot type exactly (to_csv and to_arrow run the same query): dlt types the dicts.
         records = tables.to_records(name, part.rows)
         loaded[name] = len(records)
         yield dlt.mark.with_hints(
@@ -282,8 +284,6 @@ class Loader:
             self._fresh.add(name)  # from this load on, the table holds only this sync's rows
         if part.disposition != "merge" or name not in self._fresh or not part.rows.rows:
             return part.disposition
-        import pyarrow as pa
-
         rows, spec = part.rows, part.spec
         fields: tuple[str, ...] = spec.primary_key
         if spec.parent_key is not None:
@@ -291,35 +291,35 @@ class Loader:
             keys = rows.parents if rows.parent_key == spec.parent_key else None
         else:
             keys = rows.keys if rows.key == spec.primary_key else None
-        chunk_keys = None
-        if keys is not None:
-            with suppress(pa.ArrowInvalid, pa.ArrowTypeError):
-                values = list(keys)
-                # A composite key (tuples) is one struct column: DuckDB compares structs field by field.
-                column = (
-                    pa.array(values)
-                    if len(fields) == 1
-                    else pa.StructArray.from_arrays(
-                        [pa.array([value[i] for value in values]) for i in range(len(fields))],
-                        names=list(fields),
-                    )
-                )
-                chunk_keys = pa.table({"k": column})
-        if chunk_keys is None or not self._note_keys(name, chunk_keys):
-            # Keys the spool did not track, of mixed types, or of another type than an earlier chunk's: merging
-            # is always right, and from now on the table is told apart by no keys.
+        if keys is None or not self._note_keys(name, list(keys), len(fields)):
+            # Keys the spool did not track, or that DuckDB cannot compare with an earlier chunk's (another
+            # type): merging is always right, and from now on the table is told apart by no keys.
             self._fresh.discard(name)
             return "merge"
         return "merge" if self._repeated else "append"
 
-    def _note_keys(self, name: str, chunk_keys: Any) -> bool:
-        """Whether an earlier chunk delivered any of ``chunk_keys`` (in ``_repeated``); False when DuckDB
-        cannot compare them with the earlier ones."""
+    def _note_keys(self, name: str, keys: list[Any], width: int) -> bool:
+        """Whether an earlier chunk delivered any of ``keys`` (in ``_repeated``); False when DuckDB cannot
+        compare them with the earlier ones.
+
+        The keys go to DuckDB as list parameters, one per field of the key (a composite key's values are
+        tuples of ``width``), made one struct column that DuckDB compares field by field. DuckDB gives values
+        of mixed types a common one (1 and "1" become the text "1"), which can only find a repeat where there
+        is none: the chunk is then merged, which is always right.
+        """
         import duckdb
 
         seen = f'"seen_{name}"'
-        self._duckdb.register("chunk_keys", chunk_keys)
+        if width == 1:
+            chunk = "(SELECT unnest(?) AS k)"
+            parameters: list[Any] = [keys]
+        else:
+            fields = ", ".join(f"unnest(?) AS f{i}" for i in range(width))
+            struct = ", ".join(f"'f{i}': f{i}" for i in range(width))
+            chunk = f"(SELECT {{{struct}}} AS k FROM (SELECT {fields}))"
+            parameters = [[key[i] for key in keys] for i in range(width)]
         try:
+            self._duckdb.execute(f"CREATE TEMP TABLE chunk_keys AS SELECT k FROM {chunk}", parameters)
             self._duckdb.execute(
                 f"CREATE TABLE IF NOT EXISTS {seen} AS SELECT k FROM chunk_keys LIMIT 0"
             ).fetchall()
@@ -327,10 +327,11 @@ class Loader:
                 f"SELECT count(*) FROM chunk_keys WHERE k IN (SELECT k FROM {seen})"
             ).fetchall()
             self._duckdb.execute(f"INSERT INTO {seen} SELECT k FROM chunk_keys").fetchall()
-        except duckdb.Error:
+        except (duckdb.Error, TypeError, ValueError, OverflowError):  # a value DuckDB takes no parameter of
             return False
         finally:
-            self._duckdb.unregister("chunk_keys")
+            with suppress(duckdb.Error):
+                self._duckdb.execute("DROP TABLE IF EXISTS chunk_keys").fetchall()
         self._repeated = bool(repeated)
         return True
 
