@@ -83,6 +83,12 @@ class Target:
         likes."""
         return "csv" if self.destination in ("duckdb", "postgres") else None
 
+    def load_workers(self) -> int:
+        """The load jobs dlt runs at once (its default is 20). One for DuckDB: each job is a query of its own
+        on the file's connection, with its own reading buffers, and DuckDB writes one file at a time anyway
+        (medium store: peak RSS 321 -> 311 MB in one measurement)."""
+        return 1 if self.destination == "duckdb" else 20
+
     def dicts_format(self) -> str | None:
         """The load file format for rows that go to dlt as dicts: one each destination reads losslessly."""
         return {"duckdb": "jsonl", "postgres": "insert_values"}.get(self.destination)
