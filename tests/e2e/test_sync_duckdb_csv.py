@@ -6,6 +6,7 @@ These drive the loader directly against a real DuckDB file.
 
 from __future__ import annotations
 
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import orjson
 
 from source_bigcommerce.pipeline import Loader, Part
 from source_bigcommerce.streams import BY_NAME
+from source_bigcommerce.tables import Spool
 from sync_support import duckdb_target, spooled
 
 STATE = {"date_modified": "2024-01-02T00:00:00Z", "state_version": 1}
@@ -31,8 +33,16 @@ AWKWARD = [
 ]
 
 
-def load(loader: Loader, stream: str, *records: dict[str, Any]) -> None:
-    loader.extract([Part(BY_NAME[stream], spooled(*records, stream=stream), STATE, "merge")])
+def load(loader: Loader, stream: str, *records: dict[str, Any], keyed: bool = False) -> None:
+    """One chunk of ``records``; ``keyed``: its spool tracks the primary key, as the sink's does for merges."""
+    spec = BY_NAME[stream]
+    rows = spooled(*records, stream=stream)
+    if keyed:
+        spool = Spool(Path(tempfile.mkdtemp(prefix="spool-")), stream, spec.primary_key)
+        spool.add(list(records))
+        spool.cover()
+        rows = spool.take()
+    loader.extract([Part(spec, rows, STATE, "merge")])
     loader.load()
 
 
@@ -128,12 +138,12 @@ def test_a_chunk_repeating_keys_of_an_earlier_chunk_of_this_sync_is_merged_whate
     target = duckdb_target(tmp_path)
     loader = Loader(target, "csv")
     loader.open()
-    load(loader, "customers", {"id": 1, "email": "v1"}, {"id": 2, "email": "v1"})
-    load(loader, "customers", {"id": 3, "email": "v1"})
-    load(loader, "customers", {"id": 2, "email": "v2"})
+    load(loader, "customers", {"id": 1, "email": "v1"}, {"id": 2, "email": "v1"}, keyed=True)
+    load(loader, "customers", {"id": 3, "email": "v1"}, keyed=True)
+    load(loader, "customers", {"id": 2, "email": "v2"}, keyed=True)
     record = {"price_list_id": 1, "variant_id": 7, "currency": "usd", "price": 1.5}
-    load(loader, "price_list_records", record, {**record, "currency": "eur"})
-    load(loader, "price_list_records", {**record, "price": 2.5}, {**record, "variant_id": 8})
+    load(loader, "price_list_records", record, {**record, "currency": "eur"}, keyed=True)
+    load(loader, "price_list_records", {**record, "price": 2.5}, {**record, "variant_id": 8}, keyed=True)
     loader.release()
     db = target.duckdb_path()
     assert fetch(db, "SELECT id, email FROM customers ORDER BY id") == [(1, "v1"), (2, "v2"), (3, "v1")]
