@@ -247,8 +247,9 @@ class Loader:
         return inferred, self._target.file_format()
 
     def _rows(self, part: Part, loaded: dict[str, int]) -> Iterator[Any]:
-        """The part's rows for dlt, converted as dlt takes them: a typed Arrow table, or dicts when a value
-        does not fit its column (with their file format); their number goes into ``loaded``."""
+        """The part's rows for dlt, converted as dlt takes them: a CSV file DuckDB wrote (DuckDB and Postgres),
+        a typed Arrow table (other destinations), or dicts when a value does not fit its column (with their
+        file format); their number goes into ``loaded``."""
         import dlt
 
         name = part.spec.name

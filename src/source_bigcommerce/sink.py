@@ -39,7 +39,8 @@ from source_bigcommerce.streams import BY_NAME, StreamSpec
 from source_bigcommerce.tables import Spool
 
 CHUNK_BYTES = 128 << 20
-"""JSON per chunk, whatever the number of rows: the loader converts a chunk to Arrow in memory."""
+"""JSON per chunk, whatever the number of rows: for destinations other than DuckDB and Postgres, the loader
+converts a chunk to Arrow in memory."""
 T = TypeVar("T")
 Call = Callable[[Callable[[], T]], Awaitable[T]]
 """Runs a function in the loader thread."""

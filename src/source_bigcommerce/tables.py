@@ -4,9 +4,10 @@ The sink serialises each batch of records to JSON the moment it arrives (:class:
 page in about a millisecond), and what a STATE covers goes to files of about :data:`FILE_BYTES` on disk, out of
 the process's memory. When a chunk is cut, the loader thread has an in-process DuckDB read those files, typing
 every column as :mod:`source_bigcommerce.columns` declares (:func:`to_arrow`); DuckDB works outside the GIL,
-so the engine keeps reading meanwhile, and it parses a file at a time, so its memory stays small. dlt then
-writes the Arrow table as its file format wants (Parquet for DuckDB), with no row-by-row normalisation; for
-Postgres, DuckDB writes the CSV file itself (:func:`to_csv`), which dlt imports as it is.
+so the engine keeps reading meanwhile, and it parses a file at a time, so its memory stays small. For DuckDB
+and Postgres, DuckDB writes a CSV file (:func:`to_csv`), which dlt imports as it is and the destination reads
+with its own CSV reader (:mod:`source_bigcommerce.destination`): no Arrow table is built and no row passes
+through Python. Other destinations get an Arrow table, which dlt writes as their file format wants.
 
 DuckDB reads a string into a number column, or a number into a text column, as that value; it would round
 1.5 into a bigint, so whole-number columns are read as JSON and a fraction there is refused. A record whose
