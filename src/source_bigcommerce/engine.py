@@ -361,11 +361,44 @@ class Engine:
             walker.unsorted(lo, start) if parent.window.tie_walk == "pages" else walker.modified(lo, start)
         )
         archived: set[int] = set()
+        walked: set[int] = set()
+        whole = any(not spec.follows_parent for spec in children)
         async with contextlib.aclosing(batches) as found:
             async for batch in found:
+                if whole:
+                    walked.update(record["id"] for record in batch.records)
                 await self._family_batch(parent, by_name, batch, archived)
         if parent.name == ARCHIVING:
             await self._archived(parent, by_name, walker, archived)
+        if whole:
+            await self._changed_meanwhile(parent, by_name, walker, start, walked)
+
+    async def _changed_meanwhile(
+        self, parent: StreamSpec, by_name: dict[str, Progress], walker: Walker, start: int, walked: set[int]
+    ) -> None:
+        """Deliver to the children read whole every sync (``follows_parent=False``) those of the parents changed
+        while the walk ran.
+
+        The walk reads the parents modified up to the sync's start; a parent edited meanwhile carries a later
+        ``date_modified``, so the walk never reached it, and without this its images (or listings) would be
+        missing from a stream read whole: marked deleted by ``sync --deletes``, or gone from a replaced table,
+        until the next sync. One more read, of the window from the second after the start on, finds them: one
+        request when nothing changed. The parents themselves are left to the next sync's window, so no cursor
+        moves; a parent the walk delivered already keeps the children read with it.
+        """
+        whole = {
+            name: item
+            for name, item in by_name.items()
+            if item.spec.parent == parent.name and not item.spec.follows_parent and not item.failed
+        }
+        if not whole:
+            return
+        hi = max(start, math.floor(self._wall())) + CLOCK_SKEW_S
+        # Read whole, checked against its total (re-read if it moves): one request when nothing changed.
+        async with contextlib.aclosing(walker.unsorted(start + 1, hi)) as found:
+            async for batch in found:
+                fresh = [record for record in batch.records if record["id"] not in walked]
+                await self._family_batch(parent, whole, dataclasses.replace(batch, records=fresh), set())
 
     async def _archived(
         self, parent: StreamSpec, by_name: dict[str, Progress], walker: Walker, seen: set[int]
@@ -450,8 +483,8 @@ class Engine:
         (``listed``) is delivered whatever its orders' dates, and moves no cursor.
         """
         for name, error in batch.failures.items():
-            item = by_name[name]
-            if not item.failed:
+            item = by_name.get(name)
+            if item is not None and not item.failed:
                 item.error = self._explain(item.spec, error)
                 self._sink.log("ERROR", f"{name}: {item.error.message} The other streams go on.")
         archived.update(record["id"] for record in batch.records if record.get("is_deleted") is True)
