@@ -23,6 +23,7 @@ read (dlt would keep any one).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,9 +278,13 @@ def declared_fields(stream: str) -> frozenset[str]:
 
 def undeclared_kinds(rows: Rows, known: Mapping[str, str]) -> dict[str, str] | None:
     """The column type of each field the schema lacks: the one dlt gave it, or the one its values show.
-    None when dlt's type is one this module does not read (dlt then takes the dicts)."""
+    None when dlt's type is one this module does not read, or when dlt would give the field's column another
+    name (``someField`` becomes ``some_field``) than the one a typed file heads it with: dlt then takes the
+    dicts, and renames it."""
     found: dict[str, str] = {}
     for name, seen in sorted(rows.undeclared.items()):
+        if _column_name(name) != name:
+            return None
         if name in known:
             if known[name] not in _READ_AS:
                 return None
@@ -295,6 +300,14 @@ def undeclared_kinds(rows: Rows, known: Mapping[str, str]) -> dict[str, str] | N
         else:
             found[name] = "text"
     return found
+
+
+@functools.cache
+def _column_name(field_name: str) -> str:
+    """The column dlt makes of a field (its default naming convention, snake_case, which sync uses)."""
+    from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+    return NamingConvention().normalize_identifier(field_name)
 
 
 def to_arrow(

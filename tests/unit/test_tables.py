@@ -245,3 +245,13 @@ def test_a_csv_is_not_written_when_a_value_does_not_fit(duckdb: Any, tmp_path: P
     path = tmp_path / "customers.csv"
     assert tables.to_csv(duckdb, "customers", rows, path, known={}, load_id="1") is None
     assert not path.exists()
+
+
+def test_a_field_dlt_would_rename_sends_the_rows_to_dlt_as_dicts(duckdb: Any, tmp_path: Path) -> None:
+    # A typed file heads its columns with the API's names, which dlt's columns must then be: a field dlt names
+    # otherwise (someField -> some_field) would be inserted into a column that does not exist.
+    rows = spool(tmp_path, "brands", [{"id": 1, "name": "a", "someField": 1}])
+    assert tables.undeclared_kinds(rows, {}) is None
+    assert tables.to_csv(duckdb, "brands", rows, tmp_path / "brands.csv", known={}, load_id="1") is None
+    plain = spool(tmp_path, "brands", [{"id": 1, "name": "a", "some_field": 1}])
+    assert tables.undeclared_kinds(plain, {}) == {"some_field": "bigint"}
