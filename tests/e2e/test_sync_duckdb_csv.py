@@ -13,7 +13,9 @@ from typing import Any
 
 import duckdb
 import orjson
+import pytest
 
+from source_bigcommerce import tables
 from source_bigcommerce.pipeline import Loader, Part
 from source_bigcommerce.streams import BY_NAME
 from source_bigcommerce.tables import Spool
@@ -31,6 +33,17 @@ AWKWARD = [
     " leading and trailing ",
     "x" * 3_000_000,
 ]
+
+
+@pytest.fixture(autouse=True)
+def csv_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every chunk here must go through the CSV file: the dicts path, which the loader takes when a value does
+    not fit a typed file, would pass these tests without loading a CSV at all."""
+
+    def refuse(stream: str, rows: Any) -> Any:
+        raise AssertionError(f"{stream}: the chunk left the CSV path for dlt's dicts")
+
+    monkeypatch.setattr(tables, "to_records", refuse)
 
 
 def load(loader: Loader, stream: str, *records: dict[str, Any], keyed: bool = False) -> None:
