@@ -48,8 +48,8 @@ GC_THRESHOLD = (50_000, 20, 20)
 """The cyclic collector's thresholds during a read (CPython's default is 700, 10, 10); see :func:`quiet_gc`."""
 CHUNK_ROWS = 50_000
 """Rows per commit. Large enough that dlt's fixed cost per load package (about 0.35 CPU-s: medium store, 6.6
-CPU-s in chunks of 20,000, 6.0 in chunks of 50,000) stays small; the rows wait on disk, and only their Arrow
-tables, a few tens of MB, are held at once."""
+CPU-s in chunks of 20,000, 6.0 in chunks of 50,000) stays small; the rows wait on disk, and DuckDB streams them
+into the load files (only other destinations hold a chunk's Arrow tables, a few tens of MB, at once)."""
 CHUNK_SECONDS = 60.0
 """The longest a sync goes without committing what it has read, whatever the quota lets it read."""
 

@@ -192,8 +192,8 @@ class Loader:
     def extract(self, parts: list[Part]) -> dict[str, int]:
         """Write a chunk into a load package on disk, its state included; rows per stream after de-duplication.
 
-        Each part is converted while dlt extracts it (:meth:`_rows`), so only one stream's Arrow table is in
-        memory at a time, not the whole chunk's.
+        Each part is converted while dlt extracts it (:meth:`_rows`): DuckDB streams it into a CSV file, or,
+        for other destinations, one stream's Arrow table is in memory at a time, not the whole chunk's.
         """
         with self._errors():
             import dlt

@@ -3,7 +3,8 @@
 A chunk holds, for each stream, the rows its latest STATE covers and that STATE; the rows a stream delivered
 after its latest STATE wait for the next one, so the state committed with a chunk covers exactly its rows.
 A chunk is cut once :attr:`Chunking.chunk_rows` rows or :attr:`Chunking.chunk_bytes` of their JSON are covered
-(the loader holds a chunk's Arrow tables in memory: 50,000 records of 1 MB would be 50 GB), and, whatever the
+(for destinations other than DuckDB and Postgres the loader holds a chunk's Arrow tables in memory: 50,000
+records of 1 MB would be 50 GB), and, whatever the
 pace of reading, at least every :attr:`Chunking.chunk_seconds` once some rows (or states) are covered: a timer
 cuts it when no STATE arrives to, so a sync held back by a tight quota still commits what it has. A killed sync
 therefore loses at most the last interval of reading, plus the chunk whose load it interrupted.
