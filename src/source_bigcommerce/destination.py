@@ -21,6 +21,7 @@ share pending packages.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import sys
 from dataclasses import dataclass
@@ -160,9 +161,10 @@ def open_duckdb(target: Target) -> Any:
     return duckdb.connect(str(target.duckdb_path()), config=dict(DUCKDB_SETTINGS))
 
 
+@functools.cache
 def _duckdb_factory() -> type[Destination[Any, Any]]:
     """dlt's duckdb destination, taking CSV files too, which it inserts with DuckDB's own CSV reader (built on
-    first use, because dlt is imported only when a sync starts)."""
+    first use, because dlt is imported only when a sync starts; once, though a sync asks for it every chunk)."""
     from dlt.common.destination import DestinationCapabilitiesContext
     from dlt.common.destination.client import HasFollowupJobs, RunnableLoadJob
     from dlt.common.storages import ParsedLoadJobFileName
@@ -220,6 +222,7 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+@functools.cache
 def _postgres_factory() -> type[Destination[Any, Any]]:
     """dlt's postgres destination, with :class:`_PostgresClient`'s COPY for CSV files (built on first use,
     because dlt is imported only when a sync starts)."""
