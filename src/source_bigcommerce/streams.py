@@ -175,6 +175,23 @@ def v3_window(sort: Mapping[str, str], tie_walk: TieWalk) -> Window:
     return Window("date_modified:min", "date_modified:max", "iso_z", sort, tie_walk)
 
 
+def _product_child(name: str, path: str, carried_in: str) -> StreamSpec:
+    """A product child that rides in the products pages as the array ``carried_in``, asked for by
+    ``include=<carried_in>``: read whole every sync, a missing array failing the stream rather than costing
+    one request per product (docs/streams/catalog.md)."""
+    return StreamSpec(
+        name=name,
+        api="v3",
+        path=f"/catalog/products/{{product_id}}/{path}",
+        scope="store_v2_products_read_only",
+        parent="products",
+        parent_key="product_id",
+        fetch="embedded",
+        follows_parent=False,
+        embedded=Embedded({"include": carried_in}, carried_in, embedded.array(carried_in), per_parent=False),
+    )
+
+
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="customers",
@@ -383,55 +400,11 @@ STREAMS: tuple[StreamSpec, ...] = (
     # a list filters by, and a change to one does not move its product's date_modified: each is read whole
     # every sync, on one products walk shared with the products stream (with options or modifiers, BigCommerce
     # serves that walk 10 products a page: catalog/products_catalog.v3.yml, include).
-    StreamSpec(
-        name="product_images",
-        api="v3",
-        path="/catalog/products/{product_id}/images",
-        scope="store_v2_products_read_only",
-        parent="products",
-        parent_key="product_id",
-        fetch="embedded",
-        follows_parent=False,
-        embedded=Embedded({"include": "images"}, "images", embedded.array("images"), per_parent=False),
-    ),
-    StreamSpec(
-        name="product_custom_fields",
-        api="v3",
-        path="/catalog/products/{product_id}/custom-fields",
-        scope="store_v2_products_read_only",
-        # A custom field is {id, name, value} (productCustomField_Put): product_id is added from its product.
-        parent="products",
-        parent_key="product_id",
-        fetch="embedded",
-        follows_parent=False,
-        embedded=Embedded(
-            {"include": "custom_fields"}, "custom_fields", embedded.array("custom_fields"), per_parent=False
-        ),
-    ),
-    StreamSpec(
-        name="product_options",
-        api="v3",
-        path="/catalog/products/{product_id}/options",
-        scope="store_v2_products_read_only",
-        parent="products",
-        parent_key="product_id",
-        fetch="embedded",
-        follows_parent=False,
-        embedded=Embedded({"include": "options"}, "options", embedded.array("options"), per_parent=False),
-    ),
-    StreamSpec(
-        name="product_modifiers",
-        api="v3",
-        path="/catalog/products/{product_id}/modifiers",
-        scope="store_v2_products_read_only",
-        parent="products",
-        parent_key="product_id",
-        fetch="embedded",
-        follows_parent=False,
-        embedded=Embedded(
-            {"include": "modifiers"}, "modifiers", embedded.array("modifiers"), per_parent=False
-        ),
-    ),
+    _product_child("product_images", "images", "images"),
+    # A custom field is {id, name, value} (productCustomField_Put): product_id is added from its product.
+    _product_child("product_custom_fields", "custom-fields", "custom_fields"),
+    _product_child("product_options", "options", "options"),
+    _product_child("product_modifiers", "modifiers", "modifiers"),
     # Children of channels: their changes do not move the channel, so they are read for every channel.
     StreamSpec(
         name="channel_listings",
