@@ -185,7 +185,7 @@ def _duckdb_factory() -> type[Destination[Any, Any]]:
         def run(self) -> None:
             sql_client = self._job_client.sql_client
             with open(self._file_path, encoding="utf-8", newline="") as data:
-                names = next(csv.reader(data))
+                names = _csv_header(data.readline())
             columns = ", ".join(sql_client.escape_column_name(name, quote=True) for name in names)
             types = ", ".join(f"{_sql_literal(name)}: 'VARCHAR'" for name in names)
             table = sql_client.make_qualified_table_name(self.load_table_name)
@@ -218,6 +218,11 @@ def _duckdb_factory() -> type[Destination[Any, Any]]:
     return _DuckDb
 
 
+def _csv_header(line: str) -> list[str]:
+    """The column names of a CSV file's first line, as DuckDB wrote them (quoted where they need it)."""
+    return next(csv.reader([line]))
+
+
 def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -242,10 +247,8 @@ def _postgres_factory() -> type[Destination[Any, Any]]:
         def run(self) -> None:
             sql_client = self._job_client.sql_client
             with FileStorage.open_zipsafe_ro(self._file_path, "rb") as data:
-                header = data.readline().decode("utf-8").strip()
-                columns = ",".join(
-                    sql_client.escape_column_name(name.strip('"'), quote=True) for name in header.split(",")
-                )
+                header = _csv_header(data.readline().decode("utf-8"))
+                columns = ",".join(sql_client.escape_column_name(name, quote=True) for name in header)
                 table = sql_client.make_qualified_table_name(self.load_table_name)
                 copy = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT CSV, NULL '', ENCODING 'UTF8')"
                 with sql_client.begin_transaction(), sql_client.native_connection.cursor() as cursor:
