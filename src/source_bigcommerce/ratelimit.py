@@ -22,9 +22,13 @@ that, without ever sending a request it expects to be refused:
   is unknown until one of its answers says, so the full quota may be sent at once, and more only after
   an answer of the new window. Before the first answer of all, one request goes at a time, so a read's
   opening burst cannot overrun a quota smaller than the connection pool.
-* The bounded edge cases: a read's first request cannot know what another client left of the window (one
-  429 at most, then the hold below); and a request or answer about a window in transit (30 s with
-  BigCommerce) can be placed in the wrong window.
+* An answer that took longer than about a window (a server that queued the request before counting it)
+  is ambiguous: its interval reaches past where the next window could end, so its request may have been
+  counted in either. Its ``left`` and latest possible reset are folded in (both safe either way), its
+  earliest possible reset is not, and the next window opens with one request fewer for it: believing it
+  counted in the window that was ending would let the next window's full quota follow it, one too many.
+* The bounded edge case: a read's first request cannot know what another client left of the window (one
+  429 at most, then the hold below).
 * Another app spending the same quota shows up as fewer requests left than we expected; the headers are
   re-read on every response, so the governor simply follows them.
 * A 429 with the headers holds every request until the reset. A 429 without them means BigCommerce is
@@ -134,6 +138,7 @@ class Governor:
         self._ends_after = -math.inf
         self._ends_by = math.inf
         self._quota: int | None = None
+        self._maybe_next = 0
         self._window_s = DEFAULT_WINDOW_S
         self._hold_until = 0.0
         self._platform_strikes = 0
@@ -186,7 +191,8 @@ class Governor:
             # The window has surely ended: the next one opens with the first request to arrive after it, so
             # it ends a window after this one at the earliest, and its end is unknown until it answers. One
             # request at least, so that even a quota reported as 0 is asked about again.
-            self._left = None if self._quota is None else max(self._quota, 1)
+            self._left = None if self._quota is None else max(self._quota - self._maybe_next, 1)
+            self._maybe_next = 0
             self._ends_after += self._window_s
             self._ends_by = math.inf
         self._in_flight += 1
@@ -238,7 +244,7 @@ class Governor:
         quota = Quota.from_headers(headers)
         if quota is not None:
             self._platform_strikes = 0
-            self._fold(sent_at, received_at, quota.left, self._learn(quota))
+            self._fold(sent_at, received_at, quota.left, self._learn(quota), counted=True)
         self._tell()
 
     def rate_limited(self, sent_at: float, received_at: float, headers: Mapping[str, str]) -> float:
@@ -248,7 +254,7 @@ class Governor:
         now = self._clock()
         if quota is not None:
             self.stats.rate_limited += 1
-            if self._fold(sent_at, received_at, 0, self._learn(quota)):
+            if self._fold(sent_at, received_at, 0, self._learn(quota), counted=False):
                 self._hold_until = max(self._hold_until, self._ends_by)
         else:
             self.stats.platform_limited += 1
@@ -259,7 +265,7 @@ class Governor:
         self._tell()
         return max(0.0, self._hold_until - now)
 
-    def _fold(self, sent_at: float, received_at: float, left: int, reset_s: float) -> bool:
+    def _fold(self, sent_at: float, received_at: float, left: int, reset_s: float, counted: bool) -> bool:
         """Take one answer's report into the current window; False when it speaks of one already over.
 
         BigCommerce counted the request between its sending and its answer, so its window ends between
@@ -268,12 +274,24 @@ class Governor:
         of the same window, one whose interval ends before the current window can end speaks of a past one
         (an answer overtaken by the reset), and one whose interval starts after the current window must
         have ended speaks of a later one (a request sent before the reset that arrived after it).
+
+        That holds while a round trip is shorter than a window. An answer whose interval also reaches past
+        the earliest end of the next window (``ends_after`` + a window) may speak of either: ``counted``
+        (a request BigCommerce served, unlike a 429) says it may already use the next window's quota.
         """
         ends_after, ends_by = sent_at + reset_s, received_at + reset_s + RESET_MARGIN_S
         if ends_by <= self._ends_after:
             return False
         if self._left is None or ends_after >= self._ends_by:
             self._left, self._ends_after, self._ends_by = left, ends_after, ends_by
+            self._maybe_next = 0
+        elif ends_by > self._ends_after + self._window_s:
+            # Its ends_after bounds this window's end only if it is of this window, so it is left out; its
+            # left and ends_by are safe bounds either way.
+            self._left = min(self._left, left)
+            self._ends_by = min(self._ends_by, ends_by)
+            if counted:
+                self._maybe_next += 1
         else:
             self._left = min(self._left, left)
             self._ends_after = max(self._ends_after, ends_after)

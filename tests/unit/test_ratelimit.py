@@ -292,6 +292,47 @@ def test_a_window_is_timed_from_its_answers_not_from_when_its_first_requests_lef
     assert store.refused == 0
 
 
+def test_a_request_counted_only_after_the_reset_is_not_forgotten_when_the_next_window_opens() -> None:
+    """A server that queues a request for longer than a window counts it in the next one, though its
+    answer's interval also meets the window it left in. Taken as the old window's, the next window's whole
+    quota would follow it there: one request too many."""
+    time = FakeTime(1000.0)
+    store = FakeStore(time, quota=4, window=10.0)
+    governor = Governor(time.clock, time.sleep)
+    exchange = Exchange(time, store, governor)
+
+    async def main() -> None:
+        first = await exchange.send()
+        reply = store.serve()  # opens the window, which ends at 1010
+        time.now = 1000.5
+        exchange.answer(first, reply)  # it ends between 1010 and 1010.51
+        sent = [await exchange.send() for _ in range(3)]
+        replies = [store.serve(), store.serve()]
+        time.now = 1001.0  # a slow server: every answer takes half a second
+        exchange.answer(sent[0], replies[0])
+        exchange.answer(sent[1], replies[1])
+        time.now = 1010.05
+        queued = store.serve()  # counted after the reset: it opens the next window
+        time.now = 1010.1
+        exchange.answer(sent[2], queued)
+        extra = await exchange.send()  # the old window seems to have one left; it lands in the next one
+        burst: list[float] = []
+        while True:
+            task = asyncio.ensure_future(exchange.send())
+            for _ in range(10):
+                await asyncio.sleep(0)
+            if not task.done():
+                break  # waiting for an answer of the next window
+            burst.append(task.result())
+        for sent_at in (extra, *burst):
+            exchange.answer(sent_at, store.serve())
+        assert store.used == store.quota, "the next window's quota should be spent, not overrun"
+        exchange.answer(await task, store.serve())
+
+    asyncio.run(main())
+    assert store.refused == 0
+
+
 def test_until_the_first_answer_one_request_goes_at_a_time_then_the_quota_paces() -> None:
     time = FakeTime(1000.0)
     store = FakeStore(time, quota=4, window=10.0)
