@@ -13,6 +13,13 @@ The bounds say what the server allows, whoever the client is:
   fewest requests that carry those children. Every rule is read from the stream's row,
   and the report lists the minimum stream by stream next to what a connector actually sent there, from the
   sandbox's own counters.
+* an incremental read's minimum follows the same rows, given the store's record counts besides the records
+  the read delivered: a stream read whole every sync (full refresh) costs its pages, an incremental one the
+  pages of what changed; a per-parent child that follows its parent one request per changed parent, one
+  that does not (channel listings, sites) or a stream read ``per`` record (price list records) one per
+  record of the store; and a child that rides in its parent's pages but does not follow it (the product
+  children) makes the parent's walk read every parent: the whole products walk, 10 a page with options or
+  modifiers, however few products changed.
 * quota bound = minimum requests / (quota / window): the store's steady request rate.
 * latency bound = minimum requests x latency / max_concurrent_requests: every request waits the latency and
   at most ``max_concurrent_requests`` (our default, 16) are in flight. The same figure is shown for Airbyte's
@@ -44,13 +51,25 @@ START = "<!-- bench:start -->"
 END = "<!-- bench:end -->"
 
 
-def minimum_by_stream(streams: Iterable[str], records: Mapping[str, int]) -> dict[str, int]:
+def minimum_by_stream(
+    streams: Iterable[str], records: Mapping[str, int], store: Mapping[str, int] | None = None
+) -> dict[str, int]:
     """The fewest requests each of ``streams`` needs to deliver ``records`` (see the module docstring), in the
-    stream table's order; every rule comes from the stream's row, so a new row is counted without a change."""
+    stream table's order; every rule comes from the stream's row, so a new row is counted without a change.
+
+    ``store`` is the store's count of each stream's records, for an incremental read, whose ``records`` are
+    only what it delivered: what a sync reads whole is counted from it. Without it the read is a full one,
+    whose records are the store's."""
     selected = set(streams)
     for name in selected - BY_NAME.keys():
         raise ValueError(f"no stream is called {name}")
+    whole = records if store is None else store
     page = page_sizes(selected)
+    walked = {
+        spec.parent
+        for spec in STREAMS
+        if spec.name in selected and spec.fetch == "embedded" and not spec.follows_parent
+    }
     found: dict[str, int] = {}
     for spec in STREAMS:
         if spec.name not in selected:
@@ -61,18 +80,25 @@ def minimum_by_stream(streams: Iterable[str], records: Mapping[str, int]) -> dic
                 raise ValueError(f"{spec.name} travel in the {spec.parent} pages: select {spec.parent} too")
             found[spec.name] = 0
         elif (owner := _owner(spec)) is not None:
-            # One list per parent record (or per record of ``per``: price list records per price list).
-            found[spec.name] = max(records.get(owner, 0), pages)
+            # One list per parent record read: the changed ones where the child follows its parent, else
+            # every one (as for ``per``: price list records per price list).
+            follows = spec.per is None and spec.follows_parent
+            found[spec.name] = max((records if follows else whole).get(owner, 0), pages)
         elif spec.single:
             found[spec.name] = 1
+        elif spec.name in walked:
+            # A child that does not follow its parent is read for every parent: the walk reads them all.
+            found[spec.name] = max(1, pages, math.ceil(whole.get(spec.name, 0) / page[spec.name]))
         else:
             found[spec.name] = max(1, pages)
     return found
 
 
-def minimum_requests(streams: Iterable[str], records: Mapping[str, int]) -> int:
+def minimum_requests(
+    streams: Iterable[str], records: Mapping[str, int], store: Mapping[str, int] | None = None
+) -> int:
     """The fewest requests that can deliver ``records`` of ``streams``: the sum of :func:`minimum_by_stream`."""
-    return sum(minimum_by_stream(streams, records).values())
+    return sum(minimum_by_stream(streams, records, store).values())
 
 
 def page_sizes(streams: Iterable[str]) -> dict[str, int]:

@@ -47,6 +47,17 @@ def test_products_with_options_or_modifiers_cost_pages_of_ten_and_their_other_ch
         report.minimum_requests(["product_options"], records)
 
 
+def test_an_incremental_read_with_options_or_modifiers_walks_every_product_whatever_changed() -> None:
+    store = {"products": 5_000, "product_images": 8_443, "product_options": 2_005}
+    changed = {"products": 50, "product_images": 8_443, "product_options": 2_005}  # the children: all of them
+    # A change to an option does not move its product: the walk reads all 5,000 products, 10 a page.
+    assert report.minimum_by_stream(["products", "product_options"], changed, store)["products"] == 500
+    assert report.minimum_requests(["products", "product_images", "product_options"], changed, store) == 500
+    assert report.minimum_requests(["products", "product_images"], changed, store) == 20
+    # products alone follows its cursor: the changed products' one page.
+    assert report.minimum_requests(["products"], changed, store) == 1
+
+
 def test_an_empty_stream_still_costs_one_request() -> None:
     assert report.minimum_requests(["channels", "brands"], {"channels": 0}) == 2
 
@@ -214,6 +225,31 @@ def test_every_row_of_the_stream_table_has_a_minimum_by_its_own_rule() -> None:
     assert report.minimum_requests(names, every_stream_records(1_000)) == sum(minimum.values())
 
 
+def test_an_incremental_read_costs_what_each_row_forces_and_the_pages_of_what_changed() -> None:
+    names = [spec.name for spec in STREAMS]
+    store = every_stream_records(1_000)
+    # Full-refresh streams deliver every record again; the others only what changed.
+    delivered = {spec.name: 10 if spec.incremental else 1_000 for spec in STREAMS}
+    minimum = report.minimum_by_stream(names, delivered, store)
+    page = report.page_sizes(names)
+    for spec in STREAMS:
+        if spec.fetch == "embedded":
+            expected = 0
+        elif spec.per or (spec.fetch == "per_parent" and not spec.follows_parent):
+            expected = 1_000  # read for every parent of the store, each sync
+        elif spec.fetch == "per_parent":
+            expected = 10  # one per changed parent
+        elif spec.single:
+            expected = 1
+        elif spec.name == "products":
+            expected = 100  # the product children ride in the walk and do not follow it: every product
+        else:
+            expected = max(1, math.ceil(delivered[spec.name] / page[spec.name]))
+        assert minimum[spec.name] == expected, spec.name
+    # Without the store's counts the records are taken for the store's: a full read's minimum.
+    assert report.minimum_by_stream(names, store) == report.minimum_by_stream(names, store, store)
+
+
 def test_an_unknown_stream_has_no_minimum() -> None:
     with pytest.raises(ValueError, match="no_such_stream"):
         report.minimum_by_stream(["no_such_stream"], {})
@@ -240,10 +276,17 @@ def test_requests_go_to_the_stream_whose_route_they_asked() -> None:
 
 
 def read(
-    key: str, label: str, *, requests: int, records: dict[str, int], wall: float = 100.0, **more: object
+    key: str,
+    label: str,
+    *,
+    requests: int,
+    records: dict[str, int],
+    wall: float = 100.0,
+    store: dict[str, int] | None = None,
+    **more: object,
 ) -> dict[str, object]:
     streams = list(records)
-    minimum = report.minimum_by_stream(streams, records)
+    minimum = report.minimum_by_stream(streams, records, store)
     bound = sum(minimum.values()) / 50 if key == "a" else None
     return {
         "connector": "ours",
@@ -340,6 +383,33 @@ def test_every_full_read_is_held_to_the_minimum_requests() -> None:
     assert target(result(), "a–c")["passed"] is None
 
 
+def test_an_incremental_read_is_held_to_its_own_minimum_and_must_read_every_change() -> None:
+    store = {"orders": 10_000, "transactions": 10_815, "products": 5_000, "product_options": 2_005}
+    delivered = {"orders": 100, "transactions": 105, "products": 50, "product_options": 2_005}
+    minimum = 1 + 100 + 500  # the changed orders' page, one transactions list each, the whole products walk
+
+    def judged(requests: int, missing: dict[str, list[int]] | None = None, **more: object) -> dict[str, Any]:
+        run = read("d", "all streams, from state", requests=requests, records=delivered, store=store, **more)
+        assert run["min_requests"] == minimum
+        incremental = {
+            "key": "d",
+            "title": "incremental, 1% changed",
+            "changed": {"orders": 100, "products": 50},
+            "changed_ids_missing_from_read": missing or {},
+            "full_read_requests": 10_600,
+            "runs": [run],
+        }
+        return target(result({"key": "b", "title": "unlimited", "runs": [], "incremental": incremental}), "d")
+
+    within = judged(int(minimum * 1.05))
+    assert within["passed"] is True
+    assert within["measured"].startswith(f"{int(minimum * 1.05):,} for {minimum:,} (1.050×")
+    assert judged(int(minimum * 1.05) + 1)["passed"] is False
+    assert judged(minimum, {"orders": [7]})["passed"] is False
+    assert judged(minimum, exit_code=1)["passed"] is False
+    assert target(result(), "d")["passed"] is None
+
+
 def test_the_report_states_every_target_with_its_verdict_and_latest_md_the_minimum_per_stream() -> None:
     found = result(
         {
@@ -353,6 +423,7 @@ def test_the_report_states_every_target_with_its_verdict_and_latest_md_the_minim
     for text in (
         "1.10× quota bound",
         "1.05× the minimum",
+        "≤ 1.05× its own minimum requests",
         "duckdb ≤ 1.3×",
         "postgres ≤ 2.0×",
         "(large store)",
