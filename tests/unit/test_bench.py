@@ -388,8 +388,17 @@ def test_an_incremental_read_is_held_to_its_own_minimum_and_must_read_every_chan
     delivered = {"orders": 100, "transactions": 105, "products": 50, "product_options": 2_005}
     minimum = 1 + 100 + 500  # the changed orders' page, one transactions list each, the whole products walk
 
-    def judged(requests: int, missing: dict[str, list[int]] | None = None, **more: object) -> dict[str, Any]:
-        run = read("d", "all streams, from state", requests=requests, records=delivered, store=store, **more)
+    def judged(
+        requests: int, missing: dict[str, list[int]] | None = None, exit_code: int = 0
+    ) -> dict[str, Any]:
+        run = read(
+            "d",
+            "all streams, from state",
+            requests=requests,
+            records=delivered,
+            store=store,
+            exit_code=exit_code,
+        )
         assert run["min_requests"] == minimum
         incremental = {
             "key": "d",
