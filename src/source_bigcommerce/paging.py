@@ -538,14 +538,20 @@ class Walker:
         self._cur, self._seen = hi + 1, set()
         yield Batch([], {}, self._cur)
 
-    async def _accept(self, page: Page, overlap_allowed: bool) -> Batch | None:
+    async def _accept(
+        self,
+        page: Page,
+        overlap_allowed: bool,
+        ordered: tuple[list[Record], list[int]] | None = None,
+    ) -> Batch | None:
         """Deliver a page's new records in order, with their children; None when the page contradicts what
         came before it.
 
         Children are fetched for the records delivered only, not for those of the page already delivered
         (a pass's first page repeats second ``cur``; a second walked by id repeats on later pages).
+        ``ordered`` is the page's :func:`_in_order`, when the caller has it already.
         """
-        records, seconds = _in_order(page.records)
+        records, seconds = ordered or _in_order(page.records)
         if records and seconds[0] < self._cur:
             return None  # an earlier second after a later one: the pages are not one ordering
         out: list[Record] = []
@@ -612,7 +618,11 @@ class Walker:
                     left -= len(records)
                 if left <= 0:
                     size = self._limit
-                if page.full and all(modified_at(r) == lo for r in records):
+                # Each date parsed once a page: the second-of-a-page checks and the next page's start come from
+                # the order _accept needs anyway (parsing them three times was a tenth of an orders read's CPU).
+                ordered = _in_order(records)
+                seconds = ordered[1]
+                if page.full and records and seconds[0] == seconds[-1] == lo:
                     # A whole page of one second: more records share it than a page holds.
                     async with contextlib.aclosing(self._walk_second(lo)) as batches:
                         async for batch in batches:
@@ -644,10 +654,10 @@ class Walker:
                     asked_again, page, taken = True, None, taken - 1
                     continue
                 if not end and (max_pages is None or taken < max_pages):
-                    after = max(modified_at(r) for r in records)
+                    after = seconds[-1]
                     params = self._params(after, hi, limit=min(size, self._limit))
                     ahead = (after, asyncio.create_task(self._get(params, numbered=False)))
-                accepted = await self._accept(page, overlap_allowed=True)
+                accepted = await self._accept(page, overlap_allowed=True, ordered=ordered)
                 if accepted is None:
                     window = self._spec.window
                     assert window is not None
