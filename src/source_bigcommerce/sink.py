@@ -13,8 +13,8 @@ Records are checked and serialised the moment they arrive (:func:`~source_bigcom
 :class:`~source_bigcommerce.tables.Spool`): a record no column could hold (money that is not an amount, a whole
 number beyond 64 bits, JSON nested too deep to write, a NUL character on Postgres) fails its own stream here, in
 the engine's guard, with its cursor left before it; in the loader it would fail the load, which holds every
-stream's rows, and every later sync would try that load again. Records a STATE covers wait on disk, not in
-memory. The loader thread converts and loads one chunk while the engine reads the next; when the next is due
+stream's rows, and every later sync would try that load again. Records wait on disk, not in memory, whether a
+STATE covers them yet or not. The loader thread converts and loads one chunk while the engine reads the next; when the next is due
 before the previous one is loaded, the engine waits, so at most one chunk is ever in flight.
 """
 

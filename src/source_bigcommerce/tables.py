@@ -44,6 +44,11 @@ if TYPE_CHECKING:
 FILE_BYTES = 1 << 20
 """JSON per file DuckDB reads: its memory grows with the file it parses (about 7x for orders), not the chunk."""
 
+PENDING_BYTES = 256 << 10
+"""JSON of the records after a stream's latest STATE kept in memory; the rest waits on disk. A stream whose
+STATE comes only at its end (a full refresh) would otherwise hold all its records: a sync of all streams held
+29 MB of them at once (medium store)."""
+
 _READ_AS: Mapping[str, str] = {
     "bigint": "JSON",
     "double": "DOUBLE",
@@ -142,7 +147,8 @@ class Rows:
 class Spool:
     """One stream's records since the last chunk: those its latest STATE covers on disk, in JSON array files of
     about :data:`FILE_BYTES` (out of the process's memory, and the size DuckDB reads in little memory); those
-    after it in memory, until a STATE covers them or the stream fails."""
+    after it, until a STATE covers them or the stream fails, in memory up to :data:`PENDING_BYTES` and beyond
+    it in a file of their own."""
 
     def __init__(
         self,
@@ -166,6 +172,10 @@ class Spool:
         self.ready = self._rows()
         """Covered by the latest STATE."""
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._spilled: BinaryIO | None = None
+        """The batches after the latest STATE that came before ``_pending``, beyond :data:`PENDING_BYTES`."""
+        self._spilled_sizes: list[int] = []
         self._pending_rows = self._rows()
 
     def _rows(self) -> Rows:
@@ -188,32 +198,54 @@ class Spool:
         self._pending_rows.note(self._stream, batch, self._declared)
         self._pending_rows.misfit |= misfit
         self._pending_rows.bytes += len(blob)
-        self._pending.append(blob)
+        if len(blob) > 2:
+            self._pending.append(blob)
+            self._pending_bytes += len(blob)
+            if self._pending_bytes > PENDING_BYTES:
+                self._spill()
+
+    def _spill(self) -> None:
+        if self._spilled is None:
+            self._spilled = self._spilled_path().open("w+b")
+        for blob in self._pending:
+            self._spilled.write(blob)
+            self._spilled_sizes.append(len(blob))
+        self._pending, self._pending_bytes = [], 0
 
     def cover(self) -> None:
-        """A STATE arrived: the records after the previous one are covered, and go to disk."""
+        """A STATE arrived: the records after the previous one are covered, and join the files a chunk loads."""
+        if self._spilled is not None:
+            self._spilled.seek(0)
+            for size in self._spilled_sizes:
+                self._append(self._spilled.read(size))
         for blob in self._pending:
-            if len(blob) <= 2:
-                continue
-            out = self._out
-            if out is not None and out.tell() + len(blob) > FILE_BYTES:
-                self._close()
-                out = None
-            if out is None:
-                self._files += 1
-                path = self._folder / f"{self._stream}.{self._files}.json"
-                self.ready.files.append(path)
-                out = self._out = path.open("wb")
-                out.write(b"[")
-            else:
-                out.write(b",")
-            out.write(memoryview(blob)[1:-1])
+            self._append(blob)
         self.ready.absorb(self._pending_rows)
         self.drop_pending()
 
+    def _append(self, blob: bytes) -> None:
+        """One batch's JSON array into the current file, or a new one once it would pass :data:`FILE_BYTES`."""
+        out = self._out
+        if out is not None and out.tell() + len(blob) > FILE_BYTES:
+            self._close()
+            out = None
+        if out is None:
+            self._files += 1
+            path = self._folder / f"{self._stream}.{self._files}.json"
+            self.ready.files.append(path)
+            out = self._out = path.open("wb")
+            out.write(b"[")
+        else:
+            out.write(b",")
+        out.write(memoryview(blob)[1:-1])
+
     def drop_pending(self) -> None:
-        """The records after the latest STATE will not be covered (the stream failed)."""
-        self._pending = []
+        """The records after the latest STATE are covered, or will not be (the stream failed)."""
+        if self._spilled is not None:
+            self._spilled.close()
+            self._spilled = None
+            self._spilled_path().unlink()
+        self._spilled_sizes, self._pending, self._pending_bytes = [], [], 0
         self._pending_rows = self._rows()
 
     def take(self) -> Rows:
@@ -226,6 +258,9 @@ class Spool:
         """Drop everything (the sync is over): what was not committed is read again next time."""
         self.drop_pending()
         self.take().remove()
+
+    def _spilled_path(self) -> Path:
+        return self._folder / f"{self._stream}.pending"
 
     def _close(self) -> None:
         if self._out is not None:

@@ -151,7 +151,7 @@ def test_a_field_the_schema_lacks_gets_the_type_its_values_show_or_the_one_dlt_g
     assert tables.to_arrow(duckdb, "customers", later, known={"rank": "double"}) is not None
 
 
-def test_records_covered_by_a_state_wait_on_disk_and_the_others_are_dropped_with_their_stream(
+def test_records_wait_on_disk_covered_by_a_state_or_not_and_the_others_are_dropped_with_their_stream(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tables, "FILE_BYTES", 10_000)
@@ -159,7 +159,9 @@ def test_records_covered_by_a_state_wait_on_disk_and_the_others_are_dropped_with
     for start in range(0, 3000, 250):
         found.add([{"id": index} for index in range(start, start + 250)])
     found.cover()
-    found.add([{"id": 9999}])
+    late = [{"id": 9999, "notes": "x" * tables.PENDING_BYTES}]
+    found.add(late)
+    assert (tmp_path / "customers.pending").read_bytes() == orjson.dumps(late), "not covered yet, and on disk"
     found.drop_pending()  # the stream failed after its last STATE
     rows = found.take()
     assert rows.rows == 3000
@@ -205,8 +207,12 @@ def test_a_nul_character_fails_its_stream_where_postgres_is_the_destination(tmp_
         "text or jsonb; the stream stops before it."
     )
     # The six characters \u0000 are text like any other; DuckDB stores a NUL.
-    tables.Spool(tmp_path, "brands", None, refuse_nul=True).add([{"id": 4, "name": "C:\\u0000"}])
-    tables.Spool(tmp_path, "brands", None).add([nested])
+    for spool, batch in (
+        (tables.Spool(tmp_path, "brands", None, refuse_nul=True), [{"id": 4, "name": "C:\\u0000"}]),
+        (tables.Spool(tmp_path, "brands", None), [nested]),
+    ):
+        spool.add(batch)
+        spool.discard()
 
 
 def test_a_spool_counts_the_json_it_holds(tmp_path: Path) -> None:
