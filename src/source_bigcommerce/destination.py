@@ -35,10 +35,13 @@ if TYPE_CHECKING:
     from dlt.common.destination import Destination
 
 DEFAULT_DUCKDB = "bigcommerce.duckdb"
-DUCKDB_SETTINGS: dict[str, str | int] = {"memory_limit": "128MB", "threads": 1}
+DUCKDB_SETTINGS: dict[str, str | int] = {"memory_limit": "64MB", "threads": 1}
 """The destination file's connection while a sync holds it: DuckDB caches the file's blocks up to its memory
 limit (80% of the machine's memory by default) and spills beyond it, and with one thread it needs the least
-memory for the loads, which run beside the reading anyway (medium store: peak RSS 515 -> 432 MB)."""
+memory for the loads, which run beside the reading anyway (medium store: peak RSS 515 -> 432 MB). 64 MB, not
+128: the large store's sync peaked at 325-331 MB with 128 (inserting a chunk's orders, then checkpointing them),
+274 MB with 64; what one INSERT holds until it commits is bounded by its file (tables.CSV_FILE_BYTES), which a
+lower limit than that would refuse (out of memory at 16 and 32 MB, with a chunk's table in one file)."""
 
 
 class DestinationError(ConnectorError):

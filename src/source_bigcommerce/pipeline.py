@@ -257,15 +257,17 @@ class Loader:
         if not part.rows.rows:
             return
         if self._target.file_format() == "csv":
-            path = part.rows.files[0].with_suffix(".csv")
+            folder = part.rows.files[0].with_suffix(".csv")
             load_id = dlt.current.load_package_state()["load_id"]
-            count = tables.to_csv(
-                self._duckdb, name, part.rows, path, known=self._column_types(name), load_id=load_id
+            written = tables.to_csv(
+                self._duckdb, name, part.rows, folder, known=self._column_types(name), load_id=load_id
             )
-            if count is not None:
-                part.rows.files.append(path)  # removed with the JSON files once extracted
-                loaded[name] = count
-                yield dlt.mark.with_file_import(str(path), "csv", count)
+            if written is not None:
+                part.rows.files.append(folder)  # removed with the JSON files once extracted
+                loaded[name], files = written
+                for index, path in enumerate(files):
+                    # dlt counts an imported file's rows for its metrics only: the table's, on its first file.
+                    yield dlt.mark.with_file_import(str(path), "csv", loaded[name] if index == 0 else 0)
                 return
         else:
             converted = tables.to_arrow(self._duckdb, name, part.rows, known=self._column_types(name))

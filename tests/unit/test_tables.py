@@ -232,10 +232,11 @@ def test_a_csv_for_postgres_keeps_an_empty_string_apart_from_a_null(duckdb: Any,
         {"id": 1, "name": "", "page_title": None},
         {"id": 2, "name": 'a, "quoted"\nline'},
     ]
-    path = tmp_path / "brands.csv"
-    count = tables.to_csv(
-        duckdb, "brands", spool(tmp_path, "brands", records), path, known={}, load_id="12.5"
+    written = tables.to_csv(
+        duckdb, "brands", spool(tmp_path, "brands", records), tmp_path / "brands.csv", known={}, load_id="12.5"
     )
+    assert written is not None
+    count, [path] = written
     assert count == 2
     header, first = path.read_text().splitlines()[:2]
     fields = dict(zip(header.split(","), first.split(","), strict=True))
@@ -248,9 +249,32 @@ def test_a_csv_for_postgres_keeps_an_empty_string_apart_from_a_null(duckdb: Any,
 
 def test_a_csv_is_not_written_when_a_value_does_not_fit(duckdb: Any, tmp_path: Path) -> None:
     rows = spool(tmp_path, "customers", [{"id": 1, "customer_group_id": 1.5}])
-    path = tmp_path / "customers.csv"
-    assert tables.to_csv(duckdb, "customers", rows, path, known={}, load_id="1") is None
-    assert not path.exists()
+    folder = tmp_path / "customers.csv"
+    assert tables.to_csv(duckdb, "customers", rows, folder, known={}, load_id="1") is None
+    assert not folder.exists()
+
+
+def test_a_chunk_is_written_in_csv_files_of_a_few_mb_each_with_its_header_and_every_row_once(
+    duckdb: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each file is one load job, one INSERT committed on its own: what DuckDB holds until a commit is bounded
+    # by the file, not the chunk.
+    monkeypatch.setattr(tables, "CSV_FILE_BYTES", 20_000)
+    records = [{"id": index, "name": f"brand {index}", "page_title": "x" * 100} for index in range(1, 5001)]
+    rows = spool(tmp_path, "brands", records)
+    written = tables.to_csv(duckdb, "brands", rows, tmp_path / "brands.csv", known={}, load_id="1")
+    assert written is not None
+    count, paths = written
+    assert count == 5000
+    assert len(paths) > 1, "DuckDB starts a new file at the first vector of rows (2,048) past the size"
+    found: list[int] = []
+    for path in paths:
+        with path.open(newline="") as handle:
+            found.extend(int(row["id"]) for row in csv.DictReader(handle))
+    assert sorted(found) == list(range(1, 5001))
+    rows.files.append(tmp_path / "brands.csv")
+    rows.remove()
+    assert not list(tmp_path.glob("brands*")), "the spool's files and the CSV folder are removed"
 
 
 def test_a_field_dlt_would_rename_sends_the_rows_to_dlt_as_dicts(duckdb: Any, tmp_path: Path) -> None:
