@@ -65,7 +65,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,8 +79,19 @@ Children = dict[int, dict[str, list[Record]]]
 """Records that travel with their parent: parent id -> child stream -> records."""
 Failures = dict[str, ConnectorError]
 """Child streams whose records could not all be fetched for a page, and why."""
-PageHook = Callable[[list[Record]], Awaitable[tuple[Children, Failures]]]
-"""Called on every page of a parent stream, inside the page's own task, to fetch its children."""
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The children of ``parents`` consecutive records of a page, once ``children`` is awaited."""
+
+    parents: int
+    children: asyncio.Future[tuple[Children, Failures]]
+
+
+PageHook = Callable[[list[Record]], list[Slice]]
+"""Called on every page of a parent stream, inside the page's own task: starts fetching its children, and gives
+them in slices of consecutive records, in order."""
 Normalize = Callable[[Record], None]
 
 MAX_PASSES = 50
@@ -382,9 +393,16 @@ class Walker:
         hook = self._on_page
         if hook is None:
             return
-        found = await asyncio.gather(*(hook(page.records) for page in pages if page.records))
-        for page, (children, failures) in zip((p for p in pages if p.records), found, strict=True):
-            page.children, page.failures = children, failures
+        started = [(page, hook(page.records)) for page in pages if page.records]
+        try:
+            for page, parts in started:
+                for part in parts:
+                    children, failures = await part.children
+                    page.children.update(children)
+                    page.failures.update(failures)
+        finally:
+            for _, parts in started:
+                _cancel_slices(parts)
 
     async def _count(self, lo: int, hi: int) -> int | None:
         """How many records are in ``[lo, hi]`` now: ``/orders/count`` on v2 (it takes the list's filters),
@@ -524,7 +542,9 @@ class Walker:
                 if accepted is None:
                     yield Batch([], {}, None)
                     return
-                yield accepted
+                async with contextlib.aclosing(accepted) as batches:
+                    async for batch in batches:
+                        yield batch
                 if number == pages:
                     if page.full or page.more:
                         # The planned last page came back full: the total fell short of the listing (or the
@@ -543,7 +563,7 @@ class Walker:
         page: Page,
         overlap_allowed: bool,
         ordered: tuple[list[Record], list[int]] | None = None,
-    ) -> Batch | None:
+    ) -> AsyncGenerator[Batch, None] | None:
         """Deliver a page's new records in order, with their children; None when the page contradicts what
         came before it.
 
@@ -577,8 +597,35 @@ class Walker:
             self._seen.add(ident)
             out.append(record)
             fresh.records.append(record)
+        if len(out) == len(fresh.records):
+            return self._sliced(fresh.records)
+        return self._whole(out, fresh, children, failures)
+
+    async def _whole(
+        self, out: list[Record], fresh: Page, children: Children, failures: Failures
+    ) -> AsyncGenerator[Batch, None]:
         await self._attach_children([fresh])
-        return Batch(out, {**children, **fresh.children}, self._cur, {**failures, **fresh.failures})
+        yield Batch(out, {**children, **fresh.children}, self._cur, {**failures, **fresh.failures})
+
+    async def _sliced(self, records: list[Record]) -> AsyncGenerator[Batch, None]:
+        """The records in the slices the page hook fetches their children in, each delivered as soon as its
+        children are in: a resumed read loses nothing from the second of a slice's last record on (records
+        are in cursor order, and one sharing that second is read again)."""
+        hook = self._on_page
+        if hook is None or not records:
+            yield Batch(records, {}, self._cur)
+            return
+        parts = hook(records)
+        try:
+            at = 0
+            for index, part in enumerate(parts):
+                children, failures = await part.children
+                mine = records[at : at + part.parents]
+                at += part.parents
+                resume = self._cur if index == len(parts) - 1 else modified_at(mine[-1])
+                yield Batch(mine, children, resume, failures)
+        finally:
+            _cancel_slices(parts)
 
     async def _keyset(
         self, hi: int, first: Page | None = None, max_pages: int | None = None
@@ -662,7 +709,9 @@ class Walker:
                     window = self._spec.window
                     assert window is not None
                     raise ignored(self._spec.name, self._where, f"{window.min_param}={from_epoch(lo)}")
-                yield accepted
+                async with contextlib.aclosing(accepted) as batches:
+                    async for batch in batches:
+                        yield batch
                 if end:
                     return
                 page = None
@@ -916,6 +965,14 @@ class Walker:
             if short >= MAX_SHORT_PASSES:
                 raise shortfall(self._spec.name, total, len(seen), again="also when read again")
         raise ConnectorError(f"{self._spec.name}: the record count kept changing during {MAX_PASSES} reads.")
+
+
+def _cancel_slices(parts: list[Slice]) -> None:
+    """Stop fetching the children of slices a walk will not deliver; the failure of one already done is the
+    walk's own, raised or delivered, or moot once the walk stopped."""
+    for part in parts:
+        if not part.children.cancel() and not part.children.cancelled():
+            part.children.exception()
 
 
 async def _cancel(task: asyncio.Task[Page]) -> None:

@@ -110,3 +110,42 @@ def test_ctrl_c_stops_a_throttled_sync_with_its_commits_kept_and_one_json_object
     assert stderr.decode().splitlines()[-1] == "Interrupted."
     assert "Traceback" not in stderr.decode()
     assert duckdb_rows(target, "customers"), "what was committed before Ctrl-C stays"
+
+
+def test_a_throttled_orders_page_is_committed_slice_by_slice_and_a_rerun_reads_only_the_rest(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    # One page of orders, whose transactions cost one request each: 12 s of this quota. Its children come in
+    # slices (children.SLICE_PARENTS), each delivered with the state that covers it, so the first commit
+    # holds orders and transactions of the page before the page is read whole.
+    from source_bigcommerce.children import SLICE_PARENTS
+
+    sb = sandbox_factory(**{**THROTTLED, "customers": 5, "orders": 2 * SLICE_PARENTS + 20})
+    target = duckdb_target(tmp_path)
+    command = cli_command(
+        write_json(tmp_path / "config.json", sb.config),
+        target,
+        "--streams",
+        "orders,transactions",
+        "--chunk-seconds",
+        "2",
+    )
+    orders, transactions = len(sb.export("orders")), len(sb.export("transactions"))
+    # The parent's state comes just before its children's, so a chunk cut between them holds the transactions
+    # of a slice in the next one: killed after the second commit.
+    second = run_until_hold(command, None, says="Committed chunk 2:")
+    kill(second)
+    committed = duckdb_rows(target, "orders")
+    assert SLICE_PARENTS <= len(committed) < orders, "a slice of the page, not the page whole"
+    paid = {int(row["order_id"]) for row in duckdb_rows(target, "transactions")}
+    assert paid, "the transactions of the first slice are committed too"
+    assert paid <= {int(row["id"]) for row in committed}
+
+    rerun = subprocess.run(
+        [*command, "--json"], capture_output=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"}
+    )
+    assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+    summary = orjson.loads(rerun.stdout)
+    assert summary["streams"]["orders"]["records"] < orders, "the committed slices are not read again"
+    assert summary["streams"]["orders"]["rows"] == orders
+    assert summary["streams"]["transactions"]["rows"] == transactions

@@ -12,6 +12,7 @@ import pytest
 from source_bigcommerce.children import ParentChildren
 from source_bigcommerce.errors import TransientError
 from source_bigcommerce.http import Client, NotFound, Response
+from source_bigcommerce.paging import Children, Failures
 from source_bigcommerce.streams import BY_NAME
 
 
@@ -67,19 +68,30 @@ def hook(client: PaymentServiceDown) -> ParentChildren:
     )
 
 
+async def whole(children: ParentChildren, parents: list[dict[str, Any]]) -> tuple[Children, Failures]:
+    """The children of a page, slice after slice, as a walk collects them."""
+    found: Children = {}
+    failures: Failures = {}
+    for part in children(parents):
+        kids, failed = await part.children
+        found.update(kids)
+        failures.update(failed)
+    return found, failures
+
+
 def test_a_failed_child_cancels_its_pending_requests_and_later_pages_skip_it() -> None:
     async def main() -> None:
         client = PaymentServiceDown()
         children = hook(client)
         # Without cancellation the requests still "retrying" would never return: the page would hang.
-        found, failures = await asyncio.wait_for(children(orders(1, 2, 3, 4)), timeout=10)
+        found, failures = await asyncio.wait_for(whole(children, orders(1, 2, 3, 4)), timeout=10)
         assert set(failures) == {"transactions"}
         assert "503" in failures["transactions"].message
         assert {order_id for order_id, kids in found.items() if "order_products" in kids} == {1, 2, 3, 4}
         assert all("transactions" not in kids for kids in found.values())
         asked = client.transactions
 
-        found, failures = await children(orders(5, 6, 13))
+        found, failures = await whole(children, orders(5, 6, 13))
         assert client.transactions == asked, "a failed child stream must not be asked again"
         assert set(failures) == {"transactions"}, "every later page reports it failed"
         assert set(found) == {5, 6}, "order products go on; an order gone since its page (404) is skipped"
@@ -92,11 +104,11 @@ def test_a_page_racing_the_failure_reports_it_too() -> None:
         client = PaymentServiceDown()
         children = hook(client)
         client.transactions = 1  # every transactions request of both pages hangs ...
-        first = asyncio.ensure_future(children(orders(1, 2)))
-        second = asyncio.ensure_future(children(orders(3, 4)))
+        first = asyncio.ensure_future(whole(children, orders(1, 2)))
+        second = asyncio.ensure_future(whole(children, orders(3, 4)))
         await asyncio.sleep(0)
         client.transactions = 0  # ... until the next one fails for good
-        _, failures = await asyncio.wait_for(children(orders(5)), timeout=10)
+        _, failures = await asyncio.wait_for(whole(children, orders(5)), timeout=10)
         assert set(failures) == {"transactions"}
         for page in (first, second):
             found, failures = await asyncio.wait_for(page, timeout=10)
@@ -112,7 +124,7 @@ def test_children_of_an_order_older_than_the_child_cursor_are_not_asked(stream: 
         client = PaymentServiceDown()
         children = hook(client)
         children.since = {stream: 2_000_000_000}
-        found, failures = await children(orders(1, 2))
+        found, failures = await whole(children, orders(1, 2))
         assert (found, failures) == ({}, {})
         assert client.transactions == client.products == 0
 
@@ -143,7 +155,7 @@ def test_an_unreadable_date_in_embedded_line_items_fails_order_products_alone() 
         normalize={"order_products": normalizer("order_products"), "transactions": lambda record: None},
         log=lambda level, message: None,
     )
-    found, failures = asyncio.run(children([order]))
+    found, failures = asyncio.run(whole(children, [order]))
     assert set(failures) == {"order_products"}
     assert "event_date" in failures["order_products"].message
     assert found[7]["transactions"], "the transactions of the order still come"
@@ -180,3 +192,44 @@ def test_children_asking_their_parent_for_one_parameter_two_ways_are_a_table_err
     }
     with pytest.raises(ValueError, match="b asks its parent's list for x=2, another child for x=1"):
         parent_params([child("a", {"include": "a", "x": "1"}), child("b", {"include": "b", "x": "2"})])
+
+
+def test_a_pages_children_come_in_slices_each_ready_while_later_slices_still_wait() -> None:
+    from source_bigcommerce.children import SLICE_PARENTS
+
+    class HeldAfterTheFirstSlice:
+        """Transactions of the first slice's orders answer at once; the others wait for ``release``."""
+
+        def __init__(self) -> None:
+            self.release = asyncio.Event()
+
+        async def get(self, api: str, path: str, *args: Any, **kwargs: Any) -> Response:
+            order_id = int(path.split("/")[2])
+            if order_id > SLICE_PARENTS:
+                await self.release.wait()
+            return Response(200, {"data": [{"id": order_id, "order_id": order_id}], "meta": {}}, None)
+
+    async def main() -> None:
+        client = HeldAfterTheFirstSlice()
+        children = ParentChildren(
+            client=cast(Client, client),
+            parent=BY_NAME["orders"],
+            children={"transactions": BY_NAME["transactions"]},
+            api_url="http://127.0.0.1:1",
+            store_hash="s",
+            since={"transactions": 0},
+            normalize={"transactions": lambda record: None},
+            log=lambda level, message: None,
+        )
+        parts = children(orders(*range(1, 2 * SLICE_PARENTS + 11)))
+        assert [part.parents for part in parts] == [SLICE_PARENTS, SLICE_PARENTS, 10]
+        first, _ = await asyncio.wait_for(parts[0].children, timeout=10)
+        assert sorted(first) == list(range(1, SLICE_PARENTS + 1)), "the first slice is whole"
+        assert not any(part.children.done() for part in parts[1:]), "while the later ones still wait"
+        client.release.set()
+        later = [await asyncio.wait_for(part.children, timeout=10) for part in parts[1:]]
+        assert sorted(order_id for found, _ in later for order_id in found) == list(
+            range(SLICE_PARENTS + 1, 2 * SLICE_PARENTS + 11)
+        )
+
+    asyncio.run(main())

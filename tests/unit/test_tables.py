@@ -233,7 +233,12 @@ def test_a_csv_for_postgres_keeps_an_empty_string_apart_from_a_null(duckdb: Any,
         {"id": 2, "name": 'a, "quoted"\nline'},
     ]
     written = tables.to_csv(
-        duckdb, "brands", spool(tmp_path, "brands", records), tmp_path / "brands.csv", known={}, load_id="12.5"
+        duckdb,
+        "brands",
+        spool(tmp_path, "brands", records),
+        tmp_path / "brands.csv",
+        known={},
+        load_id="12.5",
     )
     assert written is not None
     count, [path] = written
