@@ -35,6 +35,7 @@ import orjson
 from source_bigcommerce import __version__
 from source_bigcommerce.config import DEFAULT_MAX_RESPONSE_MB, MB
 from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
+from source_bigcommerce.lanes import Lanes, lane_of
 from source_bigcommerce.protocol import MIN_REDACTED, LogLevel
 from source_bigcommerce.ratelimit import PLATFORM_BACKOFF_S, Clock, Governor, Quota, Sleep
 from source_bigcommerce.tls import client_context, import_without_trust_store
@@ -211,7 +212,8 @@ class ClientStats:
 
 
 class Client:
-    """GETs against one store's API, through the governor, at most ``concurrency`` at a time."""
+    """GETs against one store's API, through the governor, at most ``concurrency`` at a time, shared fairly
+    between endpoints (:mod:`source_bigcommerce.lanes`)."""
 
     def __init__(
         self,
@@ -242,7 +244,7 @@ class Client:
         self._token = token
         self._max_response = max_response_bytes
         self._governor = governor
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = Lanes(concurrency)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._max_retries = max_retries
         self._clock = clock
@@ -293,6 +295,7 @@ class Client:
     ) -> Response:
         where = f"GET /{api}{path}"
         url = f"{self._base}/{api}{path}"
+        lane = lane_of(api, path)
         retries_allowed = self._max_retries if max_retries is None else max_retries
         failures = 0
         rate_limited = 0
@@ -300,7 +303,7 @@ class Client:
         while True:
             if probe is not None and not probe.holding:
                 await probe.breaker.verdict()
-            result = await self._attempt(url, params, where, probe)
+            result = await self._attempt(url, params, where, lane, probe)
             if isinstance(result, Response):
                 return result
             if isinstance(result, _Gated):
@@ -352,11 +355,11 @@ class Client:
                 await self._sleep(pause)
 
     async def _attempt(
-        self, url: str, params: Mapping[str, str] | None, where: str, probe: _Probe | None = None
+        self, url: str, params: Mapping[str, str] | None, where: str, lane: str, probe: _Probe | None = None
     ) -> Response | Literal[Outcome.RATE_LIMITED] | _Failed | _Gated:
         """One try: the Response, RATE_LIMITED (already waited for), why it should be retried, or _GATED
         when another request started probing the breaker while this one waited for a slot."""
-        async with self._slots:
+        async with self._slots.slot(lane):
             if probe is not None and not probe.holding and probe.breaker.probing:
                 return _GATED
             await self._governor.acquire()

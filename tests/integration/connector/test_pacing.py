@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import urllib.error
@@ -10,6 +11,9 @@ from typing import Any
 
 from bigcommerce_sandbox.app import RunningSandbox
 from hostile import SERVED
+from source_bigcommerce.config import parse_config
+from source_bigcommerce.http import Client
+from source_bigcommerce.wiring import with_client
 
 from support import ALL_STREAMS, read
 
@@ -104,3 +108,27 @@ def test_order_products_cost_one_request_per_page_of_orders(sandbox: RunningSand
     assert len(big_orders) > per_order
     assert TRANSACTIONS not in routes, "transactions were not selected, so none may be requested"
     assert set(ALL_STREAMS) >= set(output.records)
+
+
+def test_a_burst_of_one_endpoint_does_not_hold_back_the_others(sandbox_factory: SandboxFactory) -> None:
+    # An orders page asks for the transactions of every order at once. With one queue for the client's
+    # request slots, a customers page asked just after would wait for the whole burst, and so would the
+    # customers stream's checkpoint and every commit of a sync (lanes.Lanes).
+    sb = sandbox_factory(size="tiny", seed=4, quota=20, window_ms=400, latency_ms=5)
+    config = parse_config({**sb.config, "max_concurrent_requests": 2})
+    order_ids = [order["id"] for order in sb.export("orders")][:40]
+    assert len(order_ids) == 40
+    answered: list[str] = []
+
+    async def burst(client: Client) -> None:
+        async def get(api: str, path: str) -> None:
+            await client.get(api, path, {"limit": "1"})
+            answered.append(path)
+
+        transactions = [asyncio.ensure_future(get("v3", f"/orders/{i}/transactions")) for i in order_ids]
+        await asyncio.sleep(0)  # every transactions request is waiting for a slot
+        await asyncio.gather(get("v3", "/customers"), *transactions)
+
+    asyncio.run(with_client(config, lambda level, message: None, burst))
+    assert len(answered) == 41
+    assert answered.index("/customers") <= 3, answered
