@@ -90,6 +90,8 @@ class Progress:
     """The sync's start second: the cursor never passes it (state.advance)."""
     count: int = 0
     cursor: int | None = None
+    stated: int = 0
+    """``count`` when the last STATE was sent: the records since then wait for one to cover them."""
     error: ConnectorError | None = None
     running: bool = False
     archived: state.Archived | None = None
@@ -242,13 +244,15 @@ class Engine:
         await self._sink.records(item.spec.name, batch)
 
     async def _advance(self, item: Progress, resume: int | None) -> None:
-        """Checkpoint a stream after a delivered batch, by the one rule of :func:`state.advance`."""
-        if item.failed or item.cursor is None:
+        """Checkpoint a stream after a delivered batch, by the one rule of :func:`state.advance`: when its
+        cursor moved, or when records came that no STATE covers yet though it stays (the slices of a second
+        walked by id); a sync commits records only with a STATE that covers them."""
+        if item.failed or item.cursor is None or resume is None:
             return
         cursor = state.advance(item.cursor, resume, item.start)
-        if cursor == item.cursor:
+        if cursor == item.cursor and item.count == item.stated:
             return
-        item.cursor = cursor
+        item.cursor, item.stated = cursor, item.count
         await self._sink.state(item.spec.name, self._state(item), item.count)
 
     def _walker(self, spec: StreamSpec, **kwargs: Any) -> Walker:

@@ -574,10 +574,15 @@ class Walker:
         records, seconds = ordered or _in_order(page.records)
         if records and seconds[0] < self._cur:
             return None  # an earlier second after a later one: the pages are not one ordering
-        out: list[Record] = []
-        fresh = Page([], 0)
-        children: Children = {}
-        failures: Failures = {}
+        return self._accepted(records, seconds, overlap_allowed)
+
+    async def _accepted(
+        self, records: list[Record], seconds: list[int], overlap_allowed: bool
+    ) -> AsyncGenerator[Batch, None]:
+        """:meth:`_accept`'s batches: a second walked by id as it is walked, then the page's other new records.
+        The walk holds second ``cur`` only, which no other record of the page precedes, so each batch's state
+        still covers everything delivered before it."""
+        fresh: list[Record] = []
         for second, record in zip(seconds, records, strict=True):
             ident = record["id"]
             if second == self._walked:
@@ -587,25 +592,17 @@ class Walker:
                     continue
                 # A record of the previous page again: second `cur` was ordered differently between the two
                 # requests, so another of its records may have slipped past both. Read it alone, by id.
-                async for batch in self._walk_second(second):
-                    out.extend(batch.records)
-                    children.update(batch.children)
-                    failures.update(batch.failures)
+                async with contextlib.aclosing(self._walk_second(second)) as batches:
+                    async for batch in batches:
+                        yield batch
                 continue
             if second > self._cur:
                 self._cur, self._seen = second, set()
             self._seen.add(ident)
-            out.append(record)
-            fresh.records.append(record)
-        if len(out) == len(fresh.records):
-            return self._sliced(fresh.records)
-        return self._whole(out, fresh, children, failures)
-
-    async def _whole(
-        self, out: list[Record], fresh: Page, children: Children, failures: Failures
-    ) -> AsyncGenerator[Batch, None]:
-        await self._attach_children([fresh])
-        yield Batch(out, {**children, **fresh.children}, self._cur, {**failures, **fresh.failures})
+            fresh.append(record)
+        async with contextlib.aclosing(self._sliced(fresh)) as batches:
+            async for batch in batches:
+                yield batch
 
     async def _sliced(self, records: list[Record]) -> AsyncGenerator[Batch, None]:
         """The records in the slices the page hook fetches their children in, each delivered as soon as its
@@ -763,9 +760,8 @@ class Walker:
                 raise ignored(self._spec.name, self._where, cursor)
             read.update(ids)
             # Children only for records not delivered yet: the walk repeats what earlier pages delivered.
-            fresh = Page([r for r in sorted(page.records, key=_order_key) if r["id"] not in self._seen], 0)
-            await self._attach_children([fresh])
-            self._seen.update(r["id"] for r in fresh.records)
+            fresh = [r for r in sorted(page.records, key=_order_key) if r["id"] not in self._seen]
+            self._seen.update(r["id"] for r in fresh)
             end = not page.full or (window.tie_walk == "after_cursor" and not page.end_cursor)
             if end and self._start is not None and second < self._start:
                 # Asked after the walk: records only ever leave a past second, so a figure taken earlier
@@ -774,7 +770,11 @@ class Walker:
                 if reported is not None and reported > len(read):
                     raise shortfall(self._spec.name, reported, len(read), second, second, again="read by id")
                 self._walked = second
-            yield Batch(fresh.records, fresh.children, second, fresh.failures)
+            # In slices like any page: a second of a thousand orders is minutes of children under a quota,
+            # and each slice's state (resume at this second) lets a sync commit what it has meanwhile.
+            async with contextlib.aclosing(self._sliced(fresh)) as batches:
+                async for batch in batches:
+                    yield batch
             if end:
                 return
             if window.tie_walk in ("min_id", "id_greater"):
