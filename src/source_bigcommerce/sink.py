@@ -14,7 +14,8 @@ Records are checked and serialised the moment they arrive (:func:`~source_bigcom
 number beyond 64 bits, JSON nested too deep to write, a NUL character on Postgres) fails its own stream here, in
 the engine's guard, with its cursor left before it; in the loader it would fail the load, which holds every
 stream's rows, and every later sync would try that load again. Records wait on disk, not in memory, whether a
-STATE covers them yet or not. The loader thread converts and loads one chunk while the engine reads the next; when the next is due
+STATE covers them yet or not (but for the last :data:`~source_bigcommerce.tables.PENDING_BYTES` of those it does
+not). The loader thread converts and loads one chunk while the engine reads the next; when the next is due
 before the previous one is loaded, the engine waits, so at most one chunk is ever in flight.
 """
 
