@@ -73,9 +73,13 @@ def test_a_cancelled_waiter_takes_no_slot_and_one_cancelled_as_it_was_given_pass
         await asyncio.gather(holder, *waiters.values(), return_exceptions=True)
         assert waiters["c"].cancelled()
         assert got == ["d"]
-        # The slot is free again.
+        # The slot is free again, and only once: a slot freed twice would let a second holder in beside "e".
         async with lanes.slot("e"):
             got.append("e")
-        assert got == ["d", "e"]
+            waiters["f"] = asyncio.ensure_future(want("f"))
+            await asyncio.sleep(0.01)
+            assert got == ["d", "e"]
+        await waiters["f"]
+        assert got == ["d", "e", "f"]
 
     asyncio.run(asyncio.wait_for(scenario(), 5))

@@ -383,6 +383,7 @@ def test_orders_with_per_order_children_are_checkpointed_after_each_page_not_aft
 
         asyncio.run(with_client(config, sink.log, run))
     assert not sink.errors
+    assert sink.delivered == 1000, "every order once, the walked second's included"
     checkpoints = [(orders, asked) for orders, asked in sink.at_checkpoint if orders < 1000]
     delivered = [orders for orders, _ in checkpoints]
     steps = [after - before for before, after in zip([0, *delivered], delivered, strict=False)]
