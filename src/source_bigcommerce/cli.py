@@ -476,6 +476,8 @@ class ProtocolSink:
         self._known = known
         self.delivered: dict[str, set[int]] = {name: set() for name in known or {}}
         self.failures: list[str] = []
+        self._stated: dict[str, int] = {}
+        """Each stream's record count at its previous STATE."""
 
     def _now_ms(self) -> int:
         return int(self._wall() * 1000)
@@ -492,9 +494,13 @@ class ProtocolSink:
         self._writer.records(stream, batch, self._now_ms())
 
     async def state(self, stream: str, stream_state: dict[str, Any], count: int) -> None:
+        """The STATE message, whose sourceStats count the records since the stream's previous one (the
+        protocol's definition: a platform compares it with what it received, and a running total would
+        look like records lost or duplicated)."""
         if self._known and self._known.get(stream):
             stream_state = {**stream_state, KNOWN_IDS: self._known[stream]}
-        self._writer.message(protocol.state_message(stream, stream_state, count))
+        since, self._stated[stream] = count - self._stated.get(stream, 0), count
+        self._writer.message(protocol.state_message(stream, stream_state, since))
 
     async def status(self, stream: str, status: Status) -> None:
         self._writer.message(protocol.stream_status(stream, status, self._now_ms()))

@@ -60,7 +60,8 @@ class Sink(Protocol):
 
     async def records(self, stream: str, batch: list[Record]) -> None: ...
 
-    async def state(self, stream: str, stream_state: dict[str, Any], count: int) -> None: ...
+    async def state(self, stream: str, stream_state: dict[str, Any], count: int) -> None:
+        """A checkpoint of ``stream``; ``count`` is the records it has delivered so far, in all."""
 
     async def status(self, stream: str, status: Status) -> None: ...
 
