@@ -5,8 +5,8 @@ first-come queue lets one stream's burst hold back all the others: an orders pag
 children at once, a stream read by page number asks for all its pages at once, and a stream behind either
 gets nothing for the minutes the burst takes, so it can neither checkpoint nor let a sync commit it. Here each
 lane (an endpoint: its path without ids, see :func:`lane_of`) waits in a queue of its own, and a freed slot
-goes to the next lane that waits, in turn: every stream that has a request waiting gets one of every *n*
-requests sent, *n* the lanes waiting, whatever the others queued. Within a lane requests keep their order,
+goes to the next lane that waits, in turn: every endpoint that has a request waiting gets one of every *n*
+slots freed, *n* the lanes waiting, whatever the others queued. Within a lane requests keep their order,
 so an orders page's children still come in the order of its parents.
 
 The quota is as fully used as with one queue (a slot is never left free while a request waits), so a read
