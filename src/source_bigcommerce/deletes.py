@@ -14,7 +14,9 @@ table, so that a new stream joins by its row alone:
   Otherwise every id that exists now is listed, with the same completeness checks as a read (totals re-checked
   on every page, a pass that falls short read again, then a failure), as cheaply as the endpoint allows
   (``StreamSpec.id_params``, 250 ids a page), and the live rows whose id is not listed are gone. An incomplete
-  listing marks nothing: the stream's reconciliation fails with a sentence.
+  listing marks nothing: the stream's reconciliation fails with a sentence. The counts of all listed streams
+  are asked at once (a sync that finds nothing deleted waits for one round trip); the listings, each holding
+  every id of its stream, one at a time.
 * **Read whole** (no cursor: pages, brands, categories): every sync reads them completely, which is a listing at
   no extra request. Replaced tables drop what left by themselves; with ``mark`` they are merged instead, and the
   rows this sync's loads did not write (by ``_dlt_load_id``) are the ones gone.
@@ -39,6 +41,7 @@ table ``_bigcommerce_reconciled`` of the dataset.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import zlib
@@ -413,21 +416,40 @@ async def reconcile(
         return counts
 
     counts: dict[str, int] = await run(from_rows)
-    for name, live in counts.items():
-        spec = BY_NAME[name]
+
+    async def total(name: str) -> int | ConnectorError:
         try:
-            total = await store_count(client, spec, start_date, progress[name].start)
-            exists = None if total == live else await store_ids(client, spec, lookahead)
+            return await store_count(client, BY_NAME[name], start_date, progress[name].start)
+        except ConnectorError as error:
+            return error
+
+    totals = await asyncio.gather(*(total(name) for name in counts))
+    unchanged: list[str] = []
+    for (name, live), found in zip(counts.items(), totals, strict=True):
+        spec = BY_NAME[name]
+        if isinstance(found, ConnectorError):
+            outcome.errors[name] = incomplete(spec, found).message
+            continue
+        if found == live:
+            unchanged.append(name)
+            continue
+        try:
+            exists = await store_ids(client, spec, lookahead)
         except ConnectorError as error:
             outcome.errors[name] = incomplete(spec, error).message
             continue
 
-        def apply(tables: Tables, spec: StreamSpec = spec, exists: set[Any] | None = exists) -> None:
-            if exists is not None:
-                drop(tables, spec, tables.gone(spec, exists))
+        def apply(tables: Tables, spec: StreamSpec = spec, exists: set[Any] = exists) -> None:
+            drop(tables, spec, tables.gone(spec, exists))
             tables.note_listed(spec.name)
 
-        if exists is not None:
-            outcome.listed.append(name)
+        outcome.listed.append(name)
         await run(apply)
+
+    def note(tables: Tables) -> None:
+        for name in unchanged:
+            tables.note_listed(name)
+
+    if unchanged:
+        await run(note)
     return outcome

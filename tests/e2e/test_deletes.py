@@ -4,16 +4,33 @@ archived orders (``remove``), or as it was (``ignore``); in DuckDB and Postgres,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory
-from source_bigcommerce.deletes import DELETED_AT, Policy, archives, listed, read_whole
+from source_bigcommerce.config import parse_config
+from source_bigcommerce.deletes import (
+    DELETED_AT,
+    LEDGER,
+    Outcome,
+    Policy,
+    Tables,
+    archives,
+    listed,
+    read_whole,
+    reconcile,
+)
 from source_bigcommerce.destination import Target
+from source_bigcommerce.engine import Progress
+from source_bigcommerce.http import Client
+from source_bigcommerce.pipeline import Loader
 from source_bigcommerce.streams import BY_NAME, STREAMS, key_of
+from source_bigcommerce.wiring import with_client
 from sync_support import (
     POSTGRES_URL,
     assert_table_equals_export,
@@ -192,6 +209,56 @@ def test_a_reconciliation_that_finds_nothing_changed_costs_one_request_per_liste
         "/stores/{store_hash}/v3/pricelists",
     } <= routes
     assert {route: count for route, count in extra.items() if count} == dict.fromkeys(routes, 1)
+
+
+def test_a_reconciliation_asks_the_count_of_every_listed_stream_at_once_and_notes_them_in_one_pass(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """Nothing deleted: one round trip for all the listed streams, not one each (on a real store, about a
+    second more for every sync), and the destination opened once for all of them once the counts agree."""
+    sb = sandbox_factory(size="tiny", seed=11, latency_ms=100)
+    where = duckdb_target(tmp_path)
+    assert run_sync(sb.config, where, policy=Policy("mark", "never")).ok
+    specs = tuple(spec for spec in STREAMS if listed(spec))
+    assert len(specs) >= 3
+    now = datetime.now(timezone.utc)
+    config = parse_config(dict(sb.config))
+    start = int(config.start.timestamp())
+    progress = {spec.name: Progress(spec, "incremental", start, int(now.timestamp())) for spec in specs}
+    loader = Loader(where, config.store_hash)
+    loader.open()
+    passes: list[str] = []
+
+    async def run(work: Callable[[Tables], Any]) -> Any:
+        passes.append(work.__name__)
+        return loader.with_tables("mark", now, work)
+
+    async def work(client: Client) -> Outcome:
+        await client.get("v2", "/store")  # as after a read: the client knows the quota, and sends at once
+        sb.reset_stats()
+        return await reconcile(
+            client,
+            run,
+            specs,
+            progress,
+            Policy("mark", "always"),
+            start_date=start,
+            lookahead=4,
+            load_ids=[],
+            merged_whole=False,
+            now=now,
+        )
+
+    try:
+        outcome = asyncio.run(with_client(config, lambda level, message: None, work))
+    finally:
+        loader.close()
+    assert outcome == Outcome({}, {}, [])
+    assert {row["stream"] for row in duckdb_rows(where, LEDGER)} == {spec.name for spec in specs}
+    stats = sb.stats()
+    assert sum(counts["total"] for counts in stats["requests"].values()) == len(specs)
+    assert stats["peak_concurrency"] == len(specs), "the counts were asked one after another"
+    assert passes == ["from_rows", "note"]
 
 
 def test_daily_lists_a_stream_at_most_once_a_day(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
