@@ -416,35 +416,21 @@ async def reconcile(
         return counts
 
     counts: dict[str, int] = await run(from_rows)
-
-    async def total(name: str) -> int | ConnectorError:
-        try:
-            return await store_count(client, BY_NAME[name], start_date, progress[name].start)
-        except ConnectorError as error:
-            return error
-
-    totals = await asyncio.gather(*(total(name) for name in counts))
+    totals = await asyncio.gather(
+        *(store_count(client, BY_NAME[name], start_date, progress[name].start) for name in counts),
+        return_exceptions=True,  # a failed count leaves none of the others running
+    )
     unchanged: list[str] = []
+    differ: list[StreamSpec] = []
     for (name, live), found in zip(counts.items(), totals, strict=True):
-        spec = BY_NAME[name]
         if isinstance(found, ConnectorError):
-            outcome.errors[name] = incomplete(spec, found).message
-            continue
-        if found == live:
+            outcome.errors[name] = incomplete(BY_NAME[name], found).message
+        elif isinstance(found, BaseException):
+            raise found
+        elif found == live:
             unchanged.append(name)
-            continue
-        try:
-            exists = await store_ids(client, spec, lookahead)
-        except ConnectorError as error:
-            outcome.errors[name] = incomplete(spec, error).message
-            continue
-
-        def apply(tables: Tables, spec: StreamSpec = spec, exists: set[Any] = exists) -> None:
-            drop(tables, spec, tables.gone(spec, exists))
-            tables.note_listed(spec.name)
-
-        outcome.listed.append(name)
-        await run(apply)
+        else:
+            differ.append(BY_NAME[name])
 
     def note(tables: Tables) -> None:
         for name in unchanged:
@@ -452,4 +438,17 @@ async def reconcile(
 
     if unchanged:
         await run(note)
+    for spec in differ:
+        try:
+            exists = await store_ids(client, spec, lookahead)
+        except ConnectorError as error:
+            outcome.errors[spec.name] = incomplete(spec, error).message
+            continue
+
+        def apply(tables: Tables, spec: StreamSpec = spec, exists: set[Any] = exists) -> None:
+            drop(tables, spec, tables.gone(spec, exists))
+            tables.note_listed(spec.name)
+
+        outcome.listed.append(spec.name)
+        await run(apply)
     return outcome

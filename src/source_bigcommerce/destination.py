@@ -40,8 +40,9 @@ DUCKDB_SETTINGS: dict[str, str | int] = {"memory_limit": "64MB", "threads": 1}
 limit (80% of the machine's memory by default) and spills beyond it, and with one thread it needs the least
 memory for the loads, which run beside the reading anyway (medium store: peak RSS 515 -> 432 MB). 64 MB, not
 128: the large store's sync peaked at 325-331 MB with 128 (inserting a chunk's orders, then checkpointing them),
-274 MB with 64; what one INSERT holds until it commits is bounded by its file (tables.CSV_FILE_BYTES), which a
-lower limit than that would refuse (out of memory at 16 and 32 MB, with a chunk's table in one file)."""
+274 MB with 64; what one INSERT holds until it commits is bounded by its file (tables.CSV_FILE_BYTES). Lower
+limits fail: out of memory at 16 and 32 MB when a chunk's table was one file, and with files of 4 MB the large
+store's checkpoint of its orders at 32 MB (DuckDB's FATAL "failed to pin block"; 48 MB passed)."""
 
 
 class DestinationError(ConnectorError):
