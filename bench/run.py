@@ -673,7 +673,9 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
             f"h) All streams of the medium store with {THROTTLED_ORDERS:,} of its 10,000 orders, under (a)'s "
             "quota: each order costs four requests (transactions, shipments, coupons, taxes), so all of them "
             "would repeat (a)'s 14 minutes; a thousand keep the orders family throttled for over ten chunk "
-            "intervals, which is what the longest gap between commits needs."
+            "intervals, which is what the longest gap between commits needs. The read before the sync, under "
+            "the same quota, is what its sync / read compares with: the case of a real store, whose quota sets "
+            "the pace."
         )
     loads = [
         run["loadavg_1m_before"]

@@ -135,6 +135,7 @@ def test_sync_targets_judge_each_destinations_ratio_the_peak_rss_and_the_longest
         {
             "key": "h",
             "runs": [
+                sync_run("read", 190.0, 110),
                 sync_run(
                     "sync duckdb",
                     200.0,
@@ -144,7 +145,7 @@ def test_sync_targets_judge_each_destinations_ratio_the_peak_rss_and_the_longest
                     chunk_seconds=6.0,
                     window_s=3.0,
                     latency_s=0.1,
-                )
+                ),
             ],
         },
     ]
@@ -172,7 +173,8 @@ def throttled(longest_gap: float) -> list[dict[str, object]]:
         window_s=3.0,
         latency_s=0.1,
     )
-    return [{"key": "h", "runs": [run]}]
+    # The read under the same quota comes first; the gap is the sync's.
+    return [{"key": "h", "runs": [sync_run("read", 190.0, 110), run]}]
 
 
 @pytest.mark.parametrize(("longest_gap", "passed"), [(9.1, True), (9.2, False)])
