@@ -284,11 +284,13 @@ class Loader:
 
     def _disposition(self, part: Part) -> Disposition:
         """``append`` for a merged part of a table that holds only this sync's rows, none with its keys; else
-        the part's own (see the module docstring)."""
+        the part's own (see the module docstring). A replacing part's keys are noted too: in a full refresh,
+        a stream's first chunk replaces its table and the later ones merge, and a later chunk that repeats
+        one of those keys (a record modified during the sync) must not be appended beside it."""
         name = part.spec.name
         if part.disposition == "replace":
             self._fresh.add(name)  # from this load on, the table holds only this sync's rows
-        if part.disposition != "merge" or name not in self._fresh or not part.rows.rows:
+        if part.disposition == "append" or name not in self._fresh or not part.rows.rows:
             return part.disposition
         rows, spec = part.rows, part.spec
         fields: tuple[str, ...] = spec.primary_key
@@ -301,7 +303,9 @@ class Loader:
             # Keys the spool did not track, or that DuckDB cannot compare with an earlier chunk's (another
             # type): merging is always right, and from now on the table is told apart by no keys.
             self._fresh.discard(name)
-            return "merge"
+            return part.disposition
+        if part.disposition == "replace":
+            return "replace"
         return "merge" if self._repeated else "append"
 
     def _note_keys(self, name: str, keys: list[Any], width: int) -> bool:

@@ -17,6 +17,7 @@ import pytest
 
 from source_bigcommerce import tables
 from source_bigcommerce.pipeline import Loader, Part
+from source_bigcommerce.source import Disposition
 from source_bigcommerce.streams import BY_NAME
 from source_bigcommerce.tables import Spool
 from sync_support import duckdb_target, spooled
@@ -46,16 +47,24 @@ def csv_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tables, "to_records", refuse)
 
 
-def load(loader: Loader, stream: str, *records: dict[str, Any], keyed: bool = False) -> None:
-    """One chunk of ``records``; ``keyed``: its spool tracks the primary key, as the sink's does for merges."""
+def load(
+    loader: Loader,
+    stream: str,
+    *records: dict[str, Any],
+    keyed: bool = False,
+    disposition: Disposition = "merge",
+) -> None:
+    """One chunk of ``records``; ``keyed``: its spool tracks the primary key (and the parent key, if the stream
+    merges on it), as the sink's does for merges."""
     spec = BY_NAME[stream]
     rows = spooled(*records, stream=stream)
     if keyed:
-        spool = Spool(Path(tempfile.mkdtemp(prefix="spool-")), stream, spec.primary_key)
+        folder = Path(tempfile.mkdtemp(prefix="spool-"))
+        spool = Spool(folder, stream, spec.primary_key, parent_key=spec.parent_key)
         spool.add(list(records))
         spool.cover()
         rows = spool.take()
-    loader.extract([Part(spec, rows, STATE, "merge")])
+    loader.extract([Part(spec, rows, STATE, disposition)])
     loader.load()
 
 
@@ -141,6 +150,47 @@ def test_nested_objects_and_arrays_are_json_columns_and_typed_columns_keep_their
     assert rows[9] == (None, None, 9_007_199_254_740_993)  # beyond a double's 53 bits, kept exactly
     [(total, subtotal)] = fetch(db, "SELECT total_inc_tax, subtotal_ex_tax FROM orders")
     assert (total, subtotal) == (Decimal("10.000000000"), Decimal("-3.000000000"))
+
+
+@pytest.mark.parametrize(
+    ("stream", "first", "again", "expected"),
+    [
+        (
+            "customers",
+            [{"id": 1, "email": "v1"}, {"id": 2, "email": "v1"}],
+            [{"id": 2, "email": "v2"}, {"id": 3, "email": "v1"}],
+            [(1, "v1"), (2, "v2"), (3, "v1")],
+        ),
+        (
+            # Merged on the order: a repeated order's line items replace all of its earlier ones.
+            "order_products",
+            [{"id": 10, "order_id": 1, "name": "v1"}, {"id": 11, "order_id": 1, "name": "v1"}],
+            [{"id": 10, "order_id": 1, "name": "v2"}, {"id": 20, "order_id": 2, "name": "v1"}],
+            [(10, "v2"), (20, "v1")],
+        ),
+    ],
+)
+def test_a_full_refresh_merges_a_later_chunk_that_repeats_a_key_of_the_chunk_that_replaced_the_table(
+    tmp_path: Path,
+    stream: str,
+    first: list[dict[str, Any]],
+    again: list[dict[str, Any]],
+    expected: list[tuple[int, str]],
+) -> None:
+    # A full refresh replaces a table with its stream's first chunk and merges the later ones; a record
+    # modified during the sync comes again in a later chunk, which must replace its row, not sit beside it.
+    field = "email" if stream == "customers" else "name"
+    target = duckdb_target(tmp_path)
+    earlier = Loader(target, "refresh")
+    earlier.open()
+    load(earlier, stream, {**first[0], field: "an earlier sync's"}, keyed=True)
+    earlier.release()
+    loader = Loader(target, "refresh")
+    loader.open()
+    load(loader, stream, *first, keyed=True, disposition="replace")
+    load(loader, stream, *again, keyed=True)
+    loader.release()
+    assert fetch(target.duckdb_path(), f"SELECT id, {field} FROM {stream} ORDER BY id") == expected
 
 
 def test_a_chunk_repeating_keys_of_an_earlier_chunk_of_this_sync_is_merged_whatever_the_key(
