@@ -258,9 +258,11 @@ class LoadSink:
         self._report.committed(loaded)
 
     async def _wait_loading(self) -> None:
+        """Wait for the chunk in flight. Shielded: the timer waits here too, and stopping the timer (when
+        reading ends) must not cancel the load it was waiting for, which :meth:`finish` then waits for."""
         if self._loading is not None:
-            loading, self._loading = self._loading, None
-            await loading
+            await asyncio.shield(self._loading)
+            self._loading = None
         if self.fatal is not None:
             raise self.fatal
 

@@ -125,3 +125,44 @@ def test_a_chunk_is_cut_once_enough_bytes_are_covered_whatever_the_rows(tmp_path
         await sink.close()
 
     asyncio.run(main())
+
+
+def test_finishing_while_the_timer_waits_for_a_load_neither_cancels_that_load_nor_loses_its_count(
+    tmp_path: Path,
+) -> None:
+    # The timer's cut waits for the chunk in flight; reading ends meanwhile and finish() stops the timer.
+    # Stopping it must not cancel the load it was waiting for: that chunk's commit is still the sync's.
+    async def main() -> None:
+        clock, loader = SteppedClock(), RecordingLoader()
+        gate = asyncio.Event()
+        loads: list[int] = []
+
+        async def call(work: Callable[[], Any]) -> Any:
+            if work == loader.load:
+                await gate.wait()
+                loads.append(len(loader.chunks))
+            return work()
+
+        sink = sink_for(tmp_path, clock, loader)
+        sink._call = call
+        sink.start()
+        await sink.records("customers", customers(0, 10))
+        await sink.state("customers", {"date_modified": "2024-01-01T00:00:00Z"}, 10)
+        clock.advance(60.1)
+        await settle()
+        assert loader.chunks == [{"customers": 10}]  # cut by the timer; its load waits at the gate
+        await sink.records("customers", customers(10, 5))
+        await sink.state("customers", {"date_modified": "2024-01-01T00:00:00Z"}, 15)
+        clock.advance(120.2)
+        await settle()  # the timer's next cut now waits for the first load
+        finishing = asyncio.ensure_future(sink.finish())
+        await settle()
+        gate.set()
+        await finishing
+        await sink.close()
+        assert loader.chunks == [{"customers": 10}, {"customers": 5}]
+        assert loads == [1, 2]  # each chunk loaded once, in order
+        summary = sink._report.summary
+        assert (summary.chunks, summary.streams["customers"].loaded) == (2, 15)
+
+    asyncio.run(main())
