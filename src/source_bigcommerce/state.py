@@ -149,28 +149,31 @@ def advance(cursor: int, resume: int | None, start: int) -> int:
 @dataclass(frozen=True)
 class Archived:
     """What the orders family knows of the archived orders: a summary of their ids (per bucket ``id % 64``:
-    how many, and the sum of their ids), a few hundred bytes of state whatever the store's size.
+    how many, the sum of their ids, and the sum of a 64-bit mix of each id), a few hundred bytes of state
+    whatever the store's size.
 
     BigCommerce does not say whether archiving an order moves its ``date_modified``, so a newly archived
     order may lie anywhere in the past. Each read lists the archived orders' ids (engine._archived) and
     compares their summary with the saved one: a bucket that gained exactly one order gained the id by
     which its sum grew, so exactly the newly archived orders are found, not every archived order again.
-    Only a bucket that changed otherwise (two archived into it at once, or one restored) has all its
-    orders delivered again.
+    Count and sum alone can be fooled where orders were also restored (two archived and one restored can
+    grow the sum by an old id; two swapped for two leave count and sum as they were): the mixed sum, which
+    such a change moves unless 64-bit hashes collide, confirms both readings. A bucket that changed
+    otherwise has all its orders delivered again.
     """
 
-    buckets: Mapping[int, tuple[int, int]] = field(hash=False)
+    buckets: Mapping[int, tuple[int, int, int]] = field(hash=False)
 
     @property
     def count(self) -> int:
-        return sum(number for number, _ in self.buckets.values())
+        return sum(number for number, _, _ in self.buckets.values())
 
     @classmethod
     def of(cls, ids: Iterable[int]) -> Archived:
-        buckets: dict[int, tuple[int, int]] = {}
+        buckets: dict[int, tuple[int, int, int]] = {}
         for ident in ids:
-            number, total = buckets.get(ident % ARCHIVE_BUCKETS, (0, 0))
-            buckets[ident % ARCHIVE_BUCKETS] = (number + 1, total + ident)
+            number, total, mixed = buckets.get(ident % ARCHIVE_BUCKETS, (0, 0, 0))
+            buckets[ident % ARCHIVE_BUCKETS] = (number + 1, total + ident, (mixed + _mix(ident)) & _MASK)
         return cls(buckets)
 
     def news(self, now: Archived, ids: Iterable[int]) -> set[int]:
@@ -181,27 +184,39 @@ class Archived:
             by_bucket.setdefault(ident % ARCHIVE_BUCKETS, set()).add(ident)
         found: set[int] = set()
         for bucket, members in by_bucket.items():
-            number, total = self.buckets.get(bucket, (0, 0))
-            number_now, total_now = now.buckets.get(bucket, (0, 0))
-            if (number_now, total_now) == (number, total):
+            number, total, mixed = self.buckets.get(bucket, (0, 0, 0))
+            number_now, total_now, mixed_now = now.buckets.get(bucket, (0, 0, 0))
+            if (number_now, total_now, mixed_now) == (number, total, mixed):
                 continue
             gained = total_now - total
-            found |= {gained} if number_now == number + 1 and gained in members else members
+            one = number_now == number + 1 and gained in members
+            found |= {gained} if one and (mixed_now - mixed) & _MASK == _mix(gained) else members
         return found
 
     def to_state(self) -> dict[str, Any]:
-        return {"buckets": [[b, n, t] for b, (n, t) in sorted(self.buckets.items())]}
+        return {"buckets": [[b, n, t, m] for b, (n, t, m) in sorted(self.buckets.items())]}
 
     @classmethod
     def from_state(cls, value: Any) -> Archived | None:
-        """The summary a state carries; None when absent or unreadable (the orders family then delivers every
-        archived order again once, which costs records but loses none)."""
+        """The summary a state carries; None when absent or unreadable, or written before the mixed sum (the
+        orders family then delivers every archived order again once, which costs records but loses none)."""
         buckets = value.get("buckets") if isinstance(value, Mapping) else None
         if not isinstance(buckets, list) or not all(
-            isinstance(row, list) and len(row) == 3 and all(type(x) is int for x in row) for row in buckets
+            isinstance(row, list) and len(row) == 4 and all(type(x) is int for x in row) for row in buckets
         ):
             return None
-        return cls({b: (n, t) for b, n, t in buckets})
+        return cls({b: (n, t, m) for b, n, t, m in buckets})
+
+
+_MASK = (1 << 64) - 1
+
+
+def _mix(ident: int) -> int:
+    """A 64-bit mix of an order id (splitmix64's finaliser): ids that differ give unrelated values."""
+    z = (ident + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
 
 
 def state_for(spec: StreamSpec, cursor: int | None, archived: Archived | None = None) -> dict[str, Any]:
