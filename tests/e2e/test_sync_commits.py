@@ -10,6 +10,7 @@ pinned exactly, with a clock the test moves, in tests/unit/test_sink.py.)
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -134,11 +135,21 @@ def test_a_throttled_orders_page_is_committed_slice_by_slice_and_a_rerun_reads_o
     )
     orders, transactions = len(sb.export("orders")), len(sb.export("transactions"))
     # The parent's state comes just before its children's, so a chunk cut between them holds the transactions
-    # of a slice in the next one: killed after the second commit.
-    second = run_until_hold(command, None, says="Committed chunk 2:")
-    kill(second)
+    # of a slice in the next one: killed after the first commit that holds transactions.
+    held = run_until_hold(command, None, says="Committed chunk 1:")
+    assert held.process.stderr is not None
+    while "transactions +" not in held.seen[-1]:
+        line = held.process.stderr.readline().decode(errors="replace").strip()
+        assert line, f"the sync ended before it committed any transactions: {held.seen}"
+        held.seen.append(line)
+    kill(held)
+    commits = [line for line in held.seen if line.startswith("Committed chunk")]
+    first = next(found for line in commits if (found := re.search(r"orders \+([\d,]+)", line)))
+    assert int(first[1].replace(",", "")) < orders, (
+        f"a slice of the page first, not the page whole: {commits}"
+    )
     committed = duckdb_rows(target, "orders")
-    assert SLICE_PARENTS <= len(committed) < orders, "a slice of the page, not the page whole"
+    assert len(committed) >= SLICE_PARENTS
     paid = {int(row["order_id"]) for row in duckdb_rows(target, "transactions")}
     assert paid, "the transactions of the first slice are committed too"
     assert paid <= {int(row["id"]) for row in committed}
