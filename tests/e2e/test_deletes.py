@@ -30,7 +30,7 @@ from source_bigcommerce.destination import Target
 from source_bigcommerce.engine import Progress
 from source_bigcommerce.http import Client
 from source_bigcommerce.pipeline import Loader
-from source_bigcommerce.streams import BY_NAME, STREAMS, key_of
+from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec, key_of
 from source_bigcommerce.wiring import with_client
 from sync_support import (
     POSTGRES_URL,
@@ -212,20 +212,16 @@ def test_a_reconciliation_that_finds_nothing_changed_costs_one_request_per_liste
     assert {route: count for route, count in extra.items() if count} == dict.fromkeys(routes, 1)
 
 
-def test_a_reconciliation_asks_the_count_of_every_listed_stream_at_once_and_notes_them_in_one_pass(
-    sandbox_factory: SandboxFactory, tmp_path: Path
-) -> None:
-    """Nothing deleted: one round trip for all the listed streams, not one each (on a real store, about a
-    second more for every sync), and the destination opened once for all of them once the counts agree."""
-    sb = sandbox_factory(size="tiny", seed=11, latency_ms=250)
-    where = duckdb_target(tmp_path)
-    assert run_sync(sb.config, where, policy=Policy("mark", "never")).ok
-    specs = tuple(spec for spec in STREAMS if listed(spec))
+def reconcile_always(
+    sb: RunningSandbox, where: Target, specs: tuple[StreamSpec, ...], start: int
+) -> tuple[Outcome, int]:
+    """The reconciliation (``always``) of ``specs`` after a sync whose read started at the second ``start``, as
+    the sync runs it: the client has made a request (it knows the quota, and sends at once), and the sandbox's
+    counters start afterwards. The outcome, and how many times the destination was opened."""
     config = parse_config(dict(sb.config))
-    assert 3 <= len(specs) <= config.max_concurrent_requests
+    start_date = int(config.start.timestamp())
     now = datetime.now(timezone.utc)
-    start = int(config.start.timestamp())
-    progress = {spec.name: Progress(spec, "incremental", start, int(now.timestamp())) for spec in specs}
+    progress = {spec.name: Progress(spec, "incremental", start_date, start) for spec in specs}
     loader = Loader(where, config.store_hash)
     loader.open()
     passes = 0
@@ -236,7 +232,7 @@ def test_a_reconciliation_asks_the_count_of_every_listed_stream_at_once_and_note
         return loader.with_tables("mark", now, work)
 
     async def work(client: Client) -> Outcome:
-        await client.get("v2", "/store")  # as after a read: the client knows the quota, and sends at once
+        await client.get("v2", "/store")
         sb.reset_stats()
         return await reconcile(
             client,
@@ -244,7 +240,7 @@ def test_a_reconciliation_asks_the_count_of_every_listed_stream_at_once_and_note
             specs,
             progress,
             Policy("mark", "always"),
-            start_date=start,
+            start_date=start_date,
             lookahead=4,
             load_ids=[],
             merged_whole=False,
@@ -252,9 +248,22 @@ def test_a_reconciliation_asks_the_count_of_every_listed_stream_at_once_and_note
         )
 
     try:
-        outcome = asyncio.run(with_client(config, lambda level, message: None, work))
+        return asyncio.run(with_client(config, lambda level, message: None, work)), passes
     finally:
         loader.close()
+
+
+def test_a_reconciliation_asks_the_count_of_every_listed_stream_at_once_and_notes_them_in_one_pass(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """Nothing deleted: one round trip for all the listed streams, not one each (on a real store, about a
+    second more for every sync), and the destination opened once for all of them once the counts agree."""
+    sb = sandbox_factory(size="tiny", seed=11, latency_ms=250)
+    where = duckdb_target(tmp_path)
+    assert run_sync(sb.config, where, policy=Policy("mark", "never")).ok
+    specs = tuple(spec for spec in STREAMS if listed(spec))
+    assert 3 <= len(specs) <= parse_config(dict(sb.config)).max_concurrent_requests
+    outcome, passes = reconcile_always(sb, where, specs, int(datetime.now(timezone.utc).timestamp()))
     assert outcome == Outcome({}, {}, [])
     assert {row["stream"] for row in duckdb_rows(where, LEDGER)} == {spec.name for spec in specs}
     stats = sb.stats()
@@ -297,38 +306,6 @@ def test_an_incomplete_id_listing_marks_nothing_and_fails_the_stream_with_a_sent
     assert len(duckdb_rows(where, "products")) == len(sb.export("products")) + 2
 
 
-def reconcile_customers(sb: RunningSandbox, where: Target, start: int) -> Outcome:
-    """The customers' reconciliation (``always``) of a sync whose read started at the second ``start``."""
-    config = parse_config(dict(sb.config))
-    start_date = int(config.start.timestamp())
-    spec = BY_NAME["customers"]
-    now = datetime.now(timezone.utc)
-    loader = Loader(where, config.store_hash)
-    loader.open()
-
-    async def run(work: Callable[[Tables], Any]) -> Any:
-        return loader.with_tables("mark", now, work)
-
-    async def work(client: Client) -> Outcome:
-        return await reconcile(
-            client,
-            run,
-            (spec,),
-            {spec.name: Progress(spec, "incremental", start_date, start)},
-            Policy("mark", "always"),
-            start_date=start_date,
-            lookahead=4,
-            load_ids=[],
-            merged_whole=False,
-            now=now,
-        )
-
-    try:
-        return asyncio.run(with_client(config, lambda level, message: None, work))
-    finally:
-        loader.close()
-
-
 def epoch(value: str) -> int:
     return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
 
@@ -345,7 +322,7 @@ def test_a_record_created_in_the_syncs_start_second_after_the_read_does_not_hide
     gone = set(sb.mutate("customers", delete=1)["customers"]["deleted"])
     [created] = sb.mutate("customers", create=1)["customers"]["created"]
     [record] = [record for record in sb.export("customers") if record["id"] == created]
-    outcome = reconcile_customers(sb, where, epoch(record["date_modified"]))
+    outcome, _ = reconcile_always(sb, where, (BY_NAME["customers"],), epoch(record["date_modified"]))
     assert outcome.dropped == {"customers": 1}
     assert marked("customers", duckdb_rows(where, "customers")) == gone
 
@@ -358,9 +335,11 @@ def test_rows_modified_in_the_syncs_start_second_are_vouched_for_by_listing_ids_
     where = duckdb_target(tmp_path)
     assert run_sync(sb.config, where, "customers", policy=Policy("mark", "never")).ok
     latest = max(epoch(record["date_modified"]) for record in sb.export("customers"))
-    listing = reconcile_customers(sb, where, latest)
+    customers = (BY_NAME["customers"],)
+    listing, _ = reconcile_always(sb, where, customers, latest)
     assert (listing.listed, sum(listing.dropped.values())) == (["customers"], 0)
-    assert reconcile_customers(sb, where, latest + 1).listed == [], "a second later, the counts vouch"
+    later, _ = reconcile_always(sb, where, customers, latest + 1)
+    assert later.listed == [], "a second later, the counts vouch"
 
 
 def test_the_airbyte_face_is_not_fooled_by_a_record_created_in_the_reads_start_second_either(
