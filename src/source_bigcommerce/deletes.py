@@ -285,7 +285,9 @@ class Tables:
 
     def gone(self, spec: StreamSpec, exists: set[Any]) -> list[Any]:
         """The keys of live rows not in ``exists``."""
-        rows = self._rows(f"SELECT {key(spec)} FROM {self._name(spec.name)} WHERE {self._live(spec.name)}")
+        rows = self._rows(
+            f"SELECT DISTINCT {key(spec)} FROM {self._name(spec.name)} WHERE {self._live(spec.name)}"
+        )
         return [row[0] for row in rows if row[0] not in exists]
 
     def unwritten(self, spec: StreamSpec, load_ids: list[str]) -> list[Any]:
@@ -295,12 +297,14 @@ class Tables:
             where += f" AND _dlt_load_id NOT IN ({', '.join(['%s'] * len(load_ids))})"
         return [
             row[0]
-            for row in self._rows(f"SELECT {key(spec)} FROM {self._name(spec.name)} WHERE {where}", *load_ids)
+            for row in self._rows(
+                f"SELECT DISTINCT {key(spec)} FROM {self._name(spec.name)} WHERE {where}", *load_ids
+            )
         ]
 
     def archived(self, spec: StreamSpec) -> list[Any]:
         """The keys of live rows whose record says it is archived."""
-        sql = f"SELECT {key(spec)} FROM {self._name(spec.name)} WHERE {self._live(spec.name)} AND {ARCHIVED}"
+        sql = f"SELECT DISTINCT {key(spec)} FROM {self._name(spec.name)} WHERE {self._live(spec.name)} AND {ARCHIVED}"
         return [row[0] for row in self._rows(sql)]
 
     def drop(self, spec: StreamSpec, keys: list[Any], children: list[StreamSpec]) -> None:
@@ -359,7 +363,8 @@ def due(policy: Policy, last: Mapping[str, datetime], stream: str, now: datetime
 
 @dataclass
 class Outcome:
-    """What a reconciliation did: rows found gone per stream, and the streams it could not check."""
+    """What a reconciliation did: records found gone per stream (each once, however many rows ``append`` gave
+    it), and the streams it could not check."""
 
     dropped: dict[str, int]
     errors: dict[str, str]

@@ -366,3 +366,20 @@ def test_the_airbyte_face_is_not_fooled_by_a_record_created_in_the_reads_start_s
 
     found, ids = asyncio.run(with_client(config, lambda level, message: None, work))
     assert (found, ids) == (gone, known - gone)
+
+
+def test_with_append_a_deleted_record_counts_once_and_every_version_of_it_is_marked(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    sb = sandbox_factory(size="tiny", seed=7)
+    where = duckdb_target(tmp_path)
+    policy = Policy("mark", "always")
+    assert run_sync(sb.config, where, "customers", policy=policy, write_disposition="append").ok
+    sb.mutate("customers", update=len(sb.export("customers")))  # every customer gets a second row
+    assert run_sync(sb.config, where, "customers", policy=policy, write_disposition="append").ok
+    gone = set(sb.mutate("customers", delete=3)["customers"]["deleted"])
+    summary = run_sync(sb.config, where, "customers", policy=policy, write_disposition="append")
+    assert summary.ok, summary.as_json()
+    assert summary.streams["customers"].deleted == len(gone)
+    rows = duckdb_rows(where, "customers")
+    assert sorted(row["id"] for row in rows if row[DELETED_AT] is not None) == sorted(2 * list(gone))
