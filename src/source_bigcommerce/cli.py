@@ -505,6 +505,9 @@ class ProtocolSink:
     async def status(self, stream: str, status: Status) -> None:
         self._writer.message(protocol.stream_status(stream, status, self._now_ms()))
 
+    async def childless(self, stream: str, parents: list[Any]) -> None:
+        """Nothing to do: an Airbyte destination deduplicates children by their own key, and no message says a parent has none."""
+
     async def failed(self, stream: str, error: ConnectorError) -> None:
         self.failures.append(stream)
         self._writer.message(protocol.trace_error(error.message, error.failure_type, stream=stream))

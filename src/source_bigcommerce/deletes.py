@@ -309,15 +309,21 @@ class Tables:
 
     def drop(self, spec: StreamSpec, keys: list[Any], children: list[StreamSpec]) -> None:
         """Mark or remove the rows of ``keys``, and the rows of ``children`` whose parent they are."""
+        for child in children:
+            self.drop_children(child, keys)
         for start in range(0, len(keys), _BATCH):
             batch = keys[start : start + _BATCH]
-            marks = ", ".join(["%s"] * len(batch))
-            for child in children:
-                if self.columns(child.name) and child.parent_key is not None:
-                    # A child's parent key may be a text column (transactions' order_id): compared as text.
-                    texts = [str(key) for key in batch]
-                    self._drop(child, f"CAST({child.parent_key} AS VARCHAR) IN ({marks})", texts)
-            self._drop(spec, f"{key(spec)} IN ({marks})", batch)
+            self._drop(spec, f"{key(spec)} IN ({', '.join(['%s'] * len(batch))})", batch)
+
+    def drop_children(self, child: StreamSpec, parents: list[Any]) -> None:
+        """Mark or remove the rows of ``child`` whose parent is one of ``parents``."""
+        if not self.columns(child.name) or child.parent_key is None:
+            return
+        for start in range(0, len(parents), _BATCH):
+            # A child's parent key may be a text column (transactions' order_id): compared as text.
+            texts = [str(key) for key in parents[start : start + _BATCH]]
+            marks = ", ".join(["%s"] * len(texts))
+            self._drop(child, f"CAST({child.parent_key} AS VARCHAR) IN ({marks})", texts)
 
     def _drop(self, spec: StreamSpec, where: str, args: list[Any]) -> None:
         table = self._name(spec.name)

@@ -67,6 +67,11 @@ class Sink(Protocol):
 
     async def failed(self, stream: str, error: ConnectorError) -> None: ...
 
+    async def childless(self, stream: str, parents: list[Any]) -> None:
+        """Parents whose list of this child stream was read and found empty, delivered with the stream's records
+        (the next STATE covers them): their earlier children are gone from the store, and a sink that replaces a
+        parent's children by its key (``sync``'s merge on ``order_id``) gets no row to replace them by."""
+
     def log(self, level: LogLevel, message: str) -> None: ...
 
 
@@ -503,12 +508,14 @@ class Engine:
         for child in by_name.values():
             if child.spec.parent != parent.name or child.failed:
                 continue
-            found = [
-                record
-                for parent_record in batch.records
-                for record in batch.children.get(parent_record["id"], {}).get(child.spec.name, ())
+            name = child.spec.name
+            lists = [batch.children.get(parent_record["id"], {}).get(name) for parent_record in batch.records]
+            await self._deliver(child, [record for found in lists if found for record in found])
+            childless = [
+                parent["id"] for parent, found in zip(batch.records, lists, strict=True) if found == []
             ]
-            await self._deliver(child, found)
+            if childless:
+                await self._sink.childless(name, childless)
         for item in by_name.values():
             await self._advance(item, batch.resume)
 

@@ -157,6 +157,10 @@ class LoadSink:
         if self._due():
             await self._cut()
 
+    async def childless(self, stream: str, parents: list[Any]) -> None:
+        await self._pass()
+        self._buffers[stream].spool.childless(parents)
+
     async def status(self, stream: str, status: Status) -> None:
         if status == "COMPLETE":
             self._report.complete(stream)

@@ -353,6 +353,9 @@ class _QueueSink:
         if status == "COMPLETE":
             self._deliver(stream, ("done", None))
 
+    async def childless(self, stream: str, parents: list[Any]) -> None:
+        """Nothing to do: dlt merges what it is given; a parent's children it is not given stay in its table."""
+
     async def failed(self, stream: str, error: ConnectorError) -> None:
         self._deliver(stream, ("failed", error))
 

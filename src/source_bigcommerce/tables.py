@@ -101,6 +101,8 @@ class Rows:
     """A child stream's key of its parent (``order_id``), tracked alongside ``key``."""
     parents: set[Any] = field(default_factory=set)
     """The values of ``parent_key``: the loader tells by them whether a chunk repeats an earlier one's rows."""
+    childless: set[Any] = field(default_factory=set)
+    """Parents read with none of these records (tracked with ``parent_key``): the loader removes their rows."""
 
     def note(self, stream: str, batch: list[Record], declared: frozenset[str]) -> None:
         """Count a batch in, with its fields the schema lacks and its keys.
@@ -140,6 +142,7 @@ class Rows:
         self.duplicated |= other.duplicated or not self.keys.isdisjoint(other.keys)
         self.keys |= other.keys
         self.parents |= other.parents
+        self.childless |= other.childless
 
     def records(self) -> Iterator[Record]:
         for path in self.files:
@@ -212,6 +215,11 @@ class Spool:
             self._pending_bytes += len(blob)
             if self._pending_bytes > PENDING_BYTES:
                 self._spill()
+
+    def childless(self, parents: list[Any]) -> None:
+        """Parents after the latest STATE that have none of these records (see :attr:`Rows.childless`)."""
+        if self._parent_key is not None:
+            self._pending_rows.childless.update(parents)
 
     def _spill(self) -> None:
         if self._spilled is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import subprocess
@@ -181,6 +182,39 @@ def test_an_incremental_sync_after_changes_leaves_the_merged_tables_equal_to_the
     assert second.streams["orders"].records == len(changed["orders"])
     for stream in ALL_STREAMS:
         assert_table_equals_export(duckdb_rows(target, stream), world_sandbox.export(stream), stream)
+
+
+@pytest.mark.parametrize("destination", ["duckdb", "postgres"])
+def test_the_children_of_an_order_that_lost_its_last_one_leave_the_merged_table_on_the_next_sync(
+    sandbox_factory: SandboxFactory, tmp_path: Path, destination: str
+) -> None:
+    # An order whose last shipment (or coupon) went answers 204: the chunk holds no row of it to replace the old
+    # ones by, so they stayed, live, for good.
+    if destination == "postgres" and (reason := postgres_available()):
+        pytest.skip(reason)
+    sb = sandbox_factory(size="small", seed=3)
+    streams = "orders,order_shipments,order_coupons"
+    children = ("order_shipments", "order_coupons")
+    with contextlib.ExitStack() as stack:
+        if destination == "duckdb":
+            target, rows_of = duckdb_target(tmp_path), duckdb_rows
+        else:
+            dataset = stack.enter_context(postgres_dataset())
+            target, rows_of = Target("postgres", POSTGRES_URL, dataset, str(tmp_path / "p")), postgres_rows
+        assert run_sync(sb.config, target, streams).ok
+        time.sleep(1.1)  # the change lands in a later second than the first sync's start
+        emptied = set()
+        for child in children:
+            before = Counter(row["order_id"] for row in sb.export(child))
+            change = sb.mutate(child, delete=len(sb.export(child)) // 4)
+            after = Counter(row["order_id"] for row in sb.export(child))
+            emptied |= {order for order in before if not after[order]}
+            assert change[child]["deleted"]
+        assert emptied, "some order should have lost its last shipment or coupon"
+        second = run_sync(sb.config, target, streams)
+        assert second.ok, second.as_json()
+        for child in children:
+            assert_table_equals_export(rows_of(target, child), sb.export(child), child)
 
 
 def test_a_line_item_removed_from_an_order_leaves_the_merged_table_on_the_next_sync(

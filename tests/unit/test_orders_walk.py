@@ -97,6 +97,9 @@ class Sink:
     async def failed(self, stream: str, error: ConnectorError) -> None:
         self.errors[stream] = error
 
+    async def childless(self, stream: str, parents: list[Any]) -> None:
+        pass
+
     def log(self, level: str, message: str) -> None:
         pass
 
