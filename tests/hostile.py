@@ -83,6 +83,10 @@ class Misbehaviour:
     """Records sharing a second come back in reverse id order on every page after the first."""
     clock_offset_s: int = 0
     """The ``Date`` header is this far from the real clock."""
+    churn: Mapping[str, int] = field(default_factory=dict)
+    """Route -> a page number: just before answering it (once), the list's first record is deleted and a
+    record is created in the second of the first ``Date`` this server sent (the read's start, when the
+    server's clock is behind the reader's): one record leaves a page already read as one arrives."""
 
 
 def rfc2822(second: int) -> str:
@@ -237,6 +241,9 @@ class Hostile:
         """Every request: its route and query."""
         self.lock = threading.Lock()
         self.base_url = ""
+        self.first_date: int | None = None
+        """The second of the first ``Date`` header sent."""
+        self.churned: set[str] = set()
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -260,7 +267,10 @@ class Hostile:
         self.asked.append((route, dict(query or {})))
 
     def _json(self, body: bytes, status: int = 200) -> web.Response:
-        date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + self.bad.clock_offset_s))
+        now = int(time.time() + self.bad.clock_offset_s)
+        if self.first_date is None:
+            self.first_date = now
+        date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
         return web.Response(body=body, status=status, content_type="application/json", headers={"Date": date})
 
     def _window(self, stream: str, query: Mapping[str, str], lo_key: str, hi_key: str) -> list[int]:
@@ -300,6 +310,10 @@ class Hostile:
         return handler
 
     def _v3(self, stream: str, route: str, query: dict[str, str]) -> web.Response:
+        if self.bad.churn.get(route) == int(query.get("page", "1")) and route not in self.churned:
+            self.churned.add(route)
+            del self.store.records[stream][min(self.store.records[stream])]
+            self.store.create(stream, now=self.first_date)
         ignore = route in self.bad.ignore_cursor
         dated = stream in V3_DATED
         ids = (

@@ -128,7 +128,7 @@ def mutate_every_stream(sandbox: RunningSandbox) -> list[dict[str, Any]]:
     """Updates and creations in every incremental stream of the table (and deletions of children), and two
     archived orders, one with
     its ``date_modified`` moved and one without (no hard deletes: an incremental read cannot see those), a
-    second after the read that came before."""
+    second after the read that came before and a second before the next one (:func:`settle`)."""
     time.sleep(1.1)  # mutations land in a later second than the previous read's start
     results = [
         sandbox.mutate(
@@ -143,7 +143,15 @@ def mutate_every_stream(sandbox: RunningSandbox) -> list[dict[str, Any]]:
     ]
     results.append(sandbox.mutate("orders", archive=1))
     results.append(sandbox.mutate("orders", archive=1, bump_date_modified=False))
+    settle()
     return results
+
+
+def settle() -> None:
+    """Wait until the changes just made lie before the second the next read starts in: a list that cannot
+    sort by date reads up to the second before its start only (paging.Walker.unsorted), and leaves that
+    second to the read after."""
+    time.sleep(1.1)
 
 
 def changed_ids(results: list[dict[str, Any]], resource: str) -> set[Any]:

@@ -307,7 +307,7 @@ class Engine:
     async def _per_record(self, item: Progress, parent_spec: StreamSpec, start: int) -> None:
         """A stream read once for each record of another (:attr:`StreamSpec.per`), all of them every sync.
 
-        The parents are listed whole first; each one's list is then read for ``[lo, start]`` as a stream of
+        The parents are listed whole first; each one's list is then read for ``[lo, start - 1]`` as a stream of
         its own, several at once within the stream's :attr:`StreamSpec.in_flight`, and delivered before its
         slot is freed (memory holds the lists in flight only). Every window ends at the same ``start``, so the
         stream's one cursor moves there only once every parent's list is delivered.

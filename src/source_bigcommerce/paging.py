@@ -13,7 +13,7 @@ the present, and a deletion removes it. So if every page of a v3 range reports t
 ``meta.pagination.total``, nothing left it between those answers, the pages are one consistent snapshot
 and can all be fetched at once. When a total moves, the pages already checked stand and the walker starts
 a fresh pass from the last second it has fully delivered. The second ``T`` itself, where records may still
-arrive, is read last by keyset.
+arrive, is read last by keyset; a list that cannot sort by date leaves it to the next read.
 
 v2 orders are read by keyset throughout, the next page asked while a page's children are fetched. Their
 pages carry no total, and ``/v2/orders/count`` lags the list briefly while the store changes (as a replica
@@ -822,22 +822,27 @@ class Walker:
     # -- streams without a cursor -----------------------------------------------------------------------
 
     async def unsorted(self, lo: int, start: int) -> AsyncGenerator[Batch, None]:
-        """Records whose cursor is in ``[lo, start]`` from an endpoint that filters by it but cannot sort by it.
+        """Records whose cursor is in ``[lo, start - 1]`` from an endpoint that filters by it but cannot sort by
+        it; the batch resumes at ``start``, which the next read takes.
 
         /v3/channels is such an endpoint (reference/channels.v3.yml, getChannels), and so are order refunds by
         ``created``, the metafields' batch lists and price lists: the range is read whole, checked against its
         total, sorted and delivered at once, so memory holds the whole range (a few thousand metafields on a
         store of 5,000 products; a first read of a far larger store holds more, which splitting the range by
-        date would bound).
+        date would bound). The range stops before ``start``: records can only leave ``[lo, start - 1]`` while
+        it is read, which its total shows, but they can also arrive in second ``start``, and one arriving as
+        one read earlier leaves keeps the total while the pages shift past a record that stayed.
         """
         window = self._spec.window
         assert window is not None
+        if lo > start - 1:
+            return
         params = {
             **self._spec.params,
             **self._extra,
             **window.sort,
             window.min_param: api_param(lo, window.time_format),
-            window.max_param: api_param(start, window.time_format),
+            window.max_param: api_param(start - 1, window.time_format),
         }
         pages_read = [page async for page in self._consistent_pages(params)]
         cursor, key = self._spec.cursor or "date_modified", self._key

@@ -16,7 +16,7 @@ from source_bigcommerce import dates
 from source_bigcommerce.streams import BY_NAME, key_of
 from sync_support import assert_table_equals_export, duckdb_rows, duckdb_target, run_sync
 
-from support import Output, expected_record, read
+from support import Output, expected_record, read, settle
 
 SandboxFactory = Any
 CATALOG = (
@@ -108,6 +108,7 @@ def test_an_incremental_read_returns_exactly_the_changed_catalog_records_and_the
         for name, changes in sandbox.mutate(resource, update, create, delete).items():
             for kind, keys in changes.items():
                 results.setdefault(name, {}).setdefault(kind, []).extend(keys)
+    settle()
     second = read(sandbox.config, CATALOG, state=first.final_state())
     assert second.exit_code == 0, second.errors
 
@@ -130,6 +131,7 @@ def test_price_list_records_of_an_unchanged_list_are_read_when_they_change(sandb
     first = read(sandbox.config, ["price_lists", "price_list_records"])
     time.sleep(1.1)
     updated = sandbox.mutate("price_list_records", update=1)["price_list_records"]["updated"]
+    settle()
     second = read(sandbox.config, ["price_lists", "price_list_records"], state=first.final_state())
     assert second.records["price_lists"] == []
     assert [keyed("price_list_records", second.records["price_list_records"])] == [
@@ -158,6 +160,7 @@ def test_duckdb_syncs_merge_changed_catalog_records_by_their_keys_composite_ones
     sandbox.mutate("product_metafields", update=2, create=1)
     sandbox.mutate("variant_metafields", update=1)
     sandbox.mutate("product_variants", update=2)
+    settle()
     second = run_sync(sandbox.config, target, ",".join(CATALOG))
     assert second.ok, second.as_json()
     assert second.streams["price_list_records"].records == len(changed["updated"]) + len(changed["created"])

@@ -25,7 +25,7 @@ from source_bigcommerce.http import Client
 from source_bigcommerce.streams import BY_NAME
 from source_bigcommerce.wiring import engine_settings, with_client
 
-from support import Output, by_id, expected_record, read
+from support import Output, by_id, expected_record, read, settle
 
 LOOKAHEAD = 4
 """wiring.LOOKAHEAD_PAGES: pages of one stream in flight, which bounds the requests a repeat can cost."""
@@ -121,6 +121,7 @@ def test_with_every_list_capped_at_40_a_full_read_equals_the_store_and_an_increm
             }
 
         changed = server.change(change)
+        settle()
         second = read(server.config, SERVED, state=first.final_state())
     assert second.exit_code == 0, second.errors
     for stream, ids in changed.items():
@@ -134,6 +135,25 @@ def test_with_every_list_capped_at_40_a_full_read_equals_the_store_and_an_increm
         assert sorted(second.ids(stream)) == sorted(ids), stream
     for stream in ("pages", "brands", "categories", "store"):
         assert len(second.records[stream]) == len(server.export(stream)), stream
+
+
+def test_a_list_that_cannot_sort_by_date_skips_no_record_when_one_leaves_as_another_arrives_in_the_start_second() -> (
+    None
+):
+    # Channels filter by date but cannot sort by it: read by page number, checked by their total. A channel
+    # deleted from page 1 as one is created in the read's start second leaves a range that ends there at the
+    # same total, while page 2 on shift by one: channel 41 moved to page 1, read before, and was never seen.
+    # The server's clock is behind, so the read starts in the second its first Date header gives.
+    misbehaviour = Misbehaviour(cap=40, clock_offset_s=-30, churn={"/v3/channels": 2})
+    with hostile_server(Store.build(channels=120), misbehaviour) as server:
+        output = read(server.config, ["channels"])
+        start = server.server.first_date
+        store = server.store.records["channels"]
+    assert output.exit_code == 0, output.errors
+    assert start is not None
+    before_start = {rid for rid, record in store.items() if record["modified"] < start}
+    assert len(before_start) == 119, "one channel deleted, one created in the start second"
+    assert before_start <= set(output.ids("channels"))
 
 
 def test_a_heavy_page_is_read_again_in_smaller_pages_and_the_read_equals_the_store() -> None:

@@ -17,7 +17,17 @@ from bigcommerce_sandbox.app import RunningSandbox
 from conftest import STRICT_STORE
 from source_bigcommerce.streams import BY_NAME, schema
 
-from support import INCREMENTAL, STORE_FAMILY, STORE_INCREMENTAL, Output, by_id, by_key, expected_record, read
+from support import (
+    INCREMENTAL,
+    STORE_FAMILY,
+    STORE_INCREMENTAL,
+    Output,
+    by_id,
+    by_key,
+    expected_record,
+    read,
+    settle,
+)
 
 SandboxFactory = Any
 SANDBOXES = {"default": {"size": "tiny", "seed": 4}, "strict": {"strict": True, **STRICT_STORE}}
@@ -74,6 +84,7 @@ def test_an_incremental_read_returns_exactly_the_records_changed_since_the_last_
             found = changed.setdefault(resource, set())
             found |= set(kinds.get("updated", ())) | set(kinds.get("created", ()))
             found -= set(kinds.get("deleted", ()))
+    settle()
     second = read(sandbox.config, STORE_FAMILY, state=first.final_state())
     assert second.exit_code == 0, second.errors
     for stream in STORE_INCREMENTAL:
