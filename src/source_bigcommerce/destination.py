@@ -44,6 +44,12 @@ memory for the loads, which run beside the reading anyway (medium store: peak RS
 limits fail: out of memory at 16 and 32 MB when a chunk's table was one file, and with files of 4 MB the large
 store's checkpoint of its orders at 32 MB (DuckDB's FATAL "failed to pin block"; 48 MB passed)."""
 
+DUCKDB_INSERT_BYTES = 64 << 10
+"""SQL per statement of an ``insert_values`` file for DuckDB (dlt's default: 16 MB). DuckDB holds about 150 times
+a statement's size while it parses and plans it, memory its limit does not bound: the small store's 2,000 orders
+as dicts peaked at 319 MB RSS in statements of 1 MB, 198 MB in statements of 256 KB, 175 MB in statements of this
+size (168 MB through the CSV files)."""
+
 
 class DestinationError(ConnectorError):
     """The destination refused or failed: the whole sync stops (a rerun resumes from the last commit)."""
@@ -100,8 +106,16 @@ class Target:
         return 1 if self.destination == "duckdb" else 20
 
     def dicts_format(self) -> str | None:
-        """The load file format for rows that go to dlt as dicts: one each destination reads losslessly."""
-        return {"duckdb": "jsonl", "postgres": "insert_values"}.get(self.destination)
+        """The load file format for rows that go to dlt as dicts: ``INSERT`` statements, which the table's own
+        column types read, so a value lands as dlt typed it.
+
+        Not JSONL for DuckDB: dlt loads a JSONL file with one ``INSERT ... SELECT * FROM read_json(file)``,
+        which guesses each column's type from the file's values (text that looks like a timestamp became an
+        instant, cast back to text in UTC) and reads the whole file at once, beyond the held connection's
+        memory limit for a few MB of orders (:data:`DUCKDB_SETTINGS`). The statements go in pieces of
+        :data:`DUCKDB_INSERT_BYTES`, and a NUL in text as ``chr(0)`` (:func:`_duckdb_literal`).
+        """
+        return "insert_values" if self.destination in ("duckdb", "postgres") else None
 
 
 def default_dataset(destination: str) -> str:
@@ -209,6 +223,8 @@ def _duckdb_factory() -> type[Destination[Any, Any]]:
         def _raw_capabilities(self) -> DestinationCapabilitiesContext:
             caps = super()._raw_capabilities()
             caps.supported_loader_file_formats = [*caps.supported_loader_file_formats, "csv"]
+            caps.max_query_length = 2 * DUCKDB_INSERT_BYTES  # dlt's insert job cuts at half of it
+            caps.escape_literal = _duckdb_literal
             return caps
 
         @property
@@ -220,6 +236,16 @@ def _duckdb_factory() -> type[Destination[Any, Any]]:
             return _DuckDbClient
 
     return _DuckDb
+
+
+def _duckdb_literal(value: Any) -> Any:
+    """dlt's DuckDB literal of a value in an ``insert_values`` file, with a NUL in text kept as ``chr(0)``: dlt
+    drops it, because DuckDB would end the statement's text there."""
+    from dlt.common.data_writers.escape import escape_duckdb_literal
+
+    if isinstance(value, str) and "\x00" in value:
+        return " || chr(0) || ".join(escape_duckdb_literal(part) for part in value.split("\x00"))
+    return escape_duckdb_literal(value)
 
 
 def _csv_header(line: str) -> list[str]:

@@ -8,7 +8,7 @@ import logging
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -510,3 +510,76 @@ def test_a_key_delivered_again_in_a_later_chunk_of_a_first_sync_is_merged_not_ap
     again.release()
     rows = sorted((row["id"], row["email"]) for row in duckdb_rows(target, "customers"))
     assert rows == [(1, "second"), (2, "changed")]
+
+
+def _receiving(
+    monkeypatch: pytest.MonkeyPatch, stream: str, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """Every record of ``stream`` changed by ``change`` as if BigCommerce had sent it so (before the sink
+    checks it)."""
+    from source_bigcommerce import columns, sink
+
+    real = columns.preparer
+
+    def receiving(name: str) -> Any:
+        prepare = real(name)
+        if name != stream:
+            return prepare
+
+        def changed(record: dict[str, Any]) -> bool:
+            change(record)
+            return prepare(record)
+
+        return changed
+
+    monkeypatch.setattr(sink, "preparer", receiving)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2023-01-02 10:00:00.123456+05:30",
+        "2023-01-02T10:00:00Z",
+        "2023-01-02",
+        "10:00:00",
+        "nul \x00, 'quoted' \"twice\", back\\slash \\N\r\nünï 🛒",
+    ],
+)
+def test_text_that_looks_like_a_timestamp_lands_as_read_when_its_stream_goes_to_dlt_as_dicts(
+    sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    # An amount with ten decimal places sends the chunk's orders to dlt as dicts; a text column whose values
+    # all look like timestamps, dates or times must still hold the text, not an instant read back in UTC, and
+    # text that needs escaping in SQL comes back as it was.
+    ids = sorted(order["id"] for order in sandbox.export("orders"))[:3]
+
+    def change(order: dict[str, Any]) -> None:
+        if order.get("id") in ids:
+            order["external_source"] = text
+            order["subtotal_ex_tax"] = "1.1234567891"
+
+    _receiving(monkeypatch, "orders", change)
+    target = duckdb_target(tmp_path)
+    summary = run_sync(sandbox.config, target, "orders")
+    assert summary.ok, summary.as_json()
+    assert duckdb_types(target, "orders")["external_source"] == "VARCHAR"
+    rows = {row["id"]: row for row in duckdb_rows(target, "orders")}
+    assert {number: rows[number]["external_source"] for number in ids} == dict.fromkeys(ids, text)
+
+
+def test_a_few_megabytes_of_records_going_to_dlt_as_dicts_load_within_duckdbs_memory_limit(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A field the schema does not declare, in camelCase, on every order sends all of the chunk's orders (about
+    # 7 MB of JSON in the small store) to dlt as dicts, which the destination's DuckDB (memory_limit 64 MB)
+    # must load in pieces, as it does the CSV files.
+    sandbox = sandbox_factory(size="small", seed=7)
+    _receiving(monkeypatch, "orders", lambda order: order.update(giftWrapping="x"))
+    target = duckdb_target(tmp_path)
+    summary = run_sync(sandbox.config, target, "orders")
+    assert summary.ok, summary.as_json()
+    rows = duckdb_rows(target, "orders")
+    export = sandbox.export("orders")
+    assert sum(len(orjson.dumps(order)) for order in export) > 5_000_000
+    assert_table_equals_export(rows, export, "orders")
+    assert {row["gift_wrapping"] for row in rows} == {"x"}
