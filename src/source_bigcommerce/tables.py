@@ -16,9 +16,9 @@ that does not parse) sends its stream's share of the chunk to dlt as dicts inste
 dlt keeps the odd value in a variant column (``customer_group_id__v_double``): nothing is rounded or dropped.
 
 A field the schema does not declare keeps the type an earlier chunk gave it (``known``: the table's column
-types in dlt's schema); a new one gets the type its values show (nested ones JSON, mixed scalars text); one
-holding only nulls gets no column yet, as dlt does. Merged streams keep one row per primary key, the last one
-read (dlt would keep any one).
+types in dlt's schema); a new one gets the type its values show (nested ones JSON, mixed scalars text, as are
+fractions beside a whole number a double would round); one holding only nulls gets no column yet, as dlt does.
+Merged streams keep one row per primary key, the last one read (dlt would keep any one).
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ _READ_AS: Mapping[str, str] = {
     "json": "JSON",
 }
 """How DuckDB reads each column type from the JSON (see :func:`_typed` for what follows)."""
+EXACT_DOUBLE = 1 << 53
+"""The whole numbers a double holds exactly are those up to this, either sign: a field the schema lacks whose
+whole numbers pass it gets a double column only without fractions beside them (else text)."""
 DLT_ID = "_dlt_id"
 DLT_LOAD_ID = "_dlt_load_id"
 _DLT_ID = f"CAST(gen_random_uuid() AS VARCHAR) AS {DLT_ID}"
@@ -91,7 +94,8 @@ class Rows:
     bytes: int = 0
     """The size of the records as JSON."""
     undeclared: dict[str, set[str]] = field(default_factory=dict)
-    """Each field the schema does not declare, with the kinds of value it held (``int``, ``str``, ``json``...)."""
+    """Each field the schema does not declare, with the kinds of value it held (``int``, ``str``, ``json``...;
+    ``wide`` for a whole number a double would round, see :data:`EXACT_DOUBLE`)."""
     misfit: bool = False
     """A record holds a value that only dlt's own typing takes exactly (see :func:`source_bigcommerce.columns.
     preparer`)."""
@@ -119,8 +123,10 @@ class Rows:
                     value = record[name]
                     if value is not None:
                         kind = _VALUE_KINDS.get(value.__class__, "str")
-                        if kind == "int" and not low <= value <= high:
-                            raise beyond_bigint(stream, record, name, value)
+                        if kind == "int" and not -EXACT_DOUBLE <= value <= EXACT_DOUBLE:
+                            if not low <= value <= high:
+                                raise beyond_bigint(stream, record, name, value)
+                            kind = "wide"
                         self.undeclared.setdefault(name, set()).add(kind)
             if key is not None:
                 value = key(record)
@@ -345,7 +351,7 @@ def undeclared_kinds(rows: Rows, known: Mapping[str, str]) -> dict[str, str] | N
             found[name] = "json"
         elif seen == {"bool"}:
             found[name] = "bool"
-        elif seen == {"int"}:
+        elif seen <= {"int", "wide"}:
             found[name] = "bigint"
         elif seen <= {"int", "float"}:
             found[name] = "double"

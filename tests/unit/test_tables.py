@@ -151,6 +151,20 @@ def test_a_field_the_schema_lacks_gets_the_type_its_values_show_or_the_one_dlt_g
     assert tables.to_arrow(duckdb, "customers", later, known={"rank": "double"}) is not None
 
 
+def test_a_field_the_schema_lacks_holding_fractions_and_whole_numbers_a_double_would_round_is_text(
+    duckdb: Any, tmp_path: Path
+) -> None:
+    records: list[dict[str, Any]] = [
+        {"id": 1, "big": (1 << 53) + 1, "small": 1 << 53},
+        {"id": 2, "big": 0.5, "small": 0.5},
+    ]
+    converted = tables.to_arrow(duckdb, "customers", spool(tmp_path, "customers", records))
+    assert converted is not None
+    table, inferred = converted
+    assert {name: hint["data_type"] for name, hint in inferred.items()} == {"big": "text", "small": "double"}
+    assert table.column("big").to_pylist() == ["9007199254740993", "0.5"]  # not 9007199254740992.0
+
+
 def test_records_wait_on_disk_covered_by_a_state_or_not_and_the_others_are_dropped_with_their_stream(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
