@@ -95,7 +95,8 @@ class Rows:
     """The size of the records as JSON."""
     undeclared: dict[str, set[str]] = field(default_factory=dict)
     """Each field the schema does not declare, with the kinds of value it held (``int``, ``str``, ``json``...;
-    ``wide`` for a whole number a double would round, see :data:`EXACT_DOUBLE`)."""
+    ``wide`` for a whole number a double would round, see :data:`EXACT_DOUBLE`, ``huge`` for one beyond 64
+    bits, which only a text or JSON column takes)."""
     misfit: bool = False
     """A record holds a value that only dlt's own typing takes exactly (see :func:`source_bigcommerce.columns.
     preparer`)."""
@@ -108,15 +109,19 @@ class Rows:
     childless: set[Any] = field(default_factory=set)
     """Parents read with none of these records (tracked with ``parent_key``): the loader removes their rows."""
 
-    def note(self, stream: str, batch: list[Record], declared: frozenset[str]) -> None:
-        """Count a batch in, with its fields the schema lacks and its keys.
+    def note(
+        self, stream: str, batch: list[Record], declared: frozenset[str], seen: dict[str, set[str]]
+    ) -> None:
+        """Count a batch in, with its fields the schema lacks and its keys; ``seen`` gathers the kinds of value
+        of the fields the schema lacks over the whole sync.
 
         Raises:
-            ConnectorError: a field the schema lacks holds a whole number beyond the 64 bits of the bigint
-                column it would get.
+            ConnectorError: a field the schema lacks holds a whole number beyond the 64 bits of a bigint
+                column, and has held no text or JSON this sync, which would make its column text or JSON.
         """
         key, keys = (None if self.key is None else key_of(self.key)), self.keys
         low, high = BIGINT
+        huge: list[tuple[Record, str, int]] = []
         for record in batch:
             if not declared.issuperset(record):
                 for name in record.keys() - declared:
@@ -124,15 +129,19 @@ class Rows:
                     if value is not None:
                         kind = _VALUE_KINDS.get(value.__class__, "str")
                         if kind == "int" and not -EXACT_DOUBLE <= value <= EXACT_DOUBLE:
-                            if not low <= value <= high:
-                                raise beyond_bigint(stream, record, name, value)
-                            kind = "wide"
+                            kind = "wide" if low <= value <= high else "huge"
+                            if kind == "huge":
+                                huge.append((record, name, value))
                         self.undeclared.setdefault(name, set()).add(kind)
+                        seen.setdefault(name, set()).add(kind)
             if key is not None:
                 value = key(record)
                 if value in keys:
                     self.duplicated = True
                 keys.add(value)
+        for record, name, value in huge:
+            if not seen[name] & {"str", "json"}:
+                raise beyond_bigint(stream, record, name, value)
         if self.parent_key is not None:
             parent = self.parent_key
             self.parents.update(record.get(parent) for record in batch)
@@ -183,6 +192,8 @@ class Spool:
         self._stream = stream
         self._refuse_nul = refuse_nul
         self._declared = declared_fields(stream)
+        self._seen: dict[str, set[str]] = {}
+        """The kinds of value each field the schema lacks held this sync (see :meth:`Rows.note`)."""
         self._key = key
         self._parent_key = parent_key
         self._files = 0
@@ -213,7 +224,7 @@ class Spool:
             raise _unwritable(self._stream, batch, error) from None
         if self._refuse_nul and b"\\u0000" in blob:
             _refuse_nul(self._stream, batch)
-        self._pending_rows.note(self._stream, batch, self._declared)
+        self._pending_rows.note(self._stream, batch, self._declared, self._seen)
         self._pending_rows.misfit |= misfit
         self._pending_rows.bytes += len(blob)
         if len(blob) > 2:

@@ -212,6 +212,28 @@ def test_a_whole_number_beyond_64_bits_in_a_field_the_schema_lacks_fails_its_str
     )
 
 
+def test_a_whole_number_beyond_64_bits_in_a_field_the_schema_lacks_that_held_text_stays_text(
+    duckdb: Any, tmp_path: Path
+) -> None:
+    found = tables.Spool(tmp_path, "brands", None)
+    found.add([{"id": 1, "code": "abc"}])
+    found.cover()
+    first = found.take()  # the chunk that gives the column its type: text
+    found.add([{"id": 2, "code": (1 << 64) - 1}])
+    found.cover()
+    later = found.take()
+    converted = tables.to_arrow(duckdb, "brands", later, known={"code": "text"})
+    assert converted is not None
+    assert converted[0].column("code").to_pylist() == ["18446744073709551615"]
+    # Both in one chunk: a new text column.
+    first.absorb(later)
+    first.files += later.files
+    converted = tables.to_arrow(duckdb, "brands", first)
+    assert converted is not None
+    assert converted[1]["code"]["data_type"] == "text"
+    assert converted[0].column("code").to_pylist() == ["abc", "18446744073709551615"]
+
+
 def test_a_nul_character_fails_its_stream_where_postgres_is_the_destination(tmp_path: Path) -> None:
     nested = {"id": 3, "name": "ok", "custom_url": {"url": "/a\x00b"}}
     with pytest.raises(ConnectorError) as caught:
