@@ -10,7 +10,8 @@ with its own CSV reader (:mod:`source_bigcommerce.destination`): no Arrow table 
 through Python. Other destinations get an Arrow table, which dlt writes as their file format wants.
 
 DuckDB reads a string into a number column, or a number into a text column, as that value; it would round
-1.5 into a bigint, so whole-number columns are read as JSON and a fraction there is refused. A record whose
+1.5 into a bigint, and read true as 1, so number columns are read as JSON and a fraction in a whole-number
+column, or a boolean in any number column, is refused. A record whose
 value cannot be typed exactly (a fraction in a whole-number column, an amount not written plainly, a date
 that does not parse) sends its stream's share of the chunk to dlt as dicts instead (:func:`to_records`), and
 dlt keeps the odd value in a variant column (``customer_group_id__v_double``): nothing is rounded or dropped.
@@ -57,7 +58,7 @@ STATE comes only at its end (a full refresh) would otherwise hold all its record
 
 _READ_AS: Mapping[str, str] = {
     "bigint": "JSON",
-    "double": "DOUBLE",
+    "double": "JSON",
     "bool": "BOOLEAN",
     "text": "VARCHAR",
     "timestamp": "TIMESTAMPTZ",
@@ -500,8 +501,14 @@ def _typed(name: str, kind: Kind | str) -> str:
     """The SQL that types one column as read by :data:`_READ_AS`; ``error()`` for a value that does not fit."""
     column = _quote(name)
     if kind == "bigint":
-        refused = _literal(f"{name}: a fraction in a whole-number column")
-        return f"CASE WHEN json_type({column}) = 'DOUBLE' THEN error({refused}) ELSE CAST({column} AS BIGINT) END"
+        refused = _literal(f"{name}: a fraction or a boolean in a whole-number column")
+        return (
+            f"CASE WHEN json_type({column}) IN ('DOUBLE', 'BOOLEAN') THEN error({refused}) "
+            f"ELSE CAST({column} AS BIGINT) END"
+        )
+    if kind == "double":
+        refused = _literal(f"{name}: a boolean in a number column")
+        return f"CASE WHEN json_type({column}) = 'BOOLEAN' THEN error({refused}) ELSE CAST({column} AS DOUBLE) END"
     if kind == "decimal":
         return f"CAST({column} AS DECIMAL(38, 9))"
     if kind == "json":

@@ -102,6 +102,8 @@ def test_values_come_out_exactly_as_the_api_sent_them(duckdb: Any, tmp_path: Pat
     [
         ("customers", {"id": 1, "customer_group_id": 1.5}),  # a fraction in a whole number
         ("orders", {"id": 1, "customer_id": 2.5}),  # a whole number the spec calls "number"
+        ("customers", {"id": 1, "customer_group_id": True}),  # DuckDB would read 1
+        ("products", {"id": 1, "weight": False}),  # a double: DuckDB would read 0.0
         ("transactions", {"id": 1, "date_created": "yesterday"}),
         ("transactions", {"id": 1, "amount": "0.0000000001"}),  # more places than decimal(38, 9) holds
         ("transactions", {"id": 1, "amount": " 10"}),
@@ -149,6 +151,11 @@ def test_a_field_the_schema_lacks_gets_the_type_its_values_show_or_the_one_dlt_g
     later = spool(tmp_path, "customers", [{"id": 3, "rank": 5.5}])
     assert tables.to_arrow(duckdb, "customers", later, known={"rank": "bigint"}) is None
     assert tables.to_arrow(duckdb, "customers", later, known={"rank": "double"}) is not None
+    # Nor do booleans fit a number column (dlt keeps them in a variant column).
+    for flag in (True, False):
+        later = spool(tmp_path, "customers", [{"id": 4, "rank": flag}])
+        assert tables.to_arrow(duckdb, "customers", later, known={"rank": "bigint"}) is None
+        assert tables.to_arrow(duckdb, "customers", later, known={"rank": "double"}) is None
 
 
 def test_a_field_the_schema_lacks_holding_fractions_and_whole_numbers_a_double_would_round_is_text(
