@@ -50,12 +50,15 @@ _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,29}(?:\.[0-9]{1,9})?")
 """An amount written plainly, which decimal(38, 9) holds exactly."""
 AMOUNT_DIGITS = 29
 """Digits before the point that decimal(38, 9) holds."""
+AMOUNT_PLACES = 9
+"""Digits after the point that decimal(38, 9) holds: an amount with another digit than 0 beyond them would be
+rounded, by DuckDB's cast and by dlt's typing alike (both load into the same decimal column)."""
 AMOUNT_LIMIT = 1e29
 """The JSON numbers decimal(38, 9) holds are below this (orjson reads an integer beyond 64 bits as a float): the
 float 1e29 itself, a little less than 10^29, reaches the destination as its shortest repr, 1E+29."""
 SMALLEST_EXPONENT = -1000
-"""The smallest exponent an amount may be written with (``1E-1000``): DuckDB refuses ``1E-999999`` and
-Postgres anything below ``1E-16383``, although either is 0 at 9 decimal places."""
+"""The smallest exponent an amount may be written with (``0E-1000``): DuckDB refuses ``0E-999999`` and
+Postgres anything below ``0E-16383``, although either is 0."""
 BIGINT = (-(1 << 63), (1 << 63) - 1)
 """The whole numbers a bigint column holds; orjson reads JSON integers up to 2^64 - 1."""
 
@@ -106,14 +109,15 @@ def column_hints(stream: str) -> dict[str, dict[str, Any]]:
 def preparer(stream: str) -> Callable[[Record], bool]:
     """Checks every money value and whole number of a record and writes numbers in text columns as text, in
     place (see the module docstring); returns whether every amount is written plainly, as decimal(38, 9) reads
-    it exactly (``10.0000``, ``-3``, or a JSON number). One that is not (`` 10``, ``1E+2``, more than 9 decimal
-    places) is still an amount: it goes to the destination through dlt's own typing (:func:`decimal`).
+    it exactly (``10.0000``, ``-3``, or a JSON number). One that is not (`` 10``, ``1E+2``, zeros beyond 9
+    decimal places) is still an amount: it goes to the destination through dlt's own typing (:func:`decimal`).
 
     A money value stays what the API sent (a string or a JSON number), or None for an empty string.
 
     Raises:
         ConnectorError: a money field holds something that is not an amount, or an amount decimal(38, 9)
-            cannot hold; a whole-number field a number beyond 64 bits.
+            cannot hold (too large, or a digit other than 0 beyond 9 decimal places, which it would round); a
+            whole-number field a number beyond 64 bits.
     """
     declared = kinds(stream)
     properties: Mapping[str, Any] = schema(stream).get("properties", {})
@@ -140,7 +144,9 @@ def preparer(stream: str) -> Callable[[Record], bool]:
                         record[name] = None
             elif kind is not int and kind is not float:
                 raise _not_an_amount(stream, record, name, value)
-            elif not -AMOUNT_LIMIT < value < AMOUNT_LIMIT:
+            elif not -AMOUNT_LIMIT < value < AMOUNT_LIMIT or (
+                kind is float and _rounded(Decimal(repr(value)))
+            ):
                 raise _unfit_amount(stream, record, name, value)
         for name in whole:
             value = record.get(name)
@@ -170,8 +176,20 @@ def _check_amount(stream: str, record: Record, name: str, value: str) -> None:
         raise _not_an_amount(stream, record, name, value) from None
     if not amount.is_finite():
         raise _not_an_amount(stream, record, name, value)
-    if amount.adjusted() >= AMOUNT_DIGITS or int(amount.as_tuple().exponent) < SMALLEST_EXPONENT:
+    if (
+        amount.adjusted() >= AMOUNT_DIGITS
+        or int(amount.as_tuple().exponent) < SMALLEST_EXPONENT
+        or _rounded(amount)
+    ):
         raise _unfit_amount(stream, record, name, value)
+
+
+def _rounded(amount: Decimal) -> bool:
+    """Whether decimal(38, 9) would round ``amount`` (a finite one): a digit other than 0 beyond
+    :data:`AMOUNT_PLACES`. Read from the digits, as the context's 28 digits of precision would round too."""
+    _, digits, exponent = amount.as_tuple()
+    beyond = -int(exponent) - AMOUNT_PLACES
+    return beyond > 0 and any(digits[-beyond:])
 
 
 def _not_an_amount(stream: str, record: Record, name: str, value: Any) -> ConnectorError:

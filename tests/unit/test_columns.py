@@ -58,7 +58,7 @@ def test_schema_types_map_to_column_types() -> None:
         (None, True, None),
         (" 10", False, " 10"),
         ("1E+2", False, "1E+2"),
-        ("0.0000000001", False, "0.0000000001"),
+        ("10.0000000000", False, "10.0000000000"),  # more places than decimal(38, 9) has, but exact there
     ],
 )
 def test_money_is_kept_as_sent_and_flagged_unless_a_decimal_reads_it_exactly(
@@ -88,7 +88,21 @@ def test_money_that_is_not_an_amount_is_one_sentence(value: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["1e999999", "1E+29", "-100000000000000000000000000000", 1e29, -1e300, "1E-1001"]
+    "value",
+    [
+        "1e999999",
+        "1E+29",
+        "-100000000000000000000000000000",
+        1e29,
+        -1e300,
+        "1E-1001",
+        # A digit beyond the 9th decimal place, which decimal(38, 9) would round away.
+        "0.1234567891",
+        "-1.0000000001",
+        "1E-10",
+        0.1234567891,
+        1e-10,
+    ],
 )
 def test_an_amount_a_decimal_38_9_cannot_hold_fails_its_stream_with_one_sentence(value: Any) -> None:
     with pytest.raises(ConnectorError) as caught:
@@ -99,7 +113,10 @@ def test_an_amount_a_decimal_38_9_cannot_hold_fails_its_stream_with_one_sentence
     )
 
 
-@pytest.mark.parametrize("value", ["1E+28", "-99999999999999999999999999999.999999999", 1e28, "1E-1000"])
+@pytest.mark.parametrize(
+    "value",
+    ["1E+28", "-99999999999999999999999999999.999999999", 1e28, "1E-9", 1e-9, "0E-1000", "0.1234567890"],
+)
 def test_the_largest_and_the_finest_amounts_a_decimal_38_9_holds_pass(value: Any) -> None:
     preparer("transactions")({"id": 5, "amount": value})
 

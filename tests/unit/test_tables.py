@@ -105,7 +105,7 @@ def test_values_come_out_exactly_as_the_api_sent_them(duckdb: Any, tmp_path: Pat
         ("customers", {"id": 1, "customer_group_id": True}),  # DuckDB would read 1
         ("products", {"id": 1, "weight": False}),  # a double: DuckDB would read 0.0
         ("transactions", {"id": 1, "date_created": "yesterday"}),
-        ("transactions", {"id": 1, "amount": "0.0000000001"}),  # more places than decimal(38, 9) holds
+        ("transactions", {"id": 1, "amount": "0.1000000000"}),  # more places than decimal(38, 9) has
         ("transactions", {"id": 1, "amount": " 10"}),
     ],
 )
