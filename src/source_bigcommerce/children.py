@@ -24,8 +24,9 @@ request) costs one request's retries and the requests already in flight, not ret
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +97,16 @@ class ParentChildren:
     served: dict[str, int] = field(default_factory=dict)
     """The largest page each v2 child stream has been served: a shorter page was not cut by the server."""
     _pending: dict[str, set[asyncio.Future[list[Record]]]] = field(default_factory=dict)
+    _every: bool = False
+
+    @contextlib.contextmanager
+    def every_parent(self) -> Iterator[None]:
+        """Within the block, the children of every parent are read, whatever ``since`` says."""
+        self._every = True
+        try:
+            yield
+        finally:
+            self._every = False
 
     def _start(self, stream: str, work: Coroutine[Any, Any, list[Record]]) -> asyncio.Future[list[Record]]:
         job = asyncio.ensure_future(work)
@@ -144,7 +155,7 @@ class ParentChildren:
             parent_id = parent["id"]
             modified = modified_at(parent)
             for name, spec in self.children.items():
-                if name not in wanted or modified < wanted[name]:
+                if name not in wanted or (modified < wanted[name] and not self._every):
                     continue
                 if spec.embedded is not None:
                     records = spec.embedded.records(parent)

@@ -379,7 +379,7 @@ class Engine:
                     walked.update(record["id"] for record in batch.records)
                 await self._family_batch(parent, by_name, batch, archived)
         if parent.name == ARCHIVING:
-            await self._archived(parent, by_name, walker, archived)
+            await self._archived(parent, by_name, walker, archived, hook)
         if whole:
             await self._changed_meanwhile(parent, by_name, walker, start, walked)
 
@@ -411,7 +411,12 @@ class Engine:
                 await self._family_batch(parent, whole, dataclasses.replace(batch, records=fresh), set())
 
     async def _archived(
-        self, parent: StreamSpec, by_name: dict[str, Progress], walker: Walker, seen: set[int]
+        self,
+        parent: StreamSpec,
+        by_name: dict[str, Progress],
+        walker: Walker,
+        seen: set[int],
+        hook: ParentChildren,
     ) -> None:
         """Deliver, marked ``is_deleted: true``, the orders archived since the last read that the walk did not.
 
@@ -425,6 +430,10 @@ class Engine:
         ``/orders/count`` is not asked: BigCommerce's may lag behind the list. An API that ignores the
         filter (it answers orders that are not archived) shows archived orders in its default list, which
         the walk has read.
+
+        They come with their children whatever the children's cursors say (``hook.every_parent``): an order
+        the default list leaves out is never seen by the walk, and a read that failed before this step may
+        have saved a child's cursor past such an order's date without its children.
         """
         items = [item for item in by_name.values() if not item.failed]
         if not items:
@@ -447,7 +456,8 @@ class Engine:
             now = state.Archived.of(listed)
             wanted = (listed if before is None else before.news(now, listed)) & (in_range - seen)
             if wanted:
-                await self._deliver_archived(parent, by_name, walker, wanted, seen)
+                with hook.every_parent():
+                    await self._deliver_archived(parent, by_name, walker, wanted, seen)
         except ApiError as error:
             if error.status not in (400, 422):
                 raise

@@ -12,6 +12,7 @@ archiving moves ``date_modified`` or not.
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from typing import Any
 
@@ -349,6 +350,26 @@ def test_an_archived_order_arrives_marked_deleted_in_full_and_incremental_reads(
         [] if walk_saw_it else ["/v2/orders"]
     )
     assert [r for r, query in idle if "is_deleted" in query] == listing
+
+
+def test_archived_orders_delivered_again_come_with_their_children_whatever_the_childrens_cursors() -> None:
+    # A read that failed before listing the archived orders saved no summary of them, but may have saved the
+    # children's cursors past orders the default list leaves out (hidden): the next read delivers every
+    # archived order again, and must bring their line items and transactions too, or they are lost for good.
+    store = Store.build(orders=300, archived=(12, 200))
+    streams = ("orders", "order_products", "transactions")
+    with hostile_server(store, Misbehaviour(hide_archived=True)) as server:
+        first = read(server.config, streams)
+        assert first.exit_code == 0, first.errors
+        state = copy.deepcopy(first.final_state())
+        for message in state:
+            del message["state"]["stream"]["stream_state"]["archived_orders"]
+        again = read(server.config, streams, state=state)
+    assert again.exit_code == 0, again.errors
+    assert set(again.ids("orders")) == {12, 200}
+    archived = [store.records["orders"][order] for order in (12, 200)]
+    assert set(again.ids("order_products")) == {item["id"] for order in archived for item in order["items"]}
+    assert set(again.ids("transactions")) == {t["id"] for order in archived for t in order["transactions"]}
 
 
 # -- checkpoints under per-order children (issue 14) -------------------------------------------------------
