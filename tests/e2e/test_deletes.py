@@ -43,7 +43,7 @@ from sync_support import (
     run_sync,
 )
 
-from support import ALL_STREAMS
+from support import ALL_STREAMS, settle
 
 GONE = {"customers": 3, "products": 3, "brands": 2, "categories": 2}
 ARCHIVED = 3
@@ -77,6 +77,7 @@ def change_store(sb: RunningSandbox) -> dict[str, set[Any]]:
     for name in ("products", "customer_groups"):
         sb.mutate(name, update=len(sb.export(name)))
     gone["orders"] = set(sb.mutate("orders", archive=ARCHIVED)["orders"]["archived"])
+    settle()
     return gone
 
 
