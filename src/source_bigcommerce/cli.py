@@ -20,7 +20,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, BinaryIO, NoReturn
 
 import orjson
@@ -39,7 +39,7 @@ from source_bigcommerce.http import (
     Unauthorized,
 )
 from source_bigcommerce.paging import Record
-from source_bigcommerce.state import KNOWN_IDS, load_state, state_for
+from source_bigcommerce.state import KNOWN_IDS, KNOWN_SINCE, load_state, state_for
 from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec
 from source_bigcommerce.wiring import LOOKAHEAD_PAGES, with_client
 from source_bigcommerce.wiring import read as read_streams
@@ -233,8 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "discover":
             writer.message(protocol.catalog_message(catalog.discover(emit_deletes=config.emit_deletes)))
             return 0
-        selection = catalog.load_configured_catalog(args.catalog)
-        states = load_state(args.state) if args.state else {}
+        selection = catalog.load_configured_catalog(args.catalog, warn=warning(writer))
+        resumed = [spec.name for spec, mode in selection if mode == "incremental"]
+        states = load_state(args.state, resumed=resumed) if args.state else {}
         quiet_gc()
         return asyncio.run(read(config, selection, states, writer, debug=args.debug))
     except ConnectorError as error:
@@ -382,8 +383,9 @@ def check_file(path: str, out: BinaryIO) -> int:
 
 
 def warning(writer: protocol.Writer) -> Callable[[str], None]:
-    """A config key the connector does not know is a WARN LOG for the protocol face, not a failure:
-    Airbyte's spec allows other keys, and a platform may add its own."""
+    """What is odd but not wrong as a WARN LOG for the protocol face, not a failure: a config key the connector
+    does not know (Airbyte's spec allows other keys, and a platform may add its own), or a stream configured
+    incremental that has no cursor (it is read in full)."""
     return lambda sentence: writer.message(protocol.log("WARN", sentence))
 
 
@@ -468,12 +470,15 @@ class ProtocolSink:
         debug: bool,
         *,
         known: dict[str, str] | None = None,
+        since: int = 0,
     ) -> None:
-        """``known``: the encoded known ids per stream whose deletes are told (none: deletes are not told)."""
+        """``known``: the encoded known ids per stream whose deletes are told (none: deletes are not told),
+        listed from ``start_date`` ``since``."""
         self._writer = writer
         self._wall = wall
         self._debug = debug
         self._known = known
+        self._since = since
         self.delivered: dict[str, set[int]] = {name: set() for name in known or {}}
         self.failures: list[str] = []
         self._stated: dict[str, int] = {}
@@ -498,7 +503,7 @@ class ProtocolSink:
         protocol's definition: a platform compares it with what it received, and a running total would
         look like records lost or duplicated)."""
         if self._known and self._known.get(stream):
-            stream_state = {**stream_state, KNOWN_IDS: self._known[stream]}
+            stream_state = {**stream_state, KNOWN_IDS: self._known[stream], KNOWN_SINCE: self._since}
         since, self._stated[stream] = count - self._stated.get(stream, 0), count
         self._writer.message(protocol.state_message(stream, stream_state, since))
 
@@ -517,28 +522,23 @@ class ProtocolSink:
         if level != "DEBUG" or self._debug:
             self._writer.message(protocol.log(level, message))
 
-    async def deletes(
-        self,
-        client: Client,
-        progress: dict[str, Progress],
-        states: dict[str, dict[str, Any]],
-        start_date: int,
-    ) -> None:
+    async def deletes(self, client: Client, progress: dict[str, Progress]) -> None:
         """After the read: each listed stream's deleted ids as records, then its state with the ids known."""
+        assert self._known is not None
         now = dates.from_epoch(int(self._wall()))
         for name, delivered in self.delivered.items():
             item = progress[name]
             if item.failed:
                 continue
             spec = item.spec
-            known = deletes.decode_ids((states.get(name) or {}).get(KNOWN_IDS))
+            known = deletes.decode_ids(self._known[name])
             try:
                 gone, ids = await deletes.gone_from_known(
                     client,
                     spec,
                     known,
                     delivered,
-                    start_date=start_date,
+                    start_date=self._since,
                     start=item.start,
                     lookahead=LOOKAHEAD_PAGES,
                 )
@@ -548,9 +548,17 @@ class ProtocolSink:
             if gone:
                 records = [{deletes.key(spec): key, deletes.CDC_DELETED_AT: now} for key in sorted(gone)]
                 self._writer.records(name, records, self._now_ms())
-            assert self._known is not None
             self._known[name] = deletes.encode_ids(ids)
             await self.state(name, state_for(spec, item.cursor, item.archived), item.count + len(gone))
+
+
+def _known_ids(stream_state: Mapping[str, Any], since: int) -> str:
+    """The encoded known ids of a stream's state, if they were listed from ``start_date`` ``since`` (a state
+    without the date is taken as listed from it); else none, and they are listed afresh, no deletes told."""
+    if stream_state.get(KNOWN_SINCE, since) != since:
+        return ""
+    ids = stream_state.get(KNOWN_IDS, "")
+    return ids if isinstance(ids, str) else ""
 
 
 async def read(
@@ -563,13 +571,14 @@ async def read(
     pauses: Pauses = DEFAULT_PAUSES,
 ) -> int:
     told = [spec.name for spec, mode in selection if mode == "incremental" and deletes.listed(spec)]
+    since = int(config.start.timestamp())
     known = (
-        {name: (states.get(name) or {}).get(KNOWN_IDS, "") for name in told} if config.emit_deletes else None
+        {name: _known_ids(states.get(name) or {}, since) for name in told} if config.emit_deletes else None
     )
-    sink = ProtocolSink(writer, time.time, debug, known=known)
+    sink = ProtocolSink(writer, time.time, debug, known=known, since=since)
 
     async def after(client: Client, progress: dict[str, Progress]) -> None:
-        await sink.deletes(client, progress, states, int(config.start.timestamp()))
+        await sink.deletes(client, progress)
 
     await read_streams(
         config, sink, selection, states, pauses=pauses, after=after if known is not None else None

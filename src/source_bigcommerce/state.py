@@ -44,6 +44,9 @@ ARCHIVE_BUCKETS = 64
 KNOWN_IDS = "known_ids"
 """With ``emit_deletes``: the ids a stream has delivered and not yet deleted (see
 :func:`source_bigcommerce.deletes.encode_ids`)."""
+KNOWN_SINCE = "known_ids_since"
+"""The ``start_date`` (epoch second) the :data:`KNOWN_IDS` were listed from: under another one they are not
+the store's ids in range (raised, the older ones would look deleted), and are listed afresh."""
 
 # Keys the archived connector and the Airbyte CDK leave in a stream state that carry no usable time.
 _TIMELESS_KEYS = frozenset(
@@ -58,6 +61,7 @@ _TIMELESS_KEYS = frozenset(
         "state_version",
         ARCHIVED,
         KNOWN_IDS,
+        KNOWN_SINCE,
     }
 )
 _FILE_REMEDY = "fix it or start without --state"
@@ -77,28 +81,33 @@ class _Malformed(Exception):
     """The state as a whole has the wrong shape; the message completes "... is not an Airbyte state: "."""
 
 
-def load_state(path: str | Path) -> dict[str, dict[str, Any]]:
+def load_state(path: str | Path, *, resumed: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
     """Read a state file; an empty file means no state. Every failure is a one-sentence ConfigError."""
     origin = f"State file {str(path)!r}"
     if not Path(path).exists():
         raise ConfigError(f"{origin} does not exist; check the path or start without --state.")
-    return parse_state(read_json_file(path, origin, _FILE_REMEDY, empty=None), origin=origin)
+    return parse_state(read_json_file(path, origin, _FILE_REMEDY, empty=None), origin=origin, resumed=resumed)
 
 
-def parse_state(raw: Any, *, origin: str = "The state") -> dict[str, dict[str, Any]]:
+def parse_state(
+    raw: Any, *, origin: str = "The state", resumed: Iterable[str] | None = None
+) -> dict[str, dict[str, Any]]:
     """Every stream's state, by stream name, from any accepted shape; ``{}``, ``[]`` and ``None`` are none.
 
     States of streams this connector does not know are kept as they are (the caller reads only the streams
-    in its catalog); the state of every known stream is checked now, so a bad cursor fails before any
-    request is made.
+    in its catalog); the state of every known stream that resumes from it (``resumed``, the streams read
+    incrementally; all by default) is checked now, so a bad cursor fails before any request is made. The
+    others are not read from their state: a bad one must not stop the read, least of all the full refresh
+    that would replace it.
     """
     try:
         states = dict(_streams(raw))
     except _Malformed as exc:
         raise ConfigError(f"{origin} is not an Airbyte state: {exc}; {_FILE_REMEDY}.") from None
+    checked = set(states if resumed is None else resumed)
     for name, stream_state in states.items():
         spec = BY_NAME.get(name)
-        if spec is None:
+        if spec is None or name not in checked:
             continue
         try:
             _cursor(spec, stream_state)

@@ -198,3 +198,31 @@ def test_a_read_whose_stdout_is_closed_early_stops_with_a_sentence_not_a_traceba
     assert process.wait(timeout=120) == 1
     assert orjson.loads(first)["type"] in ("TRACE", "RECORD", "LOG", "STATE")
     assert stderr.strip() == "Stopped: the reader of stdout closed it before the command finished."
+
+
+def test_a_bad_state_of_a_stream_not_read_incrementally_does_not_stop_the_read(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # customers is read in full here (the way out of a broken state) and orders is not selected: neither
+    # resumes from its state, so neither state may fail the read.
+    config = write_json(tmp_path / "config.json", sandbox.config)
+    catalog = configured_catalog(("customers", "brands"), mode="full_refresh")
+    brands = next(entry for entry in catalog["streams"] if entry["stream"]["name"] == "brands")
+    brands["sync_mode"] = "incremental"  # brands have no cursor: read in full, with a warning
+    bad = {"stream_state": {"date_modified": "not-a-date"}}
+    state = write_json(
+        tmp_path / "state.json",
+        [
+            {"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, **bad}}
+            for name in ("customers", "orders")
+        ],
+    )
+    done = run_cli(
+        "read", "--config", str(config), "--catalog", str(write_json(tmp_path / "c.json", catalog)),
+        "--state", str(state),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    parsed = messages(done.stdout)
+    assert {m["record"]["stream"] for m in parsed if m["type"] == "RECORD"} == {"customers", "brands"}
+    warnings = [m["log"]["message"] for m in parsed if m["type"] == "LOG" and m["log"]["level"] == "WARN"]
+    assert any("brands" in message for message in warnings), warnings

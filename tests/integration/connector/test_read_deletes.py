@@ -87,3 +87,27 @@ def test_a_state_without_known_ids_takes_the_ids_listed_and_sends_no_deletes(san
     assert not any(CDC_DELETED_AT in r for r in second.records["customers"])
     known = decode_ids(second.states["customers"][-1]["stream"]["stream_state"][KNOWN_IDS])
     assert known == {record["id"] for record in sandbox.export("customers")}
+
+
+def test_a_later_start_date_sends_no_deletes_for_the_records_before_it(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    # The known ids were listed from the first start_date; listed again from a later one, those modified
+    # before it are missing from the listing, not from the store: 886 of them were sent as deleted.
+    sb = sandbox_factory(size="tiny", seed=12)
+    first = read(deletes_on(sb), ("customers",))
+    assert first.exit_code == 0, first.errors
+    modified = sorted(record["date_modified"] for record in sb.export("customers"))
+    later = {**deletes_on(sb), "start_date": modified[len(modified) // 2][:10]}
+    second = read(later, ("customers",), state=first.final_state())
+    assert second.exit_code == 0, second.errors
+    assert not any(CDC_DELETED_AT in r for r in second.records["customers"])
+
+    [gone] = sb.mutate("customers", delete=1)["customers"]["deleted"]
+    third = read(later, ("customers",), state=second.final_state())
+    assert third.exit_code == 0, third.errors
+    deleted = {r["id"] for r in third.records["customers"] if CDC_DELETED_AT in r}
+    in_range = any(
+        r["date_modified"][:10] >= later["start_date"] for r in first.records["customers"] if r["id"] == gone
+    )
+    assert deleted == ({gone} if in_range else set())
