@@ -313,11 +313,10 @@ class Loader:
                 yield converted[0]
                 return
         # A value DuckDB cannot type exactly (to_csv and to_arrow run the same query): dlt types the dicts.
-        records = tables.to_records(name, part.rows)
-        loaded[name] = len(records)
-        yield dlt.mark.with_hints(
-            records, dlt.mark.make_hints(file_format=cast(Any, self._target.dicts_format()))
-        )
+        hints = dlt.mark.make_hints(file_format=cast(Any, self._target.dicts_format()))
+        for records in tables.to_records(name, part.rows):
+            loaded[name] += len(records)
+            yield dlt.mark.with_hints(records, hints)
 
     def _disposition(self, part: Part) -> Disposition:
         """``append`` for a merged part of a table that holds only this sync's rows, none with its keys; else

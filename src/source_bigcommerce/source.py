@@ -383,7 +383,9 @@ def _convert(spec: StreamSpec, rows: tables.Rows, load_id: str) -> Any:
     connection = tables.connect()
     try:
         converted = tables.to_arrow(connection, spec.name, rows, load_id=load_id)
-        return converted[0] if converted is not None else tables.to_records(spec.name, rows)
+        if converted is not None:
+            return converted[0]
+        return [record for batch in tables.to_records(spec.name, rows) for record in batch]
     finally:
         connection.close()
         rows.remove()
