@@ -546,7 +546,10 @@ class ProtocolSink:
                 await self.failed(name, error)
                 continue
             if gone:
-                records = [{deletes.key(spec): key, deletes.CDC_DELETED_AT: now} for key in sorted(gone)]
+                # The cursor too, at the deletion: a destination deduplicating by the latest cursor (Airbyte's
+                # Destinations V2 order by it, nulls last) must take the delete over the record's last version.
+                stamp = {deletes.CDC_DELETED_AT: now, **({spec.cursor: now} if spec.cursor else {})}
+                records = [{deletes.key(spec): key, **stamp} for key in sorted(gone)]
                 self._writer.records(name, records, self._now_ms())
             self._known[name] = deletes.encode_ids(ids)
             await self.state(name, state_for(spec, item.cursor, item.archived), item.count + len(gone))

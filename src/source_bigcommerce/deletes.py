@@ -29,7 +29,8 @@ table, so that a new stream joins by its row alone:
 **The Airbyte face** (``read`` with ``emit_deletes``) has no table to ask: each listed stream keeps the ids it
 has delivered in its state (:func:`encode_ids`), compares their number with the store's count as above, and,
 when they differ, lists the ids modified since ``start_date`` and sends each known id that is gone as a
-record holding only its key and ``_ab_cdc_deleted_at``, Airbyte's convention for deletes; archived orders
+record holding only its key, ``_ab_cdc_deleted_at`` (Airbyte's convention for deletes) and its cursor, both
+the time of the read that found it gone, so that it is the latest version of its key; archived orders
 carry ``_ab_cdc_deleted_at`` themselves (their ``date_modified``). A state without the ids (the first read
 after the option is switched on) takes the ids listed as known.
 

@@ -56,7 +56,12 @@ def test_the_next_read_sends_deleted_ids_and_archived_orders_with_the_deletes_fi
     for name, ids in gone.items():
         deleted = [r for r in second.records[name] if r.get(CDC_DELETED_AT) is not None]
         assert {r["id"] for r in deleted} == ids, name
-        assert all(set(r) == {"id", CDC_DELETED_AT} for r in deleted)
+        # The cursor at the deletion too, so that the delete is its key's latest version.
+        assert all(
+            r == {"id": r["id"], CDC_DELETED_AT: r[CDC_DELETED_AT], "date_modified": r[CDC_DELETED_AT]}
+            for r in deleted
+        )
+        assert all(r["date_modified"] > max(e["date_modified"] for e in first.records[name]) for r in deleted)
         known = decode_ids(second.states[name][-1]["stream"]["stream_state"][KNOWN_IDS])
         assert known == {record["id"] for record in sb.export(name)}, name
     orders = {r["id"]: r for r in second.records["orders"]}
