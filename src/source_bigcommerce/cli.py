@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import re
@@ -265,7 +266,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def sync_command(args: argparse.Namespace) -> int:
-    """``source-bigcommerce sync``: exit 0 when every stream loaded, 1 otherwise (the reason on stderr)."""
+    """``source-bigcommerce sync``: exit 0 when every stream loaded, 1 otherwise (the reason on stderr).
+
+    Everything it prints goes through :class:`protocol.Redacting` streams, told the access token as soon as
+    the config is read: its sentences quote what servers sent (a record's odd value, say), which may be the
+    token itself."""
+    out, err = protocol.Redacting(sys.stdout), protocol.Redacting(sys.stderr)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        return _sync(args, (out, err))
+
+
+def _sync(args: argparse.Namespace, streams: tuple[protocol.Redacting, ...]) -> int:
     from source_bigcommerce import demo, report
     from source_bigcommerce.deletes import Policy
     from source_bigcommerce.destination import Target, default_dataset
@@ -292,6 +303,8 @@ def sync_command(args: argparse.Namespace) -> int:
         if args.demo:
             return demo.run(target, chunking, as_json=args.json, debug=args.debug)
         config = load_config(args.config)
+        for stream in streams:
+            stream.hide(config.access_token)
         summary = asyncio.run(
             sync(config, target, chunking, policy=policy, debug=args.debug, hold=hold_from_env())
         )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, TextIO
 
 import orjson
 
@@ -40,6 +40,50 @@ DESTINATION_SYNC_MODES = ("overwrite", "append", "append_dedup")
 FLUSH_BYTES = 1 << 20
 REDACTED = b"**********"
 MIN_REDACTED = 8
+
+
+def secret_forms(secrets: Iterable[str]) -> tuple[str, ...]:
+    """Each secret as text may show it: as it is or escaped by ``repr`` (a message quoting a server's value
+    with ``{value!r}``), and either of those escaped in a JSON string (a message on stdout). A token holding
+    a backslash or a quote shows escaped, and blanking only the raw form let it through. Secrets shorter than
+    :data:`MIN_REDACTED` are left alone."""
+    forms: list[str] = []
+    for secret in secrets:
+        if len(secret) >= MIN_REDACTED:
+            for shown in (secret, repr(secret)[1:-1]):
+                for form in (shown, orjson.dumps(shown).decode()[1:-1]):
+                    if form not in forms:
+                        forms.append(form)
+    # The longest first: one form may hold another (the repr of a backslash doubles it).
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def redact(text: str, forms: Iterable[str]) -> str:
+    """``text`` with each of :func:`secret_forms` blanked out."""
+    for form in forms:
+        text = text.replace(form, REDACTED.decode())
+    return text
+
+
+class Redacting:
+    """A text stream that blanks :func:`secret_forms` out of all that is written through it: ``sync`` puts its
+    stdout and stderr behind one, so that no sentence, log line or live view can show the access token,
+    whatever a server quoted back into a record's value and an error quoted from it."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+        self._forms: tuple[str, ...] = ()
+
+    def hide(self, secret: str) -> None:
+        """Blank ``secret`` (the access token, once the config is read) from now on."""
+        self._forms = secret_forms([secret])
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact(text, self._forms))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 def spec_message() -> dict[str, Any]:
@@ -151,7 +195,8 @@ class Writer:
         self._out = out
         self._buffer = bytearray()
         self._flush_bytes = flush_bytes
-        self._secrets = tuple(secret.encode() for secret in redact if len(secret) >= MIN_REDACTED)
+        self._forms = secret_forms(redact)
+        self._secrets = tuple(form.encode() for form in self._forms)
         self._prefixes: dict[str, bytes] = {}
         self._suffix_at: int | None = None
         self._suffix = b""
@@ -193,9 +238,7 @@ class Writer:
 
     def scrub(self, text: str) -> str:
         """``text`` with the secrets blanked out: the same last line of defence, for what goes to stderr."""
-        for secret in self._secrets:
-            text = text.replace(secret.decode(), REDACTED.decode())
-        return text
+        return redact(text, self._forms)
 
     def flush(self) -> None:
         """Write what is buffered and flush the stream."""

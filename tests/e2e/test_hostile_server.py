@@ -223,3 +223,21 @@ def test_a_token_quoted_in_a_record_value_is_blanked_out_of_the_sentence_on_stdo
         if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"
     ]
     assert error["message"] == sentence
+
+
+@pytest.mark.parametrize("command", ["read", "sync"])
+@pytest.mark.parametrize("token", [SECRET, 'tok\\with"quote-Xr8Lw3Qz'])
+def test_a_token_quoted_back_as_a_record_id_shows_in_no_form_on_either_output(
+    tmp_path: Path, command: str, token: str
+) -> None:
+    # The sentence quotes the id with repr(), which doubles a backslash, and stdout's JSON escapes it again:
+    # blanking the token as it is let both through, and sync's sentences were not blanked at all.
+    case = Served("an id quotes the token", command, dict, (), "-", catalog=("brands",))
+    with hostile_server(token, {"/v3/catalog/brands": always(v3_page([{"id": token}]))}) as server:
+        run = run_measured(command_line(case, server.config(), tmp_path), tmp_path / "rss")
+    assert run.exit == 1, run.stderr
+    assert "a record has the id '**********', not an integer" in run.stderr
+    shown = (token, repr(token)[1:-1], orjson.dumps(token).decode()[1:-1], orjson.dumps(repr(token)).decode())
+    for form in shown:
+        assert form not in run.stdout.decode(errors="replace"), form
+        assert form not in run.stderr, form
