@@ -526,6 +526,7 @@ TOO_DEEP = (
 NO_ID = "brands: a record came without its id, which tells records apart; the stream stops before it."
 ECHOED = "GET /v3/… failed with HTTP 422: Token [access token] is not valid here."
 INCOMPLETE = "These streams did not sync completely: brands."
+STORE_SHAPE = "GET /v2/store answered with a JSON str, not its object."
 NOT_LOADED = "These streams did not load completely: …."
 HUGE_AMOUNT = (
     "products record 1: field 'price' holds the amount '1e999999', which a decimal(38, 9) column cannot hold; the "
@@ -600,6 +601,14 @@ SERVED: list[Served] = [
         "TRACE transient_error",
         catalog=("brands", "categories"),
         completes=("categories",),
+    ),
+    Served(
+        "/v2/store answers 200 with a JSON string, not the store's object",
+        "read",
+        lambda: {"/v2/store": always("hello")},
+        (STORE_SHAPE, "These streams did not sync completely: store."),
+        "TRACE system_error",
+        catalog=("store",),
     ),
     Served(
         "a 2 MB gzip body expands to 2 GB",

@@ -228,8 +228,12 @@ class ParentChildren:
                 response = await self.client.get(spec.api, path, None, breaker=breaker)
             except NotFound:
                 return []  # a parent without one (channels.v3.yml documents only the 200)
-            body = response.body if isinstance(response.body, dict) else {}
-            data = body.get("data")
+            body = response.body
+            if body is not None and not isinstance(body, dict):
+                raise UnexpectedResponse(
+                    f"{where} answered with a JSON {type(body).__name__}, not an object."
+                )
+            data = (body or {}).get("data")
             return self._adopt(spec, parent_id, [data] if isinstance(data, dict) else [])
         complete = spec.embedded.complete if spec.embedded is not None else None
         records: list[Record] = []
@@ -249,11 +253,16 @@ class ParentChildren:
                     )
                 total = None
             else:
-                body = body if isinstance(body, dict) else {}
-                batch = body.get("data") or []
+                # As on a parent's page (paging.get_page): no body is an empty list (204), anything but the
+                # envelope an unexpected answer, which must not pass for a parent without children.
+                body = {"data": []} if body is None else body
+                if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                    raise UnexpectedResponse(f"{where} answered without the v3 'data' list.")
+                batch = body["data"]
                 pagination = (body.get("meta") or {}).get("pagination") or {}
                 total = pagination.get("total") if isinstance(pagination.get("total"), int) else None
-                limit = int(pagination.get("per_page") or len(batch) or limit)
+                per_page = pagination.get("per_page")
+                limit = per_page if isinstance(per_page, int) and per_page > 0 else len(batch) or limit
             ids = [key(record) for record in batch]
             if ids and seen.issuperset(ids):
                 what = f"after={params['after']}" if params and "after" in params else f"page={page}"

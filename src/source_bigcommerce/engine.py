@@ -38,7 +38,7 @@ from source_bigcommerce.http import (
     Unreachable,
     Untrusted,
 )
-from source_bigcommerce.paging import Batch, Record, Walker
+from source_bigcommerce.paging import Batch, Record, UnexpectedResponse, Walker
 from source_bigcommerce.protocol import LogLevel
 from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec
 
@@ -275,9 +275,10 @@ class Engine:
         spec = item.spec
         if spec.single:
             body = (await self._client.get(spec.api, spec.path)).body
-            objects: list[Record] = (
-                [body] if isinstance(body, dict) else body if isinstance(body, list) else []
-            )
+            if not isinstance(body, (dict, list)):  # the store's object, or order statuses' list
+                shape = "no body" if body is None else f"a JSON {type(body).__name__}"
+                raise UnexpectedResponse(f"GET /{spec.api}{spec.path} answered with {shape}, not its object.")
+            objects: list[Record] = [body] if isinstance(body, dict) else body
             normalize = records.normalizer(spec.name)
             for record in objects:
                 normalize(record)

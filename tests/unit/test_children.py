@@ -233,3 +233,45 @@ def test_a_pages_children_come_in_slices_each_ready_while_later_slices_still_wai
         )
 
     asyncio.run(main())
+
+
+class Answers:
+    """A client whose every transactions list answers ``body`` with status 200 (204 for none)."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    async def get(self, api: str, path: str, params: Any = None, **options: Any) -> Response:
+        return Response(204 if self.body is None else 200, self.body, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "failure"),
+    [
+        ([{"id": 1, "order_id": 5}], "answered without the v3 'data' list"),  # a list, not the envelope
+        ("ok", "answered without the v3 'data' list"),
+        ({"data": {"id": 1}}, "answered without the v3 'data' list"),
+        ({"data": [{"id": 1}], "meta": {"pagination": {"total": 1, "per_page": "abc"}}}, None),
+        (None, None),  # 204: the order has none
+    ],
+)
+def test_a_child_list_of_the_wrong_shape_fails_its_stream_and_no_answer_is_none(
+    body: Any, failure: str | None
+) -> None:
+    # A 200 of any other shape was taken for an order without transactions: COMPLETE, the cursor past them.
+    children = ParentChildren(
+        client=cast(Client, Answers(body)),
+        parent=BY_NAME["orders"],
+        children={"transactions": BY_NAME["transactions"]},
+        api_url="http://127.0.0.1:1",
+        store_hash="s",
+        since={"transactions": 0},
+        normalize={"transactions": lambda record: None},
+        log=lambda level, message: None,
+    )
+    found, failures = asyncio.run(whole(children, orders(5)))
+    if failure is None:
+        assert not failures
+        assert len(found[5]["transactions"]) == (0 if body is None else 1)
+    else:
+        assert failure in failures["transactions"].message
