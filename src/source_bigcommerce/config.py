@@ -128,6 +128,10 @@ def _api_url(value: str) -> str:
         )
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(f"api_url {value!r} is not an http(s) URL")
+    try:
+        parts.port  # noqa: B018 - urlsplit reads the port only when asked for it
+    except ValueError:
+        raise ValueError(f"api_url {value!r} has a port that is not a number from 0 to 65535") from None
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError(
             f"api_url {value!r} uses plain http to a non-loopback host; use https "

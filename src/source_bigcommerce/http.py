@@ -52,7 +52,8 @@ BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 MAX_RETRY_SECONDS = 300.0
 """No request keeps retrying server errors for longer than this, whatever ``max_retries`` allows."""
 MAX_RATE_LIMITED = 40
-"""429s one request may meet before its stream fails: 40 Standard-plan windows is 20 minutes of waiting."""
+"""429s one request may meet before its stream fails: 40 Standard-plan windows is 20 minutes of waiting, and
+no wait is longer than ``ratelimit.MAX_WINDOW_S`` (40 minutes in all, whatever a server announces)."""
 MAX_RECORD_BYTES = 20 * MB
 """The largest record a stream may deliver, written as JSON: Airbyte Cloud's limit for one record ("Size of
 a single record: 20MB", docs.airbyte.com, Airbyte Cloud limits). No BigCommerce record comes near it."""
@@ -551,8 +552,9 @@ def shown(text: str, token: str) -> str:
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
     """``Retry-After`` (or BigCommerce's ``X-Retry-After``) in seconds; None when absent or not a number."""
-    value = headers.get("Retry-After") or headers.get("X-Retry-After")
-    return float(value) if value is not None and value.strip().isdigit() else None
+    value = (headers.get("Retry-After") or headers.get("X-Retry-After") or "").strip()
+    # ASCII digits only: str.isdigit() takes "²", which float() refuses.
+    return float(value) if value.isascii() and value.isdigit() else None
 
 
 async def _read_within(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:

@@ -59,8 +59,9 @@ PLATFORM_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 """Pauses after consecutive 429s that carry no rate-limit headers (platform load), then the last repeats."""
 DEFAULT_WINDOW_S = 30.0
 """The window until a response says otherwise: 30 s on every plan (reference/bigcommerce-api-facts.md §3)."""
-MAX_WINDOW_S = 300.0
-"""The longest window believed, whatever ``X-Rate-Limit-Time-Window-Ms`` says: ten times BigCommerce's."""
+MAX_WINDOW_S = 60.0
+"""The longest window believed, whatever ``X-Rate-Limit-Time-Window-Ms`` says: twice BigCommerce's, so that one
+request's waits for the quota (``http.MAX_RATE_LIMITED`` of them) stay within 40 minutes."""
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,8 @@ def test_the_spec_is_generated_from_the_model_with_airbytes_keys() -> None:
         ({"api_url": "http://127.0.0.1:9/#top"}, "has a query (?...) or a fragment (#...)"),
         ({"api_url": "https://api.bigcommerce.com?"}, "has a query (?...) or a fragment (#...)"),
         ({"api_url": "http://127.0.0.1:9/ api"}, "holds a space or a control character"),
+        ({"api_url": "http://127.0.0.1:99999"}, "has a port that is not a number from 0 to 65535"),
+        ({"api_url": "https://api.example.com:abc"}, "has a port that is not a number from 0 to 65535"),
         ({"api_url": "http://127.0.0.1:9\n"}, "holds a space or a control character"),
         ({"max_response_mb": 0}, "'max_response_mb' is invalid: input should be greater than or equal to 1"),
     ],

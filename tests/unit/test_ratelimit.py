@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from source_bigcommerce import http
 from source_bigcommerce.ratelimit import MAX_WINDOW_S, RESET_MARGIN_S, Governor, Quota
 
 from support import FakeTime
@@ -380,3 +381,11 @@ def test_a_quota_reported_as_zero_still_lets_one_request_ask_each_window() -> No
     asyncio.run(main())  # a hang here is the bug: waiting for an answer when nothing is in flight
     assert store.refused == 3
     assert time.now >= 1000.0 + 2 * 10.0
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("7", 7.0), (" 12 ", 12.0), ("²", None), ("1.5", None), ("-3", None)]
+)
+def test_retry_after_is_whole_seconds_in_ascii_digits_or_nothing(value: str, seconds: float | None) -> None:
+    # "²" passed str.isdigit(), and float() raised: the run ended as an "Internal error".
+    assert http._retry_after({"Retry-After": value}) == seconds
