@@ -51,6 +51,8 @@ CHILDREN: Mapping[str, tuple[StreamSpec, ...]] = {
 """Each parent's children, in the table's order: a parent and its selected children share one walk."""
 ARCHIVING = "orders"
 """The parent whose list leaves archived records out unless asked (Engine._archived)."""
+PIN_FAILURES = 2
+"""Endpoints that may fail the request that reads BigCommerce's clock before the sync starts at ours."""
 CLOCK_SKEW_S = 86_400
 """A ``Date`` header further than this from the local clock is reported: one of the two clocks is wrong."""
 
@@ -177,11 +179,16 @@ class Engine:
 
         The request goes to the first selected endpoint that answers. One that keeps failing is left to
         its own stream, which retries and reports it while the others go on; only what stops every stream
-        (a rejected token, an unknown store, no connection at all) ends the read here.
+        (a rejected token, an unknown store, no connection at all) ends the read here. After
+        :data:`PIN_FAILURES` endpoints have failed, the sync starts at our clock: one by one, each with its
+        retries, every endpoint of a server that never answers kept the streams waiting an hour.
         """
         ours = math.floor(self._wall())
         tried: set[tuple[str, str]] = set()
+        failed = 0
         for spec in specs:
+            if failed >= PIN_FAILURES:
+                break
             target = BY_NAME[spec.parent or spec.per or spec.name]
             if (target.api, target.path) in tried:
                 continue
@@ -196,6 +203,7 @@ class Engine:
                 raise unknown_store(self._settings.store_hash) from None
             except ConnectorError as error:
                 self._sink.log("WARN", f"{error.message} Its stream will try again; the others go on.")
+                failed += 1
                 continue
             server = response.server_time()
             if server is None:

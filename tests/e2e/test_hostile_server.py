@@ -241,3 +241,20 @@ def test_a_token_quoted_back_as_a_record_id_shows_in_no_form_on_either_output(
     for form in shown:
         assert form not in run.stdout.decode(errors="replace"), form
         assert form not in run.stderr, form
+
+
+def test_a_server_whose_every_endpoint_fails_is_asked_the_time_on_two_of_them_only(tmp_path: Path) -> None:
+    # The start is pinned to BigCommerce's clock by one request, tried endpoint after endpoint, each with its
+    # retries, before any stream starts: a server that never answered kept every stream waiting an hour.
+    paths = (
+        "/v3/catalog/brands", "/v3/catalog/categories", "/v3/content/pages", "/v3/promotions",
+        "/v3/inventory/locations", "/v3/inventory/items",
+    )  # fmt: skip
+    streams = ("brands", "categories", "pages", "promotions", "inventory_locations", "inventory_items")
+    case = Served("every endpoint answers 503", "read", dict, (), "-", catalog=streams)
+    with hostile_server(SECRET, dict.fromkeys(paths, always({}, 503))) as server:
+        run = run_measured(command_line(case, server.config(max_retries=0), tmp_path), tmp_path / "rss")
+        asked = list(server.requests)
+    assert run.exit == 1, run.stderr
+    # Two endpoints three times each (the pin's own retries), then every stream once (max_retries 0).
+    assert len(asked) == 2 * 3 + len(streams), asked
