@@ -603,6 +603,13 @@ SERVED: list[Served] = [
         completes=("categories",),
     ),
     Served(
+        "a list says its total is -3",
+        "read",
+        lambda: {"/v3/catalog/brands": always(v3_page([], total=-3))},
+        ("GET /v3/catalog/brands answered a meta.pagination.total of -3, below zero.", INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
         "/v2/store answers 200 with a JSON string, not the store's object",
         "read",
         lambda: {"/v2/store": always("hello")},

@@ -241,6 +241,8 @@ async def get_page(
                 f"{where} answered {len(records)} records where its meta.pagination.count says {count}."
             )
         total = pagination.get("total")
+        if isinstance(total, int) and total < 0:
+            raise UnexpectedResponse(f"{where} answered a meta.pagination.total of {total}, below zero.")
         page = Page(
             records=records,
             limit=_served(limit, pagination, cursors),
@@ -421,8 +423,8 @@ class Walker:
         """v2 only: ``/count`` of the list with ``params``."""
         response = await self._client.get(self._spec.api, f"{self._spec.path}/count", params)
         body = response.body
-        if not isinstance(body, dict) or not isinstance(body.get("count"), int):
-            raise UnexpectedResponse(f"{self._where}/count answered without a count.")
+        if not isinstance(body, dict) or not isinstance(body.get("count"), int) or body["count"] < 0:
+            raise UnexpectedResponse(f"{self._where}/count answered without a count of zero or more.")
         count: int = body["count"]
         return count
 

@@ -157,6 +157,15 @@ def test_a_list_that_cannot_sort_by_date_skips_no_record_when_one_leaves_as_anot
     assert before_start <= set(output.ids("channels"))
 
 
+def test_an_orders_count_below_zero_fails_the_orders_stream_with_a_sentence() -> None:
+    # An impossible figure is no proof of an end: it was taken for "nothing more", and orders COMPLETE.
+    with hostile_server(Store.build(orders=30), Misbehaviour(count_extra=-1000)) as server:
+        output = read(server.config, ["orders"])
+    assert output.exit_code == 1
+    messages = [error["message"] for error in output.errors]
+    assert any("/v2/orders/count answered without a count of zero or more." in m for m in messages), messages
+
+
 def test_a_heavy_page_is_read_again_in_smaller_pages_and_the_read_equals_the_store() -> None:
     # 250 orders embed about 500 line items, 125 about 250: over 200 the server answers 500.
     with hostile_server(full_store(), Misbehaviour(heavy_items=200)) as server:
