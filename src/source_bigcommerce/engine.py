@@ -376,9 +376,8 @@ class Engine:
         )
         assert parent.window is not None, "a parent is read by date_modified windows"
         lo = min(item.lo for item in family)
-        batches = (
-            walker.unsorted(lo, start) if parent.window.tie_walk == "pages" else walker.modified(lo, start)
-        )
+        by_pages = parent.window.tie_walk == "pages"
+        batches = walker.unsorted(lo, start) if by_pages else walker.modified(lo, start)
         archived: set[int] = set()
         walked: set[int] = set()
         whole = any(not spec.follows_parent for spec in children)
@@ -390,10 +389,11 @@ class Engine:
         if parent.name == ARCHIVING:
             await self._archived(parent, by_name, walker, archived, hook)
         if whole:
-            await self._changed_meanwhile(parent, by_name, walker, start, walked)
+            # The first second the walk left: a walk by pages stops before the start (Walker.unsorted).
+            await self._changed_meanwhile(parent, by_name, walker, start if by_pages else start + 1, walked)
 
     async def _changed_meanwhile(
-        self, parent: StreamSpec, by_name: dict[str, Progress], walker: Walker, start: int, walked: set[int]
+        self, parent: StreamSpec, by_name: dict[str, Progress], walker: Walker, after: int, walked: set[int]
     ) -> None:
         """Deliver to the children read whole every sync (``follows_parent=False``) those of the parents changed
         while the walk ran.
@@ -401,8 +401,8 @@ class Engine:
         The walk reads the parents modified up to the sync's start; a parent edited meanwhile carries a later
         ``date_modified``, so the walk never reached it, and without this its images (or listings) would be
         missing from a stream read whole: marked deleted by ``sync --deletes``, or gone from a replaced table,
-        until the next sync. One more read, of the window from the second after the start on, finds them: one
-        request when nothing changed. The parents themselves are left to the next sync's window, so no cursor
+        until the next sync. One more read, of the window from ``after`` on (the first second the walk did not
+        read), finds them: one request when nothing changed. The parents themselves are left to the next sync's window, so no cursor
         moves; a parent the walk delivered already keeps the children read with it.
         """
         whole = {
@@ -412,9 +412,9 @@ class Engine:
         }
         if not whole:
             return
-        hi = max(start, math.floor(self._wall())) + CLOCK_SKEW_S
+        hi = max(after, math.floor(self._wall())) + CLOCK_SKEW_S
         # Read whole, checked against its total (re-read if it moves): one request when nothing changed.
-        async with contextlib.aclosing(walker.unsorted(start + 1, hi)) as found:
+        async with contextlib.aclosing(walker.unsorted(after, hi)) as found:
             async for batch in found:
                 fresh = [record for record in batch.records if record["id"] not in walked]
                 await self._family_batch(parent, whole, dataclasses.replace(batch, records=fresh), set())
