@@ -257,15 +257,20 @@ class Loader:
         """Those of ``keys`` that earlier chunks of this sync delivered (see :meth:`_note_keys`)."""
         import duckdb
 
+        # Compared as text, as the rows are (deletes.Tables.drop_children): a transaction's order_id is text,
+        # the order's id a number, and DuckDB compares the two no other way.
         try:
             rows = self._duckdb.execute(
-                f'SELECT DISTINCT k FROM "seen_{name}" WHERE k IN (SELECT unnest(?))', [keys]
+                f'SELECT DISTINCT CAST(k AS VARCHAR) FROM "seen_{name}" '
+                "WHERE CAST(k AS VARCHAR) IN (SELECT unnest(?))",
+                [[str(key) for key in keys]],
             ).fetchall()
         except duckdb.CatalogException:
             return []  # no earlier chunk delivered any
-        except (duckdb.Error, TypeError, ValueError, OverflowError):
+        except duckdb.Error:
             return keys  # keys DuckDB cannot compare: all of them
-        return [row[0] for row in rows]
+        found = {row[0] for row in rows}
+        return [key for key in keys if str(key) in found]
 
     def _hints(self, part: Part) -> tuple[dict[str, dict[str, Any]], str | None]:
         """The hints of the part's undeclared columns and its load file format: those of its Arrow table, unless

@@ -219,6 +219,33 @@ def test_the_children_of_an_order_that_lost_its_last_one_leave_the_merged_table_
             assert_table_equals_export(rows_of(target, child), sb.export(child), child)
 
 
+def test_a_first_sync_deletes_no_childless_orders_rows_it_never_wrote(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tables that held nothing when the sync began can hold rows of the parents an earlier chunk delivered
+    # only; each order here is read once, so no chunk's orders without transactions cost a DELETE scanning
+    # the table. transactions' order_id is text and the orders' ids numbers: compared as they were, none
+    # matched, which counted as "all of them" and deleted by every chunk.
+    from source_bigcommerce.deletes import Policy, Tables
+
+    removed: list[tuple[str, int]] = []
+    real = Tables.drop_children
+
+    def drop_children(self: Tables, child: Any, parents: list[Any]) -> None:
+        removed.append((child.name, len(parents)))
+        real(self, child, parents)
+
+    monkeypatch.setattr(Tables, "drop_children", drop_children)
+    sb = sandbox_factory(size="tiny", seed=3, orders=600)
+    target = duckdb_target(tmp_path)
+    # Deletes ignored: the archived orders' children, which a reconciliation removes, are not the point.
+    ignore = Policy("ignore", "never")
+    summary = run_sync(sb.config, target, "orders,transactions,order_products", chunk_rows=300, policy=ignore)
+    assert summary.ok, summary.as_json()
+    assert removed == []
+    assert_table_equals_export(duckdb_rows(target, "transactions"), sb.export("transactions"), "transactions")
+
+
 def test_a_line_item_removed_from_an_order_leaves_the_merged_table_on_the_next_sync(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
