@@ -68,6 +68,20 @@ def hook(client: PaymentServiceDown) -> ParentChildren:
     )
 
 
+def transactions_hook(client: Any) -> ParentChildren:
+    """The orders' page hook for their transactions alone, every order's asked of ``client``."""
+    return ParentChildren(
+        client=cast(Client, client),
+        parent=BY_NAME["orders"],
+        children={"transactions": BY_NAME["transactions"]},
+        api_url="http://127.0.0.1:1",
+        store_hash="s",
+        since={"transactions": 0},
+        normalize={"transactions": lambda record: None},
+        log=lambda level, message: None,
+    )
+
+
 async def whole(children: ParentChildren, parents: list[dict[str, Any]]) -> tuple[Children, Failures]:
     """The children of a page, slice after slice, as a walk collects them."""
     found: Children = {}
@@ -211,16 +225,7 @@ def test_a_pages_children_come_in_slices_each_ready_while_later_slices_still_wai
 
     async def main() -> None:
         client = HeldAfterTheFirstSlice()
-        children = ParentChildren(
-            client=cast(Client, client),
-            parent=BY_NAME["orders"],
-            children={"transactions": BY_NAME["transactions"]},
-            api_url="http://127.0.0.1:1",
-            store_hash="s",
-            since={"transactions": 0},
-            normalize={"transactions": lambda record: None},
-            log=lambda level, message: None,
-        )
+        children = transactions_hook(client)
         parts = children(orders(*range(1, 2 * SLICE_PARENTS + 11)))
         assert [part.parents for part in parts] == [SLICE_PARENTS, SLICE_PARENTS, 10]
         first, _ = await asyncio.wait_for(parts[0].children, timeout=10)
@@ -259,16 +264,7 @@ def test_a_child_list_of_the_wrong_shape_fails_its_stream_and_no_answer_is_none(
     body: Any, failure: str | None
 ) -> None:
     # A 200 of any other shape was taken for an order without transactions: COMPLETE, the cursor past them.
-    children = ParentChildren(
-        client=cast(Client, Answers(body)),
-        parent=BY_NAME["orders"],
-        children={"transactions": BY_NAME["transactions"]},
-        api_url="http://127.0.0.1:1",
-        store_hash="s",
-        since={"transactions": 0},
-        normalize={"transactions": lambda record: None},
-        log=lambda level, message: None,
-    )
+    children = transactions_hook(Answers(body))
     found, failures = asyncio.run(whole(children, orders(5)))
     if failure is None:
         assert not failures

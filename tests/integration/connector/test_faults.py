@@ -495,16 +495,22 @@ def test_retries_stop_when_the_next_pause_would_pass_the_time_bound(sandbox_fact
     assert len(logs) == len(fake.slept) == client.stats.requests - 1
 
 
-def test_a_server_announcing_an_hour_long_window_holds_one_request_at_most_40_minutes(
-    sandbox_factory: Any,
-) -> None:
-    # Windows up to 300 s were believed: 40 waits for a quota that never frees came to 3.3 hours.
-    sb = sandbox_factory(quota=1, window_ms=3_600_000, token=SECRET)
+def quota_spent_by_another_app(sandbox_factory: Any, *, window_ms: int) -> RunningSandbox:
+    """A sandbox allowing one request a window, which another app has just spent."""
+    sb: RunningSandbox = sandbox_factory(quota=1, window_ms=window_ms, token=SECRET)
     request = urllib.request.Request(
         f"{sb.url}/stores/{sb.settings.store_hash}/v2/store", headers={"X-Auth-Token": SECRET}
     )
     with urllib.request.urlopen(request, timeout=30):
-        pass  # another app spends the window's only request
+        pass
+    return sb
+
+
+def test_a_server_announcing_an_hour_long_window_holds_one_request_at_most_40_minutes(
+    sandbox_factory: Any,
+) -> None:
+    # Windows up to 300 s were believed: 40 waits for a quota that never frees came to 3.3 hours.
+    sb = quota_spent_by_another_app(sandbox_factory, window_ms=3_600_000)
     fake, _, _, error = get_with_fake_time(sb, "/catalog/brands", max_retries=3)
     assert f"still rate limited (429) after {MAX_RATE_LIMITED} waits" in str(error)
     assert sum(fake.slept) <= 40 * 60 + 1
@@ -513,12 +519,7 @@ def test_a_server_announcing_an_hour_long_window_holds_one_request_at_most_40_mi
 def test_waits_for_a_quota_that_never_frees_are_bounded_and_each_is_logged(sandbox_factory: Any) -> None:
     # One request per minute: after the first, every answer is a 429 with headers until the window ends,
     # which the fake clock reaches only in the governor's mind.
-    sb = sandbox_factory(quota=1, window_ms=60_000, token=SECRET)
-    request = urllib.request.Request(
-        f"{sb.url}/stores/{sb.settings.store_hash}/v2/store", headers={"X-Auth-Token": SECRET}
-    )
-    with urllib.request.urlopen(request, timeout=30):
-        pass  # another app spends the window's only request
+    sb = quota_spent_by_another_app(sandbox_factory, window_ms=60_000)
     _, logs, client, error = get_with_fake_time(sb, "/catalog/brands", max_retries=3)
     assert f"still rate limited (429) after {MAX_RATE_LIMITED} waits" in str(error)
     assert client.stats.statuses[429] == MAX_RATE_LIMITED + 1
