@@ -114,6 +114,12 @@ class Rows:
     """The values of ``parent_key``: the loader tells by them whether a chunk repeats an earlier one's rows."""
     childless: set[Any] = field(default_factory=set)
     """Parents read with none of these records (tracked with ``parent_key``): the loader removes their rows."""
+    superseded: dict[Any, int] = field(default_factory=dict)
+    """Parents read again (tracked with ``parent_key``), each with the number of rows before its latest read:
+    its rows among those are left out (:func:`_typed_query`, :func:`to_records`). A parent modified in the
+    sync's start second after the walk read it is read again in that second (paging.Walker.modified); each
+    read delivers all of its records in one batch, and a merge on the parent's key replaces its rows by the
+    chunk's, so the rows of the earlier read would bring back a record deleted in between."""
 
     def note(
         self, stream: str, batch: list[Record], declared: frozenset[str], seen: dict[str, set[str]]
@@ -150,11 +156,26 @@ class Rows:
                 raise beyond_bigint(stream, record, name, value)
         if self.parent_key is not None:
             parent = self.parent_key
-            self.parents.update(record.get(parent) for record in batch)
+            found = {record.get(parent) for record in batch}
+            self._read_again(found & self.parents)
+            self.parents |= found
         self.rows += len(batch)
+
+    def lose(self, parents: list[Any]) -> None:
+        """Parents read with none of these records (see :attr:`childless`)."""
+        self._read_again(self.parents.intersection(parents))
+        self.childless.update(parents)
+
+    def _read_again(self, parents: set[Any]) -> None:
+        for parent in parents:
+            if parent is not None:
+                self.superseded[parent] = self.rows
 
     def absorb(self, other: Rows) -> None:
         """Take ``other``'s counts in (its records follow these)."""
+        self._read_again((other.parents | other.childless) & self.parents)
+        for parent, before in other.superseded.items():
+            self.superseded[parent] = self.rows + before
         self.rows += other.rows
         self.bytes += other.bytes
         for name, seen in other.undeclared.items():
@@ -242,7 +263,7 @@ class Spool:
     def childless(self, parents: list[Any]) -> None:
         """Parents after the latest STATE that have none of these records (see :attr:`Rows.childless`)."""
         if self._parent_key is not None:
-            self._pending_rows.childless.update(parents)
+            self._pending_rows.lose(parents)
 
     def _spill(self) -> None:
         if self._spilled is None:
@@ -461,12 +482,25 @@ def _typed_query(stream: str, rows: Rows, extra: Mapping[str, str] | None, load_
         [*(f"{_typed(name, kind)} AS {_quote(name)}" for name, kind in columns.items()), *dlt_columns]
     )
     source = f"read_json({files}, format = 'array', columns = {types})"
-    query = f"SELECT {selects} FROM {source}"
-    if rows.duplicated and rows.key is not None:
-        # DuckDB reads the files in order with one thread: the row number is the order of arrival.
-        query = (
-            f"SELECT * EXCLUDE (_arrival) FROM (SELECT {selects}, row_number() OVER () AS _arrival "
-            f"FROM {source}) QUALIFY row_number() OVER (PARTITION BY {', '.join(map(_quote, rows.key))} "
+    deduplicate = rows.duplicated and rows.key is not None
+    if not (deduplicate or rows.superseded):
+        return f"SELECT {selects} FROM {source}"
+    # DuckDB reads the files in order with one thread: the row number is the order of arrival.
+    query = (
+        f"SELECT * EXCLUDE (_arrival) FROM (SELECT {selects}, row_number() OVER () AS _arrival FROM {source})"
+    )
+    if rows.superseded and rows.parent_key is not None:
+        # Compared as text, as the loader compares parents (a transaction's order_id is text).
+        before = ", ".join(f"({_literal(str(parent))}, {count})" for parent, count in rows.superseded.items())
+        query += (
+            " WHERE _arrival > coalesce((SELECT max(_again_before) FROM (VALUES "
+            f"{before}) AS read_again(_again_parent, _again_before) "
+            f"WHERE _again_parent = CAST({_quote(rows.parent_key)} AS VARCHAR)), 0)"
+        )
+    if deduplicate:
+        assert rows.key is not None
+        query += (
+            f" QUALIFY row_number() OVER (PARTITION BY {', '.join(map(_quote, rows.key))} "
             "ORDER BY _arrival DESC) = 1"
         )
     return query
@@ -482,9 +516,9 @@ def to_records(stream: str, rows: Rows) -> Iterator[list[Record]]:
     the last row of each key (found by a first pass over the files that keeps the keys only)."""
     money = tuple(name for name, kind in kinds(stream).items() if kind == "decimal")
     key = key_of(rows.key) if rows.key is not None and rows.duplicated else None
-    last = {key(record): index for index, record in enumerate(rows.records())} if key is not None else {}
+    last = {key(record): index for index, record in _current(rows)} if key is not None else {}
     batch: list[Record] = []
-    for index, record in enumerate(rows.records()):
+    for index, record in _current(rows):
         if key is not None and last[key(record)] != index:
             continue
         for name in money:
@@ -496,6 +530,14 @@ def to_records(stream: str, rows: Rows) -> Iterator[list[Record]]:
             batch = []
     if batch:
         yield batch
+
+
+def _current(rows: Rows) -> Iterator[tuple[int, Record]]:
+    """The records with their order of arrival, but those of a parent's earlier read (:attr:`Rows.superseded`)."""
+    parent, superseded = rows.parent_key, rows.superseded
+    for index, record in enumerate(rows.records()):
+        if parent is None or index >= superseded.get(record.get(parent), 0):
+            yield index, record
 
 
 def connect() -> duckdb.DuckDBPyConnection:

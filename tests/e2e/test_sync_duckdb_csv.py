@@ -215,3 +215,34 @@ def test_a_chunk_repeating_keys_of_an_earlier_chunk_of_this_sync_is_merged_whate
         (7, "usd", Decimal("2.5")),
         (8, "usd", Decimal("1.5")),
     ]
+
+
+def test_a_parent_read_again_within_a_chunk_keeps_only_the_children_of_its_latest_read(
+    tmp_path: Path,
+) -> None:
+    # An order modified in the sync's start second after the walk read it comes again in that second's keyset
+    # (paging.Walker.modified), with its children as they are now: a shipment deleted in between was still in
+    # the chunk from the first read, and the merge on the order, which replaces an order's rows by the
+    # chunk's, wrote it back. An order read again with none left kept all of them.
+    target = duckdb_target(tmp_path)
+    loader = Loader(target, "reread")
+    loader.open()
+
+    def shipment(number: int, order: int, version: str) -> dict[str, Any]:
+        return {"id": number, "order_id": order, "comments": version}
+
+    earlier = [shipment(1, 5, "v1"), shipment(2, 5, "v1"), shipment(3, 6, "v1"), shipment(4, 6, "v1")]
+    load(loader, "order_shipments", *earlier, shipment(9, 7, "v1"), keyed=True)
+    spec = BY_NAME["order_shipments"]
+    spool = Spool(Path(tempfile.mkdtemp(prefix="spool-")), spec.name, spec.primary_key, parent_key="order_id")
+    spool.add([shipment(1, 5, "v2"), shipment(2, 5, "v2"), shipment(3, 6, "v2")])
+    spool.cover()
+    spool.add([shipment(9, 7, "v2")])
+    spool.add([shipment(1, 5, "v3")])  # order 5 read again: shipment 2 is gone
+    spool.childless([6])  # order 6 read again: none left
+    spool.cover()
+    loader.extract([Part(spec, spool.take(), STATE, "merge")])
+    loader.load()
+    loader.release()
+    found = fetch(target.duckdb_path(), "SELECT id, order_id, comments FROM order_shipments ORDER BY id")
+    assert found == [(1, 5, "v3"), (9, 7, "v2")]

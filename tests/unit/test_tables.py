@@ -128,6 +128,28 @@ def test_a_merged_stream_keeps_the_last_row_of_each_key(duckdb: Any, tmp_path: P
     assert sorted((row["id"], row["email"]) for row in records) == [(1, "new"), (2, "two")]
 
 
+def test_a_parent_read_again_keeps_only_its_latest_reads_children_typed_or_as_dicts(
+    duckdb: Any, tmp_path: Path
+) -> None:
+    # transactions' order_id is text: the parents are compared as text whatever their type. Order "7" is read
+    # three times: with two transactions, then with none, then with one; "8" once, after a STATE.
+    found = tables.Spool(tmp_path, "transactions", ("id",), parent_key="order_id")
+    found.add([{"id": 1, "order_id": "7", "event": "a"}, {"id": 2, "order_id": "7", "event": "a"}])
+    found.add([{"id": 5, "order_id": "8", "event": "a"}])
+    found.cover()
+    found.childless(["7"])
+    found.add([{"id": 2, "order_id": "7", "event": "b"}])
+    found.cover()
+    rows = found.take()
+    assert rows.superseded == {"7": 3}
+    converted = tables.to_arrow(duckdb, "transactions", rows)
+    assert converted is not None
+    expected = [(2, "7", "b"), (5, "8", "a")]
+    assert sorted((row["id"], row["order_id"], row["event"]) for row in converted[0].to_pylist()) == expected
+    records = [record for batch in tables.to_records("transactions", rows) for record in batch]
+    assert sorted((row["id"], row["order_id"], row["event"]) for row in records) == expected
+
+
 def test_records_for_dlt_come_in_bounded_lists_with_the_last_row_of_each_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
