@@ -87,6 +87,10 @@ class Misbehaviour:
     """Route -> a page number: just before answering it (once), the list's first record is deleted and a
     record is created in the second of the first ``Date`` this server sent (the read's start, when the
     server's clock is behind the reader's): one record leaves a page already read as one arrives."""
+    edited_order: int | None = None
+    """An order id: just after its transactions are first answered, its last one is deleted and the order is
+    modified in the second of the first ``Date`` this server sent (the read's start, when the server's clock is
+    behind the reader's), so a walk that read it before reads it again in that second."""
 
 
 def rfc2822(second: int) -> str:
@@ -244,6 +248,7 @@ class Hostile:
         self.first_date: int | None = None
         """The second of the first ``Date`` header sent."""
         self.churned: set[str] = set()
+        self.edited = False
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -419,8 +424,13 @@ class Hostile:
     async def _transactions(self, request: web.Request) -> web.Response:
         with self.lock:
             self._count("/v3/orders/{id}/transactions")
-            order = self.store.records["orders"].get(int(request.match_info["id"]))
+            order_id = int(request.match_info["id"])
+            order = self.store.records["orders"].get(order_id)
             rows = [] if order is None else list(order["transactions"])
+            if order is not None and order_id == self.bad.edited_order and not self.edited:
+                self.edited = True
+                order["transactions"].pop()
+                order["modified"] = self.first_date
         if not rows:
             return web.Response(status=204)
         meta = {"pagination": {"total": len(rows), "count": len(rows), "per_page": 50, "current_page": 1}}

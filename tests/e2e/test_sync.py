@@ -17,6 +17,7 @@ import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox, Settings, running_sandbox
 from conftest import WORLD_STORES, WORLDS
+from hostile import Misbehaviour, Store, hostile_server
 from source_bigcommerce import cli
 from source_bigcommerce.destination import DestinationError, Target
 from source_bigcommerce.pipeline import Loader, Part
@@ -217,6 +218,22 @@ def test_the_children_of_an_order_that_lost_its_last_one_leave_the_merged_table_
         assert second.ok, second.as_json()
         for child in children:
             assert_table_equals_export(rows_of(target, child), sb.export(child), child)
+
+
+def test_an_order_read_again_in_the_start_second_leaves_only_its_latest_transactions(tmp_path: Path) -> None:
+    # Order 5 is edited (a transaction deleted) in the sync's start second, after the walk read it with both:
+    # the walk reads it again in that second, and the chunk held both reads. The merge on order_id replaces an
+    # order's rows by the chunk's, so the deleted transaction was written back (appended, on a first sync).
+    # The server's clock is behind, so the read starts in the second its first Date header gives.
+    misbehaviour = Misbehaviour(clock_offset_s=-30, edited_order=5)
+    with hostile_server(Store.build(orders=12), misbehaviour) as server:
+        target = duckdb_target(tmp_path)
+        summary = run_sync(server.config, target, "orders,transactions")
+        assert summary.ok, summary.as_json()
+        assert server.server.edited
+        expected = server.export("transactions")
+    assert [row["id"] for row in expected if row["order_id"] == "5"] == [51]
+    assert_table_equals_export(duckdb_rows(target, "transactions"), expected, "transactions")
 
 
 def test_a_first_sync_deletes_no_childless_orders_rows_it_never_wrote(
