@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -114,12 +114,15 @@ class Rows:
     """The values of ``parent_key``: the loader tells by them whether a chunk repeats an earlier one's rows."""
     childless: set[Any] = field(default_factory=set)
     """Parents read with none of these records (tracked with ``parent_key``): the loader removes their rows."""
-    superseded: dict[Any, int] = field(default_factory=dict)
-    """Parents read again (tracked with ``parent_key``), each with the number of rows before its latest read:
+    superseded: dict[str, int] = field(default_factory=dict)
+    """Parents read again (tracked with ``parent_key``, as text: a transaction's order_id is text, the order's
+    id that tells it has none a number), each with the number of rows before its latest read:
     its rows among those are left out (:func:`_typed_query`, :func:`to_records`). A parent modified in the
     sync's start second after the walk read it is read again in that second (paging.Walker.modified); each
     read delivers all of its records in one batch, and a merge on the parent's key replaces its rows by the
     chunk's, so the rows of the earlier read would bring back a record deleted in between."""
+    read: set[str] = field(default_factory=set)
+    """:attr:`parents` as text, which :attr:`superseded` compares."""
 
     def note(
         self, stream: str, batch: list[Record], declared: frozenset[str], seen: dict[str, set[str]]
@@ -157,25 +160,27 @@ class Rows:
         if self.parent_key is not None:
             parent = self.parent_key
             found = {record.get(parent) for record in batch}
-            self._read_again(found & self.parents)
             self.parents |= found
+            texts = _texts(found)
+            self._read_again(texts & self.read)
+            self.read |= texts
         self.rows += len(batch)
 
     def lose(self, parents: list[Any]) -> None:
         """Parents read with none of these records (see :attr:`childless`)."""
-        self._read_again(self.parents.intersection(parents))
+        self._read_again(_texts(parents) & self.read)
         self.childless.update(parents)
 
-    def _read_again(self, parents: set[Any]) -> None:
+    def _read_again(self, parents: set[str]) -> None:
         for parent in parents:
-            if parent is not None:
-                self.superseded[parent] = self.rows
+            self.superseded[parent] = self.rows
 
     def absorb(self, other: Rows) -> None:
         """Take ``other``'s counts in (its records follow these)."""
-        self._read_again((other.parents | other.childless) & self.parents)
+        self._read_again((other.read | _texts(other.childless)) & self.read)
         for parent, before in other.superseded.items():
             self.superseded[parent] = self.rows + before
+        self.read |= other.read
         self.rows += other.rows
         self.bytes += other.bytes
         for name, seen in other.undeclared.items():
@@ -491,7 +496,7 @@ def _typed_query(stream: str, rows: Rows, extra: Mapping[str, str] | None, load_
     )
     if rows.superseded and rows.parent_key is not None:
         # Compared as text, as the loader compares parents (a transaction's order_id is text).
-        before = ", ".join(f"({_literal(str(parent))}, {count})" for parent, count in rows.superseded.items())
+        before = ", ".join(f"({_literal(parent)}, {count})" for parent, count in rows.superseded.items())
         query += (
             " WHERE _arrival > coalesce((SELECT max(_again_before) FROM (VALUES "
             f"{before}) AS read_again(_again_parent, _again_before) "
@@ -536,8 +541,13 @@ def _current(rows: Rows) -> Iterator[tuple[int, Record]]:
     """The records with their order of arrival, but those of a parent's earlier read (:attr:`Rows.superseded`)."""
     parent, superseded = rows.parent_key, rows.superseded
     for index, record in enumerate(rows.records()):
-        if parent is None or index >= superseded.get(record.get(parent), 0):
+        if parent is None or index >= superseded.get(str(record.get(parent)), 0):
             yield index, record
+
+
+def _texts(parents: Iterable[Any]) -> set[str]:
+    """Parents as text, as the loader compares them (:attr:`Rows.superseded`); a missing one is none."""
+    return {str(parent) for parent in parents if parent is not None}
 
 
 def connect() -> duckdb.DuckDBPyConnection:

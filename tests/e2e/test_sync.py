@@ -220,19 +220,23 @@ def test_the_children_of_an_order_that_lost_its_last_one_leave_the_merged_table_
             assert_table_equals_export(rows_of(target, child), sb.export(child), child)
 
 
-def test_an_order_read_again_in_the_start_second_leaves_only_its_latest_transactions(tmp_path: Path) -> None:
-    # Order 5 is edited (a transaction deleted) in the sync's start second, after the walk read it with both:
-    # the walk reads it again in that second, and the chunk held both reads. The merge on order_id replaces an
-    # order's rows by the chunk's, so the deleted transaction was written back (appended, on a first sync).
+@pytest.mark.parametrize(("order", "left"), [(5, [51]), (4, [])], ids=["one-left", "none-left"])
+def test_an_order_read_again_in_the_start_second_leaves_only_its_latest_transactions(
+    tmp_path: Path, order: int, left: list[int]
+) -> None:
+    # An order loses its last transaction in the sync's start second, after the walk read it: the walk reads it
+    # again in that second, and the chunk held both reads. The merge on order_id replaces an order's rows by
+    # the chunk's, so the deleted transaction was written back (appended, on a first sync), and with none
+    # left, the order's rows from the first read stayed.
     # The server's clock is behind, so the read starts in the second its first Date header gives.
-    misbehaviour = Misbehaviour(clock_offset_s=-30, edited_order=5)
+    misbehaviour = Misbehaviour(clock_offset_s=-30, edited_order=order)
     with hostile_server(Store.build(orders=12), misbehaviour) as server:
         target = duckdb_target(tmp_path)
         summary = run_sync(server.config, target, "orders,transactions")
         assert summary.ok, summary.as_json()
         assert server.server.edited
         expected = server.export("transactions")
-    assert [row["id"] for row in expected if row["order_id"] == "5"] == [51]
+    assert [row["id"] for row in expected if row["order_id"] == str(order)] == left
     assert_table_equals_export(duckdb_rows(target, "transactions"), expected, "transactions")
 
 
