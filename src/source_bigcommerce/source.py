@@ -219,7 +219,8 @@ class _Feed:
         try:
             reader, converter, folder = self._start()
             key = spec.primary_key if disposition == "merge" else None
-            spool = tables.Spool(folder, spec.name, key)
+            # The parent's key too: a parent read again keeps only its latest read's rows (Rows.superseded).
+            spool = tables.Spool(folder, spec.name, key, parent_key=spec.parent_key if key else None)
             queue = self._queues[spec.name]
             covered: dict[str, Any] | None = None
             while True:
@@ -227,6 +228,9 @@ class _Feed:
                 if kind == "rows":
                     reader.taken(spec.name)
                     spool.add(value[0], misfit=value[1])
+                    continue
+                if kind == "childless":
+                    spool.childless(value)
                     continue
                 if kind == "state":
                     spool.cover()
@@ -354,7 +358,9 @@ class _QueueSink:
             self._deliver(stream, ("done", None))
 
     async def childless(self, stream: str, parents: list[Any]) -> None:
-        """Nothing to do: dlt merges what it is given; a parent's children it is not given stay in its table."""
+        """To the spool, which leaves out these parents' rows read before (a parent read again); dlt cannot be
+        told to remove the rows of a parent that has none left, which stay in its table."""
+        self._deliver(stream, ("childless", parents))
 
     async def failed(self, stream: str, error: ConnectorError) -> None:
         self._deliver(stream, ("failed", error))

@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox
+from hostile import Misbehaviour, Store, hostile_server
 from source_bigcommerce.destination import Target
 from source_bigcommerce.pipeline import pipeline_name
 from sync_support import (
@@ -91,6 +92,24 @@ def test_a_second_run_reads_only_the_changes_and_a_sync_continues_from_the_same_
         "orders": 0,
         "order_products": 0,
     }
+
+
+@pytest.mark.parametrize(("order", "left"), [(5, [51]), (4, [])], ids=["one-left", "none-left"])
+def test_an_order_read_again_in_the_start_second_leaves_only_its_latest_transactions(
+    tmp_path: Path, order: int, left: list[int]
+) -> None:
+    # As sync's test_sync.py::test_an_order_read_again_in_the_start_second_leaves_only_its_latest_transactions:
+    # the resource's table held both reads of the order, and dlt's merge on order_id wrote the deleted one back.
+    db = tmp_path / "store.duckdb"
+    with hostile_server(
+        Store.build(orders=12), Misbehaviour(clock_offset_s=-30, edited_order=order)
+    ) as server:
+        readme_pipeline(server.config, db, streams=["orders", "transactions"])
+        assert server.server.edited
+        expected = server.export("transactions")
+    assert [row["id"] for row in expected if row["order_id"] == str(order)] == left
+    rows = duckdb_rows(Target("duckdb", str(db), "main"), "transactions")
+    assert_table_equals_export(rows, expected, "transactions")
 
 
 def test_only_the_selected_resources_are_read(sandbox: RunningSandbox, tmp_path: Path) -> None:
