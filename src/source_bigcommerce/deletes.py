@@ -31,8 +31,8 @@ has delivered in its state (:func:`encode_ids`), compares their number with the 
 when they differ, lists the ids modified since ``start_date`` and sends each known id that is gone as a
 record holding only its key, ``_ab_cdc_deleted_at`` (Airbyte's convention for deletes) and its cursor, both
 the time of the read that found it gone, so that it is the latest version of its key; archived orders
-carry ``_ab_cdc_deleted_at`` themselves (their ``date_modified``). A state without the ids (the first read
-after the option is switched on) takes the ids listed as known.
+carry ``_ab_cdc_deleted_at`` themselves (their ``date_modified``). The ids listed are the ones known from
+then on; a state without the ids (the first read after the option is switched on) takes them so too.
 
 Modes (``--deletes``): ``mark`` (default) keeps the rows and sets ``_deleted_at`` to when a sync first found
 them gone; ``remove`` deletes them; ``ignore`` does neither, and lists nothing. The listing runs as often as
@@ -219,8 +219,10 @@ async def gone_from_known(
         raise incomplete(spec, error) from None
     if known is None:
         return set(), exists | delivered
-    gone = ids - exists
-    return gone, ids - gone
+    # Every id listed is known from now on, not only those known before: a read that stopped half-way (a
+    # failed stream, a killed attempt) kept the ids known when it started, not those it delivered, and an id
+    # left out for good would make up, in every later count, for one deleted record, never told.
+    return ids - exists, exists
 
 
 def incomplete(spec: StreamSpec, error: ConnectorError) -> ConnectorError:

@@ -3,6 +3,7 @@ orders carrying it, the ids known kept in the state; discover declares the field
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory
@@ -11,7 +12,7 @@ from source_bigcommerce.deletes import CDC_DELETED_AT, decode_ids, encode_ids, l
 from source_bigcommerce.state import KNOWN_IDS
 from source_bigcommerce.streams import STREAMS
 
-from support import read
+from support import read, settle
 
 TOLD = tuple(spec.name for spec in STREAMS if listed(spec))
 """The streams whose deletes a read can see: listed by id (customers, products, channels, the metafields, price
@@ -116,3 +117,29 @@ def test_a_later_start_date_sends_no_deletes_for_the_records_before_it(
         r["date_modified"][:10] >= later["start_date"] for r in first.records["customers"] if r["id"] == gone
     )
     assert deleted == ({gone} if in_range else set())
+
+
+def test_the_ids_a_read_delivered_before_it_stopped_are_known_and_a_later_delete_of_one_is_sent(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    # A read stopped after its second STATE (a killed attempt: the platform keeps that STATE), which carries the
+    # ids known when it started, not the five customers it delivered. The next read took the ids it listed
+    # minus those gone as known, without those five: from then on each count was one short, which one deleted
+    # customer made up for, and that deletion was never sent.
+    sb = sandbox_factory(size="tiny", seed=11, page_caps={"customers": 5})
+    first = read(deletes_on(sb), ("customers",))
+    assert first.exit_code == 0, first.errors
+    for _ in range(3):
+        time.sleep(1.1)  # five customers per second: one STATE of the next read each
+        sb.mutate("customers", create=5)
+    settle()
+    stopped = read(deletes_on(sb), ("customers",), state=first.final_state()).states["customers"][1]
+    second = read(deletes_on(sb), ("customers",), state=[{"type": "STATE", "state": stopped}])
+    assert second.exit_code == 0, second.errors
+    known = decode_ids(second.states["customers"][-1]["stream"]["stream_state"][KNOWN_IDS])
+    assert known == {record["id"] for record in sb.export("customers")}
+
+    [gone] = sb.mutate("customers", delete=1)["customers"]["deleted"]
+    third = read(deletes_on(sb), ("customers",), state=second.final_state())
+    assert third.exit_code == 0, third.errors
+    assert {r["id"] for r in third.records["customers"] if CDC_DELETED_AT in r} == {gone}
