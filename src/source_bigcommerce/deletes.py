@@ -19,7 +19,8 @@ table, so that a new stream joins by its row alone:
   every id of its stream, one at a time.
 * **Read whole** (no cursor: pages, brands, categories): every sync reads them completely, which is a listing at
   no extra request. Replaced tables drop what left by themselves; with ``mark`` they are merged instead, and the
-  rows this sync's loads did not write (by ``_dlt_load_id``) are the ones gone.
+  rows this sync's loads did not write (by ``_dlt_load_id``) are the ones gone (but for a child's rows under a
+  parent whose row is dated before ``start_date``: the parents' walk starts there, and did not read them).
 * **Archived** (the schema declares ``is_deleted``: orders): BigCommerce archives rather than deletes, and the
   read delivers archived orders with ``is_deleted: true`` (see ``Engine._archived``); those rows are marked or
   removed like the rest, and a restored order, delivered again, is live again.
@@ -293,15 +294,27 @@ class Tables:
         )
         return [row[0] for row in rows if row[0] not in exists]
 
-    def unwritten(self, spec: StreamSpec, load_ids: list[str]) -> list[Any]:
-        """The keys of live rows no load of ``load_ids`` wrote."""
+    def unwritten(self, spec: StreamSpec, load_ids: list[str], start_date: int) -> list[Any]:
+        """The keys of live rows no load of ``load_ids`` wrote.
+
+        A child's parents are walked from ``start_date`` on: the rows of a parent whose row is dated before it
+        (``start_date`` moved later) were not read, not found gone, and are left out.
+        """
         where = self._live(spec.name)
+        args: list[Any] = list(load_ids)
         if load_ids:
             where += f" AND _dlt_load_id NOT IN ({', '.join(['%s'] * len(load_ids))})"
+        parent = BY_NAME[spec.parent] if spec.parent is not None else None
+        if parent and parent.cursor and spec.parent_key and parent.cursor in self.columns(parent.name):
+            where += (
+                f" AND NOT EXISTS (SELECT 1 FROM {self._name(parent.name)} AS p WHERE p.{parent.cursor} < %s"
+                f" AND CAST(p.{key(parent)} AS VARCHAR) = CAST(c.{spec.parent_key} AS VARCHAR))"
+            )
+            args.append(_instant(start_date))
         return [
             row[0]
             for row in self._rows(
-                f"SELECT DISTINCT {key(spec)} FROM {self._name(spec.name)} WHERE {where}", *load_ids
+                f"SELECT DISTINCT c.{key(spec)} FROM {self._name(spec.name)} AS c WHERE {where}", *args
             )
         ]
 
@@ -427,7 +440,7 @@ async def reconcile(
             if archives(spec):
                 drop(tables, spec, tables.archived(spec))
             elif read_whole(spec) and merged_whole:
-                drop(tables, spec, tables.unwritten(spec, load_ids))
+                drop(tables, spec, tables.unwritten(spec, load_ids, start_date))
             elif listed(spec) and due(policy, last, spec.name, now):
                 # The counts stop before the sync's start second, which is still open (state.advance reads it
                 # again next sync): a record created in it after the read would count in the store and not in
