@@ -274,7 +274,11 @@ class Tables:
         return bool(found)
 
     def _live(self, table: str) -> str:
-        return f"{DELETED_AT} IS NULL" if DELETED_AT in self.columns(table) else "TRUE"
+        """The rows a record of the store may still stand behind; with ``remove``, every row: those an earlier
+        ``mark`` marked are removed too, so that the table equals the store."""
+        if self._mode == "remove" or DELETED_AT not in self.columns(table):
+            return "TRUE"
+        return f"{DELETED_AT} IS NULL"
 
     def live_count(self, spec: StreamSpec, lo: int, hi: int | None) -> int:
         """Live rows whose cursor is in ``[lo, hi]`` (``hi`` None: at or after ``lo``)."""

@@ -413,3 +413,25 @@ def test_a_later_start_date_marks_no_child_of_a_parent_dated_before_it(
     assert run_sync(sb.config, where, policy=Policy("mark", "never")).ok
     images = rows_of(where, "product_images")
     assert marked("product_images", images) == {r["id"] for r in images if r["product_id"] in gone} != set()
+
+
+def test_remove_after_mark_removes_the_rows_mark_kept(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    # Rows marked by an earlier sync were not live, so a sync with --deletes remove never found them gone:
+    # the deleted customers and archived orders stayed in tables README says equal the store.
+    sb = sandbox_factory(size="tiny", seed=6)
+    where = duckdb_target(tmp_path)
+    streams = "customers,orders,order_products"
+    assert run_sync(sb.config, where, streams, policy=Policy("mark", "always")).ok
+    sb.mutate("customers", delete=2)
+    sb.mutate("orders", archive=2)
+    settle()
+    assert run_sync(sb.config, where, streams, policy=Policy("mark", "always")).ok
+    assert marked("customers", duckdb_rows(where, "customers"))
+    summary = run_sync(sb.config, where, streams, policy=Policy("remove", "always"))
+    assert summary.ok, summary.as_json()
+    assert_table_equals_export(duckdb_rows(where, "customers"), sb.export("customers"), "customers")
+    live_orders = [order for order in sb.export("orders") if not order["is_deleted"]]
+    assert keys("orders", duckdb_rows(where, "orders")) == keys("orders", live_orders)
+    assert {row["order_id"] for row in duckdb_rows(where, "order_products")} <= keys("orders", live_orders)
