@@ -233,6 +233,15 @@ def incomplete(spec: StreamSpec, error: ConnectorError) -> ConnectorError:
     )
 
 
+def unseen(name: str) -> str:
+    """The warning of a stream whose deletes the destination cannot show: said every sync, rather than a
+    failure every sync of a destination where they cannot be checked at all."""
+    return (
+        f"{name}: the destination's information schema does not show its table, so its deletes were not "
+        "checked and no row was marked deleted (DuckDB and Postgres show it; --deletes ignore stops checking)."
+    )
+
+
 # -- the destination ---------------------------------------------------------------------------------------
 
 
@@ -262,6 +271,15 @@ class Tables:
             )
             self._columns[table] = {row[0] for row in rows}
         return self._columns[table]
+
+    def exists(self, table: str) -> bool:
+        """Whether the table answers a query, asked of the table itself: some destinations' information
+        schema does not show it (dlt's filesystem destination, whose tables are views made when queried)."""
+        try:
+            self._rows(f"SELECT 1 FROM {self._name(table)} LIMIT 1")
+        except Exception:
+            return False
+        return True
 
     def prepare(self, table: str) -> bool:
         """Whether the table exists; with ``mark``, it then has the ``_deleted_at`` column."""
@@ -396,6 +414,9 @@ class Outcome:
     errors: dict[str, str]
     listed: list[str]
     """The streams whose ids were listed (their counts disagreed)."""
+    unchecked: list[str]
+    """The streams whose table the destination's information schema does not show: their deletes went
+    unchecked (see :func:`unseen`)."""
 
 
 Run = Callable[[Callable[[Tables], Any]], Awaitable[Any]]
@@ -417,7 +438,7 @@ async def reconcile(
 ) -> Outcome:
     """Mark or remove, per ``policy``, the rows of the streams in ``specs`` that completed (``progress``) whose
     records left the store, and their children's (see the module docstring)."""
-    outcome = Outcome({}, {}, [])
+    outcome = Outcome({}, {}, [], [])
     if policy.deletes == "ignore":
         return outcome
     done = [spec for spec in specs if spec.name in progress and not progress[spec.name].failed]
@@ -437,7 +458,12 @@ async def reconcile(
         for spec in done:
             # Other children follow their parent's rows (``drop``).
             skip = spec.single if spec.parent is None else not read_whole(spec)
-            if skip or not tables.prepare(spec.name):
+            if skip:
+                continue
+            if not tables.prepare(spec.name):
+                checked = archives(spec) or (read_whole(spec) and merged_whole) or listed(spec)
+                if checked and tables.exists(spec.name):
+                    outcome.unchecked.append(spec.name)
                 continue
             for child in children(spec):
                 tables.prepare(child.name)

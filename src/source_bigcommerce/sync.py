@@ -159,6 +159,8 @@ async def sync(
                     summary.streams[name].deleted = count
                 for name in outcome.listed:
                     report.log("INFO", f"{name}: listed the ids that exist, since the counts differed.")
+                for name in outcome.unchecked:
+                    report.log("WARN", deletes.unseen(name))
                 for name, message in outcome.errors.items():
                     report.failed(name, message)
 

@@ -265,7 +265,7 @@ def test_a_reconciliation_asks_the_count_of_every_listed_stream_at_once_and_note
     specs = tuple(spec for spec in STREAMS if listed(spec))
     assert 3 <= len(specs) <= parse_config(dict(sb.config)).max_concurrent_requests
     outcome, passes = reconcile_always(sb, where, specs, int(datetime.now(timezone.utc).timestamp()))
-    assert outcome == Outcome({}, {}, [])
+    assert outcome == Outcome({}, {}, [], [])
     assert {row["stream"] for row in duckdb_rows(where, LEDGER)} == {spec.name for spec in specs}
     stats = sb.stats()
     assert sum(counts["total"] for counts in stats["requests"].values()) == len(specs)
@@ -435,3 +435,20 @@ def test_remove_after_mark_removes_the_rows_mark_kept(
     live_orders = [order for order in sb.export("orders") if not order["is_deleted"]]
     assert keys("orders", duckdb_rows(where, "orders")) == keys("orders", live_orders)
     assert {row["order_id"] for row in duckdb_rows(where, "order_products")} <= keys("orders", live_orders)
+
+
+def test_a_destination_whose_tables_the_deletes_cannot_see_warns_of_the_streams_left_unchecked(
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # dlt's filesystem destination queries its files through views its information schema does not show: the
+    # deletes found no table, checked nothing, and said nothing of it.
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__BUCKET_URL", (tmp_path / "files").as_uri())
+    sb = sandbox_factory(size="tiny", seed=6)
+    where = Target("filesystem", None, "bigcommerce", str(tmp_path / "pipelines"))
+    summary = run_sync(sb.config, where, "customers,pages,customer_groups", policy=Policy("mark", "always"))
+    assert summary.ok, summary.as_json()
+    warned = [line for line in capsys.readouterr().err.splitlines() if "no row was marked deleted" in line]
+    assert sorted(line.split(":")[1].strip() for line in warned) == ["customers", "pages"]  # not the groups
