@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -165,6 +166,23 @@ async def store_ids(
     return found
 
 
+async def still_listed(
+    client: Client, spec: StreamSpec, lookahead: int, missing: set[Any], *, since: int | None = None
+) -> set[Any]:
+    """Those of ``missing`` (ids a listing left out) that a second listing finds.
+
+    A listing by page number is checked by its total, which a record deleted and another created while it ran
+    keep: the pages shift, and a record that stayed can fall between two of them. An id is taken for gone only
+    when two listings leave it out, which costs a second listing only when the first found something gone.
+
+    Raises:
+        ConnectorError: the second listing could not be completed; nothing may be marked.
+    """
+    if not missing:
+        return set()
+    return missing & await store_ids(client, spec, lookahead, since=since)
+
+
 def emits(spec: StreamSpec) -> bool:
     """Whether ``read`` with ``emit_deletes`` tells the stream's deletes (and discover declares the field)."""
     return listed(spec) or archives(spec)
@@ -216,6 +234,8 @@ async def gone_from_known(
         return set(), ids
     try:
         exists = await store_ids(client, spec, lookahead, since=start_date)
+        if known is not None:
+            exists |= await still_listed(client, spec, lookahead, ids - exists, since=start_date)
     except ConnectorError as error:
         raise incomplete(spec, error) from None
     if known is None:
@@ -508,12 +528,14 @@ async def reconcile(
     for spec in differ:
         try:
             exists = await store_ids(client, spec, lookahead)
+            missing = set(await run(functools.partial(Tables.gone, spec=spec, exists=exists)))
+            gone = missing - await still_listed(client, spec, lookahead, missing)
         except ConnectorError as error:
             outcome.errors[spec.name] = incomplete(spec, error).message
             continue
 
-        def apply(tables: Tables, spec: StreamSpec = spec, exists: set[Any] = exists) -> None:
-            drop(tables, spec, tables.gone(spec, exists))
+        def apply(tables: Tables, spec: StreamSpec = spec, gone: set[Any] = gone) -> None:
+            drop(tables, spec, list(gone))
             tables.note_listed(spec.name)
 
         outcome.listed.append(spec.name)

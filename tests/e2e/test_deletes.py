@@ -214,7 +214,7 @@ def test_a_reconciliation_that_finds_nothing_changed_costs_one_request_per_liste
 
 
 def reconcile_always(
-    sb: RunningSandbox, where: Target, specs: tuple[StreamSpec, ...], start: int
+    sb: RunningSandbox, where: Target, specs: tuple[StreamSpec, ...], start: int, lookahead: int = 4
 ) -> tuple[Outcome, int]:
     """The reconciliation (``always``) of ``specs`` after a sync whose read started at the second ``start``, as
     the sync runs it: the client has made a request (it knows the quota, and sends at once), and the sandbox's
@@ -242,7 +242,7 @@ def reconcile_always(
             progress,
             Policy("mark", "always"),
             start_date=start_date,
-            lookahead=4,
+            lookahead=lookahead,
             load_ids=[],
             merged_whole=False,
             now=now,
@@ -452,3 +452,33 @@ def test_a_destination_whose_tables_the_deletes_cannot_see_warns_of_the_streams_
     assert summary.ok, summary.as_json()
     warned = [line for line in capsys.readouterr().err.splitlines() if "no row was marked deleted" in line]
     assert sorted(line.split(":")[1].strip() for line in warned) == ["customers", "pages"]  # not the groups
+
+
+def test_a_customer_the_listing_shifted_past_is_not_marked_while_the_deleted_one_is(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The ids are listed by page number, checked by their total: a customer deleted from page 5 and another
+    # created as the listing asks for page 6 keep the total, and page 6 on shift by one past a customer that
+    # stayed. It was marked deleted, for good (a listed stream's rows are not rewritten until it changes).
+    sb = sandbox_factory(size="tiny", seed=12, page_caps={"customers": 5})
+    where = duckdb_target(tmp_path)
+    assert run_sync(sb.config, where, "customers", policy=Policy("mark", "never")).ok
+    gone = set(sb.mutate("customers", delete=1)["customers"]["deleted"])
+    real = Client.get
+    during: dict[str, Any] = {}
+
+    async def get(self: Client, api: str, path: str, params: Any = None, **options: Any) -> Any:
+        listing = path == "/customers" and "date_modified:min" not in (params or {})
+        if listing and (params or {}).get("page") == "6" and not during:
+            during["deleted"] = sb.mutate("customers", delete=1)["customers"]["deleted"]
+            sb.mutate("customers", create=1)
+        return await real(self, api, path, params, **options)
+
+    monkeypatch.setattr(Client, "get", get)
+    settle()
+    start = int(datetime.now(timezone.utc).timestamp())
+    outcome, _ = reconcile_always(sb, where, (BY_NAME["customers"],), start, lookahead=1)
+    assert during["deleted"] == [23], "a customer of page 5, read before it went"
+    assert outcome.dropped == {"customers": len(gone)}, outcome
+    assert marked("customers", duckdb_rows(where, "customers")) == gone
+    assert not gone & {record["id"] for record in sb.export("customers")}

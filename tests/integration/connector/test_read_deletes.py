@@ -3,14 +3,20 @@ orders carrying it, the ids known kept in the state; discover declares the field
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
+import pytest
+
 from bigcommerce_sandbox.app import RunningSandbox, SandboxFactory
 from source_bigcommerce import catalog
-from source_bigcommerce.deletes import CDC_DELETED_AT, decode_ids, encode_ids, listed
+from source_bigcommerce.config import parse_config
+from source_bigcommerce.deletes import CDC_DELETED_AT, decode_ids, encode_ids, gone_from_known, listed
+from source_bigcommerce.http import Client
 from source_bigcommerce.state import KNOWN_IDS
-from source_bigcommerce.streams import STREAMS
+from source_bigcommerce.streams import BY_NAME, STREAMS
+from source_bigcommerce.wiring import with_client
 
 from support import read, settle
 
@@ -143,3 +149,35 @@ def test_the_ids_a_read_delivered_before_it_stopped_are_known_and_a_later_delete
     third = read(deletes_on(sb), ("customers",), state=second.final_state())
     assert third.exit_code == 0, third.errors
     assert {r["id"] for r in third.records["customers"] if CDC_DELETED_AT in r} == {gone}
+
+
+def test_a_customer_the_listing_shifted_past_is_not_sent_as_deleted(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As tests/e2e/test_deletes.py::test_a_customer_the_listing_shifted_past_is_not_marked_while_the_deleted_
+    # one_is, for the Airbyte face: the customer that fell between two pages was sent as deleted.
+    sb = sandbox_factory(size="tiny", seed=12, page_caps={"customers": 5})
+    known = {record["id"] for record in sb.export("customers")}
+    gone = set(sb.mutate("customers", delete=1)["customers"]["deleted"])  # the counts differ: ids are listed
+    real = Client.get
+    during: dict[str, Any] = {}
+
+    async def get(self: Client, api: str, path: str, params: Any = None, **options: Any) -> Any:
+        if path == "/customers" and (params or {}).get("page") == "6" and not during:
+            during["deleted"] = sb.mutate("customers", delete=1)["customers"]["deleted"]
+            sb.mutate("customers", create=1)
+        return await real(self, api, path, params, **options)
+
+    monkeypatch.setattr(Client, "get", get)
+    config = parse_config(dict(sb.config))
+    start_date = int(config.start.timestamp())
+
+    async def work(client: Client) -> tuple[set[int], set[int]]:
+        spec = BY_NAME["customers"]
+        return await gone_from_known(
+            client, spec, known, set(), start_date=start_date, start=2**31, lookahead=1
+        )
+
+    told, _ = asyncio.run(with_client(config, lambda level, message: None, work))
+    assert during["deleted"] == [23], "a customer of page 5, read before it went"
+    assert told == gone
