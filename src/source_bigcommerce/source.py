@@ -89,8 +89,10 @@ def table_hints(
         "columns": columns,
     }
     if disposition == "merge":
-        if spec.parent_key is not None:
-            # dlt's delete-insert deletes the rows whose merge key is in the chunk, then inserts it.
+        if spec.parent_key is not None and spec.incremental:
+            # dlt's delete-insert deletes the rows whose merge key is in the chunk, then inserts it. Children
+            # read whole are merged only under --deletes mark, on their own key: the rows the sync did not
+            # write are to be marked, not removed (source_bigcommerce.deletes).
             hints["merge_key"] = spec.parent_key
             for key in spec.primary_key:
                 columns[key] = {**columns[key], "primary_key": False}

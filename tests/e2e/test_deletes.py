@@ -482,3 +482,23 @@ def test_a_customer_the_listing_shifted_past_is_not_marked_while_the_deleted_one
     assert outcome.dropped == {"customers": len(gone)}, outcome
     assert marked("customers", duckdb_rows(where, "customers")) == gone
     assert not gone & {record["id"] for record in sb.export("customers")}
+
+
+def test_a_deleted_child_of_a_live_parent_read_whole_is_marked_not_removed(
+    sandbox_factory: SandboxFactory, target: tuple[Target, Rows]
+) -> None:
+    # Listings are read whole, and merged under mark so that the rows the sync did not write can be marked.
+    # They were merged on their channel, which deletes a channel's rows before inserting those read: a listing
+    # that left a live channel was removed, uncounted, instead of marked.
+    sb = sandbox_factory(size="tiny", seed=5)
+    where, rows_of = target
+    policy = Policy("mark", "always")
+    assert run_sync(sb.config, where, "channels,channel_listings", policy=policy).ok
+    gone = set(sb.mutate("channel_listings", delete=2)["channel_listings"]["deleted"])
+    settle()
+    summary = run_sync(sb.config, where, "channels,channel_listings", policy=policy)
+    assert summary.ok, summary.as_json()
+    rows = rows_of(where, "channel_listings")
+    assert marked("channel_listings", rows) == gone
+    assert_table_equals_export(live(rows), sb.export("channel_listings"), "channel_listings")
+    assert summary.streams["channel_listings"].deleted == 2
