@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from source_bigcommerce.errors import ConnectorError
+from source_bigcommerce.tables import DLT_ID
 
 if TYPE_CHECKING:
     from dlt.common.destination import Destination
@@ -196,9 +197,10 @@ def _duckdb_factory() -> type[Destination[Any, Any]]:
         wrote from those types (:func:`source_bigcommerce.tables.to_csv`), so the text reads back exactly.
         """
 
-        def __init__(self, file_path: str) -> None:
+        def __init__(self, file_path: str, restored: bool = False) -> None:
             super().__init__(file_path)
             self._job_client: DuckDbClient = None  # type: ignore[assignment]
+            self._restored = restored
 
         def run(self) -> None:
             sql_client = self._job_client.sql_client
@@ -207,6 +209,8 @@ def _duckdb_factory() -> type[Destination[Any, Any]]:
             columns = ", ".join(sql_client.escape_column_name(name, quote=True) for name in names)
             types = ", ".join(f"{_sql_literal(name)}: 'VARCHAR'" for name in names)
             table = sql_client.make_qualified_table_name(self.load_table_name)
+            if self._restored and _inserted(sql_client, table, self._file_path):
+                return
             sql_client.execute_sql(
                 f"INSERT INTO {table} ({columns}) SELECT * FROM read_csv({_sql_literal(self._file_path)}, "
                 f"header = true, auto_detect = false, columns = {{{types}}}, delim = ',', quote = '\"', "
@@ -216,7 +220,7 @@ def _duckdb_factory() -> type[Destination[Any, Any]]:
     class _DuckDbClient(DuckDbClient):
         def create_load_job(self, table: Any, file_path: str, load_id: str, restore: bool = False) -> Any:
             if ParsedLoadJobFileName.parse(file_path).file_format == "csv":
-                return CsvInsertJob(file_path)
+                return CsvInsertJob(file_path, restore)
             return super().create_load_job(table, file_path, load_id, restore)
 
     class _DuckDb(duckdb):
@@ -248,6 +252,24 @@ def _duckdb_literal(value: Any) -> Any:
     return escape_duckdb_literal(value)
 
 
+def _inserted(sql_client: Any, table: str, path: str) -> bool:
+    """Whether the rows of a CSV file are in ``table`` already: a job dlt restores (it had started when a sync
+    was killed) may have committed them, in the one statement or transaction that loads its file, before dlt
+    noted it done. Told by the file's first row's ``_dlt_id``, made for that row alone
+    (:mod:`source_bigcommerce.tables`); loading the file again would repeat its rows in an appended table, and
+    in Postgres fail on ``_dlt_id``'s unique index at every later sync."""
+    with open(path, encoding="utf-8", newline="") as data:
+        reader = csv.reader(data)
+        header = next(reader, [])
+        first = next(reader, None)
+    if first is None or DLT_ID not in header:
+        return False
+    with sql_client.execute_query(
+        f"SELECT 1 FROM {table} WHERE {DLT_ID} = %s LIMIT 1", first[header.index(DLT_ID)]
+    ) as cursor:
+        return cursor.fetchone() is not None
+
+
 def _csv_header(line: str) -> list[str]:
     """The column names of a CSV file's first line, as DuckDB wrote them (quoted where they need it)."""
     return next(csv.reader([line]))
@@ -270,16 +292,19 @@ def _postgres_factory() -> type[Destination[Any, Any]]:
     class CsvCopyJob(RunnableLoadJob, HasFollowupJobs):
         """``COPY`` of a CSV file whose first line names the columns; "" stays "", an empty field is NULL."""
 
-        def __init__(self, file_path: str) -> None:
+        def __init__(self, file_path: str, restored: bool = False) -> None:
             super().__init__(file_path)
             self._job_client: PostgresClient = None  # type: ignore[assignment]
+            self._restored = restored
 
         def run(self) -> None:
             sql_client = self._job_client.sql_client
+            table = sql_client.make_qualified_table_name(self.load_table_name)
+            if self._restored and _inserted(sql_client, table, self._file_path):
+                return
             with FileStorage.open_zipsafe_ro(self._file_path, "rb") as data:
                 header = _csv_header(data.readline().decode("utf-8"))
                 columns = ",".join(sql_client.escape_column_name(name, quote=True) for name in header)
-                table = sql_client.make_qualified_table_name(self.load_table_name)
                 copy = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT CSV, NULL '', ENCODING 'UTF8')"
                 with sql_client.begin_transaction(), sql_client.native_connection.cursor() as cursor:
                     cursor.copy_expert(copy, data, size=1 << 20)
@@ -287,7 +312,7 @@ def _postgres_factory() -> type[Destination[Any, Any]]:
     class _PostgresClient(PostgresClient):
         def create_load_job(self, table: Any, file_path: str, load_id: str, restore: bool = False) -> Any:
             if ParsedLoadJobFileName.parse(file_path).file_format == "csv":
-                return CsvCopyJob(file_path)
+                return CsvCopyJob(file_path, restore)
             return super().create_load_job(table, file_path, load_id, restore)
 
     class _Postgres(postgres):

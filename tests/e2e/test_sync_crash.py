@@ -8,6 +8,7 @@ is killed at its own point, so every rerun also has to finish or discard what th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -159,6 +160,70 @@ def test_a_sync_killed_inside_dlts_normalize_commit_is_completed_by_the_next(chu
     _, said = finish_and_compare(command, target, sb)
     # Loaded as it was, not dropped and read again: the state it carries followed the destination's.
     assert PENDING_LOADED in said
+
+
+HOLD_AFTER_A_JOB_COMMITTED = """
+import sys, threading
+from dlt.common.destination.client import RunnableLoadJob
+from source_bigcommerce.cli import main
+
+release = RunnableLoadJob._release
+done = 0
+
+def release_or_hold(self, next_state):
+    global done
+    if next_state == "completed" and self.load_table_name == sys.argv[1]:
+        done += 1
+        if done == int(sys.argv[2]):
+            print("test hold: the job committed its rows, dlt has not noted it done", file=sys.stderr, flush=True)
+            threading.Event().wait()
+    release(self, next_state)
+
+RunnableLoadJob._release = release_or_hold
+sys.exit(main(sys.argv[3:]))
+"""
+"""The console script, held once the load job ``argv[2]`` of the table ``argv[1]`` has committed its rows in the
+destination, before dlt notes the job done (which it does in the worker thread right after): a SIGKILL there
+leaves a job dlt restores, and runs again, on the next start."""
+
+
+@pytest.mark.parametrize("destination", ["duckdb", "postgres"])
+def test_a_sync_killed_after_a_load_job_committed_and_before_dlt_noted_it_does_not_load_its_rows_twice(
+    sandbox_factory: SandboxFactory, tmp_path: Path, destination: str
+) -> None:
+    """The first sync's second chunk of customers is appended (the table holds only this sync's rows, none with
+    its keys): loading its file again had doubled its rows in DuckDB, and failed every later sync on Postgres
+    (the unique index of ``_dlt_id``)."""
+    if destination == "postgres" and (reason := postgres_available()):
+        pytest.skip(reason)
+    sb = sandbox_factory(**SEVERAL_CHUNKS)
+    config = write_json(tmp_path / "config.json", sb.config)
+    with contextlib.ExitStack() as stack:
+        if destination == "duckdb":
+            target = duckdb_target(tmp_path)
+        else:
+            target = Target("postgres", POSTGRES_URL, stack.enter_context(postgres_dataset()), str(tmp_path))
+        command = cli_command(config, target, "--streams", "customers", "--chunk-rows", "200")
+        held = run_until_hold(
+            [sys.executable, "-c", HOLD_AFTER_A_JOB_COMMITTED, "customers", "2", *command[1:]], hold=None
+        )
+        kill(held)
+
+        rerun = subprocess.run(
+            command,
+            capture_output=True,
+            timeout=300,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            check=False,
+        )
+        assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+        assert PENDING_LOADED in rerun.stderr.decode()
+        rows = (
+            duckdb_rows(target, "customers")
+            if destination == "duckdb"
+            else postgres_rows(target, "customers")
+        )
+        assert_table_equals_export(rows, sb.export("customers"), "customers")
 
 
 @pytest.mark.slow  # 20-30 s each: `make test-slow` (CI runs it) keeps `make test` near 10 minutes
