@@ -270,6 +270,16 @@ def _inserted(sql_client: Any, table: str, path: str) -> bool:
         return cursor.fetchone() is not None
 
 
+def _repeats_dlt_id(error: Exception) -> bool:
+    """Whether Postgres refused a row for a ``_dlt_id`` the table holds already (dlt makes the column unique,
+    and the constraint is named ``<table>__dlt_id_key``)."""
+    import psycopg2.errors
+
+    if not isinstance(error, psycopg2.errors.UniqueViolation):
+        return False
+    return (error.diag.constraint_name or "").endswith(f"_{DLT_ID}_key")
+
+
 def _csv_header(line: str) -> list[str]:
     """The column names of a CSV file's first line, as DuckDB wrote them (quoted where they need it)."""
     return next(csv.reader([line]))
@@ -286,8 +296,10 @@ def _postgres_factory() -> type[Destination[Any, Any]]:
     from dlt.common.destination.client import HasFollowupJobs, RunnableLoadJob
     from dlt.common.storages import ParsedLoadJobFileName
     from dlt.common.storages.file_storage import FileStorage
+    from dlt.destinations.exceptions import DatabaseTerminalException
     from dlt.destinations.impl.postgres.factory import postgres
     from dlt.destinations.impl.postgres.postgres import PostgresClient
+    from dlt.destinations.insert_job_client import InsertValuesLoadJob
 
     class CsvCopyJob(RunnableLoadJob, HasFollowupJobs):
         """``COPY`` of a CSV file whose first line names the columns; "" stays "", an empty field is NULL."""
@@ -309,10 +321,25 @@ def _postgres_factory() -> type[Destination[Any, Any]]:
                 with sql_client.begin_transaction(), sql_client.native_connection.cursor() as cursor:
                     cursor.copy_expert(copy, data, size=1 << 20)
 
+    class RestoredInsertJob(InsertValuesLoadJob):
+        """dlt's ``INSERT`` statements of a file (the rows that go as dicts), restored after a kill: they run in
+        one transaction, so when one of the file's rows is there already (its ``_dlt_id``, unique in the
+        table), they all are, and the job is done (see :func:`_inserted`)."""
+
+        def run(self) -> None:
+            try:
+                super().run()
+            except DatabaseTerminalException as error:
+                if not _repeats_dlt_id(error.dbapi_exception):
+                    raise
+
     class _PostgresClient(PostgresClient):
         def create_load_job(self, table: Any, file_path: str, load_id: str, restore: bool = False) -> Any:
-            if ParsedLoadJobFileName.parse(file_path).file_format == "csv":
+            file_format = ParsedLoadJobFileName.parse(file_path).file_format
+            if file_format == "csv":
                 return CsvCopyJob(file_path, restore)
+            if file_format == "insert_values" and restore:
+                return RestoredInsertJob(file_path)
             return super().create_load_job(table, file_path, load_id, restore)
 
     class _Postgres(postgres):
