@@ -23,7 +23,10 @@ chunk that does repeat a key, or any chunk of a table that had rows, is merged a
 **One sync at a time.** One sync holds a store's working directory (an exclusive ``flock`` on
 ``bigcommerce_<store hash>.lock`` beside it, released when the process ends, however it ends): a second one
 started meanwhile, say by an hourly cron while the first sync of a large store still runs, would load or drop
-the first one's package in flight, so it stops at once with one sentence instead. On Postgres, a sync also holds
+the first one's package in flight, so it stops at once with one sentence instead. A sync into a DuckDB file also
+holds the file (``<file>.sync.lock`` beside it), whatever its working directory: the file is closed between
+chunks, so a second sync from another working directory (another user's, or another ``--pipelines-dir``) could
+load between them, and each would append every row to the tables it found empty. On Postgres, a sync also holds
 its dataset, whatever the working directory or machine it runs from (a session-level advisory lock, which
 Postgres releases when the connection ends): two syncs into one dataset would share dlt's staging tables, each
 replace a full-refresh table with its own rows while the other did (doubling them), and each append to a table it
@@ -146,23 +149,24 @@ class Loader:
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Hold this store's working directory for one sync (see the module docstring).
+        """Hold this store's working directory for one sync, and a DuckDB file (see the module docstring).
 
         Raises:
             ConnectorError: another sync of the same store into the same target holds it.
         """
         folder = self._target.working_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self._name}.lock"
-        with path.open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ConnectorError(
-                    f"Another sync of this store into {self._target.location} is still running (it holds "
-                    f"{path}); let it finish, or stop it, then sync again."
-                ) from None
-            yield
+        with _flock(
+            folder / f"{self._name}.lock", f"Another sync of this store into {self._target.location}"
+        ):
+            if self._target.destination != "duckdb":
+                yield
+                return
+            # Held apart from the working directory, which another user's or --pipelines-dir's sync does not share.
+            database = self._target.duckdb_path()
+            database.parent.mkdir(parents=True, exist_ok=True)
+            with _flock(database.with_name(f"{database.name}.sync.lock"), f"Another sync into {database}"):
+                yield
 
     def open(self) -> dict[str, dict[str, Any]]:
         """Finish what a killed sync left, then read the state back from the destination; per stream."""
@@ -567,6 +571,23 @@ class Loader:
             if self._debug:
                 traceback.print_exc(file=sys.stderr)
             raise DestinationError(describe(exc, self._target)) from exc
+
+
+@contextmanager
+def _flock(path: Path, holder: str) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` until the block ends (or the process does, however it ends).
+
+    Raises:
+        ConnectorError: another process holds it; ``holder`` starts the sentence that says so.
+    """
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConnectorError(
+                f"{holder} is still running (it holds {path}); let it finish, or stop it, then sync again."
+            ) from None
+        yield
 
 
 def dataset_lock_key(dataset: str) -> int:

@@ -368,6 +368,43 @@ def test_two_syncs_into_one_postgres_dataset_from_two_working_directories_never_
             )
 
 
+def test_two_syncs_into_one_duckdb_file_from_two_working_directories_never_double_a_row(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """The file is closed while a sync waits for its next chunk, so a sync from another working directory
+    (another user's, another ``--pipelines-dir``) could load between its chunks: before, both exited 0 and each
+    appended every row to the tables it had found empty."""
+    config = write_json(tmp_path / "config.json", sandbox.config)
+    database = tmp_path / "store.duckdb"
+    one, two = (
+        cli_command(config, Target("duckdb", str(database), "main", str(tmp_path / name)))
+        for name in ("one", "two")
+    )
+    held = (
+        f"Another sync into {database} is still running (it holds {database}.sync.lock); let it finish, or stop "
+        "it, then sync again."
+    )
+    running = run_until_hold(one, "extracted:1")
+    try:
+        second = subprocess.run(two, capture_output=True, timeout=120, check=False)
+    finally:
+        kill(running)
+    assert second.returncode == 1, second.stderr.decode()[-2000:]
+    assert second.stderr.decode().splitlines()[-1] == held
+    # Both at once: each loads everything, or stops with that sentence; no row is there twice.
+    both = [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for command in (one, two)
+    ]
+    ends = [(process.communicate(timeout=300)[1].decode(), process.returncode) for process in both]
+    for stderr, code in ends:
+        assert code == 0 or stderr.splitlines()[-1] == held, stderr[-2000:]
+    assert 0 in [code for _, code in ends]
+    for stream in ALL_STREAMS:
+        assert_table_equals_export(
+            duckdb_rows(Target("duckdb", str(database), "main"), stream), sandbox.export(stream), stream
+        )
+
+
 @pytest.mark.slow
 def test_a_medium_store_survives_a_kill_at_every_phase_of_many_chunks(
     sandbox_factory: SandboxFactory, tmp_path: Path
