@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from source_bigcommerce.errors import ConnectorError
-from source_bigcommerce.tables import DLT_ID
+from source_bigcommerce.tables import DLT_ID, DLT_LOAD_ID
 
 if TYPE_CHECKING:
     from dlt.common.destination import Destination
@@ -189,6 +189,7 @@ def _duckdb_factory() -> type[Destination[Any, Any]]:
     from dlt.common.storages import ParsedLoadJobFileName
     from dlt.destinations.impl.duckdb.duck import DuckDbClient
     from dlt.destinations.impl.duckdb.factory import duckdb
+    from dlt.destinations.insert_job_client import InsertValuesLoadJob
 
     class CsvInsertJob(RunnableLoadJob, HasFollowupJobs):
         """``INSERT`` of a CSV file whose first line names the columns; "" stays "", an empty field is NULL.
@@ -217,10 +218,35 @@ def _duckdb_factory() -> type[Destination[Any, Any]]:
                 "escape = '\"', nullstr = '', allow_quoted_nulls = false, max_line_size = 1073741824)"
             )
 
+    class RestoredInsertJob(InsertValuesLoadJob):
+        """dlt's ``INSERT`` statements of a file (the rows that go as dicts), restored after a kill: run again in
+        one transaction, rolled back when they repeated a row's ``_dlt_id``, made for that row alone: the file's
+        rows were in already (see :func:`_inserted`)."""
+
+        def run(self) -> None:
+            sql_client = self._sql_client = self._job_client.sql_client
+            table = sql_client.make_qualified_table_name(self.load_table_name)
+            try:
+                with sql_client.begin_transaction():
+                    for fragments in self._insert(table, self._file_path):
+                        sql_client.execute_fragments(fragments)
+                    with sql_client.execute_query(
+                        f"SELECT 1 FROM {table} WHERE {DLT_LOAD_ID} = %s GROUP BY {DLT_ID} HAVING count(*) > 1 "
+                        "LIMIT 1",
+                        self._load_id,
+                    ) as cursor:
+                        if cursor.fetchone() is not None:
+                            raise _InAlready
+            except _InAlready:
+                pass
+
     class _DuckDbClient(DuckDbClient):
         def create_load_job(self, table: Any, file_path: str, load_id: str, restore: bool = False) -> Any:
-            if ParsedLoadJobFileName.parse(file_path).file_format == "csv":
+            file_format = ParsedLoadJobFileName.parse(file_path).file_format
+            if file_format == "csv":
                 return CsvInsertJob(file_path, restore)
+            if file_format == "insert_values" and restore:
+                return RestoredInsertJob(file_path)
             return super().create_load_job(table, file_path, load_id, restore)
 
     class _DuckDb(duckdb):
@@ -250,6 +276,10 @@ def _duckdb_literal(value: Any) -> Any:
     if isinstance(value, str) and "\x00" in value:
         return " || chr(0) || ".join(escape_duckdb_literal(part) for part in value.split("\x00"))
     return escape_duckdb_literal(value)
+
+
+class _InAlready(Exception):
+    """The rows of a restored job's file were in its table already: its transaction is rolled back."""
 
 
 def _inserted(sql_client: Any, table: str, path: str) -> bool:

@@ -10,8 +10,8 @@ which is the truth: a deleted DuckDB file or dropped schema means a full sync, n
 Each chunk's state names the chunk it follows, and a left-behind package is loaded only when it follows the
 destination's latest commit (see :meth:`Loader._continues_destination`). Merged tables end equal to the store
 whatever the moment of the kill; appended ones may hold a killed chunk twice, because dlt re-runs a table's load
-job it had not recorded as done (except on DuckDB and Postgres, whose jobs skip a file whose rows are in already:
-:mod:`source_bigcommerce.destination`).
+job it had not recorded as done, except on DuckDB and Postgres, where a job run again leaves the rows of its file
+as they are when they are in already (:mod:`source_bigcommerce.destination`).
 
 **Appending while a table holds only this sync's rows.** A merge loads a chunk into a staging table, deletes the
 rows it replaces and inserts it, scanning the whole table each time: the first sync of a large store would pay
@@ -216,7 +216,7 @@ class Loader:
                 resources.append(
                     stream_resource(
                         part.spec,
-                        self._disposition(part, appendable=file_format == self._target.file_format()),
+                        self._disposition(part),
                         self._rows(part, loaded),
                         part.state,
                         inferred=inferred,
@@ -328,16 +328,11 @@ class Loader:
             loaded[name] += len(records)
             yield dlt.mark.with_hints(records, hints)
 
-    def _disposition(self, part: Part, *, appendable: bool = True) -> Disposition:
+    def _disposition(self, part: Part) -> Disposition:
         """``append`` for a merged part of a table that holds only this sync's rows, none with its keys; else
         the part's own (see the module docstring). A replacing part's keys are noted too: in a full refresh,
         a stream's first chunk replaces its table and the later ones merge, and a later chunk that repeats
-        one of those keys (a record modified during the sync) must not be appended beside it.
-
-        Not ``appendable``: a part that goes to DuckDB or Postgres as dicts (dlt's ``INSERT`` statements) is
-        merged all the same. A kill after a load job committed and before dlt noted it done has dlt run the job
-        again on the next start: the CSV jobs then find their rows in already (:mod:`source_bigcommerce.
-        destination`), but in DuckDB dlt's statements would add them twice, which only a merge makes up for."""
+        one of those keys (a record modified during the sync) must not be appended beside it."""
         name = part.spec.name
         if part.disposition == "replace":
             self._fresh.add(name)  # from this load on, the table holds only this sync's rows
@@ -357,7 +352,7 @@ class Loader:
             return part.disposition
         if part.disposition == "replace":
             return "replace"
-        return "merge" if self._repeated or not appendable else "append"
+        return "merge" if self._repeated else "append"
 
     def _note_keys(self, name: str, keys: list[Any], width: int) -> bool:
         """Whether an earlier chunk delivered any of ``keys`` (in ``_repeated``); False when DuckDB cannot

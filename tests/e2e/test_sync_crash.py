@@ -260,20 +260,22 @@ def hold(self, next_state):
 RunnableLoadJob._release = hold
 # 1.5 in an integer column: the chunk goes to dlt as dicts, which it loads from INSERT statements.
 odd = {"id": 2, "date_modified": "2024-01-01T00:00:00Z", "customer_group_id": 1.5}
-loader.extract([Part(BY_NAME["customers"], spooled(odd, True), state, "merge")])
+loader.extract([Part(BY_NAME["customers"], spooled(odd, True), state, sys.argv[5])])
 loader.load()
 """
 """Two chunks of a first sync into the destination ``argv[1]`` at ``argv[2]``, dataset ``argv[3]`` (working
-directory ``argv[4]``), the second held once its INSERT statements have committed, before dlt notes the job
-done."""
+directory ``argv[4]``), the second written as ``argv[5]`` says and held once its INSERT statements have
+committed, before dlt notes the job done."""
 
 
 @pytest.mark.parametrize("destination", ["duckdb", "postgres"])
+@pytest.mark.parametrize("disposition", ["merge", "replace"])
 def test_a_sync_killed_after_inserting_a_chunk_of_dicts_loads_it_once_on_resume(
-    tmp_path: Path, destination: str
+    tmp_path: Path, destination: str, disposition: str
 ) -> None:
-    """Before, the restored job inserted the rows again: twice in DuckDB, where the chunk was appended to a table
-    holding only this sync's rows, and in Postgres a failure on ``_dlt_id``'s unique index, at every sync."""
+    """Before, the restored job inserted the rows again: in DuckDB twice into a table that held only this sync's
+    rows (the chunk was appended), or into the staging table a replaced one is filled from, and in Postgres a
+    failure on ``_dlt_id``'s unique index, at every sync."""
     if destination == "postgres" and (reason := postgres_available()):
         pytest.skip(reason)
     with contextlib.ExitStack() as stack:
@@ -281,7 +283,13 @@ def test_a_sync_killed_after_inserting_a_chunk_of_dicts_loads_it_once_on_resume(
             target = duckdb_target(tmp_path)
         else:
             target = Target("postgres", POSTGRES_URL, stack.enter_context(postgres_dataset()), str(tmp_path))
-        where = [target.destination, str(target.credentials), target.dataset, str(target.pipelines_dir)]
+        where = [
+            target.destination,
+            str(target.credentials),
+            target.dataset,
+            str(target.pipelines_dir),
+            disposition,
+        ]
         kill(run_until_hold([sys.executable, "-c", LOAD_DICTS_HELD_AFTER_COMMIT, *where], None))
 
         loader = Loader(target, "drift")
@@ -295,7 +303,7 @@ def test_a_sync_killed_after_inserting_a_chunk_of_dicts_loads_it_once_on_resume(
             if destination == "duckdb"
             else postgres_rows(target, "customers")
         )
-        assert sorted(row["id"] for row in rows) == [1, 2]
+        assert sorted(row["id"] for row in rows) == ([1, 2] if disposition == "merge" else [2])
 
 
 @pytest.mark.slow  # 20-30 s each: `make test-slow` (CI runs it) keeps `make test` near 10 minutes
