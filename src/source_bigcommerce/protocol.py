@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, BinaryIO, Literal, TextIO
+from typing import Any, AnyStr, BinaryIO, Literal, TextIO
 
 import orjson
 
@@ -59,10 +59,49 @@ def secret_forms(secrets: Iterable[str]) -> tuple[str, ...]:
 
 
 def redact(text: str, forms: Iterable[str]) -> str:
-    """``text`` with each of :func:`secret_forms` blanked out."""
+    """``text`` with each of :func:`secret_forms` blanked out, and every fragment of one
+    (:func:`blank_fragments`)."""
     for form in forms:
         text = text.replace(form, REDACTED.decode())
+    for form in forms:
+        text = blank_fragments(text, form, REDACTED.decode())
     return text
+
+
+def blank_fragments(text: AnyStr, secret: AnyStr, blank: AnyStr) -> AnyStr:
+    """``text`` with every run of :data:`MIN_REDACTED` or more consecutive characters of ``secret`` blanked.
+
+    A sentence that quotes a server's value cut short (``repr(value)[:40]``) cuts a token the value holds
+    after a prefix too, and its first characters get through where the whole token would have been blanked.
+    Any such run holds one of the ``secret``'s aligned quarters of :data:`MIN_REDACTED` (the pieces at
+    multiples of ``MIN_REDACTED // 2``), so a few searches for those find it; each hit is grown to the
+    whole run it is part of.
+    """
+    step = MIN_REDACTED // 2
+    spans: list[tuple[int, int]] = []
+    for offset in range(0, len(secret) - step + 1, step):
+        piece = secret[offset : offset + step]
+        at = text.find(piece)
+        while at != -1:
+            start, first = at, offset
+            while start and first and text[start - 1 : start] == secret[first - 1 : first]:
+                start, first = start - 1, first - 1
+            end, last = at + step, offset + step
+            while last < len(secret) and text[end : end + 1] == secret[last : last + 1]:
+                end, last = end + 1, last + 1
+            if end - start >= MIN_REDACTED:
+                spans.append((start, end))
+            at = text.find(piece, at + 1)
+    if not spans:
+        return text
+    pieces: list[AnyStr] = []
+    done = 0
+    for start, end in sorted(spans):
+        if start >= done:
+            pieces += [text[done:start], blank]
+        done = max(done, end)
+    pieces.append(text[done:])
+    return text[:0].join(pieces)
 
 
 class Redacting:
@@ -232,6 +271,8 @@ class Writer:
         line = orjson.dumps(obj)
         for secret in self._secrets:
             line = line.replace(secret, REDACTED)
+        for secret in self._secrets:
+            line = blank_fragments(line, secret, REDACTED)
         self._buffer += line
         self._buffer += b"\n"
         self.flush()

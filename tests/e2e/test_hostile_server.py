@@ -243,6 +243,30 @@ def test_a_token_quoted_back_as_a_record_id_shows_in_no_form_on_either_output(
         assert form not in run.stderr, form
 
 
+def fragments(secret: str, text: str) -> list[str]:
+    """The runs of :data:`source_bigcommerce.protocol.MIN_REDACTED` or more characters of ``secret`` in
+    ``text``."""
+    return sorted(
+        {secret[start : start + 8] for start in range(len(secret) - 7) if secret[start : start + 8] in text}
+    )
+
+
+@pytest.mark.parametrize("command", ["read", "sync"])
+def test_a_token_cut_short_in_a_quoted_value_shows_no_fragment_on_either_output(
+    tmp_path: Path, command: str
+) -> None:
+    # A sentence quotes a value cut to 40 characters (repr(value)[:40]): a token after a prefix of 29 is cut
+    # to its first 10 characters, which blanking the whole token let through.
+    case = Served("an id quotes the token after a prefix", command, dict, (), "-", catalog=("brands",))
+    value = f"prefix-0123456789-abcdefghij-{SECRET}"
+    with hostile_server(SECRET, {"/v3/catalog/brands": always(v3_page([{"id": value}]))}) as server:
+        run = run_measured(command_line(case, server.config(), tmp_path), tmp_path / "rss")
+    assert run.exit == 1, run.stderr
+    assert "a record has the id 'prefix-0123456789-abcdefghij-**********, not an integer" in run.stderr
+    assert fragments(SECRET, run.stdout.decode()) == []
+    assert fragments(SECRET, run.stderr) == []
+
+
 def test_a_server_whose_every_endpoint_fails_is_asked_the_time_on_two_of_them_only(tmp_path: Path) -> None:
     # The start is pinned to BigCommerce's clock by one request, tried endpoint after endpoint, each with its
     # retries, before any stream starts: a server that never answered kept every stream waiting an hour.

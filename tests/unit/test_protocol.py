@@ -174,6 +174,20 @@ def test_the_access_token_is_blanked_out_of_non_record_messages() -> None:
     valid(orjson.loads(written))
 
 
+def test_a_fragment_of_the_access_token_is_blanked_out_of_non_record_messages_and_stderr() -> None:
+    # A sentence that quotes a value cut to 40 characters shows the start of a token the value holds.
+    out = Spy()
+    writer = Writer(out, redact=["tok3n-abc123-XYZ789"])
+    sentence = f"brands: a record has the id {repr('prefix-0123456789-abcdefghij-tok3n-abc123-XYZ789')[:40]}"
+    writer.message(log("ERROR", sentence))
+    assert b"tok3n-abc" not in out.getvalue()
+    assert orjson.loads(out.getvalue())["log"]["message"] == (
+        "brands: a record has the id 'prefix-0123456789-abcdefghij-**********"
+    )
+    assert writer.scrub(sentence) == "brands: a record has the id 'prefix-0123456789-abcdefghij-**********"
+    assert writer.scrub("a tok3n-a of 7 stays") == "a tok3n-a of 7 stays"
+
+
 @pytest.mark.parametrize("depth", [255, 300, 1000])
 def test_a_record_too_deep_to_write_fails_with_a_sentence_and_leaves_no_partial_line(depth: int) -> None:
     deep: Any = []
