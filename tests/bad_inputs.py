@@ -124,6 +124,10 @@ QUERY = (
     "Config key 'api_url' is invalid: api_url 'http://127.0.0.1:…/?store=abc' has a query (?...) or a fragment "
     "(#...); give the base URL alone, such as https://api.bigcommerce.com."
 )
+QUERY_TOKEN = (
+    "Config key 'api_url' is invalid: api_url 'http://127.0.0.1:…/?access_token=[access token]' has a query (?...) "
+    "or a fragment (#...); give the base URL alone, such as https://api.bigcommerce.com."
+)
 SPACE = "Config key 'api_url' is invalid: api_url 'http://127.0.0.1:… ' holds a space or a control character; remove it."
 PATH_HASH = (
     "Config key 'store_hash' is invalid: store_hash '../sandbox' is not a store hash, which is letters and digits "
@@ -285,6 +289,28 @@ CASES: list[Case] = [
         lambda env: env.good(api_url=f"{env.store.url}/?store=abc"),
         (QUERY,),
         "TRACE config_error",
+    ),
+    Case(
+        "api_url carries the access token in its query (the sentence shows it blanked)",
+        "read",
+        lambda env: env.good(api_url=f"{env.store.url}/?access_token={SECRET}"),
+        (QUERY_TOKEN,),
+        "TRACE config_error",
+    ),
+    Case(
+        "api_url carries the access token in its query (the sentence shows it blanked)",
+        "check",
+        lambda env: env.good(api_url=f"{env.store.url}/?access_token={SECRET}"),
+        (QUERY_TOKEN,),
+        "CONNECTION_STATUS FAILED",
+        exit=0,
+    ),
+    Case(
+        "api_url carries the access token in its query (the sentence shows it blanked)",
+        "sync",
+        lambda env: env.good(api_url=f"{env.store.url}/?access_token={SECRET}"),
+        (QUERY_TOKEN,),
+        "-",
     ),
     Case(
         "api_url ends in a space",

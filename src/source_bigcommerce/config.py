@@ -41,6 +41,8 @@ _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 STORE_HASH = re.compile(r"^[A-Za-z0-9]{1,64}$")
 """What a store hash is made of (``17hoqh4ddx`` in reference/orders.v2.oas2.yml's examples): it becomes a
 segment of every request's path, so nothing that could change the path (``/``, ``..``, ``%``) gets in."""
+SHOWN_TOKEN = "[access token]"
+"""What a sentence about a config value shows where that value holds the access token."""
 PRINTABLE = re.compile(r"^[^\u0000-\u001f\u007f]*$")
 """A header value without control characters: a line break in the token would end the header."""
 
@@ -329,6 +331,23 @@ def parse_config(raw: Any, *, on_unknown_key: Callable[[str], None] | None = Non
         raise ConfigError(
             'The config must be a JSON object such as {"store_hash": ..., "access_token": ...}.'
         )
+    try:
+        return _parse(raw, on_unknown_key)
+    except ConfigError as error:
+        token = raw.get("access_token")
+        if not isinstance(token, str):
+            raise
+        # A sentence quotes the value it refuses, and a user may have pasted the token into another key
+        # (an api_url with ?access_token=...); nothing downstream blanks it yet, as the config never parsed.
+        from source_bigcommerce.protocol import secret_forms  # protocol imports this module
+
+        message = error.message
+        for form in secret_forms([token]):
+            message = message.replace(form, SHOWN_TOKEN)
+        raise ConfigError(message) from None
+
+
+def _parse(raw: dict[str, Any], on_unknown_key: Callable[[str], None] | None) -> Config:
     known = {option.name for option in OPTIONS}
     for key in raw:
         if key not in known:
