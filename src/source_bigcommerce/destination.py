@@ -20,14 +20,16 @@ share pending packages.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import hashlib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.tables import DLT_ID, DLT_LOAD_ID
@@ -129,17 +131,33 @@ def default_dataset(destination: str) -> str:
     return "main" if destination == "duckdb" else "bigcommerce"
 
 
+PASSWORD_SETTING = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&#']*)", re.IGNORECASE)
+"""A password given as a setting: in a URL's query (``?password=...``, which libpq takes) or in a libpq keyword
+string (``host=db password=...``)."""
+
+
 def redact(url: str) -> str:
-    """A connection URL without its password (and the path of a plain file path as it is)."""
+    """A connection URL without its password, wherever it is given (and the path of a plain file as it is)."""
+    url = PASSWORD_SETTING.sub(r"\1***", url)
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
         return "(unparseable URL)"
     if not parts.scheme or parts.password is None:
         return url
     host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{port}" if port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def passwords(credentials: str) -> set[str]:
+    """Every password ``credentials`` holds, as given and percent-decoded: what a driver's message may quote."""
+    found = {match.group(2).strip("'") for match in PASSWORD_SETTING.finditer(credentials)}
+    if "://" in credentials:
+        with contextlib.suppress(ValueError):
+            found.add(urlsplit(credentials).password or "")
+    return {shown for value in found if value for shown in (value, unquote(value))}
 
 
 def dlt_destination(target: Target, connection: Any = None) -> Destination[Any, Any]:
@@ -400,9 +418,10 @@ def describe(exc: BaseException, target: Target) -> str:
     root = _root(exc)
     text = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
     if target.credentials:
-        password = urlsplit(target.credentials).password if "://" in target.credentials else None
-        if password:
+        # The longest first: a password may hold another's percent-decoded form.
+        for password in sorted(passwords(target.credentials), key=len, reverse=True):
             text = text.replace(password, "***")
+        text = PASSWORD_SETTING.sub(r"\1***", text)
     text = text.rstrip(".")
     where = f"{target.destination} {target.location}"
     if isinstance(root, (UnknownDestinationModule, InvalidDestinationReference)):

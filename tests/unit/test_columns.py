@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote
 
 import duckdb
 import psycopg2
@@ -166,6 +167,27 @@ def test_a_password_never_reaches_a_message() -> None:
     assert message.startswith("Cannot connect to postgres postgresql://me:***@127.0.0.1:5/shop: ")
     assert "s3cret" not in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("credentials", "shown"),
+    [
+        # libpq takes a password in the URL's query too, and keyword strings; a driver quotes it decoded.
+        ("postgresql://me@db.local/shop?password=s3cret", "postgresql://me@db.local/shop?password=***"),
+        ("host=db.local password=s3cret dbname=shop", "host=db.local password=*** dbname=shop"),
+        ("host=db.local password='s3 cret' dbname=shop", "host=db.local password=*** dbname=shop"),
+        ("postgresql://me:s3cre%74@db.local/shop", "postgresql://me:***@db.local/shop"),
+        ("postgresql://me:s3cret@db.local:notaport/shop", "(unparseable URL)"),
+    ],
+)
+def test_a_password_given_in_any_form_libpq_takes_reaches_no_message(credentials: str, shown: str) -> None:
+    assert redact(credentials) == shown
+    target = Target("postgres", credentials, "bigcommerce")
+    error = RuntimeError("step failed")
+    error.__cause__ = ValueError(f"Could not parse {credentials!r} ({unquote(credentials)})")
+    message = describe(error, target)
+    for password in ("s3cret", "s3 cret", "s3cre%74"):
+        assert password not in message
 
 
 def test_duckdb_defaults_to_its_main_schema_other_destinations_to_bigcommerce() -> None:
