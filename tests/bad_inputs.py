@@ -187,6 +187,10 @@ LOCKED_DUCKDB = (
     "The DuckDB file … could not be opened or written (IO Error: Could not set lock on file …: Conflicting lock is "
     "held in … (PID …)…); if another process has it open, close that process, then run the sync again."
 )
+NO_WORKING_DIR = (
+    "dlt's working directory /dev/null/duckdb-… cannot be used (Not a directory); pass --pipelines-dir with a "
+    "directory this user can write, or fix DLT_DATA_DIR."
+)
 NO_POSTGRES = (
     "Cannot connect to postgres postgresql://someone:***@127.0.0.1:…/nowhere: …; check --credentials and that "
     "the server is running."
@@ -491,6 +495,14 @@ CASES: list[Case] = [
         (LOCKED_DUCKDB,),
         "-",
         extra=("--credentials", "{locked}"),
+    ),
+    Case(
+        "--pipelines-dir is a file, not a directory",
+        "sync",
+        lambda env: env.good(),
+        (NO_WORKING_DIR,),
+        "-",
+        extra=("--pipelines-dir", "/dev/null"),
     ),
     Case(
         "the destination refuses the connection (postgres on a closed port)",

@@ -57,7 +57,7 @@ from typing import Any, TypeVar, cast
 from source_bigcommerce import tables
 from source_bigcommerce.deletes import Deletes, Tables
 from source_bigcommerce.destination import DestinationError, Target, describe, dlt_destination, open_duckdb
-from source_bigcommerce.errors import ConnectorError
+from source_bigcommerce.errors import ConfigError, ConnectorError
 from source_bigcommerce.source import SOURCE, Disposition, stream_resource
 from source_bigcommerce.streams import StreamSpec
 
@@ -155,17 +155,23 @@ class Loader:
             ConnectorError: another sync of the same store into the same target holds it.
         """
         folder = self._target.working_dir()
-        folder.mkdir(parents=True, exist_ok=True)
         with _flock(
-            folder / f"{self._name}.lock", f"Another sync of this store into {self._target.location}"
+            folder / f"{self._name}.lock",
+            f"Another sync of this store into {self._target.location}",
+            lambda reason: f"dlt's working directory {folder} cannot be used ({reason}); pass --pipelines-dir "
+            "with a directory this user can write, or fix DLT_DATA_DIR.",
         ):
             if self._target.destination != "duckdb":
                 yield
                 return
             # Held apart from the working directory, which another user's or --pipelines-dir's sync does not share.
             database = self._target.duckdb_path()
-            database.parent.mkdir(parents=True, exist_ok=True)
-            with _flock(database.with_name(f"{database.name}.sync.lock"), f"Another sync into {database}"):
+            with _flock(
+                database.with_name(f"{database.name}.sync.lock"),
+                f"Another sync into {database}",
+                lambda reason: f"The directory of the DuckDB file {database} cannot be used ({reason}); give "
+                "--credentials a path in a directory this user can write.",
+            ):
                 yield
 
     def open(self) -> dict[str, dict[str, Any]]:
@@ -569,13 +575,20 @@ class Loader:
 
 
 @contextmanager
-def _flock(path: Path, holder: str) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path`` until the block ends (or the process does, however it ends).
+def _flock(path: Path, holder: str, unusable: Callable[[str], str]) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (its directory made) until the block ends (or the process does,
+    however it ends).
 
     Raises:
         ConnectorError: another process holds it; ``holder`` starts the sentence that says so.
+        ConfigError: the file cannot be made: ``unusable`` of the system's reason.
     """
-    with path.open("a") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+    except OSError as exc:
+        raise ConfigError(unusable(exc.strerror or type(exc).__name__)) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
