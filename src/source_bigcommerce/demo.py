@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from rich.console import Console
 from rich.table import Table
 
 from source_bigcommerce import report
@@ -119,7 +118,7 @@ def show_top_customers(target: Target) -> None:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for customer, email, orders, revenue in top_customers(target):
         table.add_row(customer, email, str(orders), f"{revenue:,.2f}")
-    console = Console(highlight=False, soft_wrap=True)
+    console = report.PipedConsole(highlight=False, soft_wrap=True)
     console.print()
     console.print(table)
     console.print(

@@ -328,6 +328,16 @@ def _count(number: int, noun: str, plural: str | None = None) -> str:
     return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
 
 
+class PipedConsole(Console):
+    """rich's Console for stdout, except that a reader who closed it (``sync | head -1``) raises
+    BrokenPipeError, which the CLI reports in a sentence: rich's own handling exits with status 1 and says
+    nothing."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError("the reader of stdout closed it")
+
+
 def print_summary(summary: Summary, *, as_json: bool, out: TextIO | None = None) -> None:
     """The summary on stdout: a table for a person, or one JSON object for a script. A run that stopped
     before any stream started gets no table: its error (on stderr, see :func:`conclude`) is all there is."""
@@ -338,7 +348,7 @@ def print_summary(summary: Summary, *, as_json: bool, out: TextIO | None = None)
         return
     if summary.error and not summary.started:
         return
-    console = Console(file=out, highlight=False, soft_wrap=True)
+    console = PipedConsole(file=out, highlight=False, soft_wrap=True)
     table = Table(
         title=f"{summary.destination} {summary.location} · dataset {summary.dataset}",
         title_justify="left",

@@ -3,6 +3,7 @@ run that stopped before reading shows, and the commands' help."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from bigcommerce_sandbox.app import RunningSandbox
 
-from support import run_cli, write_json
+from support import child_env, console_script, run_cli, write_json
 
 BAD_TOKEN = (
     "BigCommerce rejected the access token (HTTP 401): check access_token and that its API account still "
@@ -95,6 +96,27 @@ def test_a_run_that_stops_before_reading_prints_its_sentence_and_no_table_of_str
     [line] = as_json.stdout.splitlines()
     summary = orjson.loads(line)
     assert (summary["ok"], summary["error"]) == (False, BAD_TOKEN)
+
+
+def test_a_sync_whose_stdout_is_closed_before_its_summary_says_so_on_stderr(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # `sync | head -1`: rich's console met the closed pipe and exited with status 1, saying nothing.
+    config = write_json(tmp_path / "config.json", sandbox.config)
+    process = subprocess.Popen(
+        [str(console_script()), *sync_args(config, tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 1
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == "Stopped: the reader of stdout closed it before the command finished."
 
 
 @pytest.mark.parametrize("command", ["spec", "check", "discover", "read", "sync"])
