@@ -648,6 +648,17 @@ SERVED: list[Served] = [
         "TRACE system_error",
     ),
     Served(
+        "a list's meta.pagination is a string, not an object",
+        "read",
+        lambda: {
+            "/v3/catalog/brands": always(
+                {"data": [{"id": 1, "name": "Sagaform"}], "meta": {"pagination": "1"}}
+            )
+        },
+        ("GET /v3/catalog/brands answered a meta.pagination that is a JSON str, not an object.", INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
         "/v2/store answers 200 with a JSON string, not the store's object",
         "read",
         lambda: {"/v2/store": always("hello")},

@@ -39,6 +39,7 @@ from source_bigcommerce.paging import (
     Record,
     Slice,
     UnexpectedResponse,
+    envelope_part,
     ignored,
     modified_at,
 )
@@ -259,7 +260,8 @@ class ParentChildren:
                 if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                     raise UnexpectedResponse(f"{where} answered without the v3 'data' list.")
                 batch = body["data"]
-                pagination = (body.get("meta") or {}).get("pagination") or {}
+                meta = envelope_part(body.get("meta"), where, "meta")
+                pagination = envelope_part(meta.get("pagination"), where, "meta.pagination")
                 total = pagination.get("total") if isinstance(pagination.get("total"), int) else None
                 per_page = pagination.get("per_page")
                 limit = per_page if isinstance(per_page, int) and per_page > 0 else len(batch) or limit

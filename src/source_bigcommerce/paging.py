@@ -206,6 +206,18 @@ def _served(asked: int, *metas: Mapping[str, Any]) -> int:
     return asked
 
 
+def envelope_part(value: Any, where: str, name: str) -> dict[str, Any]:
+    """A part of a v3 envelope (``meta``, ``meta.pagination``, ...): none is empty, and anything but an object
+    is an answer of the wrong shape, said as such rather than failing as a bug of ours."""
+    if not value:
+        return {}
+    if not isinstance(value, dict):
+        raise UnexpectedResponse(
+            f"{where} answered a {name} that is a JSON {type(value).__name__}, not an object."
+        )
+    return value
+
+
 async def get_page(
     client: Client,
     spec: StreamSpec,
@@ -231,9 +243,9 @@ async def get_page(
             body = {"data": []}
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise UnexpectedResponse(f"{where} answered without the v3 'data' list.")
-        meta = body.get("meta") or {}
-        pagination = meta.get("pagination") or {}
-        cursors = meta.get("cursor_pagination") or {}
+        meta = envelope_part(body.get("meta"), where, "meta")
+        pagination = envelope_part(meta.get("pagination"), where, "meta.pagination")
+        cursors = envelope_part(meta.get("cursor_pagination"), where, "meta.cursor_pagination")
         records: list[Record] = body["data"]
         count = pagination.get("count", cursors.get("count"))
         if isinstance(count, int) and count != len(records):
@@ -248,7 +260,7 @@ async def get_page(
             limit=_served(limit, pagination, cursors),
             total=total if isinstance(total, int) else None,
             end_cursor=cursors.get("end_cursor") or None,
-            more=bool((pagination.get("links") or {}).get("next")),
+            more=bool(envelope_part(pagination.get("links"), where, "meta.pagination.links").get("next")),
         )
     for record in page.records:
         normalize(record)
