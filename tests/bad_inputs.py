@@ -578,6 +578,12 @@ NUL = (
     "brands record 1: field 'name' holds a NUL character (\\u0000), which Postgres cannot store in text or jsonb; "
     "the stream stops before it."
 )
+A_CHANNEL = {
+    "id": 1,
+    "name": "Shop",
+    "date_created": "2024-01-01T00:00:00Z",
+    "date_modified": "2024-02-01T00:00:00Z",
+}
 A_PRODUCT = {"id": 1, "name": "Mug", "price": "12.5000", "date_modified": "2024-02-01T00:00:00Z"}
 
 
@@ -657,6 +663,21 @@ SERVED: list[Served] = [
         },
         ("GET /v3/catalog/brands answered a meta.pagination that is a JSON str, not an object.", INCOMPLETE),
         "TRACE system_error",
+    ),
+    Served(
+        "a channel's listings hold a string, not a record (the channels still load)",
+        "read",
+        lambda: {
+            "/v3/channels": always(v3_page([A_CHANNEL])),
+            "/v3/channels/1/listings": always(v3_page(["not a listing"])),
+        },
+        (
+            "channel_listings: a record is a JSON str, not an object; the stream stops before it.",
+            "These streams did not sync completely: channel_listings.",
+        ),
+        "TRACE system_error",
+        catalog=("channels", "channel_listings"),
+        completes=("channels",),
     ),
     Served(
         "/v2/store answers 200 with a JSON string, not the store's object",

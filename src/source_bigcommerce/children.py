@@ -139,9 +139,9 @@ class ParentChildren:
     def _adopt(self, spec: StreamSpec, parent_id: int, records: list[Record]) -> list[Record]:
         normalize = self.normalize[spec.name]
         for record in records:
+            normalize(record)  # first: it refuses a record that is not an object
             if spec.parent_key is not None:
                 record.setdefault(spec.parent_key, parent_id)
-            normalize(record)
         return records
 
     def __call__(self, parents: list[Record]) -> list[Slice]:
@@ -265,6 +265,9 @@ class ParentChildren:
                 total = pagination.get("total") if isinstance(pagination.get("total"), int) else None
                 per_page = pagination.get("per_page")
                 limit = per_page if isinstance(per_page, int) and per_page > 0 else len(batch) or limit
+            # Normalised (their keys checked) before their keys are read: a record that is not an object, or
+            # whose id is a list, is a sentence of normalize's rather than a crash of the set below.
+            self._adopt(spec, parent_id, batch)
             ids = [key(record) for record in batch]
             if ids and seen.issuperset(ids):
                 what = f"after={params['after']}" if params and "after" in params else f"page={page}"
@@ -294,7 +297,7 @@ class ParentChildren:
                 params["after"] = str(max(ids))
             else:
                 params["page"] = str(page)
-        return self._adopt(spec, parent_id, records)
+        return records
 
 
 def _query(params: Mapping[str, str]) -> str:
