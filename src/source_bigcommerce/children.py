@@ -262,9 +262,9 @@ class ParentChildren:
                 batch = body["data"]
                 meta = envelope_part(body.get("meta"), where, "meta")
                 pagination = envelope_part(meta.get("pagination"), where, "meta.pagination")
-                total = pagination.get("total") if isinstance(pagination.get("total"), int) else None
+                total = pagination.get("total") if type(pagination.get("total")) is int else None
                 per_page = pagination.get("per_page")
-                limit = per_page if isinstance(per_page, int) and per_page > 0 else len(batch) or limit
+                limit = per_page if type(per_page) is int and per_page > 0 else len(batch) or limit
             # Normalised (their keys checked) before their keys are read: a record that is not an object, or
             # whose id is a list, is a sentence of normalize's rather than a crash of the set below.
             self._adopt(spec, parent_id, batch)

@@ -201,7 +201,7 @@ def _served(asked: int, *metas: Mapping[str, Any]) -> int:
     """The page size the API says it serves (``per_page``), when smaller than the one asked."""
     for meta in metas:
         per_page = meta.get("per_page")
-        if isinstance(per_page, int) and 0 < per_page < asked:
+        if type(per_page) is int and 0 < per_page < asked:  # not a bool, which is an int to isinstance
             return per_page
     return asked
 
@@ -248,17 +248,17 @@ async def get_page(
         cursors = envelope_part(meta.get("cursor_pagination"), where, "meta.cursor_pagination")
         records: list[Record] = body["data"]
         count = pagination.get("count", cursors.get("count"))
-        if isinstance(count, int) and count != len(records):
+        if type(count) is int and count != len(records):
             raise UnexpectedResponse(
                 f"{where} answered {len(records)} records where its meta.pagination.count says {count}."
             )
         total = pagination.get("total")
-        if isinstance(total, int) and total < 0:
+        if type(total) is int and total < 0:
             raise UnexpectedResponse(f"{where} answered a meta.pagination.total of {total}, below zero.")
         page = Page(
             records=records,
             limit=_served(limit, pagination, cursors),
-            total=total if isinstance(total, int) else None,
+            total=total if type(total) is int else None,
             end_cursor=cursors.get("end_cursor") or None,
             more=bool(envelope_part(pagination.get("links"), where, "meta.pagination.links").get("next")),
         )

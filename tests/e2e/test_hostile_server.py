@@ -267,6 +267,24 @@ def test_a_token_cut_short_in_a_quoted_value_shows_no_fragment_on_either_output(
     assert fragments(SECRET, run.stderr) == []
 
 
+def test_a_page_size_served_as_a_boolean_is_no_page_size_and_no_internal_error(tmp_path: Path) -> None:
+    # isinstance(True, int) holds: per_page true was taken for a page of 1 and asked for as limit=True.
+    page = {
+        "data": [{"id": 1, "name": "Sagaform"}],
+        "meta": {"pagination": {"total": 2, "count": 1, "per_page": True, "total_pages": 2}},
+    }
+    case = Served("per_page is true", "read", dict, (), "-", catalog=("brands",))
+    with hostile_server(SECRET, {"/v3/catalog/brands": always(page)}) as server:
+        run = run_measured(command_line(case, server.config(), tmp_path), tmp_path / "rss")
+    assert run.exit == 1, run.stderr
+    assert "Internal error" not in run.stderr
+    assert run.stderr.splitlines() == [
+        "brands: BigCommerce reports 2 records but served only 1 of them, also when read again; the stream stops "
+        "there, and no saved cursor passes what is missing.",
+        "These streams did not sync completely: brands.",
+    ]
+
+
 def test_a_server_whose_every_endpoint_fails_is_asked_the_time_on_two_of_them_only(tmp_path: Path) -> None:
     # The start is pinned to BigCommerce's clock by one request, tried endpoint after endpoint, each with its
     # retries, before any stream starts: a server that never answered kept every stream waiting an hour.
