@@ -574,6 +574,10 @@ HUGE_ID = (
     "brands record 9223372036854775808: field 'id' holds 9223372036854775808, beyond the 64-bit whole numbers its "
     "column holds; the stream stops before it."
 )
+HUGE_FLOAT = (
+    "products record 1: field 'brand_id' holds 1e+21, beyond the 64-bit whole numbers its column holds; the stream "
+    "stops before it."
+)
 NUL = (
     "brands record 1: field 'name' holds a NUL character (\\u0000), which Postgres cannot store in text or jsonb; "
     "the stream stops before it."
@@ -778,6 +782,14 @@ SERVED: list[Served] = [
         lambda: {"/v3/catalog/brands": always(v3_page([{"id": 1 << 63, "name": "Sagaform"}]))},
         (HUGE_ID, NOT_LOADED),
         "summary",
+    ),
+    Served(
+        "a whole-number field of 10^21, which JSON parsers read as a float (no bigint column holds it)",
+        "sync",
+        lambda: {"/v3/catalog/products": windowed([{**A_PRODUCT, "brand_id": 1e21}])},
+        (HUGE_FLOAT, NOT_LOADED),
+        "summary",
+        catalog=("products",),
     ),
     Served(
         "a NUL character in a value (Postgres stores none)",

@@ -150,7 +150,8 @@ def preparer(stream: str) -> Callable[[Record], bool]:
                 raise _unfit_amount(stream, record, name, value)
         for name in whole:
             value = record.get(name)
-            if value.__class__ is int and not low <= value <= high:
+            # A float too: orjson reads a whole number beyond 64 bits as one (2**70 -> 1.1805916207174113e+21).
+            if (value.__class__ is int or value.__class__ is float) and not low <= value <= high:
                 raise beyond_bigint(stream, record, name, value)
         for name in texts:
             value = record.get(name)
@@ -205,7 +206,7 @@ def _unfit_amount(stream: str, record: Record, name: str, value: Any) -> Connect
     )
 
 
-def beyond_bigint(stream: str, record: Record, name: str, value: int) -> ConnectorError:
+def beyond_bigint(stream: str, record: Record, name: str, value: float) -> ConnectorError:
     """A whole number that no 64-bit integer column holds (a field the schema lacks gets a bigint column too
     when it holds whole numbers: :mod:`source_bigcommerce.tables`)."""
     return ConnectorError(
