@@ -90,7 +90,9 @@ def configure_dlt(*, debug: bool) -> None:
     default working directory included), so this runs before anything of dlt does."""
     for key, value in _DLT_SETTINGS.items():
         os.environ.setdefault(key, value)
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING" if debug else "ERROR")
+    # Not ERROR without --debug: dlt logs a failed load job at that level with its traceback, and the sync
+    # says what failed in a sentence of its own (destination.describe).
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING" if debug else "CRITICAL")
 
 
 def pipeline_name(store_hash: str) -> str:

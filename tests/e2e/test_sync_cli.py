@@ -98,6 +98,25 @@ def test_a_run_that_stops_before_reading_prints_its_sentence_and_no_table_of_str
     assert (summary["ok"], summary["error"]) == (False, BAD_TOKEN)
 
 
+def test_a_duckdb_table_of_other_column_types_fails_the_load_in_one_sentence_without_dlts_traceback(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # dlt logs a load job that failed terminally at ERROR, with its traceback, and its log level was ERROR.
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "store.duckdb")) as connection:
+        connection.execute("CREATE TABLE brands (id VARCHAR, name INTEGER)")
+    config = write_json(tmp_path / "config.json", sandbox.config)
+    done = run_cli(*sync_args(config, tmp_path))
+    stderr = done.stderr.decode()
+    assert done.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert "[ERROR]" not in stderr
+    assert stderr.splitlines()[-1].startswith(
+        f"Loading into duckdb {tmp_path / 'store.duckdb'} failed: ConversionException: Conversion Error: "
+    )
+
+
 def test_a_sync_whose_stdout_is_closed_before_its_summary_says_so_on_stderr(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
