@@ -13,6 +13,11 @@ import orjson
 
 FailureType = Literal["config_error", "system_error", "transient_error"]
 
+MAX_FILE_BYTES = 256 << 20
+"""The most read of a file a user gives (config, catalog, state): far more than any of them holds (a state with
+the known ids of millions of records is a few MB), so that ``--config /dev/zero`` fails in a sentence instead
+of filling the machine's memory."""
+
 
 class ConnectorError(Exception):
     """A failure with a message fit for a user; the CLI prints it without a traceback unless --debug."""
@@ -45,11 +50,17 @@ def read_json_file(path: str | Path, origin: str, remedy: str = "", *, empty: An
     """
     tail = f"; {remedy}" if remedy else ""
     try:
-        text = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            text = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{origin} does not exist{tail}.") from None
     except OSError as exc:
         raise ConfigError(f"{origin} cannot be read ({exc.strerror}){tail}.") from None
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"{origin} is larger than {MAX_FILE_BYTES >> 20} MB, which no config, catalog or state is; check the "
+            f"path{tail}."
+        )
     if empty is not ... and not text.strip():
         return empty
     try:

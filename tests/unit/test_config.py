@@ -239,3 +239,17 @@ def test_emit_deletes_is_a_boolean_false_unless_set() -> None:
         ConfigError, match="'emit_deletes' has the wrong type: input should be a valid boolean"
     ):
         parse_config({**AIRBYTE_CONFIG, "emit_deletes": 1})
+
+
+def test_a_file_larger_than_any_config_is_refused_after_reading_the_limit_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--config /dev/zero` (or a multi-GB file given by mistake) was read whole: 3.5 GB in 8 s, then the OOM killer.
+    monkeypatch.setattr("source_bigcommerce.errors.MAX_FILE_BYTES", 1 << 20)
+    path = tmp_path / "config.json"
+    path.write_bytes(b"{" + b" " * (1 << 20) + b"}")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.message == (
+        f"Config file {str(path)!r} is larger than 1 MB, which no config, catalog or state is; check the path."
+    )
