@@ -191,6 +191,7 @@ NO_WORKING_DIR = (
     "dlt's working directory /dev/null/duckdb-… cannot be used (Not a directory); pass --pipelines-dir with a "
     "directory this user can write, or fix DLT_DATA_DIR."
 )
+NOT_UTF8 = "--dataset 'shop\\udcff' holds bytes that are not UTF-8 text; give it in UTF-8."
 NO_POSTGRES = (
     "Cannot connect to postgres postgresql://someone:***@127.0.0.1:…/nowhere: …; check --credentials and that "
     "the server is running."
@@ -503,6 +504,14 @@ CASES: list[Case] = [
         (NO_WORKING_DIR,),
         "-",
         extra=("--pipelines-dir", "/dev/null"),
+    ),
+    Case(
+        "--dataset holds bytes that are not UTF-8",
+        "sync",
+        lambda env: env.good(),
+        (NOT_UTF8,),
+        "-",
+        extra=("--dataset", "shop\udcff"),
     ),
     Case(
         "the destination refuses the connection (postgres on a closed port)",

@@ -285,6 +285,8 @@ def _sync(args: argparse.Namespace, streams: tuple[protocol.Redacting, ...]) -> 
     from source_bigcommerce.sync import sync
 
     try:
+        for option in ("destination", "credentials", "dataset", "pipelines_dir"):
+            utf8_option(option, getattr(args, option))
         target = Target(
             args.destination,
             args.credentials,
@@ -321,6 +323,22 @@ def _sync(args: argparse.Namespace, streams: tuple[protocol.Redacting, ...]) -> 
         return 1
     report.conclude(summary, as_json=args.json)
     return 0 if summary.ok else 1
+
+
+def utf8_option(name: str, value: str | None) -> None:
+    """Refuse an option whose bytes are not UTF-8 (Python keeps them as lone surrogates, which no file name,
+    URL or SQL identifier it hands on can be encoded from).
+
+    Raises:
+        ConfigError: naming the option, with the value as Python shows it.
+    """
+    if value is not None and not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise ConfigError(
+                f"--{name.replace('_', '-')} {value!r} holds bytes that are not UTF-8 text; give it in UTF-8."
+            ) from None
 
 
 def select_streams(text: str | None) -> tuple[StreamSpec, ...]:
