@@ -147,3 +147,23 @@ def test_each_commands_help_says_what_it_does(command: str) -> None:
     assert usage.startswith(f"usage: source-bigcommerce {command}")
     description = rest.split("\n\n")[0]
     assert not description.startswith("options:"), f"{command} --help has no description"
+
+
+def test_a_demo_of_streams_without_orders_and_customers_ends_with_its_summary_not_an_error(
+    tmp_path: Path,
+) -> None:
+    # The demo's answer asks the orders and customers tables, which `--streams brands` never made.
+    done = run_cli(
+        "sync",
+        "--demo",
+        "--streams",
+        "brands",
+        "--credentials",
+        str(tmp_path / "demo.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "pipelines"),
+    )
+    stderr = done.stderr.decode()
+    assert done.returncode == 0, stderr
+    assert "Internal error" not in stderr
+    assert "│ brands │ complete │" in done.stdout.decode()
