@@ -192,6 +192,10 @@ NO_WORKING_DIR = (
     "directory this user can write, or fix DLT_DATA_DIR."
 )
 NOT_UTF8 = "--dataset 'shop\\udcff' holds bytes that are not UTF-8 text; give it in UTF-8."
+BAD_PORT = (
+    "--credentials is not a URL whose host and port can be read (Port could not be cast to integer value as "
+    "'notaport'); write it as postgresql://user:password@host:5432/database."
+)
 NO_POSTGRES = (
     "Cannot connect to postgres postgresql://someone:***@127.0.0.1:…/nowhere: …; check --credentials and that "
     "the server is running."
@@ -512,6 +516,19 @@ CASES: list[Case] = [
         (NOT_UTF8,),
         "-",
         extra=("--dataset", "shop\udcff"),
+    ),
+    Case(
+        "the postgres URL's port is not a number",
+        "sync",
+        lambda env: env.good(),
+        (BAD_PORT,),
+        "-",
+        extra=(
+            "--destination",
+            "postgres",
+            "--credentials",
+            "postgresql://someone:hunter2@127.0.0.1:notaport/db",
+        ),
     ),
     Case(
         "the destination refuses the connection (postgres on a closed port)",

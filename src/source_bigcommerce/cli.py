@@ -23,6 +23,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, BinaryIO, NoReturn
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -287,6 +288,7 @@ def _sync(args: argparse.Namespace, streams: tuple[protocol.Redacting, ...]) -> 
     try:
         for option in ("destination", "credentials", "dataset", "pipelines_dir"):
             utf8_option(option, getattr(args, option))
+        readable_url(args.credentials)
         target = Target(
             args.destination,
             args.credentials,
@@ -339,6 +341,24 @@ def utf8_option(name: str, value: str | None) -> None:
             raise ConfigError(
                 f"--{name.replace('_', '-')} {value!r} holds bytes that are not UTF-8 text; give it in UTF-8."
             ) from None
+
+
+def readable_url(credentials: str | None) -> None:
+    """Refuse a connection URL whose host or port cannot be read (``:notaport``, an unclosed ``[::1``), which
+    failed deep in dlt as an internal error; the message quotes urllib's reason, never the URL's password.
+
+    Raises:
+        ConfigError: saying what is wrong and how such a URL is written.
+    """
+    if credentials is None or "://" not in credentials:
+        return
+    try:
+        urlsplit(credentials).port  # noqa: B018 - urlsplit reads the port only when asked for it
+    except ValueError as exc:
+        raise ConfigError(
+            f"--credentials is not a URL whose host and port can be read ({exc}); write it as "
+            "postgresql://user:password@host:5432/database."
+        ) from None
 
 
 def select_streams(text: str | None) -> tuple[StreamSpec, ...]:

@@ -178,6 +178,7 @@ def test_a_password_never_reaches_a_message() -> None:
         ("host=db.local password='s3 cret' dbname=shop", "host=db.local password=*** dbname=shop"),
         ("postgresql://me:s3cre%74@db.local/shop", "postgresql://me:***@db.local/shop"),
         ("postgresql://me:s3cret@db.local:notaport/shop", "(unparseable URL)"),
+        ("postgresql://me:s3cret@[::1]:5432/shop", "postgresql://me:***@[::1]:5432/shop"),
     ],
 )
 def test_a_password_given_in_any_form_libpq_takes_reaches_no_message(credentials: str, shown: str) -> None:
