@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -92,7 +93,13 @@ def configure_dlt(*, debug: bool) -> None:
         os.environ.setdefault(key, value)
     # Not ERROR without --debug: dlt logs a failed load job at that level with its traceback, and the sync
     # says what failed in a sentence of its own (destination.describe).
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING" if debug else "CRITICAL")
+    level = os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING" if debug else "CRITICAL")
+    if not isinstance(logging.getLevelName(level), int):  # the number of a name it knows
+        # dlt hands it to logging as it is, whose ValueError ("Unknown level") surfaced as an internal error.
+        raise ConfigError(
+            f"The environment sets RUNTIME__LOG_LEVEL to {level!r}, which is not a log level dlt knows; use one "
+            "of CRITICAL, ERROR, WARNING, INFO or DEBUG, or unset it."
+        )
 
 
 def pipeline_name(store_hash: str) -> str:

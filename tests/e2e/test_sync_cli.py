@@ -167,3 +167,16 @@ def test_a_demo_of_streams_without_orders_and_customers_ends_with_its_summary_no
     assert done.returncode == 0, stderr
     assert "Internal error" not in stderr
     assert "│ brands │ complete │" in done.stdout.decode()
+
+
+def test_a_log_level_dlt_does_not_know_in_the_environment_is_a_sentence_naming_it(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    config = write_json(tmp_path / "config.json", sandbox.config)
+    done = run_cli(*sync_args(config, tmp_path), env={"RUNTIME__LOG_LEVEL": "warning"})
+    stderr = done.stderr.decode()
+    assert done.returncode == 1, stderr
+    assert stderr.splitlines() == [
+        "The environment sets RUNTIME__LOG_LEVEL to 'warning', which is not a log level dlt knows; use one of "
+        "CRITICAL, ERROR, WARNING, INFO or DEBUG, or unset it."
+    ]
