@@ -565,8 +565,16 @@ class ProtocolSink:
         """Nothing to do: an Airbyte destination deduplicates children by their own key, and no message says a parent has none."""
 
     async def failed(self, stream: str, error: ConnectorError) -> None:
+        """A stream's failure: its TRACE error and sentence; with ``--debug``, the traceback of the exception
+        behind it too (an internal error's bug, which the sentence alone does not locate)."""
         self.failures.append(stream)
-        self._writer.message(protocol.trace_error(error.message, error.failure_type, stream=stream))
+        cause = error.__cause__ if self._debug else None
+        stack = "".join(traceback.format_exception(cause)) if cause is not None else None
+        self._writer.message(
+            protocol.trace_error(error.message, error.failure_type, stream=stream, stack_trace=stack)
+        )
+        if stack:
+            print(self._writer.scrub(stack), file=sys.stderr, end="")
         print(self._writer.scrub(error.message), file=sys.stderr)
 
     def log(self, level: protocol.LogLevel, message: str) -> None:

@@ -203,3 +203,27 @@ def test_a_record_too_deep_to_write_fails_with_a_sentence_and_leaves_no_partial_
         "before it."
     )
     assert [line["type"] for line in out.lines()] == ["RECORD", "LOG"]  # every line whole JSON
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_streams_internal_error_carries_its_traceback_with_debug_only(
+    debug: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An internal error's sentence names the exception but not where it was raised: --debug must show that.
+    import asyncio
+    import time
+
+    from source_bigcommerce.cli import ProtocolSink
+    from source_bigcommerce.engine import _internal
+
+    try:
+        {}["parent_id"]
+    except KeyError as exc:
+        error = _internal(exc)
+    out = Spy()
+    asyncio.run(ProtocolSink(Writer(out), time.time, debug).failed("brands", error))
+    [trace] = out.lines()
+    stderr = capsys.readouterr().err
+    assert stderr.endswith("Internal error: KeyError: 'parent_id'\n")
+    assert ("stack_trace" in trace["trace"]["error"]) is debug
+    assert ("Traceback (most recent call last)" in stderr) is debug
