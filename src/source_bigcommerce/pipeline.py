@@ -167,8 +167,10 @@ class Loader:
         with _flock(
             folder / f"{self._name}.lock",
             f"Another sync of this store into {self._target.location}",
-            lambda reason: f"dlt's working directory {folder} cannot be used ({reason}); pass --pipelines-dir "
-            "with a directory this user can write, or fix DLT_DATA_DIR.",
+            lambda reason: (
+                f"dlt's working directory {folder} cannot be used ({reason}); pass --pipelines-dir "
+                "with a directory this user can write, or fix DLT_DATA_DIR."
+            ),
         ):
             if self._target.destination != "duckdb":
                 yield
@@ -178,8 +180,10 @@ class Loader:
             with _flock(
                 database.with_name(f"{database.name}.sync.lock"),
                 f"Another sync into {database}",
-                lambda reason: f"The directory of the DuckDB file {database} cannot be used ({reason}); give "
-                "--credentials a path in a directory this user can write.",
+                lambda reason: (
+                    f"The directory of the DuckDB file {database} cannot be used ({reason}); give "
+                    "--credentials a path in a directory this user can write."
+                ),
             ):
                 yield
 

@@ -216,8 +216,9 @@ def test_a_streams_internal_error_carries_its_traceback_with_debug_only(
     from source_bigcommerce.cli import ProtocolSink
     from source_bigcommerce.engine import _internal
 
+    record: dict[str, Any] = {}
     try:
-        {}["parent_id"]
+        record["parent_id"]
     except KeyError as exc:
         error = _internal(exc)
     out = Spy()
