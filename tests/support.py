@@ -29,7 +29,7 @@ import orjson
 
 from bigcommerce_sandbox.app import RunningSandbox
 from bigcommerce_sandbox.registry import BY_NAME as SANDBOX
-from source_bigcommerce import catalog, cli, protocol
+from source_bigcommerce import catalog, cli, errors, protocol
 from source_bigcommerce.config import parse_config
 from source_bigcommerce.http import DEFAULT_PAUSES, Pauses
 from source_bigcommerce.state import parse_state
@@ -269,10 +269,10 @@ def assert_no_secret(secret: str, *texts: bytes | str, where: str) -> None:
     """``secret`` (an access token) appears in none of ``texts``, and nothing was blanked in its place.
 
     A blanked token (``protocol.REDACTED``) means the writer's last line of defence had to act, which is
-    itself a leak in the code that built the message. Tokens shorter than ``protocol.MIN_REDACTED`` are
+    itself a leak in the code that built the message. Tokens shorter than ``errors.MIN_REDACTED`` are
     not searched: a one-letter test token appears in every JSON key.
     """
-    if len(secret) < protocol.MIN_REDACTED:
+    if len(secret) < errors.MIN_REDACTED:
         return
     for text in texts:
         data = text.encode() if isinstance(text, str) else text

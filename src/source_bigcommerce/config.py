@@ -27,7 +27,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from source_bigcommerce.dates import from_epoch, to_epoch
-from source_bigcommerce.errors import ConfigError, read_json_file
+from source_bigcommerce.errors import MIN_REDACTED, ConfigError, read_json_file
 
 DEFAULT_API_URL = "https://api.bigcommerce.com"
 DEFAULT_MAX_CONCURRENT_REQUESTS = 16
@@ -335,14 +335,13 @@ def parse_config(raw: Any, *, on_unknown_key: Callable[[str], None] | None = Non
         return _parse(raw, on_unknown_key)
     except ConfigError as error:
         token = raw.get("access_token")
-        if not isinstance(token, str):
+        if not isinstance(token, str) or len(token) < MIN_REDACTED:
             raise
-        # A sentence quotes the value it refuses, and a user may have pasted the token into another key
-        # (an api_url with ?access_token=...); nothing downstream blanks it yet, as the config never parsed.
-        from source_bigcommerce.protocol import secret_forms  # protocol imports this module
-
+        # A sentence quotes the value it refuses (as it is, or by repr), and a user may have pasted the token
+        # into another key (an api_url with ?access_token=...); nothing downstream blanks it yet, as the config
+        # never parsed.
         message = error.message
-        for form in secret_forms([token]):
+        for form in sorted({token, repr(token)[1:-1]}, key=len, reverse=True):
             message = message.replace(form, SHOWN_TOKEN)
         raise ConfigError(message) from None
 

@@ -13,6 +13,10 @@ import orjson
 
 FailureType = Literal["config_error", "system_error", "transient_error"]
 
+MIN_REDACTED = 8
+"""Secrets (and runs of a secret's characters) shorter than this are not blanked out of what is shown: they
+would match ordinary text."""
+
 MAX_FILE_BYTES = 256 << 20
 """The most read of a file a user gives (config, catalog, state): far more than any of them holds (a state with
 the known ids of millions of records is a few MB), so that ``--config /dev/zero`` fails in a sentence instead

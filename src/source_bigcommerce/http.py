@@ -34,9 +34,9 @@ import orjson
 
 from source_bigcommerce import __version__
 from source_bigcommerce.config import DEFAULT_MAX_RESPONSE_MB, MB
-from source_bigcommerce.errors import ConfigError, ConnectorError, TransientError
+from source_bigcommerce.errors import MIN_REDACTED, ConfigError, ConnectorError, TransientError
 from source_bigcommerce.lanes import Lanes, lane_of
-from source_bigcommerce.protocol import MIN_REDACTED, LogLevel
+from source_bigcommerce.protocol import LogLevel
 from source_bigcommerce.ratelimit import PLATFORM_BACKOFF_S, Clock, Governor, Quota, Sleep
 from source_bigcommerce.tls import client_context, import_without_trust_store
 

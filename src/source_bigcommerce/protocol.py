@@ -28,7 +28,7 @@ from typing import Any, AnyStr, BinaryIO, Literal, TextIO
 import orjson
 
 from source_bigcommerce.config import spec_schema
-from source_bigcommerce.errors import ConnectorError, FailureType
+from source_bigcommerce.errors import MIN_REDACTED, ConnectorError, FailureType
 
 StreamStatus = Literal["STARTED", "RUNNING", "COMPLETE", "INCOMPLETE"]
 LogLevel = Literal["FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
@@ -39,7 +39,6 @@ DESTINATION_SYNC_MODES = ("overwrite", "append", "append_dedup")
 """Every stream has a primary key and (if incremental) a source-defined cursor, so dedup is possible."""
 FLUSH_BYTES = 1 << 20
 REDACTED = b"**********"
-MIN_REDACTED = 8
 
 
 def secret_forms(secrets: Iterable[str]) -> tuple[str, ...]:
