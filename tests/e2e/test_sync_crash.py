@@ -351,29 +351,33 @@ def test_two_syncs_into_one_postgres_dataset_from_two_working_directories_never_
             for name in ("one", "two")
         )
         held = HELD_DATASET.format(dataset=dataset, url=POSTGRES_URL)
-        # One holds the dataset (its first chunk written to its package, not loaded): the other stops at once.
-        running = run_until_hold(one, "extracted:1")
-        try:
-            second = subprocess.run(two, capture_output=True, timeout=120, check=False)
-        finally:
-            kill(running)
-        assert second.returncode == 1, second.stderr.decode()[-2000:]
-        assert second.stderr.decode().splitlines()[-1] == held
-        # Both at once: each loads everything, or stops with that sentence; no row is there twice.
-        both = [
-            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            for command in (one, two)
-        ]
-        ends = [(process.communicate(timeout=300)[1].decode(), process.returncode) for process in both]
-        for stderr, code in ends:
-            assert code == 0 or stderr.splitlines()[-1] == held, stderr[-2000:]
-        assert 0 in [code for _, code in ends]
+        assert_one_at_a_time(one, two, held)
         for stream in ALL_STREAMS:
             assert_table_equals_export(
                 postgres_rows(Target("postgres", POSTGRES_URL, dataset), stream),
                 sandbox.export(stream),
                 stream,
             )
+
+
+def assert_one_at_a_time(one: list[str], two: list[str], held: str) -> None:
+    """While sync ``one`` holds what it syncs into (its first chunk written to its package, not loaded), sync
+    ``two`` stops at once with the sentence ``held``; started both at once, each loads everything or stops
+    with that sentence."""
+    running = run_until_hold(one, "extracted:1")
+    try:
+        second = subprocess.run(two, capture_output=True, timeout=120, check=False)
+    finally:
+        kill(running)
+    assert second.returncode == 1, second.stderr.decode()[-2000:]
+    assert second.stderr.decode().splitlines()[-1] == held
+    both = [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for command in (one, two)
+    ]
+    ends = [(process.communicate(timeout=300)[1].decode(), process.returncode) for process in both]
+    for stderr, code in ends:
+        assert code == 0 or stderr.splitlines()[-1] == held, stderr[-2000:]
+    assert 0 in [code for _, code in ends]
 
 
 def test_two_syncs_into_one_duckdb_file_from_two_working_directories_never_double_a_row(
@@ -392,21 +396,7 @@ def test_two_syncs_into_one_duckdb_file_from_two_working_directories_never_doubl
         f"Another sync into {database} is still running (it holds {database}.sync.lock); let it finish, or stop "
         "it, then sync again."
     )
-    running = run_until_hold(one, "extracted:1")
-    try:
-        second = subprocess.run(two, capture_output=True, timeout=120, check=False)
-    finally:
-        kill(running)
-    assert second.returncode == 1, second.stderr.decode()[-2000:]
-    assert second.stderr.decode().splitlines()[-1] == held
-    # Both at once: each loads everything, or stops with that sentence; no row is there twice.
-    both = [
-        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for command in (one, two)
-    ]
-    ends = [(process.communicate(timeout=300)[1].decode(), process.returncode) for process in both]
-    for stderr, code in ends:
-        assert code == 0 or stderr.splitlines()[-1] == held, stderr[-2000:]
-    assert 0 in [code for _, code in ends]
+    assert_one_at_a_time(one, two, held)
     for stream in ALL_STREAMS:
         assert_table_equals_export(
             duckdb_rows(Target("duckdb", str(database), "main"), stream), sandbox.export(stream), stream
