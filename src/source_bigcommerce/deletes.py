@@ -11,10 +11,12 @@ table, so that a new stream joins by its row alone:
   when a row's record was deleted, or was modified after ``T`` (its row keeps the older date, inside the range).
   Equal counts therefore prove that nothing was deleted, and the listing is skipped; a record created or
   modified after ``T`` cannot hide a deletion, because it is outside the count and outside the rows counted.
-  Otherwise every id that exists now is listed, with the same completeness checks as a read (totals re-checked
-  on every page, a pass that falls short read again, then a failure), as cheaply as the endpoint allows
-  (``StreamSpec.id_params``, 250 ids a page), and the live rows whose id is not listed are gone. An incomplete
-  listing marks nothing: the stream's reconciliation fails with a sentence. The counts of all listed streams
+  Otherwise every id that exists now is listed, as cheaply as the endpoint allows (``StreamSpec.id_params``,
+  250 ids a page), and the live rows whose id is not listed are gone once confirmed (:func:`still_there`):
+  asked for by ``id:in`` where the list takes it, which lets the listing be one pass however the store
+  changes meanwhile; elsewhere left out of a second listing too, each listing with the same completeness
+  checks as a read (totals re-checked on every page, a pass that falls short read again, then a failure). An
+  incomplete listing marks nothing: the stream's reconciliation fails with a sentence. The counts of all listed streams
   are asked at once (a sync that finds nothing deleted waits for one round trip); the listings, each holding
   every id of its stream, one at a time.
 * **Read whole** (no cursor: pages, brands, categories): every sync reads them completely, which is a listing at
@@ -69,6 +71,8 @@ LEDGER = "_bigcommerce_reconciled"
 DAILY_S = 86_400
 _BATCH = 1_000
 """Ids per ``IN (...)`` statement."""
+_ASKED = 100
+"""Ids per ``id:in`` request: about 1 KB of query, well inside any server's limit on a request line."""
 
 
 @dataclass(frozen=True)
@@ -148,39 +152,70 @@ async def store_count(client: Client, spec: StreamSpec, lo: int, hi: int) -> int
 async def store_ids(
     client: Client, spec: StreamSpec, lookahead: int, *, since: int | None = None
 ) -> set[Any]:
-    """Every id the store has now (modified at or after ``since``, if given), read with a read's completeness
-    checks (``Walker.everything``).
+    """Every id the store has now (modified at or after ``since``, if given).
+
+    Where an id left out can be asked for by id (:attr:`StreamSpec.id_in`), one pass by page number that
+    carries on when the total moves (``Walker.sweep``): on a busy store records come and go during every
+    pass, and a listing that must hold still would never end. Elsewhere, with a read's completeness checks
+    (``Walker.everything``).
 
     Raises:
         ConnectorError: the listing could not be completed; nothing may be marked from it.
     """
-    extra = dict(spec.id_params)
-    if since is not None:
-        assert spec.window is not None
-        extra[spec.window.min_param] = dates.api_param(since, spec.window.time_format)
-    walker = Walker(client, spec, normalize=_ignore, lookahead=lookahead, extra_params=extra)
+    walker = Walker(
+        client, spec, normalize=_ignore, lookahead=lookahead, extra_params=_id_params(spec, since)
+    )
     found: set[Any] = set()
-    async with contextlib.aclosing(walker.everything()) as pages:
+    async with contextlib.aclosing(walker.sweep() if spec.id_in else walker.everything()) as pages:
         async for page in pages:
             found.update(record[key(spec)] for record in page)
     return found
 
 
-async def still_listed(
+def _id_params(spec: StreamSpec, since: int | None) -> dict[str, str]:
+    """The query of an id listing: only the ids where the endpoint can say so, modified since ``since``."""
+    extra = dict(spec.id_params)
+    if since is not None:
+        assert spec.window is not None
+        extra[spec.window.min_param] = dates.api_param(since, spec.window.time_format)
+    return extra
+
+
+async def still_there(
     client: Client, spec: StreamSpec, lookahead: int, missing: set[Any], *, since: int | None = None
 ) -> set[Any]:
-    """Those of ``missing`` (ids a listing left out) that a second listing finds.
+    """Those of ``missing`` (ids a listing left out) that exist after all (modified at or after ``since``).
 
-    A listing by page number is checked by its total, which a record deleted and another created while it ran
-    keep: the pages shift, and a record that stayed can fall between two of them. An id is taken for gone only
-    when two listings leave it out, which costs a second listing only when the first found something gone.
+    A listing by page number is checked by its total at best, which a record deleted and another created while
+    it ran keep: the pages shift, and a record that stayed can fall between two of them. Where the list
+    filters by ``id:in`` they are asked for by id, :data:`_ASKED` at a time, which no shift can hide; elsewhere
+    an id is taken for gone only when a second listing leaves it out too. Either costs requests only when the
+    first listing found something gone.
 
     Raises:
-        ConnectorError: the second listing could not be completed; nothing may be marked.
+        ConnectorError: they could not all be asked for (or the server ignores ``id:in``); nothing may be
+            marked.
     """
     if not missing:
         return set()
-    return missing & await store_ids(client, spec, lookahead, since=since)
+    if not spec.id_in:
+        return missing & await store_ids(client, spec, lookahead, since=since)
+    found: set[Any] = set()
+    asked = sorted(missing)
+    for first in range(0, len(asked), _ASKED):
+        batch = asked[first : first + _ASKED]
+        query = {**_id_params(spec, since), "id:in": ",".join(map(str, batch))}
+        walker = Walker(client, spec, normalize=_ignore, lookahead=lookahead, extra_params=query)
+        async with contextlib.aclosing(walker.everything()) as pages:
+            async for page in pages:
+                ids = {record[key(spec)] for record in page}
+                if not ids <= set(batch):
+                    raise UnexpectedResponse(
+                        f"GET /{spec.api}{spec.path} answered id:in with records it was not asked for, so it "
+                        "ignores that filter."
+                    )
+                found |= ids
+    return found
 
 
 def emits(spec: StreamSpec) -> bool:
@@ -235,7 +270,7 @@ async def gone_from_known(
     try:
         exists = await store_ids(client, spec, lookahead, since=start_date)
         if known is not None:
-            exists |= await still_listed(client, spec, lookahead, ids - exists, since=start_date)
+            exists |= await still_there(client, spec, lookahead, ids - exists, since=start_date)
     except ConnectorError as error:
         raise incomplete(spec, error) from None
     if known is None:
@@ -529,7 +564,7 @@ async def reconcile(
         try:
             exists = await store_ids(client, spec, lookahead)
             missing = set(await run(functools.partial(Tables.gone, spec=spec, exists=exists)))
-            gone = missing - await still_listed(client, spec, lookahead, missing)
+            gone = missing - await still_there(client, spec, lookahead, missing)
         except ConnectorError as error:
             outcome.errors[spec.name] = incomplete(spec, error).message
             continue

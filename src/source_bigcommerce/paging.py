@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -884,6 +885,46 @@ class Walker:
                 fresh = [r for r in page.records if key(r) not in delivered]
                 delivered.update(key(r) for r in fresh)
                 yield fresh
+
+    async def sweep(self) -> AsyncGenerator[list[Record], None]:
+        """The records of one pass by page number, read to the end however the total moves meanwhile.
+
+        For an id listing whose misses are asked for again by id (``deletes.still_there``): on a busy store
+        a record comes or goes during most passes, and a listing that starts over whenever its total moves
+        (:meth:`everything`) may never end. A record deleted meanwhile shifts later ones back past the pass;
+        those are asked for by id. Records created meanwhile lengthen the list: the pass reads on to the last
+        page of the latest total, lengthened at most :data:`MAX_PASSES` times. A page that repeats only records
+        already read, under an unmoved total, means the server ignores ``page``, and fails the listing.
+        """
+        params = {**self._spec.params, **self._extra}
+        page = await self._get({**params, "limit": str(self._limit)})
+        if page.total is None:
+            raise UnexpectedResponse(f"{self._where} answered without meta.pagination.total.")
+        self._learn(page)
+        first, latest, done = page.total, page.total, 0
+        seen: set[Any] = set()
+        for _ in range(MAX_PASSES):
+            planned = max(done + 1, math.ceil(latest / self._limit))
+            fetch = functools.partial(self._page_after, params, done)
+            async with contextlib.aclosing(ordered(fetch, page, planned - done, self._lookahead)) as stream:
+                async for number, got in stream:
+                    ids = [self._key(record) for record in got.records]
+                    if done + number > 1 and ids and got.total == first and seen.issuperset(ids):
+                        raise ignored(self._spec.name, self._where, f"page={done + number}")
+                    seen.update(ids)
+                    yield got.records
+                    latest = got.total if got.total is not None else latest
+                    if len(ids) < self._limit:
+                        return
+            done = planned
+            if latest <= done * self._limit:
+                return
+            page = await self._page_after(params, done, 1)
+        raise ConnectorError(f"{self._spec.name}: the record count kept growing during {MAX_PASSES} reads.")
+
+    async def _page_after(self, params: Mapping[str, str], done: int, number: int) -> Page:
+        """Page ``done + number`` of the list."""
+        return await self._get(_page_of(params, done + number, self._limit))
 
     async def _id_floor_walk(self, params: Mapping[str, str]) -> AsyncGenerator[Page, None]:
         """A v2 list in id order, asked from one past the last id read (``min_id``) until the empty page (204).

@@ -126,6 +126,9 @@ class StreamSpec:
     id_params: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Query parameters that cut a list down to its ids, for the reconciliation's listing of what exists
     (``include_fields=id`` where the endpoint takes it); none where it takes no such parameter."""
+    id_in: bool = False
+    """The list filters by ``id:in`` (its spec file): an id the reconciliation's listing left out is asked for by
+    id, which a record deleted or created mid-listing cannot hide, so the listing need not hold still."""
     id_floor: str | None = None
     """A v2 list without a window whose records come in id order and that filters ``id >= N`` by this
     parameter (``min_id``): it is read by that id keyset, which a record deleted mid-read cannot shift,
@@ -200,6 +203,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_customers_read_only",
         cursor="date_modified",
         window=v3_window({"sort": "date_modified:asc"}, "after_cursor"),
+        id_in=True,
     ),
     StreamSpec(
         name="orders",
@@ -242,6 +246,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         window=v3_window({"sort": "date_modified", "direction": "asc"}, "id_greater"),
         # "The ID and the specified fields will be returned" (reference/catalog/products_catalog.v3.yml).
         id_params={"include_fields": "id"},
+        id_in=True,
     ),
     StreamSpec(
         name="channels",
@@ -318,6 +323,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         cursor="date_modified",
         # Date filters but no sort (price_lists.v3.yml, getPriceLists).
         window=v3_window({}, "pages"),
+        id_in=True,
     ),
     StreamSpec(
         name="price_list_records",
@@ -345,6 +351,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         # time is an honest cursor. The list is in id order and takes no sort: a window is read whole.
         cursor="created",
         window=Window("created:min", "created:max", "iso_z", {}, "pages"),
+        id_in=True,
     ),
     StreamSpec(
         name="order_shipping_addresses",
@@ -464,6 +471,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         scope="store_v2_customers_read_only",
         cursor="date_modified",
         window=v3_window({}, "pages"),
+        id_in=True,
     ),
     StreamSpec(
         name="customer_addresses",

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, cast
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from source_bigcommerce.dates import from_epoch
+from source_bigcommerce.errors import ConnectorError
 from source_bigcommerce.http import Client, Response
 from source_bigcommerce.paging import Page, Walker, ordered
 from source_bigcommerce.streams import BY_NAME
@@ -186,3 +189,82 @@ def test_the_walker_delivers_every_record_that_stayed_put_once_in_order_and_chec
     assert all(lo <= second <= start for second in delivered_seconds)
     assert delivered_seconds == sorted(delivered_seconds), "records must arrive in date_modified order"
     assert batches[-1][1] == start, "a complete walk ends with a checkpoint at the start"
+
+
+# -- the id listing's sweep against a list that grows and shrinks meanwhile ------------------------------
+
+
+class BusyList:
+    """A v3 list in id order, page/limit and meta.pagination.total; after the Nth request, ``changes[N]``
+    records are created (positive) or the lowest ids deleted (negative); ``ignore_page`` serves page 1 for
+    every page."""
+
+    def __init__(self, size: int, changes: dict[int, int], *, ignore_page: bool = False) -> None:
+        self.ids = list(range(1, size + 1))
+        self.changes = changes
+        self.ignore_page = ignore_page
+        self.requests = 0
+
+    async def get(
+        self, api: str, path: str, params: Mapping[str, str] | None = None, **options: Any
+    ) -> Response:
+        query = dict(params or {})
+        limit = int(query["limit"])
+        page = 1 if self.ignore_page else int(query.get("page", "1"))
+        data = [{"id": rid} for rid in self.ids[(page - 1) * limit : page * limit]]
+        body = {"data": data, "meta": {"pagination": {"total": len(self.ids)}}}
+        self.requests += 1
+        change = self.changes.get(self.requests, 0)
+        if change > 0:
+            top = max(self.ids, default=0)
+            self.ids += range(top + 1, top + 1 + change)
+        else:
+            del self.ids[:-change]
+        await asyncio.sleep(0)
+        return Response(200, body, None)
+
+
+def sweep(api: BusyList, page_size: int, lookahead: int) -> list[Any]:
+    spec = dataclasses.replace(BY_NAME["customers"], page_size=page_size)
+    walker = Walker(cast(Client, api), spec, normalize=lambda record: None, lookahead=lookahead)
+
+    async def walk() -> list[Any]:
+        return [record["id"] async for page in walker.sweep() for record in page]
+
+    return asyncio.run(walk())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    size=st.integers(min_value=0, max_value=40),
+    page_size=st.integers(min_value=1, max_value=6),
+    lookahead=st.integers(min_value=1, max_value=4),
+    created=st.dictionaries(st.integers(min_value=1, max_value=60), st.integers(1, 3), max_size=20),
+)
+def test_a_sweep_lists_every_record_there_before_it_however_many_are_created_meanwhile(
+    size: int, page_size: int, lookahead: int, created: dict[int, int]
+) -> None:
+    api = BusyList(size, created)
+    listed = sweep(api, page_size, lookahead)
+    assert set(range(1, size + 1)) <= set(listed)
+    assert set(listed) <= set(api.ids)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    size=st.integers(min_value=0, max_value=40),
+    page_size=st.integers(min_value=1, max_value=6),
+    changes=st.dictionaries(st.integers(min_value=1, max_value=60), st.integers(-3, 3), max_size=20),
+)
+def test_a_sweep_ends_and_lists_only_records_that_were_there(
+    size: int, page_size: int, changes: dict[int, int]
+) -> None:
+    api = BusyList(size, changes)
+    listed = sweep(api, page_size, 2)
+    assert set(listed) <= set(range(1, size + 1 + 3 * len(changes)))
+    assert api.requests <= math.ceil((size + 3 * len(changes)) / page_size) + 2
+
+
+def test_a_sweep_of_a_list_that_ignores_page_fails() -> None:
+    with pytest.raises(ConnectorError, match="answered page=2 with records it had already served"):
+        sweep(BusyList(10, {}, ignore_page=True), 5, 1)

@@ -61,6 +61,16 @@ def test_every_row_is_served_by_its_sandbox_resource_at_its_path_scope_key_and_p
         assert resource.parent_field in (None, spec.parent_key)
 
 
+@pytest.mark.parametrize("spec", [spec for spec in STREAMS if listed(spec)], ids=lambda spec: spec.name)
+def test_a_listed_stream_confirms_its_deletes_by_id_exactly_where_its_list_takes_id_in(
+    spec: StreamSpec,
+) -> None:
+    # The registry's filters are checked against the specs (test_sandbox_spec_conformance.py): a stream that
+    # could ask for the ids its listing left out, and does not, falls back to a listing that must hold still.
+    filters = {f.param for f in RESOURCES[spec.name].filters}
+    assert spec.id_in == ("id:in" in filters)
+
+
 def test_check_probes_each_scope_of_the_table_once_on_a_path_of_a_stream_that_needs_it() -> None:
     found = probes()
     assert set(found) == {spec.scope for spec in STREAMS}
