@@ -13,10 +13,12 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from sync_support import cli_command, duckdb_rows, duckdb_target, kill, run_until_hold
 
@@ -162,3 +164,32 @@ def test_a_throttled_orders_page_is_committed_slice_by_slice_and_a_rerun_reads_o
     assert summary["streams"]["orders"]["records"] < orders, "the committed slices are not read again"
     assert summary["streams"]["orders"]["rows"] == orders
     assert summary["streams"]["transactions"]["rows"] == transactions
+
+
+IMPORT_INTERRUPTED = """
+import sys
+from importlib.metadata import entry_points
+class Interrupted:
+    def find_spec(self, name, path=None, target=None):
+        if name == "source_bigcommerce.cli":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupted())
+[script] = entry_points(group="console_scripts", name="source-bigcommerce")
+sys.exit(script.load()())
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "stdout"),
+    [(("sync", "--json"), b'{"ok":false,"error":"Interrupted."}\n'), (("read",), b"")],
+    ids=["sync-json", "read"],
+)
+def test_ctrl_c_while_the_console_script_imports_the_cli_is_one_line_not_a_traceback(
+    args: tuple[str, ...], stdout: bytes
+) -> None:
+    # The import takes a few tenths of a second: a Ctrl-C in it raised from the console script's own import
+    # of source_bigcommerce.cli, before cli.main could catch it, and printed a traceback.
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_INTERRUPTED, *args], capture_output=True, env=child_env(), check=False
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (130, b"Interrupted.\n", stdout)
