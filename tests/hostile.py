@@ -65,6 +65,8 @@ class Misbehaviour:
     """Routes answering every page as page 1."""
     ignore_cursor: frozenset[str] = frozenset()
     """Routes ignoring ``after``, ``id:greater`` and ``min_id``."""
+    ignore_sort: frozenset[str] = frozenset()
+    """Routes serving their records in id order whatever ``sort`` asks (the date filters still hold)."""
     ignore_min_date: bool = False
     """``/v2/orders`` ignores ``min_date_modified``, the lower bound of its keyset walk."""
     duplicate_data: frozenset[str] = frozenset()
@@ -326,9 +328,13 @@ class Hostile:
             if dated
             else sorted(self.store.records[stream])
         )
-        by_date = dated and (
-            query.get("sort") == "date_modified:asc"
-            or (query.get("sort") == "date_modified" and query.get("direction") == "asc")
+        by_date = (
+            dated
+            and route not in self.bad.ignore_sort
+            and (
+                query.get("sort") == "date_modified:asc"
+                or (query.get("sort") == "date_modified" and query.get("direction") == "asc")
+            )
         )
         if "id:greater" in query and not ignore:
             ids = [rid for rid in ids if rid > int(query["id:greater"])]
@@ -394,7 +400,8 @@ class Hostile:
             self._count(route, query)
             ids = self._orders_in(query, route)
             page, served = self._paging(route, query)
-            ordered = self._sorted("orders", ids, query.get("sort") == "date_modified:asc", page)
+            by_date = query.get("sort") == "date_modified:asc" and route not in self.bad.ignore_sort
+            ordered = self._sorted("orders", ids, by_date, page)
             chosen = ordered[(page - 1) * served : page * served]
             expand = query.get("include") == "consignments.line_items"
             if expand and self.bad.heavy_items is not None:

@@ -8,7 +8,8 @@ from our clock is logged. Then each stream runs as its own task, except that a p
 children share one walk (children.py; a child that follows its parent is read for the changed parents only
 in an incremental sync); the orders' walk ends with the archived orders it could not see
 (:meth:`Engine._archived`). A stream that fails reports its
-error and stops where its state last stood; the others finish.
+error and stops where its state last stood (one whose list came out of the order asked goes back to where
+the read started, paging.Unsorted); the others finish.
 
 Everything the engine produces goes to a :class:`Sink`: the Airbyte protocol writer for ``read``, the dlt
 loader for ``sync``. Sink methods are coroutines so a slow destination holds the engine back instead of
@@ -38,7 +39,7 @@ from source_bigcommerce.http import (
     Unreachable,
     Untrusted,
 )
-from source_bigcommerce.paging import Batch, Record, UnexpectedResponse, Walker
+from source_bigcommerce.paging import Batch, Record, UnexpectedResponse, Unsorted, Walker
 from source_bigcommerce.protocol import LogLevel
 from source_bigcommerce.streams import BY_NAME, STREAMS, StreamSpec
 
@@ -231,6 +232,10 @@ class Engine:
         for item in items:
             if item.failed:
                 assert item.error is not None
+                if isinstance(item.error, Unsorted) and item.cursor is not None and item.cursor != item.lo:
+                    # The list was not in the order every checkpoint of this read rests on (paging.Unsorted).
+                    item.cursor, item.stated = item.lo, item.count
+                    await self._sink.state(item.spec.name, self._state(item), item.count)
                 await self._sink.failed(item.spec.name, item.error)
                 await self._sink.status(item.spec.name, "INCOMPLETE")
             else:

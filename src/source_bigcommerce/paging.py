@@ -68,7 +68,7 @@ import functools
 import math
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from source_bigcommerce.dates import api_param, from_epoch, to_epoch
 from source_bigcommerce.errors import ConnectorError
@@ -128,6 +128,25 @@ def shortfall(
     )
 
 
+class Unsorted(Incomplete):
+    """The API answered a list asked in ``date_modified`` order with records out of that order.
+
+    Every checkpoint of a walk rests on that order (all records before the last second delivered are
+    delivered), and an earlier record can show up on any later page: a checkpoint this read made already
+    may pass it. So the engine sets the stream's cursor back to where the read started, and the next read
+    reads the range again, rather than leave a saved cursor past what is missing.
+    """
+
+
+def unsorted(name: str, where: str, sort: Mapping[str, str]) -> Unsorted:
+    """The one sentence for a server that answered a sorted list with records out of ``date_modified`` order."""
+    asked = "&".join(f"{key}={value}" for key, value in sort.items())
+    return Unsorted(
+        f"{name}: {where} answered {asked} with records out of date_modified order, so it ignores that "
+        "parameter; the stream stops there, and its cursor goes back to where this read started."
+    )
+
+
 def ignored(name: str, where: str, what: str) -> Incomplete:
     """The one sentence for a server that answered a page or cursor with records it had already served."""
     return Incomplete(
@@ -177,15 +196,27 @@ def _order_key(record: Record) -> tuple[int, int]:
     return modified_at(record), record["id"]
 
 
-def _in_order(records: list[Record]) -> tuple[list[Record], list[int]]:
+class _Ordered(NamedTuple):
+    records: list[Record]
+    """The page's records sorted by ``(date_modified, id)``."""
+    seconds: list[int]
+    """Each one's ``date_modified`` second."""
+    as_served: bool
+    """Whether the page came in ``date_modified`` order, as it was asked to: a server that ignores the sort
+    serves a later record before an earlier one, and a walk that trusts the order skips records (a keyset's next
+    page starts at the page's last second, a snapshot pass at the last second it delivered)."""
+
+
+def _in_order(records: list[Record]) -> _Ordered:
     """The records sorted by ``(date_modified, id)``, and each one's second, every date parsed once.
 
     Sorting with :func:`_order_key` and then asking each record its second again parsed every date twice
     (three times for orders, see ``Engine._family_batch``); dates were about a seventh of a read's CPU.
     """
     keys = [(to_epoch(record["date_modified"]), record["id"]) for record in records]
+    as_served = all(keys[i][0] <= keys[i + 1][0] for i in range(len(keys) - 1))
     order = sorted(range(len(records)), key=keys.__getitem__)
-    return [records[i] for i in order], [keys[i][0] for i in order]
+    return _Ordered([records[i] for i in order], [keys[i][0] for i in order], as_served)
 
 
 def smaller_limit(limit: int) -> int | None:
@@ -554,6 +585,11 @@ class Walker:
                     break
                 accepted = await self._accept(page, overlap_allowed)
                 overlap_allowed = False
+                if accepted is None and number > 1:
+                    # Within a snapshot, records only leave the range: a later page cannot hold a second
+                    # before the last one delivered unless the list is not sorted, and a new pass from there
+                    # would skip the records of the earlier seconds still to come.
+                    raise self._unsorted()
                 if accepted is None:
                     yield Batch([], {}, None)
                     return
@@ -577,19 +613,27 @@ class Walker:
         self,
         page: Page,
         overlap_allowed: bool,
-        ordered: tuple[list[Record], list[int]] | None = None,
+        ordered: _Ordered | None = None,
     ) -> AsyncGenerator[Batch, None] | None:
         """Deliver a page's new records in order, with their children; None when the page contradicts what
-        came before it.
+        came before it. A page not served in ``date_modified`` order fails the stream (:func:`unsorted`)
+        before any of it is delivered.
 
         Children are fetched for the records delivered only, not for those of the page already delivered
         (a pass's first page repeats second ``cur``; a second walked by id repeats on later pages).
         ``ordered`` is the page's :func:`_in_order`, when the caller has it already.
         """
-        records, seconds = ordered or _in_order(page.records)
+        records, seconds, as_served = ordered or _in_order(page.records)
+        if not as_served:
+            raise self._unsorted()
         if records and seconds[0] < self._cur:
             return None  # an earlier second after a later one: the pages are not one ordering
         return self._accepted(records, seconds, overlap_allowed)
+
+    def _unsorted(self) -> Unsorted:
+        window = self._spec.window
+        assert window is not None
+        return unsorted(self._spec.name, self._where, window.sort)
 
     async def _accepted(
         self, records: list[Record], seconds: list[int], overlap_allowed: bool
@@ -680,7 +724,7 @@ class Walker:
                 # Each date parsed once a page: the second-of-a-page checks and the next page's start come from
                 # the order _accept needs anyway (parsing them three times was a tenth of an orders read's CPU).
                 ordered = _in_order(records)
-                seconds = ordered[1]
+                seconds = ordered.seconds
                 if page.full and records and seconds[0] == seconds[-1] == lo:
                     # A whole page of one second: more records share it than a page holds.
                     async with contextlib.aclosing(self._walk_second(lo)) as batches:

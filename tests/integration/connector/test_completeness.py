@@ -294,6 +294,38 @@ def test_an_unreadable_list_fails_its_stream_by_name_within_bounded_requests_and
     assert asked <= bound, (asked, bound)
 
 
+@pytest.mark.parametrize(
+    ("stream", "route", "touched"),
+    [
+        pytest.param("products", "/v3/catalog/products", 5, id="products-within-a-page"),
+        pytest.param("products", "/v3/catalog/products", 40, id="products-across-pages"),
+        pytest.param("orders", "/v2/orders", 5, id="orders-within-a-page"),
+    ],
+)
+def test_a_list_served_out_of_date_order_fails_its_stream_and_sets_its_cursor_back_to_where_the_read_started(
+    stream: str, route: str, touched: int
+) -> None:
+    # The server ignores the sort: records come in id order, and one modified later than the others (touched)
+    # comes before older ones. Trusted, that order moved the walk past the older records on later pages: a
+    # snapshot pass started over from the touched record's second, and the read ended COMPLETE with 40 of 200.
+    # Touched as the last record of page 1, page 1 itself looks sorted and is delivered and checkpointed before
+    # page 2 shows the fault: the cursor must then go back, or the next read starts past what is missing.
+    anchor = int(time.time()) - 3600
+    store = Store.build(products=200, orders=200, brands=30, anchor=anchor)
+    store.touch(stream, [touched], now=anchor + 1000)
+    saved = dates.from_epoch(anchor - 60)
+    with hostile_server(store, Misbehaviour(cap=40, ignore_sort=frozenset({route}))) as server:
+        output = read(server.config, (stream, "brands"), state={stream: {"date_modified": saved}})
+        assert_incomplete(
+            output, stream, "with records out of date_modified order", "goes back to where this read"
+        )
+        assert output.statuses["brands"][-1] == "COMPLETE", "the other streams finish"
+        assert len(set(output.ids(stream))) < 200
+        assert server.requests[route] <= 4 * (LOOKAHEAD + 2)
+    states = output.states.get(stream, [])
+    assert not states or states[-1]["stream"]["stream_state"]["date_modified"] == saved, states[-1]
+
+
 def test_a_cursor_after_bigcommerces_clock_fails_its_stream_and_a_far_date_header_is_reported() -> None:
     # BigCommerce's clock two days behind ours: a cursor saved an hour ago (by our clock) is in its future.
     with hostile_server(full_store(), Misbehaviour(clock_offset_s=-2 * 86_400)) as server:
