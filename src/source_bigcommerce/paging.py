@@ -1025,7 +1025,9 @@ class Walker:
         """Pages of one listing, fetched concurrently; after a pass whose totals disagree, another pass.
 
         A pass whose totals agree must hold as many distinct records as its total: one that holds fewer is
-        read again once (:data:`MAX_SHORT_PASSES`), and then the stream fails. A page that repeats only
+        read again once (:data:`MAX_SHORT_PASSES`), and then the stream fails; one whose last page is full
+        and links to another (``links.next``) holds more than its total, and is followed a page at a time to
+        the API's own last page. A page that repeats only
         records already read in its pass means the server ignores ``page``, and fails the stream at once.
         Pages of a disagreeing pass may already have been yielded: callers de-duplicate by key. A v2 list
         has no total: :meth:`_v2_passes` reads it.
@@ -1047,6 +1049,7 @@ class Walker:
             pages = max(1, math.ceil(total / limit))
             seen: set[Any] = set()
             moved = False
+            last = first
             async with contextlib.aclosing(
                 ordered(lambda n: self._get(_page_of(params, n, self._limit)), first, pages, self._lookahead)
             ) as stream:
@@ -1058,9 +1061,23 @@ class Walker:
                     if number > 1 and ids and seen.issuperset(ids):
                         raise ignored(self._spec.name, self._where, f"page={number}")
                     seen.update(ids)
+                    last = page
                     yield page
                     if len(ids) < _due(number, pages, limit, total):
                         break
+            number = pages
+            while not moved and last.more and len(last.records) >= limit:
+                # The last page the total makes links to another (meta.pagination.links.next): the total
+                # falls short of the listing, and only the API's last page ends it. Read on, one at a time.
+                number += 1
+                last = await self._get(_page_of(params, number, self._limit))
+                moved = last.total != total
+                ids = [key(record) for record in last.records]
+                if not moved and ids and seen.issuperset(ids):
+                    raise ignored(self._spec.name, self._where, f"page={number}")
+                seen.update(ids)
+                if not moved:
+                    yield last
             if moved:
                 continue
             if len(seen) >= total:

@@ -157,6 +157,18 @@ def test_a_list_that_cannot_sort_by_date_skips_no_record_when_one_leaves_as_anot
     assert before_start <= set(output.ids("channels"))
 
 
+@pytest.mark.parametrize("short", [1, 40])
+def test_a_total_short_of_the_listing_ends_no_read_while_the_last_page_links_to_another(short: int) -> None:
+    # 81 brands in pages of 40, a total of 80 (or 41): the pages the total makes end full, with links.next.
+    # The read took the total's word and ended COMPLETE without brand 81.
+    misbehaviour = Misbehaviour(cap=40, total_short={"/v3/catalog/brands": short})
+    with hostile_server(Store.build(brands=81), misbehaviour) as server:
+        output = read(server.config, ["brands"])
+        assert output.exit_code == 0, output.errors
+        assert_equals_store(output, server, ("brands",))
+        assert server.requests["/v3/catalog/brands"] == 4, "the pin, then pages 1 to 3"
+
+
 def test_an_orders_count_below_zero_fails_the_orders_stream_with_a_sentence() -> None:
     # An impossible figure is no proof of an end: it was taken for "nothing more", and orders COMPLETE.
     with hostile_server(Store.build(orders=30), Misbehaviour(count_extra=-1000)) as server:
