@@ -85,6 +85,9 @@ class Misbehaviour:
     """Archiving an order sets its ``date_modified`` to now."""
     unstable_ties: bool = False
     """Records sharing a second come back in reverse id order on every page after the first."""
+    paged_transactions: int | None = None
+    """``/v3/orders/{id}/transactions`` serves this many a page, numbered by ``page``, with ``links.next`` and
+    ``total_pages`` but no ``total``."""
     clock_offset_s: int = 0
     """The ``Date`` header is this far from the real clock."""
     churn: Mapping[str, int] = field(default_factory=dict)
@@ -442,8 +445,18 @@ class Hostile:
                 order["modified"] = self.first_date
         if not rows:
             return web.Response(status=204)
-        meta = {"pagination": {"total": len(rows), "count": len(rows), "per_page": 50, "current_page": 1}}
-        return self._json(orjson.dumps({"data": rows, "meta": meta}))
+        per_page = self.bad.paged_transactions
+        if per_page is None:
+            meta = {"pagination": {"total": len(rows), "count": len(rows), "per_page": 50, "current_page": 1}}
+            return self._json(orjson.dumps({"data": rows, "meta": meta}))
+        page = int(request.query.get("page", "1"))
+        pages = math.ceil(len(rows) / per_page)
+        chosen = rows[(page - 1) * per_page : page * per_page]
+        links = {"next": f"?page={page + 1}&limit={per_page}"} if page < pages else {}
+        pagination = {"count": len(chosen), "per_page": per_page, "current_page": page, "total_pages": pages}
+        return self._json(
+            orjson.dumps({"data": chosen, "meta": {"pagination": {**pagination, "links": links}}})
+        )
 
     async def _store(self, request: web.Request) -> web.Response:
         with self.lock:

@@ -5,7 +5,7 @@ order's products and shipping addresses ride in its consignments); where they ca
 are read per parent instead. Per-parent children have no bulk endpoint: their list is asked once per parent
 of the page, all parents at once (the client's concurrency limit and the rate governor pace them). An empty
 list is 204 (v2, and transactions on v3, reference/orders.v3.yml); a list longer than a page is followed by
-``page`` (v3: to ``meta.pagination.total``; v2: to a page shorter than the size served, or the empty page)
+``page`` (v3: to ``meta.pagination.total``, and on while ``links.next`` names another page; v2: to a page shorter than the size served, or the empty page)
 or by ``after=<last id>`` (streams.StreamSpec.after_id). Each page must bring records not read yet, else
 the API ignores the paging parameter and the stream fails. A v2 list has no total, and BigCommerce may serve
 fewer records a page than asked: a short page ends it when the parent's own figures say it is all
@@ -252,7 +252,7 @@ class ParentChildren:
                     raise UnexpectedResponse(
                         f"{where} answered with a JSON {type(batch).__name__}, not a list."
                     )
-                total = None
+                total, more = None, False
             else:
                 # As on a parent's page (paging.get_page): no body is an empty list (204), anything but the
                 # envelope an unexpected answer, which must not pass for a parent without children.
@@ -263,6 +263,8 @@ class ParentChildren:
                 meta = envelope_part(body.get("meta"), where, "meta")
                 pagination = envelope_part(meta.get("pagination"), where, "meta.pagination")
                 total = pagination.get("total") if type(pagination.get("total")) is int else None
+                links = envelope_part(pagination.get("links"), where, "meta.pagination.links")
+                more = bool(links.get("next"))
                 per_page = pagination.get("per_page")
                 limit = per_page if type(per_page) is int and per_page > 0 else len(batch) or limit
             # Normalised (their keys checked) before their keys are read: a record that is not an object, or
@@ -289,7 +291,8 @@ class ParentChildren:
             elif spec.after_id:
                 if not batch or total is None or len(batch) >= total:
                     break
-            elif not batch or total is None or len(records) >= total:
+            elif not batch or ((total is None or len(records) >= total) and not more):
+                # A page that links to another is not the last, whatever the total says or if it says none.
                 break
             page += 1
             params = {"limit": str(limit)}

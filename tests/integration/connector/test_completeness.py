@@ -169,6 +169,16 @@ def test_a_total_short_of_the_listing_ends_no_read_while_the_last_page_links_to_
         assert server.requests["/v3/catalog/brands"] == 4, "the pin, then pages 1 to 3"
 
 
+def test_transactions_in_pages_that_link_to_the_next_but_carry_no_total_are_read_to_the_last_page() -> None:
+    # One transaction a page, links.next on every page but the last, no total: the first page was taken for
+    # all of an order's transactions, and the read ended COMPLETE without the others.
+    with hostile_server(Store.build(orders=30), Misbehaviour(paged_transactions=1)) as server:
+        output = read(server.config, ["orders", "transactions"])
+        assert output.exit_code == 0, output.errors
+        assert_equals_store(output, server, ("transactions",))
+        assert any(len(order["transactions"]) > 1 for order in server.store.records["orders"].values())
+
+
 def test_an_orders_count_below_zero_fails_the_orders_stream_with_a_sentence() -> None:
     # An impossible figure is no proof of an end: it was taken for "nothing more", and orders COMPLETE.
     with hostile_server(Store.build(orders=30), Misbehaviour(count_extra=-1000)) as server:
