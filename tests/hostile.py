@@ -71,6 +71,9 @@ class Misbehaviour:
     """``/v2/orders`` ignores ``min_date_modified``, the lower bound of its keyset walk."""
     duplicate_data: frozenset[str] = frozenset()
     """v3 routes whose envelope ends with a second, empty ``"data"`` key (JSON parsers keep the last)."""
+    bare_pagination: frozenset[str] = frozenset()
+    """v3 routes whose ``meta.pagination`` says only ``count``, ``current_page`` and ``links``: no ``total``,
+    ``per_page`` nor ``total_pages``."""
     total_short: Mapping[str, int] = field(default_factory=dict)
     """v3 route -> records left out of ``meta.pagination.total`` (its pages and links still tell the truth)."""
     count_extra: int = 0
@@ -365,6 +368,10 @@ class Hostile:
                     "links": links,
                 }
             }
+            if route in self.bad.bare_pagination:
+                meta["pagination"] = {
+                    key: meta["pagination"][key] for key in ("count", "current_page", "links")
+                }
             if stream == "customers" and page == 1:
                 meta["cursor_pagination"] = self._cursor_meta(chosen, served, ids)
         data = [self.store.render(stream, rid) for rid in chosen]

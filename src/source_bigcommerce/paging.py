@@ -175,6 +175,12 @@ class Page:
     def full(self) -> bool:
         return len(self.records) >= self.limit
 
+    @property
+    def continues(self) -> bool:
+        """Whether another page may follow: a full page, or one that says so (``links.next``) with records
+        in it, which a server serving fewer than asked without saying ``per_page`` (nor a total) sends."""
+        return self.full or (self.more and bool(self.records))
+
 
 @dataclass
 class Batch:
@@ -725,7 +731,7 @@ class Walker:
                 # the order _accept needs anyway (parsing them three times was a tenth of an orders read's CPU).
                 ordered = _in_order(records)
                 seconds = ordered.seconds
-                if page.full and records and seconds[0] == seconds[-1] == lo:
+                if page.continues and records and seconds[0] == seconds[-1] == lo:
                     # A whole page of one second: more records share it than a page holds.
                     async with contextlib.aclosing(self._walk_second(lo)) as batches:
                         async for batch in batches:
@@ -733,7 +739,7 @@ class Walker:
                     self._cur, self._seen = lo + 1, set()
                     page = None
                     continue
-                end = not page.full
+                end = not page.continues
                 reported = await self._unconfirmed_end(page, lo, hi) if end else None
                 if (
                     reported is not None
@@ -821,7 +827,7 @@ class Walker:
             # Children only for records not delivered yet: the walk repeats what earlier pages delivered.
             fresh = [r for r in sorted(page.records, key=_order_key) if r["id"] not in self._seen]
             self._seen.update(r["id"] for r in fresh)
-            end = not page.full or (window.tie_walk == "after_cursor" and not page.end_cursor)
+            end = not page.continues or (window.tie_walk == "after_cursor" and not page.end_cursor)
             if end and self._start is not None and second < self._start:
                 # Asked after the walk: records only ever leave a past second, so a figure taken earlier
                 # may count one that left meanwhile, and this one may not.

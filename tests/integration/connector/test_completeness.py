@@ -179,6 +179,19 @@ def test_transactions_in_pages_that_link_to_the_next_but_carry_no_total_are_read
         assert any(len(order["transactions"]) > 1 for order in server.store.records["orders"].values())
 
 
+def test_pages_cut_short_without_a_total_or_per_page_are_read_on_while_they_link_to_the_next() -> None:
+    # Pages of 40 where 250 were asked, saying neither total nor per_page, only links.next: a short page was
+    # taken for the end of a keyset walk, and the read ended COMPLETE with 79 of 300 products. The first 60
+    # share one second, more than a page of 40 holds: that second is walked by id, on links.next too.
+    routes = frozenset({"/v3/catalog/products", "/v3/customers"})
+    with hostile_server(
+        Store.build(products=300, customers=300, tie=60), Misbehaviour(cap=40, bare_pagination=routes)
+    ) as server:
+        output = read(server.config, ["products", "customers"])
+        assert output.exit_code == 0, output.errors
+        assert_equals_store(output, server, ("products", "customers"))
+
+
 def test_an_orders_count_below_zero_fails_the_orders_stream_with_a_sentence() -> None:
     # An impossible figure is no proof of an end: it was taken for "nothing more", and orders COMPLETE.
     with hostile_server(Store.build(orders=30), Misbehaviour(count_extra=-1000)) as server:
