@@ -579,6 +579,10 @@ BOMB = (
     "GET /v3/catalog/brands answered with a body larger than 64 MB once decompressed (max_response_mb); raise "
     "max_response_mb if this store's pages really are that large."
 )
+TOO_MANY_VALUES = (
+    "GET /v3/catalog/brands answered with a body of more than 8,388,608 JSON values, more than max_response_mb "
+    "(64 MB) allows; raise max_response_mb if this store's pages really are that large."
+)
 HUGE_RECORD = (
     "GET /v3/catalog/brands answered with a record (id 1) of 21 MB, more than the 20 MB one record may have; "
     "its stream stops before it."
@@ -729,6 +733,13 @@ SERVED: list[Served] = [
         "read",
         lambda: {"/v3/catalog/brands": endless()},
         (TOO_LARGE, INCOMPLETE),
+        "TRACE system_error",
+    ),
+    Served(
+        "a 64 MB body of 22 million empty objects (2 GB once parsed)",
+        "read",
+        lambda: {"/v3/catalog/brands": raw_reply(b'{"data": [' + b"{}," * 22_000_000 + b"{}]}", {})},
+        (TOO_MANY_VALUES, INCOMPLETE),
         "TRACE system_error",
     ),
     Served(

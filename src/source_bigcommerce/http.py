@@ -57,6 +57,14 @@ no wait is longer than ``ratelimit.MAX_WINDOW_S`` (40 minutes in all, whatever a
 MAX_RECORD_BYTES = 20 * MB
 """The largest record a stream may deliver, written as JSON: Airbyte Cloud's limit for one record ("Size of
 a single record: 20MB", docs.airbyte.com, Airbyte Cloud limits). No BigCommerce record comes near it."""
+BYTES_PER_VALUE = 8
+"""A body may hold one JSON value per this many bytes of ``max_response_mb`` (estimated by
+:func:`json_values`), and at least :data:`MIN_VALUES`. Parsed, a value costs 30 to 60 bytes of Python objects
+(an empty object 64), so a body of ``{},{},...`` took 24 times its size: 2 GB for 64 MB, a read's memory
+bound many times over. BigCommerce's pages run at about one value per 13 bytes (4.5 times their size parsed);
+at most one per 8 bytes keeps any body near that, and an honest page meets the byte limit first."""
+MIN_VALUES = 100_000
+"""Values a body may always hold, whatever ``max_response_mb``: 250 records of 400 values."""
 MAX_SHOWN_CHARS = 200
 """How much of an error body's title or message a sentence quotes."""
 REDACTED_TEXT = "[access token]"
@@ -427,6 +435,13 @@ class Client:
                 f"{where} answered with a body larger than {self._max_response // MB} MB{unpacked} "
                 "(max_response_mb); raise max_response_mb if this store's pages really are that large."
             )
+        values_allowed = max(self._max_response // BYTES_PER_VALUE, MIN_VALUES)
+        if len(raw) > values_allowed and json_values(raw) > values_allowed:
+            raise TooLarge(
+                f"{where} answered with a body of more than {values_allowed:,} JSON values, more than "
+                f"max_response_mb ({self._max_response // MB} MB) allows; raise max_response_mb if this "
+                "store's pages really are that large."
+            )
         if outcome is Outcome.OK:
             try:
                 body = orjson.loads(raw) if raw else None
@@ -555,6 +570,13 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     value = (headers.get("Retry-After") or headers.get("X-Retry-After") or "").strip()
     # ASCII digits only: str.isdigit() takes "²", which float() refuses.
     return float(value) if value.isascii() and value.isdigit() else None
+
+
+def json_values(raw: bytes) -> int:
+    """About how many values parsing ``raw`` makes, a member of an object (its key, cached by orjson, and
+    its value) counting once: its commas, braces and brackets, more where strings hold those characters.
+    Counting is a few milliseconds for 64 MB, and runs only on bodies larger than the values they may hold."""
+    return raw.count(b",") + raw.count(b"{") + raw.count(b"[")
 
 
 async def _read_within(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import pytest
 
 from hostile_http import STORE_HASH, Reply, always, big_records, hostile_server, in_turn, raw_reply, v3_page
@@ -113,6 +114,31 @@ def test_a_compressed_body_is_limited_by_its_decompressed_size() -> None:
     error = outcome.results["/v3/catalog/brands"]
     assert isinstance(error, TooLarge)
     assert "once decompressed (max_response_mb)" in str(error)
+
+
+def test_a_body_within_the_byte_limit_that_would_parse_into_far_more_memory_fails_its_request() -> None:
+    # 200,000 empty objects in 600 KB: parsed, 24 times that (64 MB of them took a read to 2 GB).
+    empties = b'{"data": [' + b"{}," * 200_000 + b"{}]}"
+    routes = {"/v3/catalog/brands": raw_reply(empties, {})}
+    outcome = get_all(routes, ["/v3/catalog/brands"], max_response_bytes=1 << 20)
+    error = outcome.results["/v3/catalog/brands"]
+    assert isinstance(error, TooLarge)
+    assert str(error) == (
+        "GET /v3/catalog/brands answered with a body of more than 131,072 JSON values, more than "
+        "max_response_mb (1 MB) allows; raise max_response_mb if this store's pages really are that large."
+    )
+    assert outcome.slept == []
+
+    # A page of ordinary records of the same size is read.
+    records = [
+        {"id": n, "name": f"Brand {n}", "page_title": "", "search_keywords": "a,b"} for n in range(7000)
+    ]
+    page = v3_page(records)
+    assert 500_000 < len(orjson.dumps(page)) < 1 << 20
+    outcome = get_all(
+        {"/v3/catalog/brands": always(page)}, ["/v3/catalog/brands"], max_response_bytes=1 << 20
+    )
+    assert outcome.results["/v3/catalog/brands"].body == page
 
 
 def test_a_record_beyond_the_record_limit_fails_its_request(monkeypatch: pytest.MonkeyPatch) -> None:
