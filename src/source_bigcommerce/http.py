@@ -344,9 +344,16 @@ class Client:
                         f"C{result.reason[1:]} after {failures} attempts: {UNREACHABLE_REMEDY}."
                     )
                 if result.after is not None and failures <= retries_allowed:
+                    if result.after > MAX_RETRY_SECONDS:
+                        raise TransientError(
+                            f"{where} was told to retry after {result.after:.0f} s (Retry-After), longer than "
+                            f"one request may wait ({MAX_RETRY_SECONDS:g} s); it was not retried."
+                        )
+                    # A wait within the budget, but not on top of those already spent: say what was.
                     raise TransientError(
-                        f"{where} was told to retry after {result.after:.0f} s (Retry-After), longer than "
-                        f"one request may wait ({MAX_RETRY_SECONDS:g} s); it was not retried."
+                        f"{where} was told to retry after {result.after:.0f} s (Retry-After) after "
+                        f"{failures} attempts over {self._clock() - started:.0f} s, which would pass the "
+                        f"{MAX_RETRY_SECONDS:g} s one request may take; it was not retried again."
                     )
                 raise TransientError(f"{where} failed after {failures} attempts: {result.reason}.")
             self.stats.retries += 1

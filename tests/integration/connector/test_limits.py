@@ -90,6 +90,18 @@ def test_a_retry_after_beyond_the_retry_budget_fails_its_request_alone_and_at_on
     assert max(outcome.slept, default=0.0) <= 1.0, "only the governor's platform backoff was waited"
 
 
+def test_a_retry_after_that_would_pass_the_retry_budget_only_with_the_waits_before_it_says_so() -> None:
+    # Each 200 s is within the 300 s: the first is waited, the second would pass the budget. The sentence said
+    # 200 s was "longer than one request may wait (300 s)" and that the request "was not retried".
+    routes = {"/v3/catalog/brands": always({}, 429, {"Retry-After": "200"})}
+    outcome = get_all(routes, ["/v3/catalog/brands"])
+    assert outcome.slept == [200.0]
+    assert str(outcome.results["/v3/catalog/brands"]) == (
+        "GET /v3/catalog/brands was told to retry after 200 s (Retry-After) after 2 attempts over 200 s, which "
+        f"would pass the {MAX_RETRY_SECONDS:g} s one request may take; it was not retried again."
+    )
+
+
 def test_a_body_beyond_the_limit_fails_its_request_without_a_retry() -> None:
     routes = {"/v3/catalog/brands": raw_reply(b" " * 5000, {})}
     outcome = get_all(routes, ["/v3/catalog/brands"], max_response_bytes=4096)
