@@ -594,6 +594,7 @@ TOO_DEEP = (
 NO_ID = "brands: a record came without its id, which tells records apart; the stream stops before it."
 ECHOED = "GET /v3/… failed with HTTP 422: Token [access token] is not valid here."
 INCOMPLETE = "These streams did not sync completely: brands."
+INCOMPLETE_CUSTOMERS = "These streams did not sync completely: customers."
 STORE_SHAPE = "GET /v2/store answered with a JSON str, not its object."
 NOT_LOADED = "These streams did not load completely: …."
 HUGE_AMOUNT = (
@@ -686,6 +687,17 @@ SERVED: list[Served] = [
         lambda: {"/v3/catalog/brands": always(v3_page([], total=-3))},
         ("GET /v3/catalog/brands answered a meta.pagination.total of -3, below zero.", INCOMPLETE),
         "TRACE system_error",
+    ),
+    Served(
+        "a list read by date answers 204 No Content",
+        "read",
+        lambda: {"/v3/customers": raw_reply(b"", {}, status=204)},
+        (
+            "GET /v3/customers answered without meta.pagination, which tells where its list ends.",
+            INCOMPLETE_CUSTOMERS,
+        ),
+        "TRACE system_error",
+        catalog=("customers",),
     ),
     Served(
         "a list's meta.pagination is a string, not an object",

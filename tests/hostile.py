@@ -72,8 +72,9 @@ class Misbehaviour:
     duplicate_data: frozenset[str] = frozenset()
     """v3 routes whose envelope ends with a second, empty ``"data"`` key (JSON parsers keep the last)."""
     bare_pagination: frozenset[str] = frozenset()
-    """v3 routes whose ``meta.pagination`` says only ``count``, ``current_page`` and ``links``: no ``total``,
-    ``per_page`` nor ``total_pages``."""
+    """v3 routes whose ``meta.pagination`` says only ``count``, ``current_page`` and ``links.next`` (on every
+    page but the last, whose ``links`` are empty): no ``total``, ``per_page``, ``total_pages`` nor
+    ``links.current``."""
     total_short: Mapping[str, int] = field(default_factory=dict)
     """v3 route -> records left out of ``meta.pagination.total`` (its pages and links still tell the truth)."""
     count_extra: int = 0
@@ -370,7 +371,9 @@ class Hostile:
             }
             if route in self.bad.bare_pagination:
                 meta["pagination"] = {
-                    key: meta["pagination"][key] for key in ("count", "current_page", "links")
+                    "count": len(chosen),
+                    "current_page": page,
+                    "links": {"next": links["next"]} if "next" in links else {},
                 }
             if stream == "customers" and page == 1:
                 meta["cursor_pagination"] = self._cursor_meta(chosen, served, ids)

@@ -166,6 +166,8 @@ class Page:
     """v3 ``meta.cursor_pagination.end_cursor`` (customers)."""
     more: bool = False
     """v3 ``meta.pagination.links.next``: the API says another page follows."""
+    said_last: bool = False
+    """v3 ``meta.pagination`` without ``links.next``: the API's paging says no page follows."""
     split: bool = False
     """Read as several smaller pages (a heavy page): several requests, so not one state of the store."""
     children: Children = field(default_factory=dict)
@@ -290,6 +292,7 @@ async def get_page(
             raise UnexpectedResponse(
                 f"{where} answered {len(records)} records where its meta.pagination.count says {count}."
             )
+        links = envelope_part(pagination.get("links"), where, "meta.pagination.links")
         total = pagination.get("total")
         if type(total) is int and total < 0:
             raise UnexpectedResponse(f"{where} answered a meta.pagination.total of {total}, below zero.")
@@ -298,7 +301,8 @@ async def get_page(
             limit=_served(limit, pagination, cursors),
             total=total if type(total) is int else None,
             end_cursor=cursors.get("end_cursor") or None,
-            more=bool(envelope_part(pagination.get("links"), where, "meta.pagination.links").get("next")),
+            more=bool(links.get("next")),
+            said_last=bool(pagination) and not links.get("next"),
         )
     for record in page.records:
         normalize(record)
@@ -437,6 +441,7 @@ class Walker:
                 total=totals.pop() if len(totals) == 1 else None,
                 end_cursor=pieces[-1].end_cursor,
                 more=pieces[-1].more,
+                said_last=pieces[-1].said_last,
                 split=True,
             )
 
@@ -502,11 +507,20 @@ class Walker:
         """A walk of ``[lo, hi]`` ends on the short ``page``: the API's figure for that range when it says
         more records are there (v3: the page's own total; v2: ``/orders/count``), else None.
 
+        A v3 page without ``meta.pagination`` (a 204, or a ``data`` list and no ``meta``, which BigCommerce's
+        lists never answer) says nothing of where the list ends: taken for its end, it moved the cursor to the
+        sync's start past every record it did not show. It fails the stream instead. One whose pagination has
+        no total ends the walk where its ``links`` name no next page.
+
         Ranges reaching the sync's start are not checked: a record may still arrive there, and no cursor
         passes it.
         """
         if self._start is None or hi >= self._start:
             return None
+        if self._spec.api == "v3" and page.total is None and not page.said_last:
+            raise UnexpectedResponse(
+                f"{self._where} answered without meta.pagination, which tells where its list ends."
+            )
         reported = await self._count(lo, hi) if self._spec.api == "v2" else page.total
         return reported if reported is not None and reported > len(page.records) else None
 
