@@ -223,12 +223,13 @@ def emits(spec: StreamSpec) -> bool:
     return listed(spec) or archives(spec)
 
 
-def encode_ids(ids: set[int]) -> str:
+def encode_ids(ids: set[int], level: int = 9) -> str:
     """The ids as the gaps between them in order, compressed: a few bytes per thousand ids in a store whose
-    ids mostly follow each other, small enough for Airbyte's state."""
+    ids mostly follow each other, small enough for Airbyte's state. ``level`` is zlib's: 1 for the ids a read
+    carries in its every STATE, whose scattered gaps level 9 compresses 25 times slower for a sixth less."""
     ordered = sorted(ids)
     gaps = [b - a for a, b in zip([0, *ordered], ordered, strict=False)]
-    return base64.b64encode(zlib.compress(",".join(map(str, gaps)).encode(), 9)).decode()
+    return base64.b64encode(zlib.compress(",".join(map(str, gaps)).encode(), level)).decode()
 
 
 def decode_ids(text: Any) -> set[int] | None:
@@ -276,8 +277,8 @@ async def gone_from_known(
     if known is None:
         return set(), exists | delivered
     # Every id listed is known from now on, not only those known before: a read that stopped half-way (a
-    # failed stream, a killed attempt) kept the ids known when it started, not those it delivered, and an id
-    # left out for good would make up, in every later count, for one deleted record, never told.
+    # failed stream, a killed attempt) kept the ids known at its last STATE, not those it delivered after it,
+    # and an id left out for good would make up, in every later count, for one deleted record, never told.
     return ids - exists, exists
 
 

@@ -228,3 +228,39 @@ def test_a_streams_internal_error_carries_its_traceback_with_debug_only(
     assert stderr.endswith("Internal error: KeyError: 'parent_id'\n")
     assert ("stack_trace" in trace["trace"]["error"]) is debug
     assert ("Traceback (most recent call last)" in stderr) is debug
+
+
+def test_every_state_of_a_told_stream_carries_the_ids_delivered_before_it() -> None:
+    # The ids delivered ride along in each STATE, so a read that stops half-way keeps them. Encoding them again
+    # is held to once per twenty times the last encoding took: a STATE sooner than that is left out, and the
+    # next one counts its records.
+    import asyncio
+    import itertools
+
+    from source_bigcommerce.cli import ProtocolSink
+    from source_bigcommerce.deletes import decode_ids, encode_ids
+    from source_bigcommerce.state import KNOWN_IDS
+
+    ticks = itertools.count()
+    out = Spy()
+    writer = Writer(out)
+    sink = ProtocolSink(writer, lambda: next(ticks) / 1000, False, known={"customers": encode_ids({1, 2})})
+
+    async def deliver() -> None:
+        for page in range(30):
+            await sink.records("customers", [{"id": 100 + 2 * page}, {"id": 101 + 2 * page}])
+            await sink.state("customers", {"date_modified": f"2024-01-01T00:00:{page:02d}Z"}, 2 * page + 2)
+
+    asyncio.run(deliver())
+    writer.flush()
+    delivered = {1, 2}
+    states = counted = 0
+    for line in out.lines():
+        if line["type"] == "RECORD":
+            delivered.add(line["record"]["data"]["id"])
+            continue
+        states += 1
+        assert decode_ids(line["state"]["stream"]["stream_state"][KNOWN_IDS]) == delivered
+        counted += int(line["state"]["sourceStats"]["recordCount"])
+        assert counted == len(delivered) - 2
+    assert 1 < states < 30  # the clock moves a millisecond a call: an encoding takes one, the next waits 20

@@ -151,6 +151,45 @@ def test_the_ids_a_read_delivered_before_it_stopped_are_known_and_a_later_delete
     assert {r["id"] for r in third.records["customers"] if CDC_DELETED_AT in r} == {gone}
 
 
+def test_a_record_a_stopped_first_read_delivered_and_the_store_deleted_is_sent_as_deleted(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    # Found by a soak (a read killed while the store changed): the first read's STATEs carried no ids until
+    # its end, so one killed before it left none; the next read took the ids it listed as known, and the
+    # customers deleted in between, already delivered, stayed in the destination for good.
+    sb = sandbox_factory(size="tiny", seed=11)
+    first = read(deletes_on(sb), ("customers",))
+    assert first.exit_code == 0, first.errors
+    stopped = first.states["customers"][-2]  # the last checkpoint before the deletes are looked for
+    gone = set(sb.mutate("customers", delete=3)["customers"]["deleted"])
+    settle()
+    second = read(deletes_on(sb), ("customers",), state=[{"type": "STATE", "state": stopped}])
+    assert second.exit_code == 0, second.errors
+    assert {r["id"] for r in second.records["customers"] if CDC_DELETED_AT in r} == gone
+
+
+def test_a_record_created_and_deleted_around_a_stopped_read_that_delivered_it_is_sent_as_deleted(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    # The same for a later read: its STATEs carried the ids known when it started, not the customer it
+    # delivered, which the store then deleted with all the others; that one deletion was never sent.
+    sb = sandbox_factory(size="tiny", seed=11)
+    first = read(deletes_on(sb), ("customers",))
+    assert first.exit_code == 0, first.errors
+    time.sleep(1.1)  # created in a later second than the first read's start
+    [created] = sb.mutate("customers", create=1)["customers"]["created"]
+    settle()
+    run = read(deletes_on(sb), ("customers",), state=first.final_state())
+    assert created in run.ids("customers")
+    stopped = run.states["customers"][-2]
+    gone = set(sb.mutate("customers", delete=len(sb.export("customers")))["customers"]["deleted"])
+    assert created in gone
+    settle()
+    second = read(deletes_on(sb), ("customers",), state=[{"type": "STATE", "state": stopped}])
+    assert second.exit_code == 0, second.errors
+    assert {r["id"] for r in second.records["customers"] if CDC_DELETED_AT in r} == gone
+
+
 def test_a_customer_the_listing_shifted_past_is_not_sent_as_deleted(
     sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
