@@ -103,6 +103,14 @@ MIN_LIMIT = 5
 """The smallest page a heavy page is split into."""
 
 
+_BY_ID: dict[str, dict[str, str]] = {
+    "min_id": {"sort": "id:asc"},
+    "id_greater": {"sort": "id", "direction": "asc"},
+}
+"""The id order of a list whose window sorts by date, by its tie walk (streams.TieWalk); the others list by id
+unasked."""
+
+
 class UnexpectedResponse(ConnectorError):
     """BigCommerce answered 2xx with a body of the wrong shape."""
 
@@ -911,6 +919,11 @@ class Walker:
         date would bound). The range stops before ``start``: records can only leave ``[lo, start - 1]`` while
         it is read, which its total shows, but they can also arrive in second ``start``, and one arriving as
         one read earlier leaves keeps the total while the pages shift past a record that stayed.
+
+        An endpoint that can sort by date (products, whose changes during a walk are read so) is read here in
+        id order, not the window's: records tied on a date come in no set order, so pages numbered over more
+        ties than a page holds (a bulk edit of products) miss some and repeat others, and the range fails its
+        total however often it is read.
         """
         window = self._spec.window
         assert window is not None
@@ -919,7 +932,7 @@ class Walker:
         params = {
             **self._spec.params,
             **self._extra,
-            **window.sort,
+            **_BY_ID.get(window.tie_walk, {}),
             window.min_param: api_param(lo, window.time_format),
             window.max_param: api_param(start - 1, window.time_format),
         }
