@@ -974,7 +974,10 @@ class Walker:
         already read, under an unmoved total, means the server ignores ``page``, and fails the listing.
         """
         params = {**self._spec.params, **self._extra}
-        page = await self._get({**params, "limit": str(self._limit)})
+        for _ in range(MAX_PASSES):
+            page = await self._get({**params, "limit": str(self._limit)})
+            if page.total is not None or not page.split:
+                break  # else a heavy first page asked again in pieces the store changed between: ask again
         if page.total is None:
             raise UnexpectedResponse(f"{self._where} answered without meta.pagination.total.")
         self._learn(page)
@@ -1060,10 +1063,11 @@ class Walker:
         A pass whose totals agree must hold as many distinct records as its total: one that holds fewer is
         read again once (:data:`MAX_SHORT_PASSES`), and then the stream fails; one whose last page is full
         and links to another (``links.next``) holds more than its total, and is followed a page at a time to
-        the API's own last page. A page that repeats only
-        records already read in its pass means the server ignores ``page``, and fails the stream at once.
-        Pages of a disagreeing pass may already have been yielded: callers de-duplicate by key. A v2 list
-        has no total: :meth:`_v2_passes` reads it.
+        the API's own last page. A first page whose pieces (a heavy page asked again smaller, :meth:`_get`)
+        disagree on the total is a total that moved too. A page that repeats only records already read in its
+        pass means the server ignores ``page``, and fails the stream at once. Pages of a disagreeing pass may
+        already have been yielded: callers de-duplicate by key. A v2 list has no total: :meth:`_v2_passes`
+        reads it.
         """
         if self._spec.api == "v2":
             async with contextlib.aclosing(self._v2_passes(params)) as walked:
@@ -1075,6 +1079,8 @@ class Walker:
         for _ in range(MAX_PASSES):
             first = await self._get({**params, "limit": str(self._limit)})
             total = first.total
+            if total is None and first.split:
+                continue  # a heavy first page asked again in pieces the store changed between: start over
             if total is None:
                 raise UnexpectedResponse(f"{self._where} answered without meta.pagination.total.")
             self._learn(first)
