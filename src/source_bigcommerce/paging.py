@@ -1035,19 +1035,28 @@ class Walker:
         walk whose first page is empty has nothing to shift. A page holding only records read earlier in
         its walk means the server ignores ``page``, and fails the stream at once. Pages of every walk are
         yielded: callers de-duplicate by key.
+
+        After a first page shorter than asked, later pages are asked at its size: it is the size the server
+        serves, which v2 says nowhere (or the whole list, and the next page is empty at any size). A heavy
+        page is then asked again in pieces of the records it holds; pieces of the size asked would be other
+        pages of the size served, past records never read, and an empty one ended both walks alike, with
+        records missing.
         """
         key = self._key
         previous: list[Any] | None = None
         for _ in range(MAX_PASSES):
             listed: list[Any] = []
             number = 1
+            size = self._limit
             while True:
-                page = await self._get(_page_of(params, number, self._limit))
+                page = await self._get(_page_of(params, number, size))
                 keys = [key(record) for record in page.records]
                 if not keys:
                     break
                 if number > 1 and set(keys) <= set(listed):
                     raise ignored(self._spec.name, self._where, f"page={number}")
+                if number == 1 and not page.split:
+                    size = min(size, len(keys))
                 listed.extend(keys)
                 yield page
                 number += 1
