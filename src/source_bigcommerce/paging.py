@@ -741,7 +741,11 @@ class Walker:
                         await _cancel(task)
                 if page is None:
                     page = await self._get(self._params(lo, hi, limit=asked), numbered=False)
-                self._learn(page)
+                if asked == self._limit or self._spec.api != "v2":
+                    # A v2 page's limit is the one asked, not one served: asked smaller (the rest of a heavy
+                    # page), it says nothing of the size served, and taken for it, it hid the size a short
+                    # page shows (below) and failed the stream.
+                    self._learn(page)
                 records = page.records
                 if page.split:
                     left, size = max(left, asked) - len(records), page.limit

@@ -298,6 +298,22 @@ def test_a_page_of_a_v2_list_served_smaller_than_asked_that_keeps_failing_is_rea
     assert sorted(output.ids("currencies")) == sorted(record["id"] for record in sb.export("currencies"))
 
 
+def test_a_heavy_first_orders_page_on_a_store_serving_smaller_pages_than_asked_still_reads_every_order(
+    sandbox_factory: Any,
+) -> None:
+    # Found by a soak: the first page of the orders walk (250 asked) answered 500 and was asked again as 125;
+    # the store serves 60, and the page asked at 125 was taken to show that the store serves 125 (a v2 page
+    # carries the limit asked). Its 60 orders then looked like the end of the list while the count said 300,
+    # and the stream failed: "BigCommerce reports 300 records ... but served only 60 of them".
+    sb = sandbox_factory(
+        strict=True, size="tiny", seed=35, orders=300, faults="500 n=1 /v2/orders?sort=date_modified:asc"
+    )
+    output = read(sb.config, ("orders",), pauses=FAST)
+    assert output.exit_code == 0, output.errors
+    assert heavy_pages(output)
+    assert sorted(output.ids("orders")) == sorted(order["id"] for order in sb.export("orders"))
+
+
 def test_a_429_storm_with_headers_from_three_readers_sharing_a_tiny_quota_loses_nothing() -> None:
     outputs: list[Output] = []
     with running_sandbox(settings(quota=24, window_ms=200)) as sb:
