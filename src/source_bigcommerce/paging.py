@@ -858,9 +858,23 @@ class Walker:
                 # Asked after the walk: records only ever leave a past second, so a figure taken earlier
                 # may count one that left meanwhile, and this one may not.
                 reported = await self._count(second, second)
-                if reported is not None and reported > len(read):
+                if (
+                    reported is not None
+                    and reported > len(read)
+                    and self._spec.api == "v2"
+                    and not self._size_known
+                    and page.records
+                    and not page.split
+                ):
+                    # As in the walk: a short v2 page while the count says more, and no page so far showed
+                    # the size served (a heavy page read in smaller pieces before the walk came here hides
+                    # it): the list serves pages of that size, and the walk by id reads on at it.
+                    self._learn(page, len(page.records))
+                    end = False
+                elif reported is not None and reported > len(read):
                     raise shortfall(self._spec.name, reported, len(read), second, second, again="read by id")
-                self._walked = second
+                else:
+                    self._walked = second
             # In slices like any page: a second of a thousand orders is minutes of children under a quota,
             # and each slice's state (resume at this second) lets a sync commit what it has meanwhile.
             async with contextlib.aclosing(self._sliced(fresh)) as batches:
