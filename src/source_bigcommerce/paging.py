@@ -431,15 +431,22 @@ class Walker:
                 f"page{'s' if parts > 1 else ''} of {smaller}.",
             )
             first = (int(params.get("page", "1")) - 1) * parts + 1
-            pieces = [
-                await self._get(_page_of(params, number, smaller), numbered=numbered)
-                for number in range(first, first + parts)
-            ]
+            pieces: list[Page] = []
+            for number in range(first, first + parts):
+                piece = await self._get(_page_of(params, number, smaller), numbered=numbered)
+                if number == 1 and piece.limit < smaller and not piece.split:
+                    # Page 1 as the size served (v3 per_page, or found by the pieces of a heavy page 1 below):
+                    # page 1 as asked. The server numbers its pages by that size, so the pieces after it would
+                    # be other records than this page's slots.
+                    return piece
+                pieces.append(piece)
             if first == 1 and not _tiled(pieces, self._key):
                 # A piece came back with fewer records than it asked while more followed: the server caps
                 # pages below that size and numbers them by the size it served (before the walker could
-                # learn it), so the pieces overlap. Page 1 at the smallest size served is page 1 as asked.
-                served = min(len(piece.records) for piece in pieces if piece.records)
+                # learn it), so the pieces overlap. That size is the first short piece's (a later one may be
+                # the list's end), and page 1 at it is page 1 as asked.
+                sizes = [len(piece.records) for piece in pieces if piece.records]
+                served = next((len(p.records) for p in pieces if p.records and not p.full), min(sizes))
                 return await self._get({**params, "limit": str(served)}, numbered=numbered)
             totals = {piece.total for piece in pieces}
             return Page(

@@ -649,3 +649,22 @@ def test_a_host_name_that_does_not_resolve_is_one_sentence_after_bounded_retries
     )
     assert len(logs) == len(fake.slept) == 2
     assert_no_secret(SECRET, str(error), *logs, where="the client's logs or errors")
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize(
+    ("stream", "path"), [("currencies", "/v2/currencies"), ("brands", "/v3/catalog/brands")]
+)
+def test_a_first_page_that_keeps_failing_on_a_list_serving_fewer_than_every_piece_asked_reads_every_record(
+    sandbox_factory: Any, depth: int, stream: str, path: str
+) -> None:
+    # Found by a soak (tax classes, which BigCommerce serves 3 a page): page 1 failed at 250, at 125 and at
+    # 25. The pieces of 5 showed the size served, and page 1 was asked again at it, but that page went up as
+    # the first piece of 25, next to pieces the server numbered by 3, and then as the first of 125: a page
+    # 1 of 103 records that was neither, which page 2 repeated ("ignores that parameter"), or missed records.
+    faults = "; ".join(f"500 n=1 {path}?limit={limit}" for limit in (250, 125, 25)[:depth])
+    sb = sandbox_factory(size="tiny", seed=1, counts={stream: 10}, page_caps={stream: 3}, faults=faults)
+    output = read(sb.config, (stream,), mode="full_refresh", pauses=FAST)
+    assert output.exit_code == 0, output.errors
+    assert len(heavy_pages(output)) == depth
+    assert sorted(output.ids(stream)) == sorted(record["id"] for record in sb.export(stream))
