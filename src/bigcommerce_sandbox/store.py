@@ -112,6 +112,10 @@ class Store:
         }
         self._view_deleted = {name: self.deleted.get(name) for name in self.view_tables}
         self.families: dict[str, Family] = {}
+        self.kept: dict[tuple[Any, ...], bytes] = {}
+        """The bytes of children that never change once created (``Resource.updates``: refunds, which
+        orders.v3.yml gives no way to edit) as first rendered: they render from their parent, whose later
+        changes must not show in them."""
         self._link_categories()
         self.channel_indexes = {basis.base_id("channels", i): i for i in range(basis.counts["channels"])}
 
@@ -425,21 +429,30 @@ class Store:
         key: tuple[Any, ...] = (view, rid, table.versions.get(rid, 0), variant, self.catalog_epoch)
         if deleted is not None:
             key += (rid in deleted,)
+        entry = BY_NAME[view]
+        if not entry.updates and entry.parent is not None:
+            kept = self.kept.get(key[:4])
+            if kept is None:
+                kept = self.kept[key[:4]] = self._render(view, table, rid, variant)
+            return kept
         family = self.families.get(view)
         if family is not None:
             # A child may render from its parent (an order's plan): a new parent version is a new child.
-            parent = BY_NAME[view].parent
+            parent = entry.parent
             assert parent is not None
             pid = family.parent(rid)
             key += (self.tables[parent.resource].versions.get(pid, 0), self.is_deleted(parent.resource, pid))
         hit = self.cache.lookup(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-        render = BY_NAME[view].render
-        assert render is not None, f"{view} renders with its parent"
-        data = dump(render(self.basis, self._row(table, rid), self, variant))
+        data = self._render(view, table, rid, variant)
         self.cache.put(key, data, len(data) + 120)
         return data
+
+    def _render(self, view: str, table: Table, rid: int, variant: str) -> bytes:
+        render = BY_NAME[view].render
+        assert render is not None, f"{view} renders with its parent"
+        return dump(render(self.basis, self._row(table, rid), self, variant))
 
     def forget(self, view: str, rid: int) -> None:
         """Drop a record's cached bytes (as record_bytes keys them, without a variant), for a change its

@@ -157,3 +157,14 @@ def test_order_statuses_are_the_fixed_set_the_order_count_names(sandbox: Running
             sandbox.mutate("order_statuses", create=create, delete=delete)
         with refused.value:
             assert refused.value.code == 400
+
+
+def test_a_refund_stays_as_it_was_created_when_its_order_changes(sandbox: RunningSandbox) -> None:
+    # A refund renders from its order's plan; it re-rendered with every change to the order's line items
+    # (its amounts, items and payments moved, its `created` did not), which orders.v3.yml gives no way to do
+    # to a refund.
+    before = {r["id"]: r for r in sandbox.export("order_refunds")}
+    items = len(sandbox.export("order_products"))
+    sandbox.mutate("order_products", update=items, create=20, delete=20)
+    sandbox.mutate("transactions", create=20)
+    assert {r["id"]: r for r in sandbox.export("order_refunds")} == before
